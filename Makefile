@@ -1,0 +1,93 @@
+# gatehouse — build, run, test, bench, fuzz.  Plain make + pkg-config.
+#
+#   make            build build/gatehouse
+#   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
+#   make test       install what is missing, unit + API tests (plain and SANITIZE=1), browser tests
+#   make bench      load benchmarks against the peers (bench/RESULTS.md)
+#   make fuzz       build and briefly run the libFuzzer drivers
+#   SANITIZE=1      build with ASan + UBSan into build-asan/
+
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT      ?= -O2 -g
+ifeq ($(SANITIZE),1)
+BUILD    := build-asan
+OPT      := -O1 -g -fno-omit-frame-pointer
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD    := build
+SAN      :=
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SAN) -Isrc $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += $(SAN)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+
+SRC      := $(wildcard src/*.c src/api/*.c src/store/*.c)
+LIBSRC   := $(filter-out src/main.c,$(SRC))
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o)
+UNITSRC  := $(wildcard tests/unit/test_*.c)
+UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test unit api e2e test-plain test-sanitize deps web bench fuzz valgrind clean
+
+all: $(BUILD)/gatehouse
+
+$(BUILD)/gatehouse: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libgatehouse.a: $(LIBOBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgatehouse.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libgatehouse.a $(LDFLAGS) $(LDLIBS)
+
+deps:
+	@scripts/install-deps
+
+web: deps
+	cd web && npm run build --silent
+
+run: deps
+	$(MAKE) all web
+	$(BUILD)/gatehouse migrate
+	$(BUILD)/gatehouse serve
+
+# unit + API tests against one build (plain or SANITIZE=1)
+unit: $(UNITBIN)
+	@tests/unit/run $(UNITBIN)
+
+api: $(BUILD)/gatehouse
+	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=2 *.test.mjs
+
+e2e: $(BUILD)/gatehouse
+	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit api
+	$(MAKE) SANITIZE=1 all
+	$(MAKE) SANITIZE=1 unit api
+	$(MAKE) web
+	$(MAKE) e2e
+
+valgrind: $(BUILD)/gatehouse
+	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse GATEHOUSE_WRAPPER=valgrind node --test --test-concurrency=2 *.test.mjs
+
+bench: deps
+	$(MAKE) all
+	bench/run
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJ:.o=.d) $(UNITBIN:=.d)

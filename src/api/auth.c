@@ -1,0 +1,229 @@
+/*
+ * api/auth — the seed's login endpoints: CSRF cookie, login, logout.
+ * Login never says which of email or password was wrong, costs one password
+ * hash whether or not the account exists, and runs that hash on the hash pool
+ * while the connection is suspended.  Must never log or keep the password.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "csrf.h"
+#include "http.h"
+#include "log.h"
+#include "password.h"
+#include "session.h"
+#include "throttle.h"
+#include "user.h"
+
+#define INVALID_CREDENTIALS "Invalid credentials"
+
+void
+api_login_set_cookie(struct request *r)
+{
+	char secret[CSRF_SECRET_LEN + 1];
+
+	/* keep a valid secret (Django's ensure_csrf_cookie), else make one */
+	if (csrf_cookie_secret(r, secret) != 0)
+		csrf_new_secret(secret);
+	csrf_set_cookie(r, secret);
+	sodium_memzero(secret, sizeof(secret));
+	respond_json(r, 200, json_pack("{s:s}", "detail", "CSRF cookie set"));
+}
+
+struct login {
+	struct password_params params;
+	char email[STORE_EMAIL_MAX + 1];
+	char ip_key[96], account_key[STORE_EMAIL_MAX + 16];
+	char *password;              /* owned, wiped */
+	size_t pwlen;
+	struct store_user user;
+	bool found;
+	/* set by the hash worker */
+	bool ok;
+	bool rehashed;
+	char newhash[PASSWORD_ENCODED_MAX];
+};
+
+static void
+login_free(void *arg)
+{
+	struct login *l = arg;
+
+	if (l->password) {
+		sodium_memzero(l->password, l->pwlen);
+		free(l->password);
+	}
+	sodium_memzero(l, sizeof(*l));
+	free(l);
+}
+
+/* On a hash worker: the only slow part of a login. */
+static void
+login_verify(void *arg)
+{
+	struct login *l = arg;
+	const char *h = l->user.password;
+
+	if (l->found && h[0] != '\0' && h[0] != '!') {
+		l->ok = password_verify(h, l->password, l->pwlen) == 1;
+		if (l->ok && password_needs_rehash(&l->params, h))
+			l->rehashed = password_hash(&l->params, l->password, l->pwlen, l->newhash,
+			    sizeof(l->newhash)) == 0;
+	} else {
+		/* unknown email or no usable password: the same cost, no answer */
+		password_dummy_verify(&l->params, l->password, l->pwlen);
+		l->ok = false;
+	}
+}
+
+/* The string field name of obj: its value, or NULL after adding a DRF error to errors. */
+static const char *
+string_field(json_t *obj, const char *name, json_t *errors)
+{
+	json_t *v = json_object_get(obj, name);
+	const char *msg = NULL;
+
+	if (v == NULL || json_is_null(v))
+		msg = "This field is required.";
+	else if (!json_is_string(v))
+		msg = "Not a valid string.";
+	else if (json_string_length(v) == 0)
+		msg = "This field may not be blank.";
+	if (msg) {
+		json_object_set_new(errors, name, json_pack("[s]", msg));
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static void
+respond_throttled(struct request *r, long wait)
+{
+	char detail[96], ra[24];
+
+	snprintf(detail, sizeof(detail), "Request was throttled. Expected available in %ld second%s.", wait,
+	    wait == 1 ? "" : "s");
+	snprintf(ra, sizeof(ra), "%ld", wait);
+	respond_error(r, 429, detail);
+	response_header(r, "Retry-After", ra);
+}
+
+static void
+login_start(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	json_t *body = NULL, *errors = json_object(), *pwv;
+	const char *email, *password;
+	struct login *l = NULL;
+	long wait_ip = 0, wait_acct = 0;
+	int64_t now = now_unix();
+	int rc;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	email = string_field(body, "email", errors);
+	password = string_field(body, "password", errors);
+	if (password && (pwv = json_object_get(body, "password")) && json_string_length(pwv) > PASSWORD_MAX_BYTES) {
+		json_object_set_new(errors, "password",
+		    json_pack("[s]", "Ensure this field has no more than 4096 characters."));
+		password = NULL;
+	}
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->params = r->app->pw;
+	if (user_normalize_email(email, l->email, sizeof(l->email)) != 0)
+		l->email[0] = '\0';  /* cannot exist; still costs a hash below */
+	snprintf(l->ip_key, sizeof(l->ip_key), "login:ip:%s", r->ip);
+	snprintf(l->account_key, sizeof(l->account_key), "login:account:%s", l->email[0] ? l->email : email);
+
+	if (limiter_check(r->app->limiter, l->ip_key, cfg->login_ip_limit, cfg->login_window, now, &wait_ip) |
+	    limiter_check(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now,
+	    &wait_acct)) {
+		log_msg(LOG_WARN, "login throttled for %s", r->ip);
+		respond_throttled(r, wait_ip > wait_acct ? wait_ip : wait_acct);
+		goto done;
+	}
+	pwv = json_object_get(body, "password");
+	l->pwlen = json_string_length(pwv);
+	l->password = xstrndup(password, l->pwlen);
+	if (l->email[0]) {
+		rc = store_user_by_email(r->app->store, l->email, &l->user);
+		if (rc < 0) {
+			respond_error(r, 503, "Service temporarily unavailable.");
+			response_header(r, "Retry-After", "1");
+			goto done;
+		}
+		l->found = rc == 0;
+	}
+	if (request_defer(r, login_verify, l) != 0) {
+		respond_error(r, 503, "Too many logins in progress, try again shortly.");
+		response_header(r, "Retry-After", "1");
+		goto done;
+	}
+	r->state = l;
+	r->state_free = login_free;
+	l = NULL;
+done:
+	if (l)
+		login_free(l);
+	json_decref(errors);
+	if (body) {
+		/* the parsed body holds the password */
+		json_t *pw = json_object_get(body, "password");
+		if (json_is_string(pw))
+			sodium_memzero((char *)json_string_value(pw), json_string_length(pw));
+		json_decref(body);
+	}
+}
+
+static void
+login_finish(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	struct login *l = r->state;
+	int64_t now = now_unix();
+
+	if (!l->ok || !l->user.is_active) {
+		limiter_hit(r->app->limiter, l->ip_key, cfg->login_ip_limit, cfg->login_window, now);
+		limiter_hit(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now);
+		respond_error(r, 400, INVALID_CREDENTIALS);
+		return;
+	}
+	if (l->rehashed && store_user_set_password(r->app->store, l->user.id, l->newhash, NULL) != 0)
+		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
+	if (session_login(r, &l->user) != 0) {
+		respond_error(r, 503, "Service temporarily unavailable.");
+		response_header(r, "Retry-After", "1");
+		return;
+	}
+	limiter_reset(r->app->limiter, l->account_key);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Success"));
+}
+
+void
+api_login(struct request *r)
+{
+	if (r->phase == 0)
+		login_start(r);
+	else
+		login_finish(r);
+}
+
+void
+api_logout(struct request *r)
+{
+	if (session_logout(r) != 0) {
+		respond_error(r, 503, "Service temporarily unavailable.");
+		return;
+	}
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Logout Successful"));
+}

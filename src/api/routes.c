@@ -1,0 +1,16 @@
+/*
+ * routes — the API reference, as a table (DESIGN §2).
+ */
+#include "api/api.h"
+#include "router.h"
+
+const struct route routes[] = {
+	/* seed-compatible */
+	{ M_GET,  "/api/login-set-cookie/", api_login_set_cookie, 0 },
+	{ M_POST, "/api/login/",            api_login,            0 },
+	{ M_POST, "/api/logout/",           api_logout,           0 },
+	{ M_GET,  "/api/users/profile/",    api_profile,          ROUTE_LOGIN_REQUIRED },
+	/* operations */
+	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH },
+	{ 0, NULL, NULL, 0 },
+};

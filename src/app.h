@@ -1,0 +1,24 @@
+/*
+ * app — the process-wide context handed to every request: configuration and
+ * the shared services.  Built once at start-up and read-only afterwards
+ * (each service guards its own mutable state).
+ */
+#ifndef GATEHOUSE_APP_H
+#define GATEHOUSE_APP_H
+
+#include "config.h"
+#include "password.h"
+
+struct store;
+struct hashpool;
+struct limiter;
+
+struct app {
+	struct config cfg;
+	struct password_params pw;
+	struct store *store;
+	struct hashpool *hashpool;
+	struct limiter *limiter;
+};
+
+#endif

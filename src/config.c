@@ -1,0 +1,420 @@
+/*
+ * config — see config.h.  Owns the settings table; the only place that reads
+ * GATEHOUSE_* variables or the INI file.  Never logs the secret key.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <sodium.h>
+
+#include "util.h"
+
+enum key_type { KEY_STR, KEY_LONG, KEY_BOOL };
+
+struct key {
+	const char *name;        /* INI name; variable is GATEHOUSE_<NAME> */
+	enum key_type type;
+	size_t off;
+	const char *def;
+	long min, max;
+	const char *help;
+};
+
+#define S(f) KEY_STR, offsetof(struct config, f)
+#define L(f) KEY_LONG, offsetof(struct config, f)
+#define B(f) KEY_BOOL, offsetof(struct config, f)
+
+static const struct key keys[] = {
+	{ "listen", S(listen), "127.0.0.1:8000", 0, 0, "address:port to listen on" },
+	{ "database", S(database), "sqlite:var/gatehouse.db", 0, 0, "sqlite:PATH" },
+	{ "static_dir", S(static_dir), "web/dist", 0, 0, "the built SPA" },
+	{ "public_origin", S(public_origin), "", 0, 0, "scheme://host[:port] users see (default http://LISTEN)" },
+	{ "trusted_origins", S(trusted_origins), "", 0, 0, "more origins allowed to POST, comma-separated" },
+	{ "secret_key", S(secret_key), "", 0, 0, "secret key (default: generated beside the database)" },
+	{ "email", S(email), "console", 0, 0, "mail transport: console, file:DIR, smtp://..." },
+	{ "log_level", S(log_level), "info", 0, 0, "debug, info, warn or error" },
+	{ "csp", S(csp), "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+	    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+	    0, 0, "Content-Security-Policy of the SPA's pages (empty: none)" },
+	{ "threads", L(threads), "0", 0, 256, "HTTP threads (0: one per CPU)" },
+	{ "hash_threads", L(hash_threads), "0", 0, 256, "password hashing threads (0: one per CPU)" },
+	{ "hash_queue", L(hash_queue), "64", 1, 100000, "hash jobs waiting before 503" },
+	{ "max_body", L(max_body), "65536", 1024, 1L << 30, "largest request body, bytes" },
+	{ "max_header", L(max_header), "16384", 4096, 1L << 20, "memory per connection for headers, bytes" },
+	{ "timeout", L(timeout), "30", 1, 3600, "idle/slow client timeout, seconds" },
+	{ "max_connections", L(max_connections), "4096", 1, 1000000, "open connections at most" },
+	{ "per_ip_connections", L(per_ip_connections), "0", 0, 1000000, "open connections per client IP (0: no limit)" },
+	{ "session_max_age", L(session_max_age), "1209600", 60, 10L * 365 * 86400, "session lifetime, seconds" },
+	{ "session_idle_timeout", L(session_idle_timeout), "0", 0, 10L * 365 * 86400, "end sessions idle this long (0: off)" },
+	{ "argon2_memory_kib", L(argon2_memory_kib), "19456", 8, 4L * 1024 * 1024, "Argon2id memory, KiB" },
+	{ "argon2_iterations", L(argon2_iterations), "2", 1, 100, "Argon2id passes" },
+	{ "login_ip_limit", L(login_ip_limit), "20", 1, 1000000, "failed logins per client IP per window" },
+	{ "login_account_limit", L(login_account_limit), "5", 1, 1000000, "failed logins per account per window" },
+	{ "login_window", L(login_window), "300", 1, 86400, "throttle window, seconds" },
+	{ "debug", B(debug), "false", 0, 0, "debug mode (never in production)" },
+	{ "trust_proxy", B(trust_proxy), "false", 0, 0, "take the client IP from X-Forwarded-For (behind nginx)" },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int set_key(struct config *c, const struct key *k, const char *v, const char *src, char *err, size_t errsz);
+static int check_origin(const char *o, size_t len);
+
+static const struct key *
+find_key(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcasecmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+set_key(struct config *c, const struct key *k, const char *v, const char *src, char *err, size_t errsz)
+{
+	char *base = (char *)c;
+	long long n;
+
+	switch (k->type) {
+	case KEY_STR: {
+		char **p = (char **)(base + k->off);
+		free(*p);
+		*p = xstrdup(v);
+		return 0;
+	}
+	case KEY_LONG:
+		if (parse_ll(v, k->min, k->max, &n) != 0) {
+			snprintf(err, errsz, "%s: %s must be an integer from %ld to %ld, not \"%s\"",
+			    src, k->name, k->min, k->max, v);
+			return -1;
+		}
+		*(long *)(base + k->off) = (long)n;
+		return 0;
+	case KEY_BOOL:
+		if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+			*(bool *)(base + k->off) = true;
+		else if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !*v)
+			*(bool *)(base + k->off) = false;
+		else {
+			snprintf(err, errsz, "%s: %s must be true or false, not \"%s\"", src, k->name, v);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+struct ini_ctx {
+	struct config *c;
+	const char *file;
+	char *err;
+	size_t errsz;
+	int failed;
+};
+
+static int
+on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	const struct key *k;
+
+	if (ctx->failed)
+		return 0;
+	if (section[0] != '\0' && strcasecmp(section, "gatehouse") != 0) {
+		snprintf(ctx->err, ctx->errsz, "%s: unknown section [%s] (use [gatehouse] or none)", ctx->file, section);
+		ctx->failed = 1;
+		return 0;
+	}
+	if ((k = find_key(name)) == NULL) {
+		snprintf(ctx->err, ctx->errsz, "%s: unknown setting \"%s\"", ctx->file, name);
+		ctx->failed = 1;
+		return 0;
+	}
+	if (set_key(ctx->c, k, value, ctx->file, ctx->err, ctx->errsz) != 0) {
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* "scheme://host[:port]" with scheme http or https, no path, no trailing slash */
+static int
+check_origin(const char *o, size_t len)
+{
+	const char *host;
+	size_t i;
+
+	if (len > 7 && strncmp(o, "http://", 7) == 0)
+		host = o + 7;
+	else if (len > 8 && strncmp(o, "https://", 8) == 0)
+		host = o + 8;
+	else
+		return -1;
+	for (i = (size_t)(host - o); i < len; i++) {
+		unsigned char ch = (unsigned char)o[i];
+		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']'))
+			return -1;
+	}
+	return (size_t)(host - o) < len ? 0 : -1;
+}
+
+static int
+validate(struct config *c, char *err, size_t errsz)
+{
+	const char *colon = strrchr(c->listen, ':');
+	long long port;
+	char *tmp = NULL;
+
+	if (colon == NULL || (size_t)(colon - c->listen) >= sizeof(c->listen_host) || colon == c->listen ||
+	    parse_ll(colon + 1, 0, 65535, &port) != 0) {
+		snprintf(err, errsz, "listen must be address:port, not \"%s\"", c->listen);
+		return -1;
+	}
+	memcpy(c->listen_host, c->listen, (size_t)(colon - c->listen));
+	c->listen_host[colon - c->listen] = '\0';
+	c->listen_port = (unsigned short)port;
+
+	if (strncmp(c->database, "sqlite:", 7) != 0 || c->database[7] == '\0') {
+		snprintf(err, errsz, "database must be sqlite:PATH (PostgreSQL is not supported yet), not \"%s\"", c->database);
+		return -1;
+	}
+	if (c->public_origin[0] == '\0') {
+		size_t n = strlen(c->listen) + 8;
+		tmp = xmalloc(n);
+		snprintf(tmp, n, "http://%s", c->listen);
+		free(c->public_origin);
+		c->public_origin = tmp;
+	}
+	if (check_origin(c->public_origin, strlen(c->public_origin)) != 0) {
+		snprintf(err, errsz, "public_origin must look like https://example.com[:port] (no path), not \"%s\"",
+		    c->public_origin);
+		return -1;
+	}
+	c->secure_cookies = strncmp(c->public_origin, "https://", 8) == 0;
+	for (const char *p = c->trusted_origins; *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n && check_origin(p, n) != 0) {
+			snprintf(err, errsz, "trusted_origins: \"%.*s\" is not an origin like https://example.com", (int)n, p);
+			return -1;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") && strcmp(c->log_level, "warn") &&
+	    strcmp(c->log_level, "error")) {
+		snprintf(err, errsz, "log_level must be debug, info, warn or error");
+		return -1;
+	}
+	if (c->secret_key[0] != '\0' && strlen(c->secret_key) < 32) {
+		snprintf(err, errsz, "secret_key must be at least 32 characters");
+		return -1;
+	}
+	if (strcmp(c->email, "console") != 0 && strncmp(c->email, "file:", 5) != 0 &&
+	    strncmp(c->email, "smtp://", 7) != 0 && strncmp(c->email, "smtps://", 8) != 0) {
+		snprintf(err, errsz, "email must be console, file:DIR, smtp://... or smtps://...");
+		return -1;
+	}
+	if (c->threads == 0 || c->hash_threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+		if (c->threads == 0)
+			c->threads = n;
+		if (c->hash_threads == 0)
+			c->hash_threads = n;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *file, char *err, size_t errsz)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_key(c, &keys[i], keys[i].def, "default", err, errsz) != 0)
+			fatal("bad default for %s", keys[i].name);
+	if (file != NULL) {
+		struct ini_ctx ctx = { c, file, err, errsz, 0 };
+		int r = ini_parse(file, on_ini_line, &ctx);
+		if (ctx.failed)
+			return -1;
+		if (r < 0) {
+			snprintf(err, errsz, "%s: cannot read: %s", file, strerror(errno));
+			return -1;
+		}
+		if (r > 0) {
+			snprintf(err, errsz, "%s:%d: syntax error", file, r);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		char var[64];
+		const char *v;
+		size_t j;
+
+		snprintf(var, sizeof(var), "GATEHOUSE_%s", keys[i].name);
+		for (j = 10; var[j]; j++)
+			var[j] = (char)toupper((unsigned char)var[j]);
+		if ((v = getenv(var)) != NULL && set_key(c, &keys[i], v, var, err, errsz) != 0)
+			return -1;
+	}
+	return validate(c, err, errsz);
+}
+
+void
+config_free(struct config *c)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].type == KEY_STR) {
+			char **p = (char **)((char *)c + keys[i].off);
+			if (keys[i].off == offsetof(struct config, secret_key) && *p)
+				sodium_memzero(*p, strlen(*p));
+			free(*p);
+			*p = NULL;
+		}
+}
+
+const char *
+config_sqlite_path(const struct config *c)
+{
+	return strncmp(c->database, "sqlite:", 7) == 0 ? c->database + 7 : NULL;
+}
+
+int
+config_ensure_secret(struct config *c, char *err, size_t errsz)
+{
+	const char *db = config_sqlite_path(c);
+	char path[4096], key[65];
+	const char *slash;
+	int fd = -1, ret = -1;
+	ssize_t n;
+
+	if (c->secret_key[0] != '\0')
+		return 0;
+	if (db == NULL) {
+		snprintf(err, errsz, "secret_key must be set when the database is not sqlite");
+		return -1;
+	}
+	slash = strrchr(db, '/');
+	if (slash)
+		snprintf(path, sizeof(path), "%.*s/gatehouse.secret", (int)(slash - db), db);
+	else
+		snprintf(path, sizeof(path), "gatehouse.secret");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, key, sizeof(key) - 1);
+		if (n < 32) {
+			snprintf(err, errsz, "%s: too short; delete it to make a new one", path);
+			goto done;
+		}
+		key[n] = '\0';
+		key[strcspn(key, "\r\n")] = '\0';
+	} else {
+		random_chars(key, 64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+		    write(fd, key, 64) != 64) {
+			snprintf(err, errsz, "%s: cannot create the secret key file: %s", path, strerror(errno));
+			goto done;
+		}
+	}
+	free(c->secret_key);
+	c->secret_key = xstrdup(key);
+	c->secret_generated = true;
+	ret = 0;
+done:
+	sodium_memzero(key, sizeof(key));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int
+config_origin_allowed(const struct config *c, const char *origin, size_t len)
+{
+	const char *p;
+
+	if (strlen(c->public_origin) == len && memcmp(c->public_origin, origin, len) == 0)
+		return 1;
+	for (p = c->trusted_origins; *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == len && memcmp(p, origin, len) == 0)
+			return 1;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return 0;
+}
+
+int
+config_check_deploy(const struct config *c)
+{
+	int n = 0;
+
+	if (!c->secure_cookies) {
+		printf("WARNING public_origin is %s: use https in production, or cookies travel in clear text\n",
+		    c->public_origin);
+		n++;
+	}
+	if (c->debug) {
+		printf("WARNING debug is on\n");
+		n++;
+	}
+	if (c->secret_generated) {
+		printf("WARNING secret_key is the generated one beside the database: set GATEHOUSE_SECRET_KEY "
+		    "so every instance shares it and it is backed up apart from the data\n");
+		n++;
+	}
+	if (c->argon2_memory_kib < 19456 || (c->argon2_memory_kib < 47104 && c->argon2_iterations < 2)) {
+		printf("WARNING argon2 cost (m=%ld KiB, t=%ld) is below OWASP's minimum (m=19456, t=2)\n",
+		    c->argon2_memory_kib, c->argon2_iterations);
+		n++;
+	}
+	for (const char *p = c->trusted_origins; (p = strstr(p, "http://")) != NULL; p += 7) {
+		printf("WARNING trusted_origins has a plain-http origin\n");
+		n++;
+		break;
+	}
+	if (strcmp(c->listen_host, "127.0.0.1") != 0 && strcmp(c->listen_host, "localhost") != 0 &&
+	    strcmp(c->listen_host, "::1") != 0 && strcmp(c->listen_host, "[::1]") != 0) {
+		printf("WARNING listening on %s: run gatehouse behind nginx (libmicrohttpd 0.9 should not face the internet)\n",
+		    c->listen_host);
+		n++;
+	}
+	if (c->session_max_age > 30L * 86400) {
+		printf("WARNING session_max_age is over 30 days\n");
+		n++;
+	}
+	return n;
+}
+
+void
+config_print_keys(void)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		char var[64];
+		snprintf(var, sizeof(var), "GATEHOUSE_%s", keys[i].name);
+		for (size_t j = 10; var[j]; j++)
+			var[j] = (char)toupper((unsigned char)var[j]);
+		printf("  %-34s %s (default: %s)\n", var, keys[i].help, keys[i].def[0] ? keys[i].def : "-");
+	}
+}

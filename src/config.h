@@ -1,0 +1,52 @@
+/*
+ * config — the one table of settings: name, type, default, bounds.  Values
+ * come from defaults, then an INI file (--config), then GATEHOUSE_* variables
+ * (environment wins).  Read-only after start-up; must never print secret_key.
+ */
+#ifndef GATEHOUSE_CONFIG_H
+#define GATEHOUSE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+	char *listen;            /* host:port */
+	char *database;          /* sqlite:PATH */
+	char *static_dir;
+	char *public_origin;     /* scheme://host[:port]; default http://<listen> */
+	char *trusted_origins;   /* comma-separated origins allowed in Origin */
+	char *secret_key;        /* default: generated, stored beside the database */
+	char *email;             /* console | file:DIR | smtp://... (mail issue) */
+	char *log_level;
+	char *csp;               /* Content-Security-Policy for the SPA's HTML */
+	long threads, hash_threads, hash_queue;
+	long max_body, max_header, timeout, max_connections, per_ip_connections;
+	long session_max_age, session_idle_timeout;
+	long argon2_memory_kib, argon2_iterations;
+	long login_ip_limit, login_account_limit, login_window;
+	bool debug, trust_proxy;
+
+	/* derived by config_load */
+	char listen_host[64];
+	unsigned short listen_port;
+	bool secure_cookies;     /* public origin is https */
+	bool secret_generated;   /* secret_key came from the generated file */
+};
+
+/* Fill c from defaults, the INI file (NULL: none) and the environment, then
+ * validate.  0, or -1 with a message in err.  Free with config_free. */
+int config_load(struct config *c, const char *file, char *err, size_t errsz);
+void config_free(struct config *c);
+/* Load or create the generated secret beside a sqlite database when no
+ * secret_key is configured.  0 or -1 with err. */
+int config_ensure_secret(struct config *c, char *err, size_t errsz);
+/* The sqlite file path of c->database, or NULL when it is not sqlite:. */
+const char *config_sqlite_path(const struct config *c);
+/* Print deploy warnings to stdout; returns how many. */
+int config_check_deploy(const struct config *c);
+/* 1 if origin (exact "scheme://host[:port]") is the public or a trusted origin. */
+int config_origin_allowed(const struct config *c, const char *origin, size_t len);
+/* Print every key, its variable and default (for `gatehouse check --help`). */
+void config_print_keys(void);
+
+#endif

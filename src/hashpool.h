@@ -1,0 +1,24 @@
+/*
+ * hashpool — a fixed set of worker threads for slow, CPU-bound work
+ * (password hashing), fed from a bounded queue so a burst of logins costs a
+ * 503, never unbounded memory, and never blocks an HTTP thread.  Knows
+ * nothing about HTTP: callers pass a done callback that resumes their request.
+ */
+#ifndef GATEHOUSE_HASHPOOL_H
+#define GATEHOUSE_HASHPOOL_H
+
+struct hashpool;
+
+/* threads workers, at most max_waiting jobs queued beyond the running ones. */
+struct hashpool *hashpool_new(unsigned threads, unsigned max_waiting);
+/* Reserve a place in the queue: 0, or -1 when full.  Each successful reserve
+ * must be followed by exactly one hashpool_submit. */
+int hashpool_reserve(struct hashpool *p);
+/* Queue work(arg) then done(arg) on a worker, in a reserved place. */
+void hashpool_submit(struct hashpool *p, void (*work)(void *), void (*done)(void *), void *arg);
+/* Jobs queued or running right now (for /metrics and tests). */
+unsigned hashpool_pending(struct hashpool *p);
+/* Finish every queued job, stop the workers, free. */
+void hashpool_free(struct hashpool *p);
+
+#endif

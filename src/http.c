@@ -1,0 +1,407 @@
+/*
+ * http — see http.h.  libmicrohttpd runs an epoll loop per thread of its
+ * pool; each request gets a struct request on the first call of the access
+ * handler (headers only), collects its body on the following calls, and is
+ * answered on the call where no body is left, which keeps keep-alive on.
+ * Slow work suspends the connection and resumes it from the hash pool.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "app.h"
+#include "body.h"
+#include "hashpool.h"
+#include "log.h"
+#include "router.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+};
+
+static const struct {
+	const char *name;
+	enum http_method m;
+} methods[] = {
+	{ "GET", M_GET }, { "HEAD", M_HEAD }, { "POST", M_POST }, { "PUT", M_PUT },
+	{ "PATCH", M_PATCH }, { "DELETE", M_DELETE }, { "OPTIONS", M_OPTIONS },
+};
+
+static void
+client_ip(struct request *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *fwd;
+
+	strlcpy_ok(r->ip, "unknown", sizeof(r->ip));
+	if (r->app->cfg.trust_proxy) {
+		/* behind our own nginx: X-Real-IP, else the last X-Forwarded-For hop */
+		if ((fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP")) == NULL &&
+		    (fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For")) != NULL) {
+			const char *comma = strrchr(fwd, ',');
+			if (comma)
+				fwd = comma + 1;
+		}
+		if (fwd != NULL) {
+			while (*fwd == ' ')
+				fwd++;
+			size_t n = strcspn(fwd, " ,");
+			if (n > 0 && n < sizeof(r->ip)) {
+				memcpy(r->ip, fwd, n);
+				r->ip[n] = '\0';
+				return;
+			}
+		}
+	}
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+		    r->ip, sizeof(r->ip));
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+		    r->ip, sizeof(r->ip));
+}
+
+static struct request *
+request_new(struct http_server *s, struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+
+	r->app = s->app;
+	r->conn = c;
+	r->started = now_mono();
+	r->method = M_OTHER;
+	r->method_name = method;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(method, methods[i].name) == 0) {
+			r->method = methods[i].m;
+			r->method_name = methods[i].name;
+			break;
+		}
+	r->path = xstrdup(url);
+	r->fd = -1;
+	client_ip(r, c);
+	return r;
+}
+
+static void
+request_free(struct request *r)
+{
+	if (r->state_free && r->state)
+		r->state_free(r->state);
+	for (int i = 0; i < r->nheaders; i++) {
+		/* Set-Cookie values carry session keys: wipe them */
+		sodium_memzero(r->headers[i].value, strlen(r->headers[i].value));
+		free(r->headers[i].value);
+	}
+	if (r->body.data) {
+		sodium_memzero(r->body.data, r->body.len);   /* may hold a password */
+		buf_free(&r->body);
+	}
+	buf_free(&r->resp);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->path);
+	sodium_memzero(&r->user, sizeof(r->user));
+	free(r);
+}
+
+const char *
+request_header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+request_query(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int
+request_json(struct request *r, json_t **out)
+{
+	char detail[256];
+	int status = body_parse(request_header(r, "Content-Type"), r->body.data ? r->body.data : "",
+	    r->body.len, out, detail, sizeof(detail));
+
+	if (status == 0)
+		return 0;
+	respond_error(r, status, detail);
+	return -1;
+}
+
+void
+response_header(struct request *r, const char *name, const char *value)
+{
+	if (r->nheaders >= HTTP_MAX_HEADERS)
+		fatal("too many response headers (%s)", name);
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = xstrdup(value);
+	r->nheaders++;
+}
+
+void
+respond_json(struct request *r, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	if (s == NULL)
+		fatal("json_dumps failed");
+	r->resp.len = 0;
+	buf_puts(&r->resp, s);
+	free(s);
+	r->status = status;
+	r->api = true;
+	r->content_type = "application/json";
+}
+
+void
+respond_error(struct request *r, int status, const char *detail)
+{
+	respond_json(r, status, json_pack("{s:s}", "detail", detail));
+}
+
+void
+respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = fd;
+	r->fd_size = size;
+	r->status = status;
+	r->content_type = content_type;
+}
+
+void
+respond_text(struct request *r, int status, const char *text)
+{
+	r->resp.len = 0;
+	buf_puts(&r->resp, text);
+	r->status = status;
+	r->content_type = "text/plain; charset=utf-8";
+}
+
+int
+request_defer(struct request *r, void (*work)(void *), void *arg)
+{
+	if (hashpool_reserve(r->app->hashpool) != 0)
+		return -1;
+	r->deferred_work = work;
+	r->deferred_arg = arg;
+	return 0;
+}
+
+static void
+run_deferred(void *arg)
+{
+	struct request *r = arg;
+
+	r->deferred_work(r->deferred_arg);
+}
+
+static void
+resume_deferred(void *arg)
+{
+	struct request *r = arg;
+
+	MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result
+send_response(struct request *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->fd >= 0) {
+		resp = MHD_create_response_from_fd64(r->fd_size, r->fd);
+		r->fd = -1;                       /* MHD closes it */
+	} else {
+		resp = MHD_create_response_from_buffer(r->resp.len, r->resp.data, MHD_RESPMEM_MUST_FREE);
+		r->resp.data = NULL;              /* MHD frees it */
+		r->resp.len = r->resp.cap = 0;
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	/* DESIGN §3: on every response */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Vary", "Cookie, Authorization");
+	if (r->content_type)
+		MHD_add_response_header(resp, "Content-Type", r->api ? "application/json; charset=utf-8" : r->content_type);
+	if (r->api)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	for (int i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct request *r = *con_cls;
+	size_t max = (size_t)s->app->cfg.max_body;
+
+	(void)version;
+	if (r == NULL) {
+		const char *cl;
+		long long n;
+
+		r = request_new(s, c, url, method);
+		*con_cls = r;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl != NULL && (parse_ll(cl, 0, LLONG_MAX, &n) != 0 || (unsigned long long)n > max)) {
+			/* too large: answer before reading a byte of it (MHD then closes) */
+			r->body_too_large = true;
+			respond_error(r, 413, "Request body too large.");
+			return send_response(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!r->body_too_large) {
+			if (r->body.len + *upload_data_size > max) {
+				r->body_too_large = true;     /* chunked past the limit */
+				sodium_memzero(r->body.data, r->body.len);
+				buf_free(&r->body);
+			} else
+				buf_append(&r->body, upload_data, *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->suspended) {
+		r->suspended = false;
+		r->phase++;
+	}
+	if (r->status == 0) {
+		if (r->body_too_large)
+			respond_error(r, 413, "Request body too large.");
+		else
+			router_dispatch(r);
+	}
+	if (r->deferred_work != NULL && r->status == 0) {
+		/* suspend first, then hand over: the resume can never come before the suspend */
+		MHD_suspend_connection(c);
+		r->suspended = true;
+		hashpool_submit(s->app->hashpool, run_deferred, resume_deferred, r);
+		return MHD_YES;
+	}
+	if (r->status == 0)
+		respond_error(r, 500, "Internal error.");
+	return send_response(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r == NULL)
+		return;
+	log_access(r->method_name, r->path, r->status, (now_mono() - r->started) * 1000.0,
+	    r->auth != AUTH_NONE ? r->user.id : 0, r->ip);
+	request_free(r);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_msg(LOG_WARN, "http: %s", msg);
+}
+
+struct http_server *
+http_start(struct app *app, char *err, size_t errsz)
+{
+	const struct config *cfg = &app->cfg;
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV | AI_PASSIVE }, *ai = NULL;
+	char host[64], port[8];
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC;
+	size_t hl = strlen(cfg->listen_host);
+
+	signal(SIGPIPE, SIG_IGN);
+	/* "[::1]" → "::1" */
+	if (hl >= 2 && cfg->listen_host[0] == '[' && cfg->listen_host[hl - 1] == ']')
+		snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), cfg->listen_host + 1);
+	else
+		snprintf(host, sizeof(host), "%s", cfg->listen_host);
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
+		snprintf(err, errsz, "cannot resolve listen address %s", cfg->listen);
+		free(s);
+		return NULL;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->app = app;
+	s->daemon = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (s->daemon == NULL) {
+		snprintf(err, errsz, "cannot listen on %s (in use, or not a local address?)", cfg->listen);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+http_quiesce(struct http_server *s)
+{
+	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+void
+http_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

@@ -1,0 +1,104 @@
+/*
+ * http — the HTTP server on libmicrohttpd: one request context per request,
+ * body collection with the size limit, suspend/resume around slow work, and
+ * responses with any number of headers (several Set-Cookie lines).  The only
+ * module that calls libmicrohttpd, so a newer version swaps in here alone.
+ * Must never log headers or bodies.
+ */
+#ifndef GATEHOUSE_HTTP_H
+#define GATEHOUSE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/store.h"
+#include "util.h"
+
+struct app;
+
+enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M_OTHER };
+
+enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN };
+
+#define HTTP_MAX_HEADERS 16
+
+struct http_header {
+	const char *name;            /* static string */
+	char *value;                 /* owned */
+};
+
+struct request {
+	struct app *app;
+	void *conn;                  /* struct MHD_Connection, opaque outside http.c */
+	const char *method_name;
+	enum http_method method;
+	char *path;                  /* owned copy of the decoded path, no query */
+	char ip[64];
+	double started;
+
+	/* request body (unsafe methods) */
+	struct buf body;
+	bool body_too_large;
+
+	/* who is calling, set by auth_resolve */
+	enum auth_kind auth;
+	struct store_user user;
+	struct store_session session;
+	struct store_token token;
+
+	/* slow work: a handler that called request_defer is called again after it */
+	int phase;                   /* 0 on the first handler call, incremented on each resume */
+	void *state;                 /* the handler's, freed by state_free at the end */
+	void (*state_free)(void *);
+	const void *route;           /* the matched route, for the resume */
+	void (*deferred_work)(void *);
+	void *deferred_arg;
+	bool suspended;
+
+	/* response */
+	int status;                  /* 0 until a response is set */
+	bool api;                    /* API response: no-store, JSON */
+	struct buf resp;
+	const char *content_type;
+	int fd;                      /* file response when >= 0 */
+	uint64_t fd_size;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	int nheaders;
+};
+
+struct http_server;
+
+/* Start listening per app->cfg; NULL with err on failure. */
+struct http_server *http_start(struct app *app, char *err, size_t errsz);
+/* Stop accepting new connections (first step of a graceful stop). */
+void http_quiesce(struct http_server *s);
+/* Close every connection and free.  No request may be suspended any more. */
+void http_stop(struct http_server *s);
+
+/* Request accessors (borrowed pointers, valid during the request). */
+const char *request_header(struct request *r, const char *name);
+const char *request_query(struct request *r, const char *name);
+
+/* The request body as a JSON object (JSON or form, per Content-Type): 0 and
+ * *out (caller json_decref's), or -1 after answering 400/415. */
+int request_json(struct request *r, json_t **out);
+
+/* Add a response header (value copied). */
+void response_header(struct request *r, const char *name, const char *value);
+/* JSON response: takes ownership of body (json_decref'd here). */
+void respond_json(struct request *r, int status, json_t *body);
+/* {"detail": detail} — the one place request errors become HTTP (STYLE 9). */
+void respond_error(struct request *r, int status, const char *detail);
+/* A file response: fd is owned and closed by the server. */
+void respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type);
+void respond_text(struct request *r, int status, const char *text);
+
+/* Run work(arg) on the hash pool while this connection is suspended; the
+ * handler is called again (r->phase incremented) when it is done.  0, or -1
+ * when the pool's queue is full (nothing was queued). */
+int request_defer(struct request *r, void (*work)(void *), void *arg);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * main — the command line (DESIGN §5): serve, migrate, createuser,
+ * changepassword, createtoken, check, version.  Owns start-up and the
+ * orderly stop.  Must never print a password or a key except the one
+ * `createtoken` exists to show, once.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "config.h"
+#include "hashpool.h"
+#include "http.h"
+#include "log.h"
+#include "password.h"
+#include "session.h"
+#include "store/store.h"
+#include "throttle.h"
+#include "token.h"
+#include "user.h"
+
+#ifndef GATEHOUSE_VERSION
+#define GATEHOUSE_VERSION "0.1.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: gatehouse [--config FILE] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve                                  run the server (default)\n"
+	    "  migrate                                apply schema migrations\n"
+	    "  createuser EMAIL [--staff] [--superuser] [--first-name N] [--last-name N]\n"
+	    "                                         password from stdin, or prompted twice\n"
+	    "  changepassword EMAIL                   set a new password; ends the user's sessions\n"
+	    "  createtoken EMAIL [--name NAME] [--expires DAYS]\n"
+	    "                                         make an API token and print it once\n"
+	    "  check [--deploy]                       validate the configuration\n"
+	    "  version                                print the version\n"
+	    "\n"
+	    "settings (environment wins over --config FILE):\n", f);
+	config_print_keys();
+}
+
+/* Configuration, secret and store: what every command but version needs. */
+static int
+app_open(struct app *app, const char *cfgfile, int migrate)
+{
+	char err[512];
+	int applied;
+
+	if (config_load(&app->cfg, cfgfile, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return -1;
+	}
+	log_set_level(!strcmp(app->cfg.log_level, "debug") ? LOG_DEBUG :
+	    !strcmp(app->cfg.log_level, "warn") ? LOG_WARN :
+	    !strcmp(app->cfg.log_level, "error") ? LOG_ERROR : LOG_INFO);
+	app->pw.iterations = (unsigned long long)app->cfg.argon2_iterations;
+	app->pw.memory_kib = (size_t)app->cfg.argon2_memory_kib;
+	if ((app->store = store_open(app->cfg.database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return -1;
+	}
+	if (config_ensure_secret(&app->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return -1;
+	}
+	/* SQLite: migrate at start (DESIGN §4); a shared database waits for `gatehouse migrate` */
+	if (migrate && strcmp(store_backend(app->store), "sqlite") == 0) {
+		if (store_migrate(app->store, &applied, err, sizeof(err)) != 0) {
+			fprintf(stderr, "gatehouse: %s\n", err);
+			return -1;
+		}
+		if (applied)
+			log_msg(LOG_INFO, "applied %d migration%s", applied, applied == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+static void
+app_close(struct app *app)
+{
+	hashpool_free(app->hashpool);
+	limiter_free(app->limiter);
+	store_close(app->store);
+	config_free(&app->cfg);
+}
+
+static int
+cmd_serve(struct app *app)
+{
+	struct http_server *http;
+	sigset_t set;
+	char err[256];
+	int sig = 0;
+
+	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue);
+	app->limiter = limiter_memory_new();
+	store_session_delete_expired(app->store, now_unix());
+
+	/* block the stop signals in every thread; this one waits for them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if ((http = http_start(app, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return 1;
+	}
+	log_msg(LOG_INFO, "gatehouse %s listening on http://%s (public origin %s, %ld threads, %ld hash threads)",
+	    GATEHOUSE_VERSION, app->cfg.listen, app->cfg.public_origin, app->cfg.threads, app->cfg.hash_threads);
+	for (;;) {
+		struct timespec hour = { 3600, 0 };
+		sig = sigtimedwait(&set, NULL, &hour);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig < 0 && errno == EAGAIN)
+			store_session_delete_expired(app->store, now_unix());
+	}
+	log_msg(LOG_INFO, "stopping (signal %d)", sig);
+	/* no new connections; let running logins finish; then close everything */
+	http_quiesce(http);
+	for (int i = 0; i < 100 && hashpool_pending(app->hashpool) > 0; i++)
+		usleep(50 * 1000);
+	http_stop(http);
+	return 0;
+}
+
+static int
+cmd_migrate(struct app *app)
+{
+	char err[512];
+	int applied;
+
+	if (store_migrate(app->store, &applied, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return 1;
+	}
+	printf("applied %d migration%s\n", applied, applied == 1 ? "" : "s");
+	return 0;
+}
+
+/* Read a password: first line of stdin when it is not a terminal, else
+ * prompted twice without echo.  0 and the password in out, or -1. */
+static int
+read_password(char *out, size_t outsz)
+{
+	char again[PASSWORD_MAX_BYTES + 2];
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), ret = -1;
+	size_t n;
+
+	if (!tty) {
+		if (fgets(out, (int)outsz, stdin) == NULL) {
+			fprintf(stderr, "gatehouse: no password on standard input\n");
+			return -1;
+		}
+		n = strcspn(out, "\r\n");
+		if (out[n] == '\0' && n == outsz - 1) {
+			fprintf(stderr, "gatehouse: password longer than %d bytes\n", PASSWORD_MAX_BYTES);
+			return -1;
+		}
+		out[n] = '\0';
+		return 0;
+	}
+	tcgetattr(STDIN_FILENO, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	fputs("Password: ", stderr);
+	if (fgets(out, (int)outsz, stdin) == NULL)
+		goto done;
+	fputs("\nPassword (again): ", stderr);
+	if (fgets(again, sizeof(again), stdin) == NULL)
+		goto done;
+	fputc('\n', stderr);
+	out[strcspn(out, "\r\n")] = '\0';
+	again[strcspn(again, "\r\n")] = '\0';
+	if (strcmp(out, again) != 0) {
+		fprintf(stderr, "gatehouse: the passwords do not match\n");
+		goto done;
+	}
+	ret = 0;
+done:
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	sodium_memzero(again, sizeof(again));
+	return ret;
+}
+
+/* A new password's Argon2id hash into hash; 0 or -1 with a message. */
+static int
+new_password_hash(struct app *app, char *hash, size_t hashsz)
+{
+	char pw[PASSWORD_MAX_BYTES + 2];
+	int ret = -1;
+
+	if (read_password(pw, sizeof(pw)) != 0)
+		goto done;
+	if (strlen(pw) == 0) {
+		fprintf(stderr, "gatehouse: the password may not be blank\n");
+		goto done;
+	}
+	if (strlen(pw) > PASSWORD_MAX_BYTES) {
+		fprintf(stderr, "gatehouse: password longer than %d bytes\n", PASSWORD_MAX_BYTES);
+		goto done;
+	}
+	if (password_hash(&app->pw, pw, strlen(pw), hash, hashsz) != 0) {
+		fprintf(stderr, "gatehouse: cannot hash the password\n");
+		goto done;
+	}
+	ret = 0;
+done:
+	sodium_memzero(pw, sizeof(pw));
+	return ret;
+}
+
+static int
+cmd_createuser(struct app *app, int argc, char **argv)
+{
+	struct store_user u = { 0 };
+	const char *email = NULL;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--staff"))
+			u.is_staff = true;
+		else if (!strcmp(argv[i], "--superuser"))
+			u.is_staff = u.is_superuser = true;
+		else if (!strcmp(argv[i], "--first-name") && i + 1 < argc)
+			strlcpy_ok(u.first_name, argv[++i], sizeof(u.first_name));
+		else if (!strcmp(argv[i], "--last-name") && i + 1 < argc)
+			strlcpy_ok(u.last_name, argv[++i], sizeof(u.last_name));
+		else if (argv[i][0] != '-' && email == NULL)
+			email = argv[i];
+		else {
+			fprintf(stderr, "gatehouse: createuser: unexpected \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (email == NULL || user_normalize_email(email, u.email, sizeof(u.email)) != 0) {
+		fprintf(stderr, "gatehouse: createuser needs a valid EMAIL\n");
+		return 2;
+	}
+	{
+		struct store_user existing;
+		if (store_user_by_email(app->store, u.email, &existing) == 0) {
+			fprintf(stderr, "gatehouse: a user with email %s already exists\n", u.email);
+			return 1;
+		}
+	}
+	if (new_password_hash(app, u.password, sizeof(u.password)) != 0)
+		return 1;
+	u.is_active = true;
+	u.email_verified = true;     /* an operator vouches for it */
+	u.date_joined = now_unix();
+	session_new_auth_hash(u.auth_hash);
+	rc = store_user_create(app->store, &u);
+	if (rc == STORE_CONFLICT) {
+		fprintf(stderr, "gatehouse: a user with email %s already exists\n", u.email);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "gatehouse: could not create the user\n");
+		return 1;
+	}
+	printf("created user %lld <%s>%s\n", (long long)u.id, u.email,
+	    u.is_superuser ? " (superuser)" : u.is_staff ? " (staff)" : "");
+	return 0;
+}
+
+static int
+find_user(struct app *app, const char *email, struct store_user *u)
+{
+	char norm[STORE_EMAIL_MAX + 1];
+
+	if (email == NULL || user_normalize_email(email, norm, sizeof(norm)) != 0) {
+		fprintf(stderr, "gatehouse: a valid EMAIL is needed\n");
+		return -1;
+	}
+	if (store_user_by_email(app->store, norm, u) != 0) {
+		fprintf(stderr, "gatehouse: no user with email %s\n", norm);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_changepassword(struct app *app, int argc, char **argv)
+{
+	struct store_user u;
+	char hash[PASSWORD_ENCODED_MAX], auth[STORE_AUTHHASH_LEN + 1];
+
+	if (argc != 1 || find_user(app, argv[0], &u) != 0)
+		return argc != 1 ? 2 : 1;
+	if (new_password_hash(app, hash, sizeof(hash)) != 0)
+		return 1;
+	/* a new auth hash ends every session made under the old password */
+	session_new_auth_hash(auth);
+	if (store_user_set_password(app->store, u.id, hash, auth) != 0 ||
+	    store_session_delete_user(app->store, u.id, 0) < 0) {
+		fprintf(stderr, "gatehouse: could not change the password\n");
+		return 1;
+	}
+	printf("password changed for %s; their sessions have ended\n", u.email);
+	return 0;
+}
+
+static int
+cmd_createtoken(struct app *app, int argc, char **argv)
+{
+	const char *email = NULL, *name = "";
+	struct store_user u;
+	long long days = 0;
+	char key[TOKEN_KEY_LEN + 1];
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			name = argv[++i];
+		else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {
+			if (parse_ll(argv[++i], 1, 36500, &days) != 0) {
+				fprintf(stderr, "gatehouse: --expires takes a number of days (1-36500)\n");
+				return 2;
+			}
+		} else if (argv[i][0] != '-' && email == NULL)
+			email = argv[i];
+		else {
+			fprintf(stderr, "gatehouse: createtoken: unexpected \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (find_user(app, email, &u) != 0)
+		return 1;
+	if (token_create(app->store, u.id, name, (long)days, key) != 0) {
+		fprintf(stderr, "gatehouse: could not create the token\n");
+		return 1;
+	}
+	fprintf(stderr, "token for %s%s%s (shown once; store it now):\n", u.email,
+	    name[0] ? ", named " : "", name);
+	printf("%s\n", key);
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
+static int
+cmd_check(struct app *app, int deploy)
+{
+	printf("configuration ok: listen %s, database %s (%s), public origin %s\n", app->cfg.listen,
+	    app->cfg.database, store_backend(app->store), app->cfg.public_origin);
+	if (deploy) {
+		int n = config_check_deploy(&app->cfg);
+		printf("%d deployment warning%s\n", n, n == 1 ? "" : "s");
+		return n ? 1 : 0;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app app = { 0 };
+	const char *cfgfile = NULL, *cmd = "serve";
+	int i = 1, ret;
+
+	if (i + 1 < argc && strcmp(argv[i], "--config") == 0) {
+		cfgfile = argv[i + 1];
+		i += 2;
+	}
+	if (i < argc)
+		cmd = argv[i++];
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("gatehouse %s\n", GATEHOUSE_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") && strcmp(cmd, "createuser") &&
+	    strcmp(cmd, "changepassword") && strcmp(cmd, "createtoken") && strcmp(cmd, "check")) {
+		fprintf(stderr, "gatehouse: unknown command \"%s\"\n\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (app_open(&app, cfgfile, strcmp(cmd, "migrate") != 0) != 0) {
+		app_close(&app);
+		return 1;
+	}
+	if (!strcmp(cmd, "serve"))
+		ret = cmd_serve(&app);
+	else if (!strcmp(cmd, "migrate"))
+		ret = cmd_migrate(&app);
+	else if (!strcmp(cmd, "createuser"))
+		ret = cmd_createuser(&app, argc - i, argv + i);
+	else if (!strcmp(cmd, "changepassword"))
+		ret = cmd_changepassword(&app, argc - i, argv + i);
+	else if (!strcmp(cmd, "createtoken"))
+		ret = cmd_createtoken(&app, argc - i, argv + i);
+	else
+		ret = cmd_check(&app, i < argc && !strcmp(argv[i], "--deploy"));
+	app_close(&app);
+	return ret;
+}

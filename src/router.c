@@ -1,0 +1,124 @@
+/*
+ * router — see router.h.  Owns the order of the middleware; handlers can rely
+ * on it (an unsafe request that reaches them passed CSRF; r->auth is set).
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "csrf.h"
+#include "log.h"
+#include "session.h"
+#include "static.h"
+#include "token.h"
+
+static const char *method_names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER" };
+
+/* "/api/login" and "/api/login/" both match "/api/login/" (no redirect). */
+static int
+path_match(const char *pattern, const char *path)
+{
+	size_t pl = strlen(pattern), n = strlen(path);
+
+	if (n == pl && memcmp(pattern, path, n) == 0)
+		return 1;
+	return pl > 1 && pattern[pl - 1] == '/' && n == pl - 1 && memcmp(pattern, path, n) == 0;
+}
+
+void
+respond_unauthenticated(struct request *r, const char *detail)
+{
+	respond_error(r, 401, detail ? detail : "Authentication credentials were not provided.");
+	response_header(r, "WWW-Authenticate", "Token");
+}
+
+static int
+unsafe(enum http_method m)
+{
+	return m != M_GET && m != M_HEAD && m != M_OPTIONS;
+}
+
+/* The Allow header for a path: its routes' methods, plus HEAD and OPTIONS. */
+static void
+allow_header(struct request *r, const char *path)
+{
+	char allow[128] = "";
+	size_t n = 0;
+
+	for (const struct route *rt = routes; rt->path && n < sizeof(allow); rt++)
+		if (path_match(rt->path, path))
+			n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", method_names[rt->method],
+			    rt->method == M_GET ? ", HEAD, " : ", ");
+	if (n < sizeof(allow))
+		snprintf(allow + n, sizeof(allow) - n, "OPTIONS");
+	response_header(r, "Allow", allow);
+}
+
+void
+router_dispatch(struct request *r)
+{
+	const struct route *rt, *found = NULL;
+	int path_known = 0, rc;
+	char why[256];
+
+	if (r->phase > 0) {
+		/* resumed after deferred work: back into the same handler */
+		((const struct route *)r->route)->handler(r);
+		return;
+	}
+	if (strncmp(r->path, "/api/", 5) != 0 && strcmp(r->path, "/api") != 0 &&
+	    strcmp(r->path, "/healthz") != 0 && strcmp(r->path, "/metrics") != 0) {
+		static_serve(r);
+		return;
+	}
+	r->api = true;
+	for (rt = routes; rt->path; rt++) {
+		if (!path_match(rt->path, r->path))
+			continue;
+		path_known = 1;
+		if (rt->method == r->method || (rt->method == M_GET && r->method == M_HEAD)) {
+			found = rt;
+			break;
+		}
+	}
+	if (found == NULL) {
+		if (!path_known)
+			respond_error(r, 404, "Not found.");
+		else if (r->method == M_OPTIONS)
+			respond_json(r, 200, json_object());
+		else {
+			char detail[96];
+			snprintf(detail, sizeof(detail), "Method \"%.16s\" not allowed.", r->method_name);
+			respond_error(r, 405, detail);
+		}
+		if (path_known)
+			allow_header(r, r->path);
+		return;
+	}
+	r->route = found;
+	if (!(found->flags & ROUTE_NO_AUTH)) {
+		rc = token_resolve(r, why, sizeof(why));
+		if (rc == -1) {
+			respond_unauthenticated(r, why);
+			return;
+		}
+		if (rc == 0)
+			rc = session_resolve(r);
+		if (rc < 0) {
+			respond_error(r, 503, "Service temporarily unavailable.");
+			response_header(r, "Retry-After", "1");
+			return;
+		}
+		if (unsafe(r->method) && r->auth != AUTH_TOKEN && csrf_check(r, why, sizeof(why)) != 0) {
+			respond_error(r, 403, why);
+			return;
+		}
+		if ((found->flags & ROUTE_LOGIN_REQUIRED) && r->auth == AUTH_NONE) {
+			respond_unauthenticated(r, NULL);
+			return;
+		}
+	}
+	found->handler(r);
+}

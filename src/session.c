@@ -1,0 +1,148 @@
+/*
+ * session — see session.h.
+ */
+#include "session.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "cookie.h"
+#include "csrf.h"
+#include "http.h"
+#include "log.h"
+
+/* Django's session key alphabet: 32 of 36 characters is 165 bits. */
+static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/* last_seen is rewritten at most this often, so the hot path stays read-only */
+#define TOUCH_INTERVAL 60
+
+static int
+key_valid(const char *v, size_t n)
+{
+	if (n != SESSION_KEY_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* The hash of the presented sessionid, when it has a valid shape. */
+static int
+cookie_key_hash(struct request *r, char out[65])
+{
+	const char *v;
+	size_t n;
+
+	if (!cookie_find(request_header(r, "Cookie"), "sessionid", &v, &n) || !key_valid(v, n))
+		return 0;
+	sha256_hex(v, n, out);
+	return 1;
+}
+
+void
+session_new_auth_hash(char *out)
+{
+	unsigned char raw[STORE_AUTHHASH_LEN / 2];
+
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), out);
+}
+
+int
+session_resolve(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	char kh[65];
+	int64_t now;
+	int rc;
+
+	if (!cookie_key_hash(r, kh))
+		return 0;
+	rc = store_session_get(r->app->store, kh, &r->session, &r->user);
+	if (rc != 0)
+		return rc == STORE_NOTFOUND ? 0 : -1;
+	now = now_unix();
+	if (r->session.expires_at <= now ||
+	    (cfg->session_idle_timeout > 0 && r->session.last_seen + cfg->session_idle_timeout <= now) ||
+	    sodium_memcmp(r->session.auth_hash, r->user.auth_hash, STORE_AUTHHASH_LEN) != 0 ||
+	    !r->user.is_active) {
+		/* dead for good: remove it so it cannot come back */
+		store_session_delete(r->app->store, kh);
+		memset(&r->session, 0, sizeof(r->session));
+		memset(&r->user, 0, sizeof(r->user));
+		return 0;
+	}
+	if (now - r->session.last_seen >= TOUCH_INTERVAL)
+		store_session_touch(r->app->store, r->session.id, now);
+	r->auth = AUTH_SESSION;
+	return 1;
+}
+
+int
+session_login(struct request *r, const struct store_user *u)
+{
+	const struct config *cfg = &r->app->cfg;
+	struct cookie_attrs a = { .max_age = cfg->session_max_age, .http_only = true,
+	    .secure = cfg->secure_cookies };
+	struct store_session s = { 0 };
+	char key[SESSION_KEY_LEN + 1], old[65], csrf[CSRF_SECRET_LEN + 1];
+	const char *ua = request_header(r, "User-Agent");
+	char ua_cut[256];
+	struct buf b = { 0 };
+	int64_t now = now_unix();
+	int ret = -1;
+
+	/* no fixation: whatever session the browser came with ends here */
+	if (cookie_key_hash(r, old))
+		store_session_delete(r->app->store, old);
+	random_chars(key, SESSION_KEY_LEN, key_chars);
+	sha256_hex(key, SESSION_KEY_LEN, s.key_hash);
+	s.user_id = u->id;
+	memcpy(s.auth_hash, u->auth_hash, sizeof(s.auth_hash));
+	s.created_at = s.last_seen = now;
+	s.expires_at = now + cfg->session_max_age;
+	strlcpy_ok(ua_cut, ua ? ua : "", sizeof(ua_cut));
+	if (!utf8_valid(ua_cut, strlen(ua_cut)))
+		ua_cut[0] = '\0';
+	if (store_session_create(r->app->store, &s, r->ip, ua_cut) != 0)
+		goto done;
+	store_user_set_last_login(r->app->store, u->id, now);
+
+	cookie_format(&b, "sessionid", key, &a, now);
+	response_header(r, "Set-Cookie", b.data);
+	csrf_new_secret(csrf);
+	csrf_set_cookie(r, csrf);
+	r->auth = AUTH_SESSION;
+	r->session = s;
+	r->user = *u;
+	r->user.last_login = now;
+	ret = 0;
+done:
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(csrf, sizeof(csrf));
+	if (b.data)
+		sodium_memzero(b.data, b.len);
+	buf_free(&b);
+	return ret;
+}
+
+int
+session_logout(struct request *r)
+{
+	struct cookie_attrs a = { .max_age = -1, .secure = r->app->cfg.secure_cookies };
+	struct buf b = { 0 };
+	char kh[65];
+	int ret = 0;
+
+	if (cookie_key_hash(r, kh))
+		ret = store_session_delete(r->app->store, kh) < 0 ? -1 : 0;
+	cookie_format(&b, "sessionid", "", &a, now_unix());
+	response_header(r, "Set-Cookie", b.data);
+	buf_free(&b);
+	r->auth = AUTH_NONE;
+	return ret;
+}

@@ -1,0 +1,30 @@
+/*
+ * session — the sessionid cookie: making a key at login, finding the
+ * session behind a presented key, ending it.  Keys live only in the cookie;
+ * the store sees SHA-256 of them.  An unknown key is never adopted.  Must
+ * never log or store a key.
+ */
+#ifndef GATEHOUSE_SESSION_H
+#define GATEHOUSE_SESSION_H
+
+#include "store/store.h"
+
+#define SESSION_KEY_LEN 32
+
+struct request;
+
+/* Look at the request's sessionid cookie: 1 and r->auth = AUTH_SESSION with
+ * r->user and r->session filled when it names a live session; 0 when there
+ * is none or it is dead (expired, idle, password changed, user inactive);
+ * -1 on a store error. */
+int session_resolve(struct request *r);
+/* Log u in on r: delete any session the request came with, make a new key,
+ * store its hash, send Set-Cookie sessionid, rotate the CSRF secret, record
+ * last_login.  0, or -1 on a store error. */
+int session_login(struct request *r, const struct store_user *u);
+/* End the request's session (if any) and send the deletion cookie. */
+int session_logout(struct request *r);
+/* A fresh per-user auth hash (32 hex chars, out: 33 bytes). */
+void session_new_auth_hash(char *out);
+
+#endif

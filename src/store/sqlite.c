@@ -1,0 +1,620 @@
+/*
+ * store/sqlite — the embedded backend.  One connection per thread (WAL lets
+ * readers run beside the one writer), prepared statements cached on each
+ * connection, every value bound as a parameter (STYLE 14).  The only file
+ * that includes <sqlite3.h>.  Must never receive a raw session key or token.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "util.h"
+
+/* Numbered migrations, applied in order, each once, in one transaction. */
+static const char *migrations[] = {
+	/* 1: users, sessions, tokens */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL UNIQUE,"
+	"  password TEXT NOT NULL,"
+	"  first_name TEXT NOT NULL DEFAULT '',"
+	"  last_name TEXT NOT NULL DEFAULT '',"
+	"  is_active INTEGER NOT NULL DEFAULT 1,"
+	"  is_staff INTEGER NOT NULL DEFAULT 0,"
+	"  is_superuser INTEGER NOT NULL DEFAULT 0,"
+	"  email_verified INTEGER NOT NULL DEFAULT 0,"
+	"  date_joined INTEGER NOT NULL,"
+	"  last_login INTEGER,"
+	"  auth_hash TEXT NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  auth_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  user_agent TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE INDEX sessions_expires ON sessions(expires_at);"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  last_used INTEGER);"
+	"CREATE INDEX tokens_user ON tokens(user_id);",
+};
+
+#define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
+	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
+#define NUSER_COLS 11
+
+enum stmt {
+	ST_USER_CREATE, ST_USER_BY_EMAIL, ST_USER_BY_ID, ST_USER_SET_PASSWORD, ST_USER_SET_PASSWORD_KEEP,
+	ST_USER_LAST_LOGIN, ST_SESSION_CREATE, ST_SESSION_GET, ST_SESSION_DELETE, ST_SESSION_TOUCH,
+	ST_SESSION_DELETE_USER, ST_SESSION_DELETE_EXPIRED, ST_TOKEN_CREATE, ST_TOKEN_GET, ST_TOKEN_TOUCH,
+	ST_PING, ST_COUNT
+};
+
+static const char *stmt_sql[ST_COUNT] = {
+	[ST_USER_CREATE] = "INSERT INTO users (email, password, first_name, last_name, is_active, is_staff,"
+	    " is_superuser, email_verified, date_joined, last_login, auth_hash)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+	[ST_USER_BY_EMAIL] = "SELECT " USER_COLS ", u.password FROM users u WHERE u.email = ?",
+	[ST_USER_BY_ID] = "SELECT " USER_COLS ", u.password FROM users u WHERE u.id = ?",
+	[ST_USER_SET_PASSWORD] = "UPDATE users SET password = ?, auth_hash = ? WHERE id = ?",
+	[ST_USER_SET_PASSWORD_KEEP] = "UPDATE users SET password = ? WHERE id = ?",
+	[ST_USER_LAST_LOGIN] = "UPDATE users SET last_login = ? WHERE id = ?",
+	[ST_SESSION_CREATE] = "INSERT INTO sessions (key_hash, user_id, auth_hash, created_at, expires_at,"
+	    " last_seen, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_SESSION_GET] = "SELECT s.id, s.user_id, s.auth_hash, s.created_at, s.expires_at, s.last_seen, "
+	    USER_COLS " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.key_hash = ?",
+	[ST_SESSION_DELETE] = "DELETE FROM sessions WHERE key_hash = ?",
+	[ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ? WHERE id = ?",
+	[ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ? AND id <> ?",
+	[ST_SESSION_DELETE_EXPIRED] = "DELETE FROM sessions WHERE expires_at <= ?",
+	[ST_TOKEN_CREATE] = "INSERT INTO tokens (key_hash, user_id, name, created_at, expires_at, last_used)"
+	    " VALUES (?, ?, ?, ?, ?, NULL)",
+	[ST_TOKEN_GET] = "SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used, "
+	    USER_COLS " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?",
+	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
+	[ST_PING] = "SELECT 1",
+};
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	struct sqlite_impl *owner;
+	struct conn *next;
+};
+
+struct sqlite_impl {
+	char *path;
+	pthread_mutex_t lock;        /* guards conns */
+	struct conn *conns;          /* every connection, to close them all */
+	pthread_key_t tls;           /* this thread's connection */
+};
+
+static struct conn *conn_get(struct store *st);
+
+static void
+log_db_error(sqlite3 *db, const char *what)
+{
+	log_msg(LOG_ERROR, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char *err, size_t errsz)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static struct conn *
+conn_open(struct sqlite_impl *im, char *err, size_t errsz)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	if (sqlite3_open_v2(im->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "sqlite: cannot open %s: %s", im->path,
+		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	if (exec_sql(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+	    err, errsz) != 0)
+		goto fail;
+	c->owner = im;
+	pthread_mutex_lock(&im->lock);
+	c->next = im->conns;
+	im->conns = c;
+	pthread_mutex_unlock(&im->lock);
+	return c;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return NULL;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* This thread's connection, opened on first use. */
+static struct conn *
+conn_get(struct store *st)
+{
+	struct sqlite_impl *im = st->impl;
+	struct conn *c = pthread_getspecific(im->tls);
+	char err[256];
+
+	if (c != NULL)
+		return c;
+	if ((c = conn_open(im, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERROR, "%s", err);
+		return NULL;
+	}
+	pthread_setspecific(im->tls, c);
+	return c;
+}
+
+/* A reset, cleared, cached statement ready for binding, or NULL. */
+static sqlite3_stmt *
+prep(struct store *st, enum stmt which)
+{
+	struct conn *c = conn_get(st);
+
+	if (c == NULL)
+		return NULL;
+	if (c->stmt[which] == NULL &&
+	    sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+	    &c->stmt[which], NULL) != SQLITE_OK) {
+		log_db_error(c->db, stmt_sql[which]);
+		return NULL;
+	}
+	return c->stmt[which];
+}
+
+static void
+done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static void
+col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	strlcpy_ok(out, t ? (const char *)t : "", outsz);
+}
+
+static void
+read_user(sqlite3_stmt *s, int i, struct store_user *u)
+{
+	u->id = sqlite3_column_int64(s, i);
+	col_text(s, i + 1, u->email, sizeof(u->email));
+	col_text(s, i + 2, u->first_name, sizeof(u->first_name));
+	col_text(s, i + 3, u->last_name, sizeof(u->last_name));
+	u->is_active = sqlite3_column_int(s, i + 4) != 0;
+	u->is_staff = sqlite3_column_int(s, i + 5) != 0;
+	u->is_superuser = sqlite3_column_int(s, i + 6) != 0;
+	u->email_verified = sqlite3_column_int(s, i + 7) != 0;
+	u->date_joined = sqlite3_column_int64(s, i + 8);
+	u->last_login = sqlite3_column_int64(s, i + 9);   /* NULL reads as 0 */
+	col_text(s, i + 10, u->auth_hash, sizeof(u->auth_hash));
+	u->password[0] = '\0';
+}
+
+/* Step a write statement; 0, STORE_CONFLICT on a unique violation, or -1. */
+static int
+step_write(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s), ret = 0;
+
+	if (rc == SQLITE_CONSTRAINT)
+		ret = STORE_CONFLICT;
+	else if (rc != SQLITE_DONE) {
+		log_db_error(sqlite3_db_handle(s), sqlite3_sql(s));
+		ret = -1;
+	}
+	(void)st;
+	done(s);
+	return ret;
+}
+
+static int
+sq_open(struct store *st, const char *dsn, char *err, size_t errsz)
+{
+	struct sqlite_impl *im = xcalloc(1, sizeof(*im));
+	const char *slash = strrchr(dsn, '/');
+	struct conn *c;
+
+	if (slash != NULL && slash != dsn) {
+		/* create the database's folder (one level: var/) when missing */
+		char *dir = xstrndup(dsn, (size_t)(slash - dsn));
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errsz, "cannot create %s: %s", dir, strerror(errno));
+			free(dir);
+			free(im);
+			return -1;
+		}
+		free(dir);
+	}
+	im->path = xstrdup(dsn);
+	pthread_mutex_init(&im->lock, NULL);
+	if (pthread_key_create(&im->tls, NULL) != 0)
+		fatal("pthread_key_create");
+	st->impl = im;
+	/* open one connection now so a bad path fails at start-up, not on the first request */
+	if ((c = conn_open(im, err, errsz)) == NULL) {
+		pthread_key_delete(im->tls);
+		pthread_mutex_destroy(&im->lock);
+		free(im->path);
+		free(im);
+		st->impl = NULL;
+		return -1;
+	}
+	pthread_setspecific(im->tls, c);
+	return 0;
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct sqlite_impl *im = st->impl;
+	struct conn *c, *next;
+
+	if (im == NULL)
+		return;
+	for (c = im->conns; c; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+	pthread_key_delete(im->tls);
+	pthread_mutex_destroy(&im->lock);
+	free(im->path);
+	free(im);
+}
+
+static int
+sq_migrate(struct store *st, int *applied, char *err, size_t errsz)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = NULL;
+	int current = 0, n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	char sql[128];
+
+	*applied = 0;
+	if (c == NULL) {
+		snprintf(err, errsz, "sqlite: no connection");
+		return -1;
+	}
+	if (exec_sql(c->db, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", err, errsz) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errsz, "sqlite: %s", sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	current = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (current > n) {
+		snprintf(err, errsz, "database schema is version %d, newer than this gatehouse (%d)", current, n);
+		goto fail;
+	}
+	for (int v = current + 1; v <= n; v++) {
+		if (exec_sql(c->db, migrations[v - 1], err, errsz) != 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d, %lld)", v,
+		    (long long)now_unix());
+		if (exec_sql(c->db, sql, err, errsz) != 0)
+			goto fail;
+		(*applied)++;
+	}
+	return exec_sql(c->db, "COMMIT", err, errsz);
+fail:
+	sqlite3_finalize(s);
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	*applied = 0;
+	return -1;
+}
+
+static int
+sq_ping(struct store *st)
+{
+	sqlite3_stmt *s = prep(st, ST_PING);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	done(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+sq_user_create(struct store *st, struct store_user *u)
+{
+	sqlite3_stmt *s = prep(st, ST_USER_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, u->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, u->password, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, u->first_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, u->last_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, u->is_active);
+	sqlite3_bind_int(s, 6, u->is_staff);
+	sqlite3_bind_int(s, 7, u->is_superuser);
+	sqlite3_bind_int(s, 8, u->email_verified);
+	sqlite3_bind_int64(s, 9, u->date_joined);
+	sqlite3_bind_text(s, 10, u->auth_hash, -1, SQLITE_STATIC);
+	if ((ret = step_write(st, s)) == 0)
+		u->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+user_query(struct store *st, sqlite3_stmt *s, struct store_user *u)
+{
+	int rc = sqlite3_step(s), ret = 0;
+
+	if (rc == SQLITE_ROW) {
+		read_user(s, 0, u);
+		col_text(s, NUSER_COLS, u->password, sizeof(u->password));
+	} else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else {
+		log_db_error(sqlite3_db_handle(s), "user query");
+		ret = -1;
+	}
+	(void)st;
+	done(s);
+	return ret;
+}
+
+static int
+sq_user_by_email(struct store *st, const char *email, struct store_user *u)
+{
+	sqlite3_stmt *s = prep(st, ST_USER_BY_EMAIL);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	return user_query(st, s, u);
+}
+
+static int
+sq_user_by_id(struct store *st, int64_t id, struct store_user *u)
+{
+	sqlite3_stmt *s = prep(st, ST_USER_BY_ID);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return user_query(st, s, u);
+}
+
+static int
+sq_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash)
+{
+	sqlite3_stmt *s = prep(st, new_auth_hash ? ST_USER_SET_PASSWORD : ST_USER_SET_PASSWORD_KEEP);
+	int i = 1;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, i++, hash, -1, SQLITE_STATIC);
+	if (new_auth_hash)
+		sqlite3_bind_text(s, i++, new_auth_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, i, id);
+	return step_write(st, s);
+}
+
+static int
+exec_2int(struct store *st, enum stmt which, int64_t a, int64_t b)
+{
+	sqlite3_stmt *s = prep(st, which);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	return step_write(st, s);
+}
+
+static int
+sq_user_set_last_login(struct store *st, int64_t id, int64_t when)
+{
+	return exec_2int(st, ST_USER_LAST_LOGIN, when, id);
+}
+
+static int
+sq_session_create(struct store *st, struct store_session *ss, const char *ip, const char *ua)
+{
+	sqlite3_stmt *s = prep(st, ST_SESSION_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, ss->key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, ss->user_id);
+	sqlite3_bind_text(s, 3, ss->auth_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, ss->created_at);
+	sqlite3_bind_int64(s, 5, ss->expires_at);
+	sqlite3_bind_int64(s, 6, ss->last_seen);
+	sqlite3_bind_text(s, 7, ip ? ip : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, ua ? ua : "", -1, SQLITE_STATIC);
+	if ((ret = step_write(st, s)) == 0)
+		ss->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+sq_session_get(struct store *st, const char *key_hash, struct store_session *ss, struct store_user *u)
+{
+	sqlite3_stmt *s = prep(st, ST_SESSION_GET);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ss->id = sqlite3_column_int64(s, 0);
+		ss->user_id = sqlite3_column_int64(s, 1);
+		col_text(s, 2, ss->auth_hash, sizeof(ss->auth_hash));
+		ss->created_at = sqlite3_column_int64(s, 3);
+		ss->expires_at = sqlite3_column_int64(s, 4);
+		ss->last_seen = sqlite3_column_int64(s, 5);
+		strlcpy_ok(ss->key_hash, key_hash, sizeof(ss->key_hash));
+		read_user(s, 6, u);
+	} else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else {
+		log_db_error(sqlite3_db_handle(s), "session_get");
+		ret = -1;
+	}
+	done(s);
+	return ret;
+}
+
+static int
+sq_session_delete(struct store *st, const char *key_hash)
+{
+	sqlite3_stmt *s = prep(st, ST_SESSION_DELETE);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	return step_write(st, s);
+}
+
+static int
+sq_session_touch(struct store *st, int64_t id, int64_t when)
+{
+	return exec_2int(st, ST_SESSION_TOUCH, when, id);
+}
+
+static int
+sq_session_delete_user(struct store *st, int64_t user_id, int64_t except_id)
+{
+	return exec_2int(st, ST_SESSION_DELETE_USER, user_id, except_id);
+}
+
+static int
+sq_session_delete_expired(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s = prep(st, ST_SESSION_DELETE_EXPIRED);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	return step_write(st, s);
+}
+
+static int
+sq_token_create(struct store *st, struct store_token *t)
+{
+	sqlite3_stmt *s = prep(st, ST_TOKEN_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, t->key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, t->user_id);
+	sqlite3_bind_text(s, 3, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, t->created_at);
+	if (t->expires_at)
+		sqlite3_bind_int64(s, 5, t->expires_at);
+	else
+		sqlite3_bind_null(s, 5);
+	if ((ret = step_write(st, s)) == 0)
+		t->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+sq_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u)
+{
+	sqlite3_stmt *s = prep(st, ST_TOKEN_GET);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		t->id = sqlite3_column_int64(s, 0);
+		t->user_id = sqlite3_column_int64(s, 1);
+		col_text(s, 2, t->name, sizeof(t->name));
+		t->created_at = sqlite3_column_int64(s, 3);
+		t->expires_at = sqlite3_column_int64(s, 4);
+		t->last_used = sqlite3_column_int64(s, 5);
+		strlcpy_ok(t->key_hash, key_hash, sizeof(t->key_hash));
+		read_user(s, 6, u);
+	} else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else {
+		log_db_error(sqlite3_db_handle(s), "token_get");
+		ret = -1;
+	}
+	done(s);
+	return ret;
+}
+
+static int
+sq_token_touch(struct store *st, int64_t id, int64_t when)
+{
+	return exec_2int(st, ST_TOKEN_TOUCH, when, id);
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.migrate = sq_migrate,
+	.ping = sq_ping,
+	.user_create = sq_user_create,
+	.user_by_email = sq_user_by_email,
+	.user_by_id = sq_user_by_id,
+	.user_set_password = sq_user_set_password,
+	.user_set_last_login = sq_user_set_last_login,
+	.session_create = sq_session_create,
+	.session_get = sq_session_get,
+	.session_delete = sq_session_delete,
+	.session_touch = sq_session_touch,
+	.session_delete_user = sq_session_delete_user,
+	.session_delete_expired = sq_session_delete_expired,
+	.token_create = sq_token_create,
+	.token_get = sq_token_get,
+	.token_touch = sq_token_touch,
+};

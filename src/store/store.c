@@ -1,0 +1,71 @@
+/*
+ * store — picks the backend by the DSN's scheme and forwards every call
+ * through its ops table (STYLE 3).  Holds no data of its own.
+ */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const struct {
+	const char *scheme;
+	const struct store_ops *ops;
+} backends[] = {
+	{ "sqlite:", &store_sqlite_ops },
+};
+
+struct store *
+store_open(const char *dsn, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		size_t n = strlen(backends[i].scheme);
+		struct store *st;
+
+		if (strncmp(dsn, backends[i].scheme, n) != 0)
+			continue;
+		st = xcalloc(1, sizeof(*st));
+		st->ops = backends[i].ops;
+		if (st->ops->open(st, dsn + n, err, errsz) != 0) {
+			free(st);
+			return NULL;
+		}
+		return st;
+	}
+	snprintf(err, errsz, "no store backend for \"%s\"", dsn);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	st->ops->close(st);
+	free(st);
+}
+
+const char *
+store_backend(const struct store *st)
+{
+	return st->ops->name;
+}
+
+int store_migrate(struct store *st, int *applied, char *err, size_t errsz) { return st->ops->migrate(st, applied, err, errsz); }
+int store_ping(struct store *st) { return st->ops->ping(st); }
+int store_user_create(struct store *st, struct store_user *u) { return st->ops->user_create(st, u); }
+int store_user_by_email(struct store *st, const char *email, struct store_user *u) { return st->ops->user_by_email(st, email, u); }
+int store_user_by_id(struct store *st, int64_t id, struct store_user *u) { return st->ops->user_by_id(st, id, u); }
+int store_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash) { return st->ops->user_set_password(st, id, hash, new_auth_hash); }
+int store_user_set_last_login(struct store *st, int64_t id, int64_t when) { return st->ops->user_set_last_login(st, id, when); }
+int store_session_create(struct store *st, struct store_session *s, const char *ip, const char *ua) { return st->ops->session_create(st, s, ip, ua); }
+int store_session_get(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u) { return st->ops->session_get(st, key_hash, s, u); }
+int store_session_delete(struct store *st, const char *key_hash) { return st->ops->session_delete(st, key_hash); }
+int store_session_touch(struct store *st, int64_t id, int64_t when) { return st->ops->session_touch(st, id, when); }
+int store_session_delete_user(struct store *st, int64_t user_id, int64_t except_id) { return st->ops->session_delete_user(st, user_id, except_id); }
+int store_session_delete_expired(struct store *st, int64_t now) { return st->ops->session_delete_expired(st, now); }
+int store_token_create(struct store *st, struct store_token *t) { return st->ops->token_create(st, t); }
+int store_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u) { return st->ops->token_get(st, key_hash, t, u); }
+int store_token_touch(struct store *st, int64_t id, int64_t when) { return st->ops->token_touch(st, id, when); }

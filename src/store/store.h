@@ -1,0 +1,112 @@
+/*
+ * store — the persistence interface: users, sessions and API tokens behind
+ * one ops table per backend (sqlite now, pgsql next).  Everything above
+ * src/store/ calls the store_* wrappers and never sees SQL or a backend
+ * type.  A store must only ever receive hashes of session keys and tokens,
+ * never the keys themselves.
+ *
+ * Return convention for every call: 0 done, STORE_NOTFOUND / STORE_CONFLICT,
+ * or -1 on a database error (logged by the backend).
+ */
+#ifndef GATEHOUSE_STORE_H
+#define GATEHOUSE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NOTFOUND 1
+#define STORE_CONFLICT 2
+
+#define STORE_EMAIL_MAX 254
+#define STORE_NAME_MAX 150
+#define STORE_HASH_MAX 512       /* encoded password hash */
+#define STORE_KEYHASH_LEN 64     /* hex SHA-256 */
+#define STORE_AUTHHASH_LEN 32
+
+struct store_user {
+	int64_t id;
+	char email[STORE_EMAIL_MAX + 1];         /* normalised: trimmed, lower case */
+	char password[STORE_HASH_MAX];           /* encoded hash; "" when not loaded */
+	char first_name[STORE_NAME_MAX * 4 + 1]; /* UTF-8, up to 150 characters */
+	char last_name[STORE_NAME_MAX * 4 + 1];
+	bool is_active, is_staff, is_superuser, email_verified;
+	int64_t date_joined, last_login;         /* unix seconds; last_login 0 = never */
+	char auth_hash[STORE_AUTHHASH_LEN + 1];  /* changes when the password does */
+};
+
+struct store_session {
+	int64_t id, user_id;
+	char key_hash[STORE_KEYHASH_LEN + 1];
+	char auth_hash[STORE_AUTHHASH_LEN + 1];  /* the user's auth_hash at login */
+	int64_t created_at, expires_at, last_seen;
+};
+
+struct store_token {
+	int64_t id, user_id;
+	char key_hash[STORE_KEYHASH_LEN + 1];
+	char name[STORE_NAME_MAX * 4 + 1];
+	int64_t created_at, expires_at, last_used; /* expires_at/last_used 0 = none */
+};
+
+struct store;
+
+struct store_ops {
+	const char *name;
+	int (*open)(struct store *st, const char *dsn, char *err, size_t errsz);
+	void (*close)(struct store *st);
+	/* apply pending migrations; *applied gets how many */
+	int (*migrate)(struct store *st, int *applied, char *err, size_t errsz);
+	int (*ping)(struct store *st);
+
+	int (*user_create)(struct store *st, struct store_user *u);
+	int (*user_by_email)(struct store *st, const char *email, struct store_user *u);
+	int (*user_by_id)(struct store *st, int64_t id, struct store_user *u);
+	/* new_auth_hash NULL keeps the current one (a rehash, not a password change) */
+	int (*user_set_password)(struct store *st, int64_t id, const char *hash, const char *new_auth_hash);
+	int (*user_set_last_login)(struct store *st, int64_t id, int64_t when);
+
+	int (*session_create)(struct store *st, struct store_session *s, const char *ip, const char *user_agent);
+	/* the session by key hash, joined with its user (password not loaded) */
+	int (*session_get)(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u);
+	int (*session_delete)(struct store *st, const char *key_hash);
+	int (*session_touch)(struct store *st, int64_t id, int64_t when);
+	/* delete every session of the user except except_id (0: all) */
+	int (*session_delete_user)(struct store *st, int64_t user_id, int64_t except_id);
+	int (*session_delete_expired)(struct store *st, int64_t now);
+
+	int (*token_create)(struct store *st, struct store_token *t);
+	int (*token_get)(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u);
+	int (*token_touch)(struct store *st, int64_t id, int64_t when);
+};
+
+struct store {
+	const struct store_ops *ops;
+	void *impl;              /* the backend's own state */
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Open the backend named by dsn's scheme ("sqlite:PATH").  NULL with err on failure. */
+struct store *store_open(const char *dsn, char *err, size_t errsz);
+void store_close(struct store *st);
+const char *store_backend(const struct store *st);
+
+int store_migrate(struct store *st, int *applied, char *err, size_t errsz);
+int store_ping(struct store *st);
+int store_user_create(struct store *st, struct store_user *u);
+int store_user_by_email(struct store *st, const char *email, struct store_user *u);
+int store_user_by_id(struct store *st, int64_t id, struct store_user *u);
+int store_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash);
+int store_user_set_last_login(struct store *st, int64_t id, int64_t when);
+int store_session_create(struct store *st, struct store_session *s, const char *ip, const char *user_agent);
+int store_session_get(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u);
+int store_session_delete(struct store *st, const char *key_hash);
+int store_session_touch(struct store *st, int64_t id, int64_t when);
+int store_session_delete_user(struct store *st, int64_t user_id, int64_t except_id);
+int store_session_delete_expired(struct store *st, int64_t now);
+int store_token_create(struct store *st, struct store_token *t);
+int store_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u);
+int store_token_touch(struct store *st, int64_t id, int64_t when);
+
+#endif
