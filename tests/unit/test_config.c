@@ -1,0 +1,157 @@
+/* Unit tests for src/config.c: defaults, INI, environment precedence, checks. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "../../src/config.c"
+
+static char tmpl[] = "/tmp/gatehouse-config-XXXXXX";
+
+static const char *
+write_ini(const char *text)
+{
+	int fd;
+	FILE *f;
+
+	memcpy(tmpl + strlen(tmpl) - 6, "XXXXXX", 6);
+	fd = mkstemp(tmpl);
+	f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+	return tmpl;
+}
+
+static void
+clear_env(void)
+{
+	unsetenv("GATEHOUSE_LISTEN");
+	unsetenv("GATEHOUSE_THREADS");
+	unsetenv("GATEHOUSE_PUBLIC_ORIGIN");
+	unsetenv("GATEHOUSE_DEBUG");
+}
+
+static void
+test_defaults(void)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	CHECK_STR(c.listen, "127.0.0.1:8000");
+	CHECK_STR(c.listen_host, "127.0.0.1");
+	CHECK(c.listen_port == 8000);
+	CHECK_STR(c.database, "sqlite:var/gatehouse.db");
+	CHECK_STR(c.public_origin, "http://127.0.0.1:8000");
+	CHECK(!c.secure_cookies);
+	CHECK(c.session_max_age == 1209600);
+	CHECK(c.argon2_memory_kib == 19456 && c.argon2_iterations == 2);
+	CHECK(c.threads >= 1);
+	CHECK(config_origin_allowed(&c, "http://127.0.0.1:8000", 21));
+	CHECK(!config_origin_allowed(&c, "http://127.0.0.1:800", 20));
+	config_free(&c);
+}
+
+static void
+test_ini_and_env(void)
+{
+	struct config c;
+	char err[256];
+	const char *f = write_ini("; comment\n[gatehouse]\nlisten = 127.0.0.1:9000\nthreads = 3\n"
+	    "public_origin = https://app.example.com\ntrusted_origins = https://a.example.com, https://b.example.com\n"
+	    "debug = yes\n");
+
+	clear_env();
+	CHECK(config_load(&c, f, err, sizeof(err)) == 0);
+	CHECK(c.listen_port == 9000 && c.threads == 3 && c.debug);
+	CHECK(c.secure_cookies);
+	CHECK(config_origin_allowed(&c, "https://b.example.com", 21));
+	CHECK(config_origin_allowed(&c, "https://a.example.com", 21));
+	CHECK(!config_origin_allowed(&c, "https://c.example.com", 21));
+	config_free(&c);
+
+	/* the environment wins over the file */
+	setenv("GATEHOUSE_THREADS", "5", 1);
+	setenv("GATEHOUSE_DEBUG", "off", 1);
+	CHECK(config_load(&c, f, err, sizeof(err)) == 0);
+	CHECK(c.threads == 5 && !c.debug);
+	config_free(&c);
+	clear_env();
+	unlink(f);
+}
+
+static void
+test_rejects(void)
+{
+	struct config c;
+	char err[256];
+	const char *f;
+
+	clear_env();
+	setenv("GATEHOUSE_THREADS", "many", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "GATEHOUSE_THREADS") != NULL);
+	config_free(&c);
+	setenv("GATEHOUSE_THREADS", "100000", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+	config_free(&c);
+	clear_env();
+	setenv("GATEHOUSE_LISTEN", "nowhere", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+	config_free(&c);
+	clear_env();
+	setenv("GATEHOUSE_PUBLIC_ORIGIN", "https://example.com/path", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+	config_free(&c);
+	setenv("GATEHOUSE_PUBLIC_ORIGIN", "ftp://example.com", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+	config_free(&c);
+	clear_env();
+
+	f = write_ini("nonsense = 1\n");
+	CHECK(config_load(&c, f, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "unknown setting") != NULL);
+	config_free(&c);
+	unlink(f);
+	f = write_ini("[other]\nlisten = 1.2.3.4:1\n");
+	CHECK(config_load(&c, f, err, sizeof(err)) == -1);
+	config_free(&c);
+	unlink(f);
+	f = write_ini("this is not ini\n");
+	CHECK(config_load(&c, f, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "syntax error") != NULL);
+	config_free(&c);
+	unlink(f);
+	CHECK(config_load(&c, "/nonexistent/gatehouse.ini", err, sizeof(err)) == -1);
+	config_free(&c);
+}
+
+static void
+test_deploy_warnings(void)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	c.secret_generated = true;
+	/* http origin, generated secret */
+	CHECK(config_check_deploy(&c) >= 2);
+	config_free(&c);
+	setenv("GATEHOUSE_PUBLIC_ORIGIN", "https://app.example.com", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	CHECK(config_check_deploy(&c) == 0);
+	config_free(&c);
+	clear_env();
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_ini_and_env();
+	test_rejects();
+	test_deploy_warnings();
+	return test_summary("test_config");
+}
