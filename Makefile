@@ -12,7 +12,12 @@ CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+CC       := clang
+BUILD    := build-fuzz
+OPT      := -O1 -g -fno-omit-frame-pointer -DFUZZING
+SAN      := -fsanitize=fuzzer-no-link,address,undefined
+else ifeq ($(SANITIZE),1)
 BUILD    := build-asan
 OPT      := -O1 -g -fno-omit-frame-pointer
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -33,7 +38,10 @@ LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit api e2e test-plain test-sanitize deps web bench fuzz valgrind clean
+FUZZERS  := cookie body config tokens password
+FUZZ_SECONDS ?= 30
+
+.PHONY: all run test unit api e2e deps web bench fuzz fuzz-build valgrind clean
 
 all: $(BUILD)/gatehouse
 
@@ -83,11 +91,29 @@ test: deps
 valgrind: $(BUILD)/gatehouse
 	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse GATEHOUSE_WRAPPER=valgrind node --test --test-concurrency=2 *.test.mjs
 
+# libFuzzer drivers (clang), linked against an instrumented build-fuzz/libgatehouse.a
+fuzz-build:
+	$(MAKE) FUZZ=1 build-fuzz/libgatehouse.a
+	@mkdir -p build-fuzz/fuzz
+	for f in $(FUZZERS); do \
+		clang -g -O1 -DFUZZING -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		    -o build-fuzz/fuzz/fuzz_$$f fuzz/fuzz_$$f.c build-fuzz/libgatehouse.a $(PKG_LIBS) -lpthread -lm || exit 1; \
+	done
+
+fuzz: fuzz-build
+	for f in $(FUZZERS); do \
+		mkdir -p fuzz/corpus-run/$$f; \
+		build-fuzz/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		    fuzz/corpus-run/$$f fuzz/corpus/$$f > build-fuzz/fuzz/$$f.log 2>&1 \
+		    || { tail -n 60 build-fuzz/fuzz/$$f.log; echo "fuzz_$$f: FAILED"; exit 1; }; \
+		echo "fuzz_$$f: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build-fuzz/fuzz/$$f.log)"; \
+	done
+
 bench: deps
 	$(MAKE) all
 	bench/run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(OBJ:.o=.d) $(UNITBIN:=.d)
