@@ -14,6 +14,8 @@ void api_login(struct request *r);
 void api_logout(struct request *r);
 /* users.c */
 void api_profile(struct request *r);
+/* verify.c */
+void api_verify(struct request *r);
 /* health.c */
 void api_healthz(struct request *r);
 

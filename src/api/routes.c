@@ -10,6 +10,8 @@ const struct route routes[] = {
 	{ M_POST, "/api/login/",            api_login,            0 },
 	{ M_POST, "/api/logout/",           api_logout,           0 },
 	{ M_GET,  "/api/users/profile/",    api_profile,          ROUTE_LOGIN_REQUIRED },
+	/* forward auth (nginx auth_request) */
+	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED },
 	/* operations */
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH },
 	{ 0, NULL, NULL, 0 },
