@@ -1,0 +1,223 @@
+// api.js — the only module of the SPA that talks HTTP to gatehouse.
+//
+// It owns the CSRF protocol (read the `csrftoken` cookie before every unsafe
+// request, never cache it, fetch one from /api/login-set-cookie/ when there is
+// none) and turns every failure into an ApiError whose `message` is fit to
+// show a person.  Components and stores call the endpoint functions at the
+// bottom; none of them touches cookies, headers or fetch() directly.
+//
+// It must never read or store the session: `sessionid` is HttpOnly and the
+// browser alone sends it (same origin, credentials: 'same-origin').
+
+const CSRF_COOKIE = 'csrftoken'
+const CSRF_HEADER = 'X-CSRFToken'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+const TIMEOUT_MS = 20000
+
+export const NETWORK_MESSAGE = "Can't reach the server. Check your connection and try again."
+
+export class ApiError extends Error {
+  /**
+   * kind: 'http' (the server answered), 'network' (it did not), 'timeout',
+   * or 'cookies' (the browser refused the CSRF cookie).
+   * fields: { fieldName: 'message' } from DRF validation errors.
+   * retryAfter: seconds, for 429 and 503.
+   */
+  constructor(message, { status = 0, kind = 'http', detail = '', fields = {}, retryAfter = null } = {}) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.kind = kind
+    this.detail = detail
+    this.fields = fields
+    this.retryAfter = retryAfter
+  }
+}
+
+// Called with the ApiError on every 401 whose request did not opt out; the
+// router installs the real handler (clear auth state, go to /login?next=...).
+let unauthorizedHandler = () => {}
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler
+}
+
+function readCookie(name) {
+  for (const part of document.cookie.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq < 0) continue
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+  }
+  return ''
+}
+
+let csrfInFlight = null
+// GET /api/login-set-cookie/ once, however many callers ask at the same time.
+function fetchCsrfCookie() {
+  csrfInFlight ||= request('GET', '/api/login-set-cookie/').finally(() => {
+    csrfInFlight = null
+  })
+  return csrfInFlight
+}
+
+async function csrfToken() {
+  let token = readCookie(CSRF_COOKIE)
+  if (!token) {
+    await fetchCsrfCookie()
+    token = readCookie(CSRF_COOKIE)
+  }
+  if (!token) {
+    throw new ApiError('Your browser blocked the cookie this page needs to sign you in securely. Allow cookies for this site and try again.', { kind: 'cookies' })
+  }
+  return token
+}
+
+async function send(method, path, body) {
+  const headers = { Accept: 'application/json' }
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  if (!SAFE_METHODS.has(method)) headers[CSRF_HEADER] = await csrfToken()
+
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS)
+  try {
+    return await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal: abort.signal,
+    })
+  } catch (e) {
+    if (abort.signal.aborted) {
+      throw new ApiError('The server took too long to answer. Try again in a moment.', { kind: 'timeout' })
+    }
+    throw new ApiError(NETWORK_MESSAGE, { kind: 'network' })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function readBody(res) {
+  if (res.status === 204) return null
+  const text = await res.text().catch(() => '')
+  if (!text) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null // an HTML error page from a proxy, say
+  }
+}
+
+function isCsrfFailure(data) {
+  return typeof data?.detail === 'string' && data.detail.startsWith('CSRF Failed')
+}
+
+// Seconds to wait, from Retry-After (delta-seconds or an HTTP date) or, failing
+// that, from DRF's "Expected available in N seconds." detail.
+function retryAfterSeconds(res, data) {
+  const header = res.headers.get('Retry-After')
+  if (header) {
+    if (/^\d+$/.test(header.trim())) return Number(header.trim())
+    const when = Date.parse(header)
+    if (!Number.isNaN(when)) return Math.max(0, Math.ceil((when - Date.now()) / 1000))
+  }
+  const m = typeof data?.detail === 'string' && data.detail.match(/available in (\d+) second/)
+  return m ? Number(m[1]) : null
+}
+
+/** "45 seconds", "5 minutes", "2 hours": rounded up, so we never promise too early. */
+export function formatWait(seconds) {
+  const s = Math.max(1, Math.ceil(seconds))
+  const unit = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
+  if (s < 60) return unit(s, 'second')
+  if (s < 3600) return unit(Math.ceil(s / 60), 'minute')
+  return unit(Math.ceil(s / 3600), 'hour')
+}
+
+function firstMessage(value) {
+  if (Array.isArray(value)) return value.map(String).join(' ')
+  if (typeof value === 'string') return value
+  return ''
+}
+
+function toError(res, data) {
+  const status = res.status
+  const detail = typeof data?.detail === 'string' ? data.detail : ''
+  const base = { status, detail }
+
+  if (status === 429 || status === 503) {
+    const retryAfter = retryAfterSeconds(res, data)
+    const wait = retryAfter == null ? 'a little while' : formatWait(retryAfter)
+    const message = status === 429
+      ? `Too many attempts. Try again in ${wait}.`
+      : `The server is busy right now. Try again in ${wait}.`
+    return new ApiError(message, { ...base, retryAfter })
+  }
+  if (status === 401) {
+    return new ApiError('Your session has ended. Sign in again to continue.', base)
+  }
+  if (status === 403 && isCsrfFailure(data)) {
+    return new ApiError('Your security token expired. Reload the page and try again.', base)
+  }
+
+  // DRF validation errors: {"field": ["msg", ...], "non_field_errors": [...]}
+  if (!detail && data && typeof data === 'object' && !Array.isArray(data)) {
+    const fields = {}
+    let general = ''
+    for (const [key, value] of Object.entries(data)) {
+      const msg = firstMessage(value)
+      if (!msg) continue
+      if (key === 'non_field_errors') general = msg
+      else fields[key] = msg
+    }
+    if (general || Object.keys(fields).length) {
+      return new ApiError(general || 'Please correct the highlighted fields.', { ...base, fields })
+    }
+  }
+  if (detail) return new ApiError(detail, base)
+  if (status >= 500) return new ApiError(`Something went wrong on our side (error ${status}). Try again in a moment.`, base)
+  return new ApiError(`The request failed (error ${status}).`, base)
+}
+
+/**
+ * One API call.  Resolves to the parsed JSON body; rejects with an ApiError.
+ * options.on401: 'redirect' (default: clear auth state and go to login) or
+ * 'throw' (just reject; for the login form and the post-login profile check).
+ */
+export async function request(method, path, body, { on401 = 'redirect' } = {}) {
+  const unsafe = !SAFE_METHODS.has(method)
+  let res = await send(method, path, body)
+  let data = await readBody(res)
+
+  // The cookie may have been replaced under us (another tab logged in, the
+  // cookie expired): refetch it once and retry; the server did nothing.
+  if (unsafe && res.status === 403 && isCsrfFailure(data)) {
+    await fetchCsrfCookie()
+    res = await send(method, path, body)
+    data = await readBody(res)
+  }
+  if (res.ok) return data
+
+  const error = toError(res, data)
+  if (res.status === 401 && on401 === 'redirect') unauthorizedHandler(error)
+  throw error
+}
+
+export const get = (path, options) => request('GET', path, undefined, options)
+export const post = (path, body, options) => request('POST', path, body ?? {}, options)
+
+// ---- endpoints (DESIGN.md §2); later pages add theirs here -----------------
+
+/** Make sure a csrftoken cookie exists (the login page calls it early). */
+export async function ensureCsrfCookie() {
+  if (!readCookie(CSRF_COOKIE)) await fetchCsrfCookie()
+}
+
+export const authApi = {
+  login: (email, password) => post('/api/login/', { email, password }, { on401: 'throw' }),
+  logout: () => post('/api/logout/', {}, { on401: 'throw' }),
+}
+
+export const usersApi = {
+  profile: (options) => get('/api/users/profile/', options),
+}

@@ -1,0 +1,102 @@
+// Routes and guards.
+//
+// meta.requiresAuth: anonymous visitors go to /login?next=<the page>.
+// meta.guest:       sign-in style pages; signed-in users are sent home.
+// meta.title:       the document title.
+// Later pages (sign up, forgot password -> guest; account, admin ->
+// requiresAuth, plus meta.staff for admin) slot into this table.
+import { nextTick } from 'vue'
+import { createRouter, createWebHistory } from 'vue-router'
+import { onUnauthorized } from './api.js'
+import { pageTitle } from './config.js'
+import { AUTH_FLAG_KEY, readAuthFlag, useAuthStore } from './stores/auth.js'
+import { safeNext } from './lib/next.js'
+import HomeView from './views/HomeView.vue'
+import LoginView from './views/LoginView.vue'
+import LogoutView from './views/LogoutView.vue'
+import NotFoundView from './views/NotFoundView.vue'
+
+const routes = [
+  { path: '/', name: 'home', component: HomeView, meta: { requiresAuth: true, title: 'Home' } },
+  { path: '/login', name: 'login', component: LoginView, meta: { guest: true, title: 'Sign in' } },
+  { path: '/logout', name: 'logout', component: LogoutView, meta: { title: 'Sign out' } },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Page not found' } },
+]
+
+export function loginLocation(fullPath) {
+  return fullPath && fullPath !== '/' ? { name: 'login', query: { next: fullPath } } : { name: 'login' }
+}
+
+export function createAppRouter(pinia) {
+  const router = createRouter({
+    history: createWebHistory(),
+    routes,
+    scrollBehavior: (to, from, saved) => saved || { top: 0 },
+  })
+  const auth = useAuthStore(pinia)
+  let pending = null // the navigation being guarded, if any
+
+  router.beforeEach(async (to) => {
+    pending = to
+    if (auth.authenticated && !auth.user) {
+      // After a reload (or a login in another tab): who are we?  A 401 clears
+      // the state (api.js -> handler below); other failures leave us signed in
+      // and the page shows them with a retry.
+      await auth.fetchProfile().catch(() => {})
+    }
+    if (to.meta.requiresAuth && !auth.authenticated) return loginLocation(to.fullPath)
+    if (to.meta.guest && auth.authenticated) return { name: 'home' }
+    return true
+  })
+
+  router.afterEach((to, from, failure) => {
+    pending = null
+    if (failure) return
+    document.title = pageTitle(to.meta.title)
+    if (from.matched.length === 0) return // first load: leave focus alone
+    // Move focus to the new page's heading, unless the page took it already
+    // (the login form focuses its first field), so screen readers follow.
+    nextTick(() => {
+      const active = document.activeElement
+      if (active && active !== document.body && document.contains(active)) return
+      document.querySelector('main h1')?.focus()
+    })
+  })
+  router.onError(() => {
+    pending = null
+  })
+
+  // api.js: any 401 means the session is gone.
+  onUnauthorized(() => {
+    auth.clear()
+    if (pending) return // the guard above is running and will redirect itself
+    const here = router.currentRoute.value
+    if (here.meta.guest) return
+    router.replace(loginLocation(here.fullPath))
+  })
+
+  // Other tabs: the flag in localStorage changed (login or logout there).
+  window.addEventListener('storage', (event) => {
+    if (event.key !== AUTH_FLAG_KEY && event.key !== null) return
+    const now = readAuthFlag()
+    if (now === auth.authenticated) return
+    const here = router.currentRoute.value
+    if (now) {
+      auth.setAuthenticated(true, { broadcast: false })
+      auth.fetchProfile().catch(() => {})
+      if (here.meta.guest) router.replace(afterLoginTarget(router, here.query.next))
+    } else {
+      auth.clear({ broadcast: false })
+      if (here.meta.requiresAuth) router.replace(loginLocation(here.fullPath))
+    }
+  })
+
+  return router
+}
+
+/** `next` from a login URL, resolved to a route that is not itself a guest page. */
+export function afterLoginTarget(router, next) {
+  const target = safeNext(next)
+  const resolved = router.resolve(target)
+  return resolved.meta.guest || resolved.name === 'logout' ? '/' : target
+}

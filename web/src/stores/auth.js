@@ -1,0 +1,95 @@
+// Auth store: who is signed in, as far as this tab knows.
+//
+// `authenticated` is mirrored in localStorage as a bare flag (as in the
+// article this project follows) so a reload or a new tab knows whether to ask
+// for the profile; it is never a credential.  The session itself lives in the
+// HttpOnly `sessionid` cookie, which no script can read.  The profile is kept
+// in memory only and refetched from /api/users/profile/ after a reload.
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import { ApiError, authApi, usersApi } from '../api.js'
+
+export const AUTH_FLAG_KEY = 'gatehouse.authenticated'
+
+export function readAuthFlag() {
+  try {
+    return window.localStorage.getItem(AUTH_FLAG_KEY) === 'true'
+  } catch {
+    return false // storage disabled: behave as signed out until login
+  }
+}
+
+function writeAuthFlag(value) {
+  try {
+    if (value) window.localStorage.setItem(AUTH_FLAG_KEY, 'true')
+    else window.localStorage.removeItem(AUTH_FLAG_KEY)
+  } catch {
+    /* storage disabled: this tab still works, others won't follow */
+  }
+}
+
+export const useAuthStore = defineStore('auth', () => {
+  const authenticated = ref(readAuthFlag())
+  const user = ref(null)
+  const profileError = ref(null) // an ApiError when the profile could not be loaded
+  let profileInFlight = null
+
+  /** Set the flag; `broadcast` false when the change came from another tab. */
+  function setAuthenticated(value, { broadcast = true } = {}) {
+    authenticated.value = value
+    if (!value) {
+      user.value = null
+      profileError.value = null
+    }
+    if (broadcast) writeAuthFlag(value)
+  }
+
+  function clear(options) {
+    setAuthenticated(false, options)
+  }
+
+  /** Load the profile (deduplicated).  A 401 clears the state via api.js. */
+  function fetchProfile(options) {
+    profileInFlight ||= usersApi
+      .profile(options)
+      .then((profile) => {
+        user.value = profile
+        profileError.value = null
+        return profile
+      })
+      .catch((error) => {
+        if (error.status !== 401) profileError.value = error
+        throw error
+      })
+      .finally(() => {
+        profileInFlight = null
+      })
+    return profileInFlight
+  }
+
+  async function login(email, password) {
+    await authApi.login(email, password)
+    setAuthenticated(true)
+    try {
+      await fetchProfile({ on401: 'throw' })
+    } catch (error) {
+      if (error.status !== 401) return // signed in; the home page offers a retry
+      clear()
+      throw new ApiError(
+        'You were signed in, but your browser did not keep the session cookie. Allow cookies for this site and try again.',
+        { status: 401, kind: 'cookies' },
+      )
+    }
+  }
+
+  async function logout() {
+    try {
+      await authApi.logout()
+    } catch (error) {
+      if (error.status !== 401) throw error // network trouble: still signed in
+    }
+    clear()
+  }
+
+  return { authenticated, user, profileError, setAuthenticated, clear, fetchProfile, login, logout }
+})
