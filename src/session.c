@@ -16,8 +16,15 @@
 /* Django's session key alphabet: 32 of 36 characters is 165 bits. */
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-/* last_seen is rewritten at most this often, so the hot path stays read-only */
-#define TOUCH_INTERVAL 60
+/* last_seen is rewritten at most once a minute, so the hot path stays
+ * read-only; a short idle timeout needs it fresher than that. */
+static int64_t
+touch_interval(const struct config *cfg)
+{
+	if (cfg->session_idle_timeout > 0 && cfg->session_idle_timeout < 120)
+		return cfg->session_idle_timeout / 2 > 0 ? cfg->session_idle_timeout / 2 : 1;
+	return 60;
+}
 
 static int
 key_valid(const char *v, size_t n)
@@ -76,7 +83,7 @@ session_resolve(struct request *r)
 		memset(&r->user, 0, sizeof(r->user));
 		return 0;
 	}
-	if (now - r->session.last_seen >= TOUCH_INTERVAL)
+	if (now - r->session.last_seen >= touch_interval(cfg))
 		store_session_touch(r->app->store, r->session.id, now);
 	r->auth = AUTH_SESSION;
 	return 1;

@@ -266,6 +266,8 @@ sq_open(struct store *st, const char *dsn, char *err, size_t errsz)
 		}
 		free(dir);
 	}
+	/* no global mutex around every allocation: per-thread connections need none */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	im->path = xstrdup(dsn);
 	pthread_mutex_init(&im->lock, NULL);
 	if (pthread_key_create(&im->tls, NULL) != 0)
