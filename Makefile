@@ -2,7 +2,7 @@
 #
 #   make            build build/gatehouse
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
-#   make test       install what is missing, unit + API tests (plain and SANITIZE=1), browser tests
+#   make test       install what is missing, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
 #   make fuzz       build and briefly run the libFuzzer drivers
 #   SANITIZE=1      build with ASan + UBSan into build-asan/
@@ -85,11 +85,15 @@ test: deps
 	$(MAKE) unit api
 	$(MAKE) SANITIZE=1 all
 	$(MAKE) SANITIZE=1 unit api
+	$(MAKE) valgrind
 	$(MAKE) web
 	$(MAKE) e2e
 
+# the API suite with the server under valgrind: any error or definite leak fails it
 valgrind: $(BUILD)/gatehouse
-	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse GATEHOUSE_WRAPPER=valgrind node --test --test-concurrency=2 *.test.mjs
+	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse GATEHOUSE_WRAPPER=valgrind \
+	    VALGRIND_OPTS="--suppressions=$(CURDIR)/tests/valgrind.supp" \
+	    node --test --test-concurrency=2 *.test.mjs
 
 # libFuzzer drivers (clang), linked against an instrumented build-fuzz/libgatehouse.a
 fuzz-build:
