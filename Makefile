@@ -7,7 +7,7 @@
 #   make fuzz       build and briefly run the libFuzzer drivers
 #   SANITIZE=1      build with ASan + UBSan into build-asan/
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2 libcurl
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -33,8 +33,9 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(wildcard src/*.c src/api/*.c src/store/*.c)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
-OBJ      := $(SRC:%.c=$(BUILD)/%.o)
-LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o)
+GENOBJ   := $(BUILD)/gen/common_passwords.o
+OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(GENOBJ)
+LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -54,6 +55,18 @@ $(BUILD)/libgatehouse.a: $(LIBOBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# the common-password list (data/README.md) compiled in, sorted for bsearch
+$(BUILD)/gen/common_passwords.c: data/common-passwords.txt
+	@mkdir -p $(dir $@)
+	LC_ALL=C sort -u $< | awk 'BEGIN { print "/* generated from data/common-passwords.txt by the Makefile */"; \
+	    print "#include <stddef.h>"; print "extern const char *const common_passwords[];"; \
+	    print "extern const size_t common_passwords_count;"; print "const char *const common_passwords[] = {" } \
+	    length($$0) > 0 { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\?/, "\\?"); printf "\t\"%s\",\n", $$0; n++ } \
+	    END { print "};"; printf "const size_t common_passwords_count = %d;\n", n }' > $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgatehouse.a
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@
 struct store;
 struct hashpool;
 struct limiter;
+struct mailer;
 
 struct app {
 	struct config cfg;
@@ -19,6 +20,7 @@ struct app {
 	struct store *store;
 	struct hashpool *hashpool;
 	struct limiter *limiter;
+	struct mailer *mailer;       /* NULL outside `serve`: mail waits in the outbox */
 };
 
 #endif

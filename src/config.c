@@ -40,7 +40,11 @@ static const struct key keys[] = {
 	{ "public_origin", S(public_origin), "", 0, 0, "scheme://host[:port] users see (default http://LISTEN)" },
 	{ "trusted_origins", S(trusted_origins), "", 0, 0, "more origins allowed to POST, comma-separated" },
 	{ "secret_key", S(secret_key), "", 0, 0, "secret key (default: generated beside the database)" },
-	{ "email", S(email), "console", 0, 0, "mail transport: console, file:DIR, smtp://..." },
+	{ "email", S(email), "console", 0, 0, "mail transport: console, file:DIR, smtp://[user:pass@]host:port, smtps://..." },
+	{ "email_from", S(email_from), "Gatehouse <noreply@localhost>", 0, 0, "From: of outgoing mail" },
+	{ "email_tls", S(email_tls), "try", 0, 0, "smtp:// STARTTLS: try, require or off" },
+	{ "email_verification", S(email_verification), "mandatory", 0, 0, "mandatory, optional or none" },
+	{ "product_name", S(product_name), "Gatehouse", 0, 0, "name used in mail" },
 	{ "log_level", S(log_level), "info", 0, 0, "debug, info, warn or error" },
 	{ "csp", S(csp), "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
 	    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
@@ -60,6 +64,15 @@ static const struct key keys[] = {
 	{ "login_ip_limit", L(login_ip_limit), "20", 1, 1000000, "failed logins per client IP per window" },
 	{ "login_account_limit", L(login_account_limit), "5", 1, 1000000, "failed logins per account per window" },
 	{ "login_window", L(login_window), "300", 1, 86400, "throttle window, seconds" },
+	{ "account_ip_limit", L(account_ip_limit), "20", 1, 1000000, "signup/resend/reset requests per client IP per window" },
+	{ "account_address_limit", L(account_address_limit), "5", 1, 1000000, "signup/resend/reset requests per address per window" },
+	{ "account_window", L(account_window), "3600", 1, 86400, "account request window, seconds" },
+	{ "confirm_ttl", L(confirm_ttl), "259200", 1, 365L * 86400, "email confirmation key lifetime, seconds" },
+	{ "reset_ttl", L(reset_ttl), "3600", 1, 30L * 86400, "password reset link lifetime, seconds" },
+	{ "password_min_length", L(password_min_length), "8", 1, 4096, "shortest password accepted" },
+	{ "mail_retry", L(mail_retry), "30", 1, 86400, "first retry after a failed delivery, seconds (doubles)" },
+	{ "mail_poll", L(mail_poll), "5", 1, 3600, "outbox scan interval when idle, seconds" },
+	{ "mail_lease", L(mail_lease), "120", 1, 86400, "seconds a message being sent stays reserved" },
 	{ "debug", B(debug), "false", 0, 0, "debug mode (never in production)" },
 	{ "trust_proxy", B(trust_proxy), "false", 0, 0, "take the client IP from X-Forwarded-For (behind nginx)" },
 };
@@ -227,6 +240,24 @@ validate(struct config *c, char *err, size_t errsz)
 	if (strcmp(c->email, "console") != 0 && strncmp(c->email, "file:", 5) != 0 &&
 	    strncmp(c->email, "smtp://", 7) != 0 && strncmp(c->email, "smtps://", 8) != 0) {
 		snprintf(err, errsz, "email must be console, file:DIR, smtp://... or smtps://...");
+		return -1;
+	}
+	if (strcmp(c->email_tls, "try") && strcmp(c->email_tls, "require") && strcmp(c->email_tls, "off")) {
+		snprintf(err, errsz, "email_tls must be try, require or off");
+		return -1;
+	}
+	if (strcmp(c->email_verification, "mandatory") && strcmp(c->email_verification, "optional") &&
+	    strcmp(c->email_verification, "none")) {
+		snprintf(err, errsz, "email_verification must be mandatory, optional or none");
+		return -1;
+	}
+	if (strchr(c->email_from, '\r') || strchr(c->email_from, '\n') || strchr(c->product_name, '\r') ||
+	    strchr(c->product_name, '\n') || !strchr(c->email_from, '@')) {
+		snprintf(err, errsz, "email_from must be an address (\"Name <addr@host>\") on one line");
+		return -1;
+	}
+	if (strncmp(c->email, "file:", 5) == 0 && c->email[5] == '\0') {
+		snprintf(err, errsz, "email = file:DIR needs a folder");
 		return -1;
 	}
 	if (c->threads == 0 || c->hash_threads == 0) {
@@ -398,6 +429,17 @@ config_check_deploy(const struct config *c)
 	    strcmp(c->listen_host, "::1") != 0 && strcmp(c->listen_host, "[::1]") != 0) {
 		printf("WARNING listening on %s: run gatehouse behind nginx (libmicrohttpd 0.9 should not face the internet)\n",
 		    c->listen_host);
+		n++;
+	}
+	if (strcmp(c->email, "console") == 0 || strncmp(c->email, "file:", 5) == 0) {
+		printf("WARNING email is %s: mail is not delivered to anyone\n", c->email);
+		n++;
+	} else if (strncmp(c->email, "smtp://", 7) == 0 && strcmp(c->email_tls, "require") != 0) {
+		printf("WARNING email_tls is %s: SMTP may run without TLS\n", c->email_tls);
+		n++;
+	}
+	if (strcmp(c->email_verification, "mandatory") != 0) {
+		printf("WARNING email_verification is %s: unconfirmed addresses can sign in\n", c->email_verification);
 		n++;
 	}
 	if (c->session_max_age > 30L * 86400) {

@@ -16,7 +16,11 @@ struct config {
 	char *public_origin;     /* scheme://host[:port]; default http://<listen> */
 	char *trusted_origins;   /* comma-separated origins allowed in Origin */
 	char *secret_key;        /* default: generated, stored beside the database */
-	char *email;             /* console | file:DIR | smtp://... (mail issue) */
+	char *email;             /* mail transport: console | file:DIR | smtp://... | smtps://... */
+	char *email_from;
+	char *email_tls;         /* try | require | off */
+	char *email_verification;/* mandatory | optional | none */
+	char *product_name;
 	char *log_level;
 	char *csp;               /* Content-Security-Policy for the SPA's HTML */
 	long threads, hash_threads, hash_queue;
@@ -24,6 +28,9 @@ struct config {
 	long session_max_age, session_idle_timeout;
 	long argon2_memory_kib, argon2_iterations;
 	long login_ip_limit, login_account_limit, login_window;
+	long account_ip_limit, account_address_limit, account_window;
+	long confirm_ttl, reset_ttl, password_min_length;
+	long mail_retry, mail_poll, mail_lease;
 	bool debug, trust_proxy;
 
 	/* derived by config_load */

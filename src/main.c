@@ -12,6 +12,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "app.h"
@@ -19,7 +21,9 @@
 #include "hashpool.h"
 #include "http.h"
 #include "log.h"
+#include "mailer.h"
 #include "password.h"
+#include "password_policy.h"
 #include "session.h"
 #include "store/store.h"
 #include "throttle.h"
@@ -38,9 +42,10 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  serve                                  run the server (default)\n"
 	    "  migrate                                apply schema migrations\n"
-	    "  createuser EMAIL [--staff] [--superuser] [--first-name N] [--last-name N]\n"
+	    "  createuser EMAIL [--staff] [--superuser] [--first-name N] [--last-name N] [--allow-weak-password]\n"
 	    "                                         password from stdin, or prompted twice\n"
-	    "  changepassword EMAIL                   set a new password; ends the user's sessions\n"
+	    "  changepassword EMAIL [--allow-weak-password]\n"
+	    "                                         set a new password; ends the user's sessions\n"
 	    "  createtoken EMAIL [--name NAME] [--expires DAYS]\n"
 	    "                                         make an API token and print it once\n"
 	    "  check [--deploy]                       validate the configuration\n"
@@ -105,6 +110,8 @@ cmd_serve(struct app *app)
 
 	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue);
 	app->limiter = limiter_memory_new();
+	/* the first unknown-email login should not pay for making the dummy hash */
+	password_dummy_verify(&app->pw, "", 0);
 	store_session_delete_expired(app->store, now_unix());
 
 	/* block the stop signals in every thread; this one waits for them */
@@ -117,6 +124,7 @@ cmd_serve(struct app *app)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return 1;
 	}
+	app->mailer = mailer_start(app);
 	log_msg(LOG_INFO, "gatehouse %s listening on http://%s (public origin %s, %ld threads, %ld hash threads)",
 	    GATEHOUSE_VERSION, app->cfg.listen, app->cfg.public_origin, app->cfg.threads, app->cfg.hash_threads);
 	for (;;) {
@@ -133,6 +141,8 @@ cmd_serve(struct app *app)
 	for (int i = 0; i < 100 && hashpool_pending(app->hashpool) > 0; i++)
 		usleep(50 * 1000);
 	http_stop(http);
+	mailer_stop(app->mailer);
+	app->mailer = NULL;
 	return 0;
 }
 
@@ -197,11 +207,14 @@ done:
 	return ret;
 }
 
-/* A new password's Argon2id hash into hash; 0 or -1 with a message. */
+/* A new password's Argon2id hash into hash; 0 or -1 with a message.  A
+ * password that breaks the rules is refused at a terminal unless weak_ok
+ * (--allow-weak-password), and accepted with a warning from a script. */
 static int
-new_password_hash(struct app *app, char *hash, size_t hashsz)
+new_password_hash(struct app *app, const char *email, int weak_ok, char *hash, size_t hashsz)
 {
 	char pw[PASSWORD_MAX_BYTES + 2];
+	json_t *msgs = json_array();
 	int ret = -1;
 
 	if (read_password(pw, sizeof(pw)) != 0)
@@ -214,6 +227,19 @@ new_password_hash(struct app *app, char *hash, size_t hashsz)
 		fprintf(stderr, "gatehouse: password longer than %d bytes\n", PASSWORD_MAX_BYTES);
 		goto done;
 	}
+	if (password_policy_check(pw, strlen(pw), app->cfg.password_min_length, email, msgs) > 0) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(msgs, i, m)
+			fprintf(stderr, "gatehouse: %s\n", json_string_value(m));
+		/* like Django's createsuperuser: a person at the prompt must insist,
+		 * a script feeding stdin has chosen its password (warned above) */
+		if (!weak_ok && isatty(STDIN_FILENO)) {
+			fprintf(stderr, "gatehouse: choose another password (or pass --allow-weak-password)\n");
+			goto done;
+		}
+		fprintf(stderr, "gatehouse: warning: accepting it anyway\n");
+	}
 	if (password_hash(&app->pw, pw, strlen(pw), hash, hashsz) != 0) {
 		fprintf(stderr, "gatehouse: cannot hash the password\n");
 		goto done;
@@ -221,6 +247,7 @@ new_password_hash(struct app *app, char *hash, size_t hashsz)
 	ret = 0;
 done:
 	sodium_memzero(pw, sizeof(pw));
+	json_decref(msgs);
 	return ret;
 }
 
@@ -229,10 +256,12 @@ cmd_createuser(struct app *app, int argc, char **argv)
 {
 	struct store_user u = { 0 };
 	const char *email = NULL;
-	int rc;
+	int rc, weak_ok = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--staff"))
+		if (!strcmp(argv[i], "--allow-weak-password"))
+			weak_ok = 1;
+		else if (!strcmp(argv[i], "--staff"))
 			u.is_staff = true;
 		else if (!strcmp(argv[i], "--superuser"))
 			u.is_staff = u.is_superuser = true;
@@ -258,7 +287,7 @@ cmd_createuser(struct app *app, int argc, char **argv)
 			return 1;
 		}
 	}
-	if (new_password_hash(app, u.password, sizeof(u.password)) != 0)
+	if (new_password_hash(app, u.email, weak_ok, u.password, sizeof(u.password)) != 0)
 		return 1;
 	u.is_active = true;
 	u.email_verified = true;     /* an operator vouches for it */
@@ -299,10 +328,11 @@ cmd_changepassword(struct app *app, int argc, char **argv)
 {
 	struct store_user u;
 	char hash[PASSWORD_ENCODED_MAX], auth[STORE_AUTHHASH_LEN + 1];
+	int weak_ok = argc == 2 && !strcmp(argv[1], "--allow-weak-password");
 
-	if (argc != 1 || find_user(app, argv[0], &u) != 0)
-		return argc != 1 ? 2 : 1;
-	if (new_password_hash(app, hash, sizeof(hash)) != 0)
+	if ((argc != 1 && !weak_ok) || find_user(app, argv[0], &u) != 0)
+		return argc != 1 && !weak_ok ? 2 : 1;
+	if (new_password_hash(app, u.email, weak_ok, hash, sizeof(hash)) != 0)
 		return 1;
 	/* a new auth hash ends every session made under the old password */
 	session_new_auth_hash(auth);
@@ -387,6 +417,8 @@ main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatal("libcurl failed to initialise");
 	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") && strcmp(cmd, "createuser") &&
 	    strcmp(cmd, "changepassword") && strcmp(cmd, "createtoken") && strcmp(cmd, "check")) {
 		fprintf(stderr, "gatehouse: unknown command \"%s\"\n\n", cmd);
@@ -410,5 +442,6 @@ main(int argc, char **argv)
 	else
 		ret = cmd_check(&app, i < argc && !strcmp(argv[i], "--deploy"));
 	app_close(&app);
+	curl_global_cleanup();
 	return ret;
 }

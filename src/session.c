@@ -3,6 +3,7 @@
  */
 #include "session.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -15,6 +16,8 @@
 
 /* Django's session key alphabet: 32 of 36 characters is 165 bits. */
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+static int issue(struct request *r, const struct store_user *u, bool login);
 
 /* last_seen is rewritten at most once a minute, so the hot path stays
  * read-only; a short idle timeout needs it fresher than that. */
@@ -92,6 +95,19 @@ session_resolve(struct request *r)
 int
 session_login(struct request *r, const struct store_user *u)
 {
+	return issue(r, u, true);
+}
+
+int
+session_rotate(struct request *r, const struct store_user *u)
+{
+	return issue(r, u, false);
+}
+
+/* A new key for u on r (the one the browser came with is deleted first). */
+static int
+issue(struct request *r, const struct store_user *u, bool login)
+{
 	const struct config *cfg = &r->app->cfg;
 	struct cookie_attrs a = { .max_age = cfg->session_max_age, .http_only = true,
 	    .secure = cfg->secure_cookies };
@@ -117,7 +133,8 @@ session_login(struct request *r, const struct store_user *u)
 		ua_cut[0] = '\0';
 	if (store_session_create(r->app->store, &s, r->ip, ua_cut) != 0)
 		goto done;
-	store_user_set_last_login(r->app->store, u->id, now);
+	if (login)
+		store_user_set_last_login(r->app->store, u->id, now);
 
 	cookie_format(&b, "sessionid", key, &a, now);
 	response_header(r, "Set-Cookie", b.data);
@@ -126,7 +143,8 @@ session_login(struct request *r, const struct store_user *u)
 	r->auth = AUTH_SESSION;
 	r->session = s;
 	r->user = *u;
-	r->user.last_login = now;
+	if (login)
+		r->user.last_login = now;
 	ret = 0;
 done:
 	sodium_memzero(key, sizeof(key));

@@ -22,6 +22,9 @@ int session_resolve(struct request *r);
  * store its hash, send Set-Cookie sessionid, rotate the CSRF secret, record
  * last_login.  0, or -1 on a store error. */
 int session_login(struct request *r, const struct store_user *u);
+/* The same for a password change: u keeps its login on r under a new key
+ * (and u's new auth hash); last_login is left alone.  0 or -1. */
+int session_rotate(struct request *r, const struct store_user *u);
 /* End the request's session (if any) and send the deletion cookie. */
 int session_logout(struct request *r);
 /* A fresh per-user auth hash (32 hex chars, out: 33 bytes). */

@@ -44,8 +44,9 @@ user_profile_json(const struct store_user *u)
 	iso8601(u->date_joined, joined, sizeof(joined));
 	if (u->last_login)
 		iso8601(u->last_login, last, sizeof(last));
-	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:b}",
 	    "id", (json_int_t)u->id, "email", u->email, "first_name", u->first_name,
 	    "last_name", u->last_name, "is_staff", u->is_staff, "is_superuser", u->is_superuser,
-	    "date_joined", joined, "last_login", u->last_login ? json_string(last) : json_null());
+	    "date_joined", joined, "last_login", u->last_login ? json_string(last) : json_null(),
+	    "email_verified", u->email_verified);
 }

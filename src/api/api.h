@@ -6,7 +6,23 @@
 #ifndef GATEHOUSE_API_H
 #define GATEHOUSE_API_H
 
+#include <stdint.h>
+
+#include <jansson.h>
+
 struct request;
+
+/* common.c — helpers every handler group shares */
+/* The string field name of obj: its value (borrowed), or NULL after adding
+ * DRF's message for a missing, blank or non-string value to errors. */
+const char *api_string_field(json_t *obj, const char *name, json_t *errors);
+/* 429 with Retry-After and DRF's "Request was throttled..." message. */
+void api_respond_throttled(struct request *r, long wait);
+/* 503 with Retry-After: 1 (store error or hash queue full). */
+void api_respond_busy(struct request *r, const char *detail);
+/* Wipe the string field name of obj in place (a password in a parsed body). */
+void api_wipe_field(json_t *obj, const char *name);
+
 
 /* auth.c */
 void api_login_set_cookie(struct request *r);
@@ -14,6 +30,13 @@ void api_login(struct request *r);
 void api_logout(struct request *r);
 /* users.c */
 void api_profile(struct request *r);
+/* accounts.c */
+void api_signup(struct request *r);
+void api_signup_confirm(struct request *r);
+void api_signup_resend(struct request *r);
+void api_password_reset(struct request *r);
+void api_password_reset_confirm(struct request *r);
+void api_password_change(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
 /* health.c */

@@ -81,38 +81,6 @@ login_verify(void *arg)
 	}
 }
 
-/* The string field name of obj: its value, or NULL after adding a DRF error to errors. */
-static const char *
-string_field(json_t *obj, const char *name, json_t *errors)
-{
-	json_t *v = json_object_get(obj, name);
-	const char *msg = NULL;
-
-	if (v == NULL || json_is_null(v))
-		msg = "This field is required.";
-	else if (!json_is_string(v))
-		msg = "Not a valid string.";
-	else if (json_string_length(v) == 0)
-		msg = "This field may not be blank.";
-	if (msg) {
-		json_object_set_new(errors, name, json_pack("[s]", msg));
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
-static void
-respond_throttled(struct request *r, long wait)
-{
-	char detail[96], ra[24];
-
-	snprintf(detail, sizeof(detail), "Request was throttled. Expected available in %ld second%s.", wait,
-	    wait == 1 ? "" : "s");
-	snprintf(ra, sizeof(ra), "%ld", wait);
-	respond_error(r, 429, detail);
-	response_header(r, "Retry-After", ra);
-}
-
 static void
 login_start(struct request *r)
 {
@@ -126,8 +94,8 @@ login_start(struct request *r)
 
 	if (request_json(r, &body) != 0)
 		goto done;
-	email = string_field(body, "email", errors);
-	password = string_field(body, "password", errors);
+	email = api_string_field(body, "email", errors);
+	password = api_string_field(body, "password", errors);
 	if (password && (pwv = json_object_get(body, "password")) && json_string_length(pwv) > PASSWORD_MAX_BYTES) {
 		json_object_set_new(errors, "password",
 		    json_pack("[s]", "Ensure this field has no more than 4096 characters."));
@@ -149,7 +117,7 @@ login_start(struct request *r)
 	    limiter_check(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now,
 	    &wait_acct)) {
 		log_msg(LOG_WARN, "login throttled for %s", r->ip);
-		respond_throttled(r, wait_ip > wait_acct ? wait_ip : wait_acct);
+		api_respond_throttled(r, wait_ip > wait_acct ? wait_ip : wait_acct);
 		goto done;
 	}
 	pwv = json_object_get(body, "password");
@@ -158,15 +126,13 @@ login_start(struct request *r)
 	if (l->email[0]) {
 		rc = store_user_by_email(r->app->store, l->email, &l->user);
 		if (rc < 0) {
-			respond_error(r, 503, "Service temporarily unavailable.");
-			response_header(r, "Retry-After", "1");
+			api_respond_busy(r, NULL);
 			goto done;
 		}
 		l->found = rc == 0;
 	}
 	if (request_defer(r, login_verify, l) != 0) {
-		respond_error(r, 503, "Too many logins in progress, try again shortly.");
-		response_header(r, "Retry-After", "1");
+		api_respond_busy(r, "Too many logins in progress, try again shortly.");
 		goto done;
 	}
 	r->state = l;
@@ -177,10 +143,7 @@ done:
 		login_free(l);
 	json_decref(errors);
 	if (body) {
-		/* the parsed body holds the password */
-		json_t *pw = json_object_get(body, "password");
-		if (json_is_string(pw))
-			sodium_memzero((char *)json_string_value(pw), json_string_length(pw));
+		api_wipe_field(body, "password");   /* the parsed body holds the password */
 		json_decref(body);
 	}
 }
@@ -198,11 +161,15 @@ login_finish(struct request *r)
 		respond_error(r, 400, INVALID_CREDENTIALS);
 		return;
 	}
+	/* only someone who knows the password learns that the address is unconfirmed */
+	if (!l->user.email_verified && strcmp(cfg->email_verification, "mandatory") == 0) {
+		respond_error(r, 400, "E-mail is not verified.");
+		return;
+	}
 	if (l->rehashed && store_user_set_password(r->app->store, l->user.id, l->newhash, NULL) != 0)
 		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
 	if (session_login(r, &l->user) != 0) {
-		respond_error(r, 503, "Service temporarily unavailable.");
-		response_header(r, "Retry-After", "1");
+		api_respond_busy(r, NULL);
 		return;
 	}
 	limiter_reset(r->app->limiter, l->account_key);
@@ -222,7 +189,7 @@ void
 api_logout(struct request *r)
 {
 	if (session_logout(r) != 0) {
-		respond_error(r, 503, "Service temporarily unavailable.");
+		api_respond_busy(r, NULL);
 		return;
 	}
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Logout Successful"));

@@ -55,6 +55,25 @@ static const char *migrations[] = {
 	"  expires_at INTEGER,"
 	"  last_used INTEGER);"
 	"CREATE INDEX tokens_user ON tokens(user_id);",
+	/* 2: email confirmation keys and the mail outbox */
+	"CREATE TABLE email_confirmations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  email TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX email_confirmations_user ON email_confirmations(user_id);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  recipient TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  sent_at INTEGER,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;",
 };
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
@@ -65,6 +84,9 @@ enum stmt {
 	ST_USER_CREATE, ST_USER_BY_EMAIL, ST_USER_BY_ID, ST_USER_SET_PASSWORD, ST_USER_SET_PASSWORD_KEEP,
 	ST_USER_LAST_LOGIN, ST_SESSION_CREATE, ST_SESSION_GET, ST_SESSION_DELETE, ST_SESSION_TOUCH,
 	ST_SESSION_DELETE_USER, ST_SESSION_DELETE_EXPIRED, ST_TOKEN_CREATE, ST_TOKEN_GET, ST_TOKEN_TOUCH,
+	ST_TOKEN_DELETE_USER, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_USER_SET_VERIFIED,
+	ST_CONFIRM_CREATE, ST_CONFIRM_GET, ST_CONFIRM_DELETE, ST_CONFIRM_DELETE_USER,
+	ST_OUTBOX_ADD, ST_OUTBOX_DUE, ST_OUTBOX_LEASE, ST_OUTBOX_SENT, ST_OUTBOX_FAILED,
 	ST_PING, ST_COUNT
 };
 
@@ -90,6 +112,24 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_TOKEN_GET] = "SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used, "
 	    USER_COLS " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?",
 	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
+	[ST_TOKEN_DELETE_USER] = "DELETE FROM tokens WHERE user_id = ?",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_USER_SET_VERIFIED] = "UPDATE users SET email_verified = 1 WHERE id = ?",
+	[ST_CONFIRM_CREATE] = "INSERT INTO email_confirmations (key_hash, user_id, email, created_at, expires_at)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	[ST_CONFIRM_GET] = "SELECT id, user_id, email, created_at, expires_at FROM email_confirmations"
+	    " WHERE key_hash = ?",
+	[ST_CONFIRM_DELETE] = "DELETE FROM email_confirmations WHERE id = ?",
+	[ST_CONFIRM_DELETE_USER] = "DELETE FROM email_confirmations WHERE user_id = ?",
+	[ST_OUTBOX_ADD] = "INSERT INTO outbox (recipient, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+	[ST_OUTBOX_DUE] = "SELECT id, recipient, message, attempts FROM outbox"
+	    " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+	[ST_OUTBOX_LEASE] = "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?",
+	[ST_OUTBOX_FAILED] = "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?"
+	    " WHERE id = ?",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -454,6 +494,17 @@ exec_2int(struct store *st, enum stmt which, int64_t a, int64_t b)
 }
 
 static int
+exec_1int(struct store *st, enum stmt which, int64_t a)
+{
+	sqlite3_stmt *s = prep(st, which);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	return step_write(st, s);
+}
+
+static int
 sq_user_set_last_login(struct store *st, int64_t id, int64_t when)
 {
 	return exec_2int(st, ST_USER_LAST_LOGIN, when, id);
@@ -599,6 +650,159 @@ sq_token_touch(struct store *st, int64_t id, int64_t when)
 	return exec_2int(st, ST_TOKEN_TOUCH, when, id);
 }
 
+static int
+sq_token_delete_user(struct store *st, int64_t user_id)
+{
+	return exec_1int(st, ST_TOKEN_DELETE_USER, user_id) < 0 ? -1 : 0;
+}
+
+static int
+exec_0(struct store *st, enum stmt which)
+{
+	sqlite3_stmt *s = prep(st, which);
+
+	if (s == NULL)
+		return -1;
+	return step_write(st, s) == 0 ? 0 : -1;
+}
+
+static int sq_begin(struct store *st) { return exec_0(st, ST_BEGIN); }
+static int sq_commit(struct store *st) { return exec_0(st, ST_COMMIT); }
+static void sq_rollback(struct store *st) { exec_0(st, ST_ROLLBACK); }
+
+static int
+sq_user_set_verified(struct store *st, int64_t id)
+{
+	return exec_1int(st, ST_USER_SET_VERIFIED, id);
+}
+
+static int
+sq_confirmation_create(struct store *st, struct store_confirmation *c)
+{
+	sqlite3_stmt *s = prep(st, ST_CONFIRM_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, c->key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, c->user_id);
+	sqlite3_bind_text(s, 3, c->email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, c->created_at);
+	sqlite3_bind_int64(s, 5, c->expires_at);
+	if ((ret = step_write(st, s)) == 0)
+		c->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+sq_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c)
+{
+	sqlite3_stmt *s = prep(st, ST_CONFIRM_GET);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		c->id = sqlite3_column_int64(s, 0);
+		c->user_id = sqlite3_column_int64(s, 1);
+		col_text(s, 2, c->email, sizeof(c->email));
+		c->created_at = sqlite3_column_int64(s, 3);
+		c->expires_at = sqlite3_column_int64(s, 4);
+		strlcpy_ok(c->key_hash, key_hash, sizeof(c->key_hash));
+	} else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else {
+		log_db_error(sqlite3_db_handle(s), "confirmation_take");
+		ret = -1;
+	}
+	done(s);
+	if (ret == 0 && exec_1int(st, ST_CONFIRM_DELETE, c->id) != 0)
+		ret = -1;
+	return ret;
+}
+
+static int
+sq_confirmation_delete_user(struct store *st, int64_t user_id)
+{
+	return exec_1int(st, ST_CONFIRM_DELETE_USER, user_id);
+}
+
+static int
+sq_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now)
+{
+	sqlite3_stmt *s = prep(st, ST_OUTBOX_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, message, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, now);
+	return step_write(st, s);
+}
+
+static int
+sq_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (sq_begin(st) != 0)
+		return -1;
+	if ((s = prep(st, ST_OUTBOX_DUE)) == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		struct store_mail *m = &out[*n];
+		const unsigned char *msg = sqlite3_column_text(s, 2);
+
+		m->id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, m->recipient, sizeof(m->recipient));
+		m->message = xstrdup(msg ? (const char *)msg : "");
+		m->attempts = sqlite3_column_int(s, 3);
+		(*n)++;
+	}
+	done(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		goto fail;
+	/* the lease: another instance (or this one after a crash) retries after it */
+	for (int i = 0; i < *n; i++)
+		if (exec_2int(st, ST_OUTBOX_LEASE, lease_until, out[i].id) != 0)
+			goto fail;
+	if (sq_commit(st) != 0)
+		goto fail;
+	return 0;
+fail:
+	sq_rollback(st);
+	for (int i = 0; i < *n; i++)
+		store_mail_free(&out[i]);
+	*n = 0;
+	return -1;
+}
+
+static int
+sq_outbox_sent(struct store *st, int64_t id, int64_t when)
+{
+	return exec_2int(st, ST_OUTBOX_SENT, when, id);
+}
+
+static int
+sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error)
+{
+	sqlite3_stmt *s = prep(st, ST_OUTBOX_FAILED);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, next_attempt);
+	sqlite3_bind_text(s, 2, error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, id);
+	return step_write(st, s);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -619,4 +823,16 @@ const struct store_ops store_sqlite_ops = {
 	.token_create = sq_token_create,
 	.token_get = sq_token_get,
 	.token_touch = sq_token_touch,
+	.token_delete_user = sq_token_delete_user,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.user_set_verified = sq_user_set_verified,
+	.confirmation_create = sq_confirmation_create,
+	.confirmation_take = sq_confirmation_take,
+	.confirmation_delete_user = sq_confirmation_delete_user,
+	.outbox_add = sq_outbox_add,
+	.outbox_claim = sq_outbox_claim,
+	.outbox_sent = sq_outbox_sent,
+	.outbox_failed = sq_outbox_failed,
 };

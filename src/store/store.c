@@ -69,3 +69,22 @@ int store_session_delete_expired(struct store *st, int64_t now) { return st->ops
 int store_token_create(struct store *st, struct store_token *t) { return st->ops->token_create(st, t); }
 int store_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u) { return st->ops->token_get(st, key_hash, t, u); }
 int store_token_touch(struct store *st, int64_t id, int64_t when) { return st->ops->token_touch(st, id, when); }
+int store_token_delete_user(struct store *st, int64_t user_id) { return st->ops->token_delete_user(st, user_id); }
+int store_begin(struct store *st) { return st->ops->begin(st); }
+int store_commit(struct store *st) { return st->ops->commit(st); }
+void store_rollback(struct store *st) { st->ops->rollback(st); }
+int store_user_set_verified(struct store *st, int64_t id) { return st->ops->user_set_verified(st, id); }
+int store_confirmation_create(struct store *st, struct store_confirmation *c) { return st->ops->confirmation_create(st, c); }
+int store_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c) { return st->ops->confirmation_take(st, key_hash, c); }
+int store_confirmation_delete_user(struct store *st, int64_t user_id) { return st->ops->confirmation_delete_user(st, user_id); }
+int store_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now) { return st->ops->outbox_add(st, recipient, message, now); }
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n) { return st->ops->outbox_claim(st, now, lease_until, out, max, n); }
+int store_outbox_sent(struct store *st, int64_t id, int64_t when) { return st->ops->outbox_sent(st, id, when); }
+int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error) { return st->ops->outbox_failed(st, id, next_attempt, error); }
+
+void
+store_mail_free(struct store_mail *m)
+{
+	free(m->message);
+	m->message = NULL;
+}

@@ -49,6 +49,22 @@ struct store_token {
 	int64_t created_at, expires_at, last_used; /* expires_at/last_used 0 = none */
 };
 
+/* A one-time email confirmation key, stored by hash, bound to the address. */
+struct store_confirmation {
+	int64_t id, user_id;
+	char key_hash[STORE_KEYHASH_LEN + 1];
+	char email[STORE_EMAIL_MAX + 1];
+	int64_t created_at, expires_at;
+};
+
+/* A message in the outbox: the whole RFC 5322 text, made when it was queued. */
+struct store_mail {
+	int64_t id;
+	char recipient[STORE_EMAIL_MAX + 1];
+	char *message;               /* owned; free with store_mail_free */
+	int attempts;
+};
+
 struct store;
 
 struct store_ops {
@@ -78,6 +94,26 @@ struct store_ops {
 	int (*token_create)(struct store *st, struct store_token *t);
 	int (*token_get)(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u);
 	int (*token_touch)(struct store *st, int64_t id, int64_t when);
+	int (*token_delete_user)(struct store *st, int64_t user_id);
+
+	/* a transaction on this thread's connection: what runs between begin and
+	 * commit lands together or not at all (e.g. an account and its mail) */
+	int (*begin)(struct store *st);
+	int (*commit)(struct store *st);
+	void (*rollback)(struct store *st);
+
+	int (*user_set_verified)(struct store *st, int64_t id);
+
+	int (*confirmation_create)(struct store *st, struct store_confirmation *c);
+	/* find by key hash and delete it (single use); expired ones are found too */
+	int (*confirmation_take)(struct store *st, const char *key_hash, struct store_confirmation *c);
+	int (*confirmation_delete_user)(struct store *st, int64_t user_id);
+
+	int (*outbox_add)(struct store *st, const char *recipient, const char *message, int64_t now);
+	/* reserve up to max messages due at now until lease_until; *n gets how many */
+	int (*outbox_claim)(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
+	int (*outbox_sent)(struct store *st, int64_t id, int64_t when);
+	int (*outbox_failed)(struct store *st, int64_t id, int64_t next_attempt, const char *error);
 };
 
 struct store {
@@ -108,5 +144,18 @@ int store_session_delete_expired(struct store *st, int64_t now);
 int store_token_create(struct store *st, struct store_token *t);
 int store_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u);
 int store_token_touch(struct store *st, int64_t id, int64_t when);
+int store_token_delete_user(struct store *st, int64_t user_id);
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+int store_user_set_verified(struct store *st, int64_t id);
+int store_confirmation_create(struct store *st, struct store_confirmation *c);
+int store_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c);
+int store_confirmation_delete_user(struct store *st, int64_t user_id);
+int store_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now);
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
+int store_outbox_sent(struct store *st, int64_t id, int64_t when);
+int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+void store_mail_free(struct store_mail *m);
 
 #endif

@@ -61,14 +61,16 @@ test('HEAD on the profile of an anonymous client is 401 without a body', async (
 	assertSecurityHeaders(r.response.headers, { api: true, what: 'HEAD 401' });
 });
 
-test('profile returns exactly the seed fields with ISO 8601 UTC dates', async () => {
+test('profile returns the seed fields (plus email_verified) with ISO 8601 UTC dates', async () => {
 	const email = createUser(server, uniqueEmail('prof'), PW);
 	const c = await loggedIn(server, email, PW);
 	const r = await c.get('/api/users/profile/');
 	assert.equal(r.status, 200);
 	assertSecurityHeaders(r.headers, { api: true, what: 'profile 200' });
 	assert.deepEqual(Object.keys(r.json).sort(),
-		['date_joined', 'email', 'first_name', 'id', 'is_staff', 'is_superuser', 'last_login', 'last_name']);
+		['date_joined', 'email', 'email_verified', 'first_name', 'id', 'is_staff', 'is_superuser', 'last_login',
+			'last_name']);
+	assert.equal(r.json.email_verified, true, 'createuser vouches for the address');
 	assert.equal(typeof r.json.id, 'number');
 	assert.equal(r.json.email, email);
 	assert.equal(r.json.first_name, '');

@@ -1,0 +1,651 @@
+/*
+ * api/accounts — accounts by email: signup with confirmation, resend,
+ * password reset, password change (DESIGN §2 Accounts, issue 4).
+ *
+ * No answer tells whether an address has an account: signup, resend and
+ * reset reply the same either way and the owner hears about it by mail.
+ * Every mail is written to the outbox in the same transaction as the change
+ * that needs it.  Passwords are hashed on the hash pool with the connection
+ * suspended; they are wiped after use and never logged.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "mail.h"
+#include "mailer.h"
+#include "password.h"
+#include "password_policy.h"
+#include "reset_token.h"
+#include "router.h"
+#include "session.h"
+#include "throttle.h"
+#include "user.h"
+
+#define CONFIRM_KEY_LEN 40
+#define BAD_CONFIRMATION "Invalid or expired confirmation link."
+#define BAD_RESET "Invalid or expired reset link."
+
+static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/* Work for the hash pool: check an old password and/or hash a new one. */
+struct pwjob {
+	struct password_params params;
+	char *old_pw, *new_pw;           /* owned, wiped */
+	size_t old_len, new_len;
+	char stored[STORE_HASH_MAX];     /* hash to check old_pw against */
+	bool old_ok, hashed;
+	char newhash[PASSWORD_ENCODED_MAX];
+	/* what the second phase needs */
+	struct store_user user;
+	char email[STORE_EMAIL_MAX + 1];
+	char first_name[STORE_NAME_MAX * 4 + 1], last_name[STORE_NAME_MAX * 4 + 1];
+	char uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX];
+};
+
+static void
+pwjob_free(void *arg)
+{
+	struct pwjob *j = arg;
+
+	if (j->old_pw) {
+		sodium_memzero(j->old_pw, j->old_len);
+		free(j->old_pw);
+	}
+	if (j->new_pw) {
+		sodium_memzero(j->new_pw, j->new_len);
+		free(j->new_pw);
+	}
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+}
+
+static void
+pwjob_run(void *arg)
+{
+	struct pwjob *j = arg;
+
+	if (j->old_pw) {
+		j->old_ok = password_verify(j->stored, j->old_pw, j->old_len) == 1;
+		if (!j->old_ok)
+			return;
+	}
+	if (j->new_pw)
+		j->hashed = password_hash(&j->params, j->new_pw, j->new_len, j->newhash, sizeof(j->newhash)) == 0;
+}
+
+static struct pwjob *
+pwjob_new(struct request *r)
+{
+	struct pwjob *j = xcalloc(1, sizeof(*j));
+
+	j->params = r->app->pw;
+	return j;
+}
+
+/* Hand j to the hash pool; the handler runs again with r->phase 1.  On a full
+ * queue: 503, and j is freed. */
+static void
+pwjob_defer(struct request *r, struct pwjob *j)
+{
+	if (request_defer(r, pwjob_run, j) != 0) {
+		pwjob_free(j);
+		api_respond_busy(r, "Too many requests in progress, try again shortly.");
+		return;
+	}
+	r->state = j;
+	r->state_free = pwjob_free;
+}
+
+/* Per-IP and per-address limit on signup, resend and reset (all attempts
+ * count).  1 after answering 429, else 0 with the attempt recorded. */
+static int
+throttled(struct request *r, const char *email)
+{
+	const struct config *cfg = &r->app->cfg;
+	char ipkey[96], addrkey[STORE_EMAIL_MAX + 16];
+	long w1 = 0, w2 = 0;
+	int64_t now = now_unix();
+
+	snprintf(ipkey, sizeof(ipkey), "account:ip:%s", r->ip);
+	snprintf(addrkey, sizeof(addrkey), "account:address:%s", email);
+	if (limiter_check(r->app->limiter, ipkey, cfg->account_ip_limit, cfg->account_window, now, &w1) |
+	    limiter_check(r->app->limiter, addrkey, cfg->account_address_limit, cfg->account_window, now, &w2)) {
+		api_respond_throttled(r, w1 > w2 ? w1 : w2);
+		return 1;
+	}
+	limiter_hit(r->app->limiter, ipkey, cfg->account_ip_limit, cfg->account_window, now);
+	limiter_hit(r->app->limiter, addrkey, cfg->account_address_limit, cfg->account_window, now);
+	return 0;
+}
+
+/* The body's email, normalised into out; NULL after adding a field error. */
+static const char *
+email_field(json_t *body, json_t *errors, char *out, size_t outsz)
+{
+	const char *email = api_string_field(body, "email", errors);
+
+	if (email == NULL)
+		return NULL;
+	if (user_normalize_email(email, out, outsz) != 0) {
+		json_object_set_new(errors, "email", json_pack("[s]", "Enter a valid email address."));
+		return NULL;
+	}
+	return out;
+}
+
+/* An optional name field of at most 150 characters into out. */
+static void
+name_field(json_t *body, const char *name, json_t *errors, char *out, size_t outsz)
+{
+	json_t *v = json_object_get(body, name);
+	size_t chars = 0;
+	const char *s;
+
+	out[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return;
+	if (!json_is_string(v)) {
+		json_object_set_new(errors, name, json_pack("[s]", "Not a valid string."));
+		return;
+	}
+	s = json_string_value(v);
+	for (const char *p = s; *p; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			chars++;
+	if (chars > STORE_NAME_MAX || strlen(s) >= outsz) {
+		json_object_set_new(errors, name, json_pack("[s]", "Ensure this field has no more than 150 characters."));
+		return;
+	}
+	strlcpy_ok(out, s, outsz);
+}
+
+/* A new password from field name, checked against the rules; NULL after adding errors. */
+static const char *
+new_password_field(struct request *r, json_t *body, const char *name, const char *email, json_t *errors,
+    size_t *len)
+{
+	const char *pw = api_string_field(body, name, errors);
+	json_t *msgs;
+
+	if (pw == NULL)
+		return NULL;
+	*len = json_string_length(json_object_get(body, name));
+	msgs = json_array();
+	if (password_policy_check(pw, *len, r->app->cfg.password_min_length, email, msgs) > 0) {
+		json_object_set_new(errors, name, msgs);
+		return NULL;
+	}
+	json_decref(msgs);
+	return pw;
+}
+
+/* Make a confirmation key for u (old ones of u end), queue its mail.  Inside a transaction. */
+static int
+confirmation_send(struct request *r, const struct store_user *u)
+{
+	struct store_confirmation c = { 0 };
+	char key[CONFIRM_KEY_LEN + 1], path[64];
+	int ret = -1;
+
+	random_chars(key, CONFIRM_KEY_LEN, key_chars);
+	sha256_hex(key, CONFIRM_KEY_LEN, c.key_hash);
+	c.user_id = u->id;
+	strlcpy_ok(c.email, u->email, sizeof(c.email));
+	c.created_at = now_unix();
+	c.expires_at = c.created_at + r->app->cfg.confirm_ttl;
+	snprintf(path, sizeof(path), "/confirm-email/%s", key);
+	if (store_confirmation_delete_user(r->app->store, u->id) == 0 &&
+	    store_confirmation_create(r->app->store, &c) == 0 &&
+	    mail_queue(r->app->store, &r->app->cfg, MAIL_CONFIRM, u->email, path) == 0)
+		ret = 0;
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(path, sizeof(path));
+	return ret;
+}
+
+static int
+commit_and_wake(struct request *r)
+{
+	if (store_commit(r->app->store) != 0) {
+		store_rollback(r->app->store);
+		return -1;
+	}
+	mailer_wake(r->app->mailer);
+	return 0;
+}
+
+/* ---- POST /api/signup/ ---- */
+
+static void
+signup_start(struct request *r)
+{
+	json_t *body = NULL, *errors = json_object();
+	struct pwjob *j = NULL;
+	const char *pw;
+	size_t len = 0;
+	char email[STORE_EMAIL_MAX + 1];
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	j = pwjob_new(r);
+	if (email_field(body, errors, email, sizeof(email)))
+		strlcpy_ok(j->email, email, sizeof(j->email));
+	pw = new_password_field(r, body, "password", j->email, errors, &len);
+	name_field(body, "first_name", errors, j->first_name, sizeof(j->first_name));
+	name_field(body, "last_name", errors, j->last_name, sizeof(j->last_name));
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	if (throttled(r, j->email))
+		goto done;
+	j->new_pw = xstrndup(pw, len);
+	j->new_len = len;
+	pwjob_defer(r, j);
+	j = NULL;
+done:
+	if (j)
+		pwjob_free(j);
+	json_decref(errors);
+	if (body) {
+		api_wipe_field(body, "password");
+		json_decref(body);
+	}
+}
+
+static void
+signup_finish(struct request *r)
+{
+	struct pwjob *j = r->state;
+	struct store *st = r->app->store;
+	bool none = strcmp(r->app->cfg.email_verification, "none") == 0;
+	struct store_user u = { 0 }, existing;
+	int rc;
+
+	if (!j->hashed || store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	rc = store_user_by_email(st, j->email, &existing);
+	if (rc == 0) {
+		/* taken: the same answer as a new signup; the owner is told by mail */
+		if (mail_queue(st, &r->app->cfg, MAIL_SIGNUP_EXISTS, existing.email, NULL) != 0)
+			goto fail;
+	} else if (rc == STORE_NOTFOUND) {
+		strlcpy_ok(u.email, j->email, sizeof(u.email));
+		strlcpy_ok(u.password, j->newhash, sizeof(u.password));
+		strlcpy_ok(u.first_name, j->first_name, sizeof(u.first_name));
+		strlcpy_ok(u.last_name, j->last_name, sizeof(u.last_name));
+		u.is_active = true;
+		u.date_joined = now_unix();
+		session_new_auth_hash(u.auth_hash);
+		rc = store_user_create(st, &u);
+		if (rc == STORE_CONFLICT) {
+			/* a concurrent signup took it first: answer as for any taken address */
+			store_rollback(st);
+			goto answer;
+		}
+		if (rc != 0 || (!none && confirmation_send(r, &u) != 0))
+			goto fail;
+	} else
+		goto fail;
+	if (commit_and_wake(r) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+answer:
+	respond_json(r, 201, json_pack("{s:s}", "detail", none ? "Account created." : "Verification e-mail sent."));
+	return;
+fail:
+	store_rollback(st);
+	api_respond_busy(r, NULL);
+}
+
+void
+api_signup(struct request *r)
+{
+	if (r->phase == 0)
+		signup_start(r);
+	else
+		signup_finish(r);
+}
+
+/* ---- POST /api/signup/confirm/ ---- */
+
+void
+api_signup_confirm(struct request *r)
+{
+	struct store *st = r->app->store;
+	json_t *body = NULL, *errors = json_object();
+	struct store_confirmation c;
+	struct store_user u;
+	const char *key;
+	char kh[65];
+	int rc;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	if ((key = api_string_field(body, "key", errors)) == NULL) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	if (strlen(key) != CONFIRM_KEY_LEN || strspn(key, key_chars) != CONFIRM_KEY_LEN) {
+		respond_error(r, 400, BAD_CONFIRMATION);
+		goto done;
+	}
+	sha256_hex(key, CONFIRM_KEY_LEN, kh);
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	rc = store_confirmation_take(st, kh, &c);
+	if (rc < 0)
+		goto fail;
+	if (rc == STORE_NOTFOUND || c.expires_at <= now_unix() ||
+	    store_user_by_id(st, c.user_id, &u) != 0 || strcmp(u.email, c.email) != 0 || !u.is_active) {
+		/* a dead key: it stays deleted */
+		if (store_commit(st) != 0)
+			store_rollback(st);
+		respond_error(r, 400, BAD_CONFIRMATION);
+		goto done;
+	}
+	if (store_user_set_verified(st, u.id) != 0 || store_confirmation_delete_user(st, u.id) < 0 ||
+	    store_commit(st) != 0)
+		goto fail;
+	log_msg(LOG_INFO, "user %lld confirmed their email address", (long long)u.id);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Email confirmed."));
+	goto done;
+fail:
+	store_rollback(st);
+	api_respond_busy(r, NULL);
+done:
+	json_decref(errors);
+	json_decref(body);
+}
+
+/* ---- POST /api/signup/resend/ ---- */
+
+void
+api_signup_resend(struct request *r)
+{
+	struct store *st = r->app->store;
+	json_t *body = NULL, *errors = json_object();
+	char email[STORE_EMAIL_MAX + 1];
+	struct store_user u;
+	int rc;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	if (email_field(body, errors, email, sizeof(email)) == NULL) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	if (throttled(r, email))
+		goto done;
+	rc = store_user_by_email(st, email, &u);
+	if (rc < 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	if (rc == 0 && !u.email_verified && u.is_active &&
+	    strcmp(r->app->cfg.email_verification, "none") != 0) {
+		if (store_begin(st) != 0 || confirmation_send(r, &u) != 0 || commit_and_wake(r) != 0) {
+			store_rollback(st);
+			api_respond_busy(r, NULL);
+			goto done;
+		}
+	}
+	respond_json(r, 200, json_pack("{s:s}", "detail",
+	    "If this address has an unconfirmed account, a new confirmation e-mail is on its way."));
+done:
+	json_decref(errors);
+	json_decref(body);
+}
+
+/* ---- POST /api/password/reset/ ---- */
+
+void
+api_password_reset(struct request *r)
+{
+	struct store *st = r->app->store;
+	json_t *body = NULL, *errors = json_object();
+	char email[STORE_EMAIL_MAX + 1], uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX], path[160];
+	struct store_user u;
+	int rc, q = 0;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	if (email_field(body, errors, email, sizeof(email)) == NULL) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	if (throttled(r, email))
+		goto done;
+	rc = store_user_by_email(st, email, &u);
+	if (rc < 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	if (rc == 0 && u.is_active) {
+		reset_uid_encode(u.id, uid, sizeof(uid));
+		reset_token_make(r->app->cfg.secret_key, &u, now_unix(), token, sizeof(token));
+		snprintf(path, sizeof(path), "/reset-password/%s/%s", uid, token);
+		q = mail_queue(st, &r->app->cfg, MAIL_RESET, u.email, path);
+		sodium_memzero(token, sizeof(token));
+		sodium_memzero(path, sizeof(path));
+	} else if (rc == STORE_NOTFOUND)
+		q = mail_queue(st, &r->app->cfg, MAIL_RESET_UNKNOWN, email, NULL);
+	if (q != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	mailer_wake(r->app->mailer);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Password reset e-mail has been sent."));
+done:
+	json_decref(errors);
+	json_decref(body);
+}
+
+/* ---- POST /api/password/reset/confirm/ ---- */
+
+/* The user named by uid whose token is valid right now, into u: 0, or -1. */
+static int
+reset_user(struct request *r, const char *uid, const char *token, struct store_user *u)
+{
+	int64_t id;
+
+	if (reset_uid_decode(uid, &id) != 0 || store_user_by_id(r->app->store, id, u) != 0 || !u->is_active)
+		return -1;
+	return reset_token_check(r->app->cfg.secret_key, u, token, now_unix(), r->app->cfg.reset_ttl);
+}
+
+static void
+reset_confirm_start(struct request *r)
+{
+	json_t *body = NULL, *errors = json_object();
+	struct pwjob *j = NULL;
+	const char *uid, *token, *pw;
+	size_t len = 0;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	uid = api_string_field(body, "uid", errors);
+	token = api_string_field(body, "token", errors);
+	pw = api_string_field(body, "new_password", errors);
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	j = pwjob_new(r);
+	if (reset_user(r, uid, token, &j->user) != 0) {
+		respond_error(r, 400, BAD_RESET);
+		goto done;
+	}
+	if ((pw = new_password_field(r, body, "new_password", j->user.email, errors, &len)) == NULL) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	/* kept for the second check after hashing (a concurrent use of the same link) */
+	strlcpy_ok(j->uid, uid, sizeof(j->uid));
+	strlcpy_ok(j->token, token, sizeof(j->token));
+	j->new_pw = xstrndup(pw, len);
+	j->new_len = len;
+	pwjob_defer(r, j);
+	j = NULL;
+done:
+	if (j)
+		pwjob_free(j);
+	json_decref(errors);
+	if (body) {
+		api_wipe_field(body, "new_password");
+		json_decref(body);
+	}
+}
+
+static void
+reset_confirm_finish(struct request *r)
+{
+	struct pwjob *j = r->state;
+	struct store *st = r->app->store;
+	struct store_user u;
+	char auth[STORE_AUTHHASH_LEN + 1];
+
+	if (!j->hashed || store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	/* again, inside the transaction: only one use of a link can win */
+	if (reset_user(r, j->uid, j->token, &u) != 0) {
+		store_rollback(st);
+		respond_error(r, 400, BAD_RESET);
+		return;
+	}
+	session_new_auth_hash(auth);
+	if (store_user_set_password(st, u.id, j->newhash, auth) != 0 ||
+	    store_session_delete_user(st, u.id, 0) < 0 || store_token_delete_user(st, u.id) < 0 ||
+	    store_user_set_verified(st, u.id) != 0 || store_confirmation_delete_user(st, u.id) < 0 ||
+	    mail_queue(st, &r->app->cfg, MAIL_PASSWORD_CHANGED, u.email, NULL) != 0 || commit_and_wake(r) != 0) {
+		store_rollback(st);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	log_msg(LOG_INFO, "user %lld reset their password; sessions and tokens ended", (long long)u.id);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Password has been reset with the new password."));
+}
+
+void
+api_password_reset_confirm(struct request *r)
+{
+	if (r->phase == 0)
+		reset_confirm_start(r);
+	else
+		reset_confirm_finish(r);
+}
+
+/* ---- POST /api/password/change/ ---- */
+
+static void
+change_start(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	json_t *body = NULL, *errors = json_object();
+	struct pwjob *j = NULL;
+	const char *old, *pw;
+	size_t len = 0;
+	char key[STORE_EMAIL_MAX + 24];
+	long wait = 0;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	old = api_string_field(body, "old_password", errors);
+	pw = new_password_field(r, body, "new_password", r->user.email, errors, &len);
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	/* guessing the old password here counts against the account like a login */
+	snprintf(key, sizeof(key), "login:account:%s", r->user.email);
+	if (limiter_check(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix(), &wait)) {
+		api_respond_throttled(r, wait);
+		goto done;
+	}
+	j = pwjob_new(r);
+	if (store_user_by_id(r->app->store, r->user.id, &j->user) != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	strlcpy_ok(j->stored, j->user.password, sizeof(j->stored));
+	j->old_len = json_string_length(json_object_get(body, "old_password"));
+	j->old_pw = xstrndup(old, j->old_len);
+	j->new_pw = xstrndup(pw, len);
+	j->new_len = len;
+	pwjob_defer(r, j);
+	j = NULL;
+done:
+	if (j)
+		pwjob_free(j);
+	json_decref(errors);
+	if (body) {
+		api_wipe_field(body, "old_password");
+		api_wipe_field(body, "new_password");
+		json_decref(body);
+	}
+}
+
+static void
+change_finish(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	struct pwjob *j = r->state;
+	struct store *st = r->app->store;
+	char key[STORE_EMAIL_MAX + 24];
+
+	if (!j->old_ok) {
+		snprintf(key, sizeof(key), "login:account:%s", r->user.email);
+		limiter_hit(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix());
+		respond_json(r, 400, json_pack("{s:[s]}", "old_password",
+		    "Your old password was entered incorrectly. Please enter it again."));
+		return;
+	}
+	if (!j->hashed || store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	session_new_auth_hash(j->user.auth_hash);
+	strlcpy_ok(j->user.password, j->newhash, sizeof(j->user.password));
+	/* every session ends; this one goes on under a new key (session_rotate) */
+	if (store_user_set_password(st, j->user.id, j->newhash, j->user.auth_hash) != 0 ||
+	    store_session_delete_user(st, j->user.id, 0) < 0 ||
+	    mail_queue(st, cfg, MAIL_PASSWORD_CHANGED, j->user.email, NULL) != 0 ||
+	    (r->auth == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
+		store_rollback(st);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	log_msg(LOG_INFO, "user %lld changed their password; other sessions ended", (long long)j->user.id);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "New password has been saved."));
+}
+
+void
+api_password_change(struct request *r)
+{
+	if (r->phase == 0)
+		change_start(r);
+	else
+		change_finish(r);
+}
