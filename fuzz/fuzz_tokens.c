@@ -1,5 +1,6 @@
 /* libFuzzer driver: the small parsers of untrusted strings — CSRF tokens
- * (X-CSRFToken header and cookie) and email addresses (login body). */
+ * (X-CSRFToken header and cookie), email addresses (login body), and the
+ * uid and token of password-reset links. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <sodium.h>
 
 #include "csrf.h"
+#include "reset_token.h"
 #include "user.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,6 +24,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (user_normalize_email(s, email, sizeof(email)) == 0 && (strlen(email) > STORE_EMAIL_MAX || !strchr(email, '@')))
 		abort();
+	{
+		int64_t id;
+		struct store_user u = { .id = 1 };
+		if (reset_uid_decode(s, &id) == 0 && id < 1)
+			abort();
+		reset_token_check("fuzzing secret of enough length!", &u, s, 1800000000, 3600);
+	}
 	free(s);
 	return 0;
 }

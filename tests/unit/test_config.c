@@ -140,8 +140,10 @@ test_deploy_warnings(void)
 	CHECK(config_check_deploy(&c) >= 2);
 	config_free(&c);
 	setenv("GATEHOUSE_PUBLIC_ORIGIN", "https://app.example.com", 1);
+	setenv("GATEHOUSE_EMAIL", "smtps://mail.example.com:465", 1);
 	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
 	CHECK(config_check_deploy(&c) == 0);
+	unsetenv("GATEHOUSE_EMAIL");
 	config_free(&c);
 	clear_env();
 }
