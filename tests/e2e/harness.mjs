@@ -1,6 +1,7 @@
 // Shared set-up for the browser tests: the real gatehouse binary serving the
 // built SPA (web/dist) on a free port with a fresh SQLite file, and Debian's
-// Chromium driven by playwright-core.
+// Chromium driven by playwright-core; for the account flows, a real SMTP
+// server (npm smtp-server) that captures gatehouse's mail (startMailServer).
 //
 // The browser reaches the app as http://app.test:<port> (and an attacker page
 // as http://evil.test:<port>) through Chromium's --host-resolver-rules, so the
@@ -14,6 +15,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { simpleParser } from 'mailparser'
+import { SMTPServer } from 'smtp-server'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const REPO = path.resolve(here, '../..')
@@ -240,4 +243,85 @@ export async function withPage(browser, server, fn, options) {
   } finally {
     await context.close()
   }
+}
+
+// ---- mail ------------------------------------------------------------------
+
+/**
+ * A real SMTP server on 127.0.0.1 (npm smtp-server) that keeps every message
+ * it is given, parsed by mailparser.  Start gatehouse with `server.env` to
+ * send its mail here.  Messages: { to: [envelope recipients], from, subject,
+ * text, html, headers }.
+ */
+export async function startMailServer() {
+  const messages = []
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'], // GATEHOUSE_EMAIL_TLS=off: plain SMTP on loopback
+    logger: false,
+    closeTimeout: 1000,
+    onData(stream, session, callback) {
+      simpleParser(stream).then(
+        (parsed) => {
+          messages.push({
+            from: session.envelope.mailFrom?.address || '',
+            to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            subject: parsed.subject || '',
+            text: parsed.text || '',
+            html: parsed.html || '',
+            headers: parsed.headers,
+          })
+          callback()
+        },
+        (err) => callback(err),
+      )
+    },
+  })
+  await new Promise((resolve, reject) => {
+    smtp.server.once('error', reject)
+    smtp.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = smtp.server.address()
+
+  return {
+    port,
+    messages,
+    /** The settings that point gatehouse at this server. */
+    env: {
+      GATEHOUSE_EMAIL: `smtp://127.0.0.1:${port}`,
+      GATEHOUSE_EMAIL_TLS: 'off',
+      GATEHOUSE_MAIL_POLL: '1',
+    },
+    /** Mails to `address` (optionally only those whose subject is `subject`), in arrival order. */
+    to(address, subject) {
+      const want = address.toLowerCase()
+      return messages.filter((m) => m.to.includes(want) && (subject === undefined || m.subject === subject))
+    },
+    /** Wait until there are `count` such mails; resolves to the last of them. */
+    async waitFor(address, subject, { count = 1, timeout = 10000 } = {}) {
+      try {
+        const found = await eventually(() => {
+          const list = this.to(address, subject)
+          return list.length >= count && list
+        }, { timeout, interval: 50, message: `mail #${count} "${subject}" to ${address}` })
+        return found[count - 1]
+      } catch (e) {
+        throw new Error(`${e.message}; mails so far: ${JSON.stringify(messages.map((m) => [m.to.join(','), m.subject]))}`)
+      }
+    },
+    stop: () => new Promise((resolve) => smtp.close(resolve)),
+  }
+}
+
+/**
+ * The link on a line of its own in a mail's text part whose path matches
+ * `pathPattern` (a regexp source for the part after the origin).  The whole
+ * line must be the link, and it must start with `origin`.
+ */
+export function linkIn(message, origin, pathPattern) {
+  const escaped = origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const line = new RegExp(`^${escaped}${pathPattern}$`)
+  const found = message.text.split(/\r?\n/).map((l) => l.trim()).find((l) => line.test(l))
+  if (!found) throw new Error(`no line matching ${line} in the text part of "${message.subject}":\n${message.text}`)
+  return found
 }

@@ -1,7 +1,8 @@
-// Screenshots of the login and home pages, desktop (1280x800) and phone
-// (390x844), into tests/e2e/output/.  With GATEHOUSE_UPDATE_DOCS=1 the desktop
-// ones are also copied to docs/screenshot-{login,home}.png (committed), so a
-// plain `make test` leaves the working tree clean.
+// Screenshots of the login, home, sign-up and account pages, desktop
+// (1280x800) and phone (390x844), into tests/e2e/output/.  With
+// GATEHOUSE_UPDATE_DOCS=1 the desktop ones are also copied to
+// docs/screenshot-{login,home,signup,account}.png (committed), so a plain
+// `make test` leaves the working tree clean.
 import assert from 'node:assert/strict'
 import { copyFile, stat } from 'node:fs/promises'
 import path from 'node:path'
@@ -31,7 +32,7 @@ describe('screenshots', () => {
   })
 
   for (const [name, options] of Object.entries(VIEWPORTS)) {
-    test(`login and home pages, ${name} ${options.viewport.width}x${options.viewport.height}`, async () => {
+    test(`login, home, sign-up and account pages, ${name} ${options.viewport.width}x${options.viewport.height}`, async () => {
       await withPage(browser, server, async ({ context, page }) => {
         await page.goto(server.url('/login'))
         await emailInput(page).waitFor()
@@ -44,14 +45,32 @@ describe('screenshots', () => {
         const homeFile = await outputPath(`home-${name}.png`)
         await page.screenshot({ path: homeFile, ...shot })
 
-        for (const f of [loginFile, homeFile]) assert.ok((await stat(f)).size > 1000, `${f} written`)
-        if (name === 'desktop') written.push(['login', loginFile], ['home', homeFile])
+        await page.goto(server.url('/account'))
+        await page.getByTestId('account-email').waitFor()
+        await page.getByTestId('email-status').waitFor()
+        await page.evaluate(() => document.activeElement?.blur())
+        const accountFile = await outputPath(`account-${name}.png`)
+        await page.screenshot({ path: accountFile, ...shot })
+
+        for (const f of [loginFile, homeFile, accountFile]) assert.ok((await stat(f)).size > 1000, `${f} written`)
+        if (name === 'desktop') written.push(['login', loginFile], ['home', homeFile], ['account', accountFile])
+      }, options)
+
+      // Signed out, in a fresh context.
+      await withPage(browser, server, async ({ page }) => {
+        await page.goto(server.url('/signup'))
+        await emailInput(page).waitFor()
+        await page.evaluate(() => document.activeElement?.blur())
+        const signupFile = await outputPath(`signup-${name}.png`)
+        await page.screenshot({ path: signupFile, ...shot })
+        assert.ok((await stat(signupFile)).size > 1000, `${signupFile} written`)
+        if (name === 'desktop') written.push(['signup', signupFile])
       }, options)
     })
   }
 
   test('copy the desktop screenshots to docs/ when asked (GATEHOUSE_UPDATE_DOCS=1)', { skip: process.env.GATEHOUSE_UPDATE_DOCS !== '1' }, async () => {
-    assert.equal(written.length, 2)
+    assert.equal(written.length, 4)
     for (const [page, file] of written) await copyFile(file, path.join(REPO, 'docs', `screenshot-${page}.png`))
   })
 })

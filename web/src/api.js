@@ -206,7 +206,7 @@ export async function request(method, path, body, { on401 = 'redirect' } = {}) {
 export const get = (path, options) => request('GET', path, undefined, options)
 export const post = (path, body, options) => request('POST', path, body ?? {}, options)
 
-// ---- endpoints (DESIGN.md §2); later pages add theirs here -----------------
+// ---- endpoints (DESIGN.md §2; accounts: docs/accounts-contract.md) ---------
 
 /** Make sure a csrftoken cookie exists (the login page calls it early). */
 export async function ensureCsrfCookie() {
@@ -221,3 +221,28 @@ export const authApi = {
 export const usersApi = {
   profile: (options) => get('/api/users/profile/', options),
 }
+
+// Accounts by email (docs/accounts-contract.md).  The anonymous endpoints
+// throw on 401 rather than sending the visitor to the login page; a 401 from
+// password change means the session ended and goes to login as usual.
+const anonymous = { on401: 'throw' }
+
+export const accountsApi = {
+  /** { email, password, first_name?, last_name? } -> {detail} ("Verification e-mail sent." or "Account created.") */
+  signup: ({ email, password, firstName = '', lastName = '' }) => {
+    const body = { email, password }
+    if (firstName) body.first_name = firstName
+    if (lastName) body.last_name = lastName
+    return post('/api/signup/', body, anonymous)
+  },
+  confirmEmail: (key) => post('/api/signup/confirm/', { key }, anonymous),
+  resendConfirmation: (email) => post('/api/signup/resend/', { email }, anonymous),
+  requestPasswordReset: (email) => post('/api/password/reset/', { email }, anonymous),
+  resetPassword: (uid, token, newPassword) =>
+    post('/api/password/reset/confirm/', { uid, token, new_password: newPassword }, anonymous),
+  changePassword: (oldPassword, newPassword) =>
+    post('/api/password/change/', { old_password: oldPassword, new_password: newPassword }),
+}
+
+/** The login answer for a right password on an account whose address is not confirmed yet. */
+export const UNVERIFIED_DETAIL = 'E-mail is not verified.'

@@ -5,6 +5,9 @@
 export const config = {
   productName: 'Gatehouse',
   tagline: 'Secure sign-in for your apps',
+  // Shown in the password hints only; keep it equal to the server's
+  // GATEHOUSE_PASSWORD_MIN_LENGTH (the server's own messages always win).
+  passwordMinLength: 8,
   colors: {
     brand: '#4338ca', // buttons, links, focus ring
     brandHover: '#3730a3',

@@ -3,23 +3,36 @@
 // meta.requiresAuth: anonymous visitors go to /login?next=<the page>.
 // meta.guest:       sign-in style pages; signed-in users are sent home.
 // meta.title:       the document title.
-// Later pages (sign up, forgot password -> guest; account, admin ->
-// requiresAuth, plus meta.staff for admin) slot into this table.
+// Links from mails (/confirm-email/..., /reset-password/...) are neither:
+// they work in whatever state the browser that opens them is in.
+// Later pages (admin -> requiresAuth plus meta.staff) slot into this table.
 import { nextTick } from 'vue'
 import { createRouter, createWebHistory } from 'vue-router'
 import { onUnauthorized } from './api.js'
 import { pageTitle } from './config.js'
 import { AUTH_FLAG_KEY, readAuthFlag, useAuthStore } from './stores/auth.js'
 import { safeNext } from './lib/next.js'
+import AccountView from './views/AccountView.vue'
+import ConfirmEmailView from './views/ConfirmEmailView.vue'
+import ForgotPasswordView from './views/ForgotPasswordView.vue'
 import HomeView from './views/HomeView.vue'
 import LoginView from './views/LoginView.vue'
 import LogoutView from './views/LogoutView.vue'
 import NotFoundView from './views/NotFoundView.vue'
+import ResetPasswordView from './views/ResetPasswordView.vue'
+import SignupDoneView from './views/SignupDoneView.vue'
+import SignupView from './views/SignupView.vue'
 
 const routes = [
   { path: '/', name: 'home', component: HomeView, meta: { requiresAuth: true, title: 'Home' } },
   { path: '/login', name: 'login', component: LoginView, meta: { guest: true, title: 'Sign in' } },
   { path: '/logout', name: 'logout', component: LogoutView, meta: { title: 'Sign out' } },
+  { path: '/signup', name: 'signup', component: SignupView, meta: { guest: true, title: 'Create an account' } },
+  { path: '/signup/done', name: 'signup-done', component: SignupDoneView, meta: { guest: true, title: 'Check your email' } },
+  { path: '/confirm-email/:key', name: 'confirm-email', component: ConfirmEmailView, meta: { title: 'Confirm your email' } },
+  { path: '/forgot-password', name: 'forgot-password', component: ForgotPasswordView, meta: { guest: true, title: 'Forgot password' } },
+  { path: '/reset-password/:uid/:token', name: 'reset-password', component: ResetPasswordView, meta: { title: 'Choose a new password' } },
+  { path: '/account', name: 'account', component: AccountView, meta: { requiresAuth: true, title: 'Your account' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Page not found' } },
 ]
 
