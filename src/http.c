@@ -197,6 +197,15 @@ respond_text(struct request *r, int status, const char *text)
 	r->content_type = "text/plain; charset=utf-8";
 }
 
+void
+respond_empty(struct request *r, int status)
+{
+	r->resp.len = 0;
+	r->status = status;
+	r->api = true;
+	r->content_type = NULL;
+}
+
 int
 request_defer(struct request *r, void (*work)(void *), void *arg)
 {

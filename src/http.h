@@ -24,6 +24,7 @@ enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M
 enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN };
 
 #define HTTP_MAX_HEADERS 16
+#define ROUTE_MAX_IDS 2
 
 struct http_header {
 	const char *name;            /* static string */
@@ -38,6 +39,8 @@ struct request {
 	char *path;                  /* owned copy of the decoded path, no query */
 	char ip[64];
 	double started;
+	int64_t ids[2];              /* numbers from "<id>" segments of the route, in order */
+	int nids;
 
 	/* request body (unsafe methods) */
 	struct buf body;
@@ -95,6 +98,8 @@ void respond_error(struct request *r, int status, const char *detail);
 /* A file response: fd is owned and closed by the server. */
 void respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type);
 void respond_text(struct request *r, int status, const char *text);
+/* An API answer without a body (204). */
+void respond_empty(struct request *r, int status);
 
 /* Run work(arg) on the hash pool while this connection is suspended; the
  * handler is called again (r->phase incremented) when it is done.  0, or -1

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "audit.h"
 #include "config.h"
 #include "hashpool.h"
 #include "http.h"
@@ -29,6 +30,7 @@
 #include "throttle.h"
 #include "token.h"
 #include "user.h"
+#include "useragent.h"
 
 #ifndef GATEHOUSE_VERSION
 #define GATEHOUSE_VERSION "0.1.0"
@@ -48,6 +50,8 @@ usage(FILE *f)
 	    "                                         set a new password; ends the user's sessions\n"
 	    "  createtoken EMAIL [--name NAME] [--expires DAYS]\n"
 	    "                                         make an API token and print it once\n"
+	    "  sessions EMAIL                         list the user's sessions\n"
+	    "  logout-everywhere EMAIL                end all of the user's sessions\n"
 	    "  check [--deploy]                       validate the configuration\n"
 	    "  version                                print the version\n"
 	    "\n"
@@ -302,6 +306,8 @@ cmd_createuser(struct app *app, int argc, char **argv)
 		fprintf(stderr, "gatehouse: could not create the user\n");
 		return 1;
 	}
+	audit_log_cli(app->store, "admin.user.created", u.id, json_pack("{s:b, s:b}", "is_staff", u.is_staff,
+	    "is_superuser", u.is_superuser));
 	printf("created user %lld <%s>%s\n", (long long)u.id, u.email,
 	    u.is_superuser ? " (superuser)" : u.is_staff ? " (staff)" : "");
 	return 0;
@@ -341,6 +347,7 @@ cmd_changepassword(struct app *app, int argc, char **argv)
 		fprintf(stderr, "gatehouse: could not change the password\n");
 		return 1;
 	}
+	audit_log_cli(app->store, "password.changed", u.id, NULL);
 	printf("password changed for %s; their sessions have ended\n", u.email);
 	return 0;
 }
@@ -370,14 +377,58 @@ cmd_createtoken(struct app *app, int argc, char **argv)
 	}
 	if (find_user(app, email, &u) != 0)
 		return 1;
-	if (token_create(app->store, u.id, name, (long)days, key) != 0) {
+	if (token_create(app->store, u.id, name, (long)days, key, NULL) != 0) {
 		fprintf(stderr, "gatehouse: could not create the token\n");
 		return 1;
 	}
+	audit_log_cli(app->store, "token.created", u.id, json_pack("{s:s}", "name", name));
 	fprintf(stderr, "token for %s%s%s (shown once; store it now):\n", u.email,
 	    name[0] ? ", named " : "", name);
 	printf("%s\n", key);
 	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
+static void
+print_session(void *ctx, const struct store_session_info *s)
+{
+	char created[32], seen[32], device[96];
+
+	(void)ctx;
+	iso8601(s->created_at, created, sizeof(created));
+	iso8601(s->last_seen, seen, sizeof(seen));
+	useragent_describe(s->user_agent, device, sizeof(device));
+	printf("%-8lld %-20s %-20s %-16s %s\n", (long long)s->id, created, seen, s->ip, device);
+}
+
+static int
+cmd_sessions(struct app *app, int argc, char **argv)
+{
+	struct store_user u;
+
+	if (argc != 1)
+		return 2;
+	if (find_user(app, argv[0], &u) != 0)
+		return 1;
+	printf("%-8s %-20s %-20s %-16s %s\n", "ID", "CREATED", "LAST SEEN", "IP", "DEVICE");
+	return store_session_list(app->store, u.id, print_session, NULL) == 0 ? 0 : 1;
+}
+
+static int
+cmd_logout_everywhere(struct app *app, int argc, char **argv)
+{
+	struct store_user u;
+
+	if (argc != 1)
+		return 2;
+	if (find_user(app, argv[0], &u) != 0)
+		return 1;
+	if (store_session_delete_user(app->store, u.id, 0) < 0) {
+		fprintf(stderr, "gatehouse: could not end the sessions\n");
+		return 1;
+	}
+	audit_log_cli(app->store, "admin.sessions.revoked_all", u.id, NULL);
+	printf("every session of %s has ended\n", u.email);
 	return 0;
 }
 
@@ -420,7 +471,8 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatal("libcurl failed to initialise");
 	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") && strcmp(cmd, "createuser") &&
-	    strcmp(cmd, "changepassword") && strcmp(cmd, "createtoken") && strcmp(cmd, "check")) {
+	    strcmp(cmd, "changepassword") && strcmp(cmd, "createtoken") && strcmp(cmd, "check") &&
+	    strcmp(cmd, "sessions") && strcmp(cmd, "logout-everywhere")) {
 		fprintf(stderr, "gatehouse: unknown command \"%s\"\n\n", cmd);
 		usage(stderr);
 		return 2;
@@ -439,6 +491,10 @@ main(int argc, char **argv)
 		ret = cmd_changepassword(&app, argc - i, argv + i);
 	else if (!strcmp(cmd, "createtoken"))
 		ret = cmd_createtoken(&app, argc - i, argv + i);
+	else if (!strcmp(cmd, "sessions"))
+		ret = cmd_sessions(&app, argc - i, argv + i);
+	else if (!strcmp(cmd, "logout-everywhere"))
+		ret = cmd_logout_everywhere(&app, argc - i, argv + i);
 	else
 		ret = cmd_check(&app, i < argc && !strcmp(argv[i], "--deploy"));
 	app_close(&app);

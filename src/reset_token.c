@@ -32,7 +32,7 @@ reset_uid_decode(const char *uid, int64_t *id)
 
 	if (strlen(uid) > RESET_UID_MAX ||
 	    sodium_base642bin(dec, sizeof(dec) - 1, uid, strlen(uid), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n == 0)
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n == 0 || memchr(dec, '\0', n) != NULL)
 		return -1;
 	memcpy(s, dec, n);
 	s[n] = '\0';

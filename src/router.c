@@ -16,15 +16,48 @@
 
 static const char *method_names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER" };
 
-/* "/api/login" and "/api/login/" both match "/api/login/" (no redirect). */
+/* "/api/login" and "/api/login/" both match "/api/login/" (no redirect).
+ * A "<id>" segment matches 1 to 18 digits, stored in ids[] when given. */
 static int
-path_match(const char *pattern, const char *path)
+path_match(const char *pattern, const char *path, int64_t *ids, int *nids)
 {
-	size_t pl = strlen(pattern), n = strlen(path);
+	const char *p = pattern, *q = path;
+	int n = 0;
 
-	if (n == pl && memcmp(pattern, path, n) == 0)
-		return 1;
-	return pl > 1 && pattern[pl - 1] == '/' && n == pl - 1 && memcmp(pattern, path, n) == 0;
+	while (*p) {
+		if (*p == '<') {
+			const char *end = strchr(p, '>');
+			long long v;
+			size_t digits = strspn(q, "0123456789");
+			char num[20];
+
+			if (end == NULL || digits == 0 || digits > 18)
+				return 0;
+			memcpy(num, q, digits);
+			num[digits] = '\0';
+			if (parse_ll(num, 1, INT64_MAX, &v) != 0)
+				return 0;
+			if (ids && n < ROUTE_MAX_IDS)
+				ids[n] = (int64_t)v;
+			n++;
+			p = end + 1;
+			q += digits;
+			continue;
+		}
+		if (*p != *q) {
+			/* the trailing slash may be left out */
+			if (p[0] == '/' && p[1] == '\0' && *q == '\0')
+				break;
+			return 0;
+		}
+		p++;
+		q++;
+	}
+	if (*q != '\0')
+		return 0;
+	if (nids)
+		*nids = n;
+	return 1;
 }
 
 void
@@ -48,7 +81,7 @@ allow_header(struct request *r, const char *path)
 	size_t n = 0;
 
 	for (const struct route *rt = routes; rt->path && n < sizeof(allow); rt++)
-		if (path_match(rt->path, path))
+		if (path_match(rt->path, path, NULL, NULL))
 			n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", method_names[rt->method],
 			    rt->method == M_GET ? ", HEAD, " : ", ");
 	if (n < sizeof(allow))
@@ -75,7 +108,7 @@ router_dispatch(struct request *r)
 	}
 	r->api = true;
 	for (rt = routes; rt->path; rt++) {
-		if (!path_match(rt->path, r->path))
+		if (!path_match(rt->path, r->path, r->ids, &r->nids))
 			continue;
 		path_known = 1;
 		if (rt->method == r->method || (rt->method == M_GET && r->method == M_HEAD)) {
@@ -115,8 +148,12 @@ router_dispatch(struct request *r)
 			respond_error(r, 403, why);
 			return;
 		}
-		if ((found->flags & ROUTE_LOGIN_REQUIRED) && r->auth == AUTH_NONE) {
+		if ((found->flags & (ROUTE_LOGIN_REQUIRED | ROUTE_STAFF)) && r->auth == AUTH_NONE) {
 			respond_unauthenticated(r, NULL);
+			return;
+		}
+		if ((found->flags & ROUTE_STAFF) && !r->user.is_staff) {
+			respond_error(r, 403, "You do not have permission to perform this action.");
 			return;
 		}
 	}

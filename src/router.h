@@ -11,10 +11,11 @@
 
 #define ROUTE_LOGIN_REQUIRED 0x1    /* anonymous → 401 */
 #define ROUTE_NO_AUTH        0x2    /* operations endpoints: skip auth and CSRF */
+#define ROUTE_STAFF          0x4    /* staff only: anonymous → 401, others → 403 */
 
 struct route {
 	enum http_method method;
-	const char *path;                /* canonical, ends in '/' for API paths */
+	const char *path;                /* canonical, ends in '/'; "<id>" matches a number (r->ids[]) */
 	void (*handler)(struct request *r);
 	unsigned flags;
 };

@@ -13,6 +13,7 @@
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
+#include "useragent.h"
 
 /* Django's session key alphabet: 32 of 36 characters is 165 bits. */
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -170,4 +171,18 @@ session_logout(struct request *r)
 	buf_free(&b);
 	r->auth = AUTH_NONE;
 	return ret;
+}
+
+json_t *
+session_info_json(const struct store_session_info *s, int64_t current_id)
+{
+	char created[32], seen[32], expires[32], device[96];
+
+	iso8601(s->created_at, created, sizeof(created));
+	iso8601(s->last_seen, seen, sizeof(seen));
+	iso8601(s->expires_at, expires, sizeof(expires));
+	useragent_describe(s->user_agent, device, sizeof(device));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)s->id, "created", created,
+	    "last_seen", seen, "expires", expires, "ip", s->ip, "device", device, "user_agent", s->user_agent,
+	    "current", s->id == current_id);
 }

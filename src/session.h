@@ -7,6 +7,8 @@
 #ifndef GATEHOUSE_SESSION_H
 #define GATEHOUSE_SESSION_H
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 #define SESSION_KEY_LEN 32
@@ -27,6 +29,10 @@ int session_login(struct request *r, const struct store_user *u);
 int session_rotate(struct request *r, const struct store_user *u);
 /* End the request's session (if any) and send the deletion cookie. */
 int session_logout(struct request *r);
+/* A session as JSON for its owner or an admin (new reference): id, created,
+ * last_seen, expires, ip, device, user_agent, current (id == current_id). */
+struct store_session_info;
+json_t *session_info_json(const struct store_session_info *s, int64_t current_id);
 /* A fresh per-user auth hash (32 hex chars, out: 33 bytes). */
 void session_new_auth_hash(char *out);
 

@@ -74,7 +74,7 @@ token_resolve(struct request *r, char *detail, size_t detailsz)
 }
 
 int
-token_create(struct store *st, int64_t user_id, const char *name, long days, char *key)
+token_create(struct store *st, int64_t user_id, const char *name, long days, char *key, struct store_token *out)
 {
 	struct store_token t = { 0 };
 	unsigned char raw[TOKEN_KEY_LEN / 2];
@@ -87,5 +87,30 @@ token_create(struct store *st, int64_t user_id, const char *name, long days, cha
 	strlcpy_ok(t.name, name ? name : "", sizeof(t.name));
 	t.created_at = now_unix();
 	t.expires_at = days > 0 ? t.created_at + (int64_t)days * 86400 : 0;
-	return store_token_create(st, &t) == 0 ? 0 : -1;
+	if (store_token_create(st, &t) != 0)
+		return -1;
+	if (out) {
+		*out = t;
+		memset(out->key_hash, 0, sizeof(out->key_hash));
+	}
+	return 0;
+}
+
+static json_t *
+time_or_null(int64_t t)
+{
+	char s[32];
+
+	if (t == 0)
+		return json_null();
+	iso8601(t, s, sizeof(s));
+	return json_string(s);
+}
+
+json_t *
+token_json(const struct store_token *t)
+{
+	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name,
+	    "created", time_or_null(t->created_at), "last_used", time_or_null(t->last_used),
+	    "expires", time_or_null(t->expires_at));
 }

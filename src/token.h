@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define TOKEN_KEY_LEN 40
 
 struct request;
@@ -19,8 +21,13 @@ struct store;
  * filled; -1: credentials offered but bad — detail gets DRF's message for a
  * 401; -2 on a store error. */
 int token_resolve(struct request *r, char *detail, size_t detailsz);
+struct store_token;
 /* Create a token for user_id named name, expiring after days (0: never);
- * the key goes to key (TOKEN_KEY_LEN + 1 bytes), to be shown once.  0 or -1. */
-int token_create(struct store *st, int64_t user_id, const char *name, long days, char *key);
+ * the key goes to key (TOKEN_KEY_LEN + 1 bytes), to be shown once, and the
+ * stored row to out (may be NULL).  0 or -1. */
+int token_create(struct store *st, int64_t user_id, const char *name, long days, char *key,
+    struct store_token *out);
+/* A token as JSON for its owner or an admin: id, name, created, last_used, expires (new reference). */
+json_t *token_json(const struct store_token *t);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "app.h"
+#include "audit.h"
 #include "http.h"
 #include "log.h"
 #include "mail.h"
@@ -302,6 +303,10 @@ signup_finish(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
+	if (u.id)
+		audit_log(r, "user.signed_up", u.id, NULL);
+	else
+		audit_log(r, "user.signup_with_taken_address", existing.id, NULL);
 answer:
 	respond_json(r, 201, json_pack("{s:s}", "detail", none ? "Account created." : "Verification e-mail sent."));
 	return;
@@ -363,6 +368,7 @@ api_signup_confirm(struct request *r)
 	    store_commit(st) != 0)
 		goto fail;
 	log_msg(LOG_INFO, "user %lld confirmed their email address", (long long)u.id);
+	audit_log(r, "email.confirmed", u.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Email confirmed."));
 	goto done;
 fail:
@@ -415,12 +421,27 @@ done:
 
 /* ---- POST /api/password/reset/ ---- */
 
+int
+accounts_queue_reset(struct request *r, const struct store_user *u)
+{
+	char uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX], path[160];
+	int ret;
+
+	reset_uid_encode(u->id, uid, sizeof(uid));
+	reset_token_make(r->app->cfg.secret_key, u, now_unix(), token, sizeof(token));
+	snprintf(path, sizeof(path), "/reset-password/%s/%s", uid, token);
+	ret = mail_queue(r->app->store, &r->app->cfg, MAIL_RESET, u->email, path);
+	sodium_memzero(token, sizeof(token));
+	sodium_memzero(path, sizeof(path));
+	return ret;
+}
+
 void
 api_password_reset(struct request *r)
 {
 	struct store *st = r->app->store;
 	json_t *body = NULL, *errors = json_object();
-	char email[STORE_EMAIL_MAX + 1], uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX], path[160];
+	char email[STORE_EMAIL_MAX + 1];
 	struct store_user u;
 	int rc, q = 0;
 
@@ -439,12 +460,9 @@ api_password_reset(struct request *r)
 		goto done;
 	}
 	if (rc == 0 && u.is_active) {
-		reset_uid_encode(u.id, uid, sizeof(uid));
-		reset_token_make(r->app->cfg.secret_key, &u, now_unix(), token, sizeof(token));
-		snprintf(path, sizeof(path), "/reset-password/%s/%s", uid, token);
-		q = mail_queue(st, &r->app->cfg, MAIL_RESET, u.email, path);
-		sodium_memzero(token, sizeof(token));
-		sodium_memzero(path, sizeof(path));
+		q = accounts_queue_reset(r, &u);
+		if (q == 0)
+			audit_log(r, "password.reset_requested", u.id, NULL);
 	} else if (rc == STORE_NOTFOUND)
 		q = mail_queue(st, &r->app->cfg, MAIL_RESET_UNKNOWN, email, NULL);
 	if (q != 0) {
@@ -544,6 +562,7 @@ reset_confirm_finish(struct request *r)
 		return;
 	}
 	log_msg(LOG_INFO, "user %lld reset their password; sessions and tokens ended", (long long)u.id);
+	audit_log(r, "password.reset", u.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Password has been reset with the new password."));
 }
 
@@ -638,6 +657,7 @@ change_finish(struct request *r)
 		return;
 	}
 	log_msg(LOG_INFO, "user %lld changed their password; other sessions ended", (long long)j->user.id);
+	audit_log(r, "password.changed", j->user.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "New password has been saved."));
 }
 

@@ -20,6 +20,11 @@ const char *api_string_field(json_t *obj, const char *name, json_t *errors);
 void api_respond_throttled(struct request *r, long wait);
 /* 503 with Retry-After: 1 (store error or hash queue full). */
 void api_respond_busy(struct request *r, const char *detail);
+/* Page and page size from ?page=&page_size= (defaults 1 and 25, size at
+ * most 100): 0, or -1 after answering 400. */
+int api_page(struct request *r, int64_t *page, int *size);
+/* DRF's paginated body {"count","next","previous","results"} (results taken over). */
+json_t *api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *results);
 /* Wipe the string field name of obj in place (a password in a parsed body). */
 void api_wipe_field(json_t *obj, const char *name);
 
@@ -37,6 +42,27 @@ void api_signup_resend(struct request *r);
 void api_password_reset(struct request *r);
 void api_password_reset_confirm(struct request *r);
 void api_password_change(struct request *r);
+/* Queue the password-reset mail for u (u->password loaded): 0 or -1. */
+struct store_user;
+int accounts_queue_reset(struct request *r, const struct store_user *u);
+/* sessions.c */
+void api_sessions_list(struct request *r);
+void api_session_delete(struct request *r);
+void api_sessions_revoke_others(struct request *r);
+void api_tokens_list(struct request *r);
+void api_tokens_create(struct request *r);
+void api_token_delete(struct request *r);
+/* admin.c */
+void api_admin_users(struct request *r);
+void api_admin_user(struct request *r);
+void api_admin_user_update(struct request *r);
+void api_admin_user_sessions(struct request *r);
+void api_admin_user_sessions_delete(struct request *r);
+void api_admin_session_delete(struct request *r);
+void api_admin_user_tokens(struct request *r);
+void api_admin_token_delete(struct request *r);
+void api_admin_user_password_reset(struct request *r);
+void api_admin_audit(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
 /* health.c */

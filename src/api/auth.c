@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "app.h"
+#include "audit.h"
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
@@ -117,6 +118,7 @@ login_start(struct request *r)
 	    limiter_check(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now,
 	    &wait_acct)) {
 		log_msg(LOG_WARN, "login throttled for %s", r->ip);
+		audit_log(r, "login.throttled", 0, json_pack("{s:s}", "email", l->email[0] ? l->email : "(invalid)"));
 		api_respond_throttled(r, wait_ip > wait_acct ? wait_ip : wait_acct);
 		goto done;
 	}
@@ -158,11 +160,16 @@ login_finish(struct request *r)
 	if (!l->ok || !l->user.is_active) {
 		limiter_hit(r->app->limiter, l->ip_key, cfg->login_ip_limit, cfg->login_window, now);
 		limiter_hit(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now);
+		/* the reason class only: never what was typed */
+		audit_log(r, "login.failed", l->found ? l->user.id : 0, json_pack("{s:s, s:s}", "reason",
+		    !l->found ? "unknown_email" : !l->ok ? "wrong_password" : "inactive",
+		    "email", l->email[0] ? l->email : "(invalid)"));
 		respond_error(r, 400, INVALID_CREDENTIALS);
 		return;
 	}
 	/* only someone who knows the password learns that the address is unconfirmed */
 	if (!l->user.email_verified && strcmp(cfg->email_verification, "mandatory") == 0) {
+		audit_log(r, "login.failed", l->user.id, json_pack("{s:s}", "reason", "unverified"));
 		respond_error(r, 400, "E-mail is not verified.");
 		return;
 	}
@@ -173,6 +180,7 @@ login_finish(struct request *r)
 		return;
 	}
 	limiter_reset(r->app->limiter, l->account_key);
+	audit_log(r, "login.succeeded", l->user.id, json_pack("{s:s}", "method", "password"));
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Success"));
 }
 
@@ -188,6 +196,8 @@ api_login(struct request *r)
 void
 api_logout(struct request *r)
 {
+	if (r->auth == AUTH_SESSION)
+		audit_log(r, "logout", r->user.id, NULL);
 	if (session_logout(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;

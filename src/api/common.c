@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "http.h"
+#include "util.h"
 
 const char *
 api_string_field(json_t *obj, const char *name, json_t *errors)
@@ -55,4 +56,64 @@ api_wipe_field(json_t *obj, const char *name)
 
 	if (json_is_string(v))
 		sodium_memzero((char *)json_string_value(v), json_string_length(v));
+}
+
+int
+api_page(struct request *r, int64_t *page, int *size)
+{
+	const char *p = request_query(r, "page"), *n = request_query(r, "page_size");
+	long long v;
+
+	*page = 1;
+	*size = 25;
+	if (p) {
+		if (parse_ll(p, 1, 1000000000, &v) != 0) {
+			respond_error(r, 400, "Invalid page.");
+			return -1;
+		}
+		*page = v;
+	}
+	if (n) {
+		if (parse_ll(n, 1, 100, &v) != 0) {
+			respond_error(r, 400, "page_size must be a whole number from 1 to 100.");
+			return -1;
+		}
+		*size = (int)v;
+	}
+	return 0;
+}
+
+/* path?<query with page replaced by page> as a relative URL */
+static json_t *
+page_link(struct request *r, int64_t page)
+{
+	static const char *keep[] = { "search", "user", "actor", "event", "page_size" };
+	struct buf b = { 0 };
+	json_t *s;
+
+	buf_printf(&b, "%s?page=%lld", r->path, (long long)page);
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = request_query(r, keep[i]);
+		if (v == NULL)
+			continue;
+		buf_printf(&b, "&%s=", keep[i]);
+		for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			    *c == '-' || *c == '.' || *c == '_' || *c == '~')
+				buf_append(&b, c, 1);
+			else
+				buf_printf(&b, "%%%02X", *c);
+		}
+	}
+	s = json_string(b.data);
+	buf_free(&b);
+	return s ? s : json_null();
+}
+
+json_t *
+api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *results)
+{
+	return json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)total,
+	    "next", page * size < total ? page_link(r, page + 1) : json_null(),
+	    "previous", page > 1 ? page_link(r, page - 1) : json_null(), "results", results);
 }

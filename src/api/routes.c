@@ -17,6 +17,24 @@ const struct route routes[] = {
 	{ M_POST, "/api/password/reset/",         api_password_reset,         0 },
 	{ M_POST, "/api/password/reset/confirm/", api_password_reset_confirm, 0 },
 	{ M_POST, "/api/password/change/",        api_password_change,        ROUTE_LOGIN_REQUIRED },
+	/* own sessions and API tokens */
+	{ M_GET,    "/api/sessions/",                 api_sessions_list,          ROUTE_LOGIN_REQUIRED },
+	{ M_DELETE, "/api/sessions/<id>/",            api_session_delete,         ROUTE_LOGIN_REQUIRED },
+	{ M_POST,   "/api/sessions/revoke-others/",   api_sessions_revoke_others, ROUTE_LOGIN_REQUIRED },
+	{ M_GET,    "/api/tokens/",                   api_tokens_list,            ROUTE_LOGIN_REQUIRED },
+	{ M_POST,   "/api/tokens/",                   api_tokens_create,          ROUTE_LOGIN_REQUIRED },
+	{ M_DELETE, "/api/tokens/<id>/",              api_token_delete,           ROUTE_LOGIN_REQUIRED },
+	/* admin (staff only) */
+	{ M_GET,    "/api/admin/users/",                          api_admin_users,                ROUTE_STAFF },
+	{ M_GET,    "/api/admin/users/<id>/",                     api_admin_user,                 ROUTE_STAFF },
+	{ M_PATCH,  "/api/admin/users/<id>/",                     api_admin_user_update,          ROUTE_STAFF },
+	{ M_GET,    "/api/admin/users/<id>/sessions/",            api_admin_user_sessions,        ROUTE_STAFF },
+	{ M_DELETE, "/api/admin/users/<id>/sessions/",            api_admin_user_sessions_delete, ROUTE_STAFF },
+	{ M_DELETE, "/api/admin/users/<id>/sessions/<sid>/",      api_admin_session_delete,       ROUTE_STAFF },
+	{ M_GET,    "/api/admin/users/<id>/tokens/",              api_admin_user_tokens,          ROUTE_STAFF },
+	{ M_DELETE, "/api/admin/users/<id>/tokens/<tid>/",        api_admin_token_delete,         ROUTE_STAFF },
+	{ M_POST,   "/api/admin/users/<id>/password-reset/",      api_admin_user_password_reset,  ROUTE_STAFF },
+	{ M_GET,    "/api/admin/audit/",                          api_admin_audit,                ROUTE_STAFF },
 	/* forward auth (nginx auth_request) */
 	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED },
 	/* operations */

@@ -74,6 +74,19 @@ static const char *migrations[] = {
 	"  sent_at INTEGER,"
 	"  last_error TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;",
+	/* 3: the audit log */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  actor_id INTEGER,"
+	"  user_id INTEGER,"
+	"  event TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '{}',"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  user_agent TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX audit_user ON audit(user_id, id);"
+	"CREATE INDEX audit_actor ON audit(actor_id, id);"
+	"CREATE INDEX audit_event ON audit(event, id);",
 };
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
@@ -87,6 +100,8 @@ enum stmt {
 	ST_TOKEN_DELETE_USER, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_USER_SET_VERIFIED,
 	ST_CONFIRM_CREATE, ST_CONFIRM_GET, ST_CONFIRM_DELETE, ST_CONFIRM_DELETE_USER,
 	ST_OUTBOX_ADD, ST_OUTBOX_DUE, ST_OUTBOX_LEASE, ST_OUTBOX_SENT, ST_OUTBOX_FAILED,
+	ST_SESSION_LIST, ST_SESSION_DELETE_ID, ST_TOKEN_LIST, ST_TOKEN_DELETE_ID, ST_USER_LIST, ST_USER_COUNT,
+	ST_USER_SET_FLAGS, ST_AUDIT_ADD, ST_AUDIT_LIST, ST_AUDIT_COUNT,
 	ST_PING, ST_COUNT
 };
 
@@ -127,9 +142,29 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_OUTBOX_DUE] = "SELECT id, recipient, message, attempts FROM outbox"
 	    " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
 	[ST_OUTBOX_LEASE] = "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
-	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?",
+	/* a delivered message's text goes: its links hold keys that must not stay at rest */
+	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '', message = ''"
+	    " WHERE id = ?",
 	[ST_OUTBOX_FAILED] = "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?"
 	    " WHERE id = ?",
+	[ST_SESSION_LIST] = "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
+	    " WHERE user_id = ? ORDER BY last_seen DESC, id DESC",
+	[ST_SESSION_DELETE_ID] = "DELETE FROM sessions WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+	[ST_TOKEN_LIST] = "SELECT id, user_id, name, created_at, expires_at, last_used FROM tokens"
+	    " WHERE user_id = ? ORDER BY id DESC",
+	[ST_TOKEN_DELETE_ID] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+	[ST_USER_LIST] = "SELECT " USER_COLS ", '' FROM users u WHERE (?1 IS NULL OR instr(u.email, ?1) > 0)"
+	    " ORDER BY u.id LIMIT ?2 OFFSET ?3",
+	[ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR instr(email, ?1) > 0)",
+	[ST_USER_SET_FLAGS] = "UPDATE users SET is_active = ?, is_staff = ?, is_superuser = ?, email_verified = ?"
+	    " WHERE id = ?",
+	[ST_AUDIT_ADD] = "INSERT INTO audit (at, actor_id, user_id, event, detail, ip, user_agent)"
+	    " VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?)",
+#define AUDIT_WHERE " WHERE (?1 = 0 OR user_id = ?1) AND (?2 = 0 OR actor_id = ?2) AND (?3 IS NULL OR event = ?3)" \
+	" AND (?4 IS NULL OR substr(event, 1, length(?4)) = ?4)"
+	[ST_AUDIT_LIST] = "SELECT id, at, COALESCE(actor_id, 0), COALESCE(user_id, 0), event, detail, ip, user_agent"
+	    " FROM audit" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+	[ST_AUDIT_COUNT] = "SELECT count(*) FROM audit" AUDIT_WHERE,
 	[ST_PING] = "SELECT 1",
 };
 
@@ -180,7 +215,8 @@ conn_open(struct sqlite_impl *im, char *err, size_t errsz)
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, 5000);
-	if (exec_sql(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+	if (exec_sql(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	    " PRAGMA secure_delete=FAST;",
 	    err, errsz) != 0)
 		goto fail;
 	c->owner = im;
@@ -803,6 +839,238 @@ sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char 
 	return step_write(st, s);
 }
 
+/* Step a read statement to the end, calling row(s, ctx) per row. */
+static int
+each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		row(s, ctx);
+	if (rc != SQLITE_DONE)
+		log_db_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+count_rows(sqlite3_stmt *s, int64_t *total)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		*total = sqlite3_column_int64(s, 0);
+	else
+		log_db_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	done(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* one callback type per row type: no calls through cast function pointers */
+struct session_cb { void (*fn)(void *, const struct store_session_info *); void *ctx; };
+struct token_cb { void (*fn)(void *, const struct store_token *); void *ctx; };
+struct user_cb { void (*fn)(void *, const struct store_user *); void *ctx; };
+struct audit_cb { void (*fn)(void *, const struct store_audit *); void *ctx; };
+
+static void
+session_row(sqlite3_stmt *s, void *arg)
+{
+	struct session_cb *cb = arg;
+	struct store_session_info i;
+
+	i.id = sqlite3_column_int64(s, 0);
+	i.user_id = sqlite3_column_int64(s, 1);
+	i.created_at = sqlite3_column_int64(s, 2);
+	i.last_seen = sqlite3_column_int64(s, 3);
+	i.expires_at = sqlite3_column_int64(s, 4);
+	col_text(s, 5, i.ip, sizeof(i.ip));
+	col_text(s, 6, i.user_agent, sizeof(i.user_agent));
+	cb->fn(cb->ctx, &i);
+}
+
+static int
+sq_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *),
+    void *ctx)
+{
+	sqlite3_stmt *s = prep(st, ST_SESSION_LIST);
+	struct session_cb cb = { each, ctx };
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	return each_row(s, session_row, &cb);
+}
+
+/* DELETE ... WHERE id = ?1 AND (?2 = 0 OR user_id = ?2): 0, STORE_NOTFOUND or -1 */
+static int
+delete_owned(struct store *st, enum stmt which, int64_t id, int64_t user_id)
+{
+	sqlite3_stmt *s = prep(st, which);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	ret = step_write(st, s);
+	if (ret == 0 && sqlite3_changes(sqlite3_db_handle(s)) == 0)
+		ret = STORE_NOTFOUND;
+	return ret;
+}
+
+static int
+sq_session_delete_id(struct store *st, int64_t id, int64_t user_id)
+{
+	return delete_owned(st, ST_SESSION_DELETE_ID, id, user_id);
+}
+
+static void
+token_row(sqlite3_stmt *s, void *arg)
+{
+	struct token_cb *cb = arg;
+	struct store_token t = { 0 };
+
+	t.id = sqlite3_column_int64(s, 0);
+	t.user_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, t.name, sizeof(t.name));
+	t.created_at = sqlite3_column_int64(s, 3);
+	t.expires_at = sqlite3_column_int64(s, 4);
+	t.last_used = sqlite3_column_int64(s, 5);
+	cb->fn(cb->ctx, &t);
+}
+
+static int
+sq_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *), void *ctx)
+{
+	sqlite3_stmt *s = prep(st, ST_TOKEN_LIST);
+	struct token_cb cb = { each, ctx };
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	return each_row(s, token_row, &cb);
+}
+
+static int
+sq_token_delete_id(struct store *st, int64_t id, int64_t user_id)
+{
+	return delete_owned(st, ST_TOKEN_DELETE_ID, id, user_id);
+}
+
+static void
+user_row(sqlite3_stmt *s, void *arg)
+{
+	struct user_cb *cb = arg;
+	struct store_user u;
+
+	read_user(s, 0, &u);
+	cb->fn(cb->ctx, &u);
+}
+
+static int
+sq_user_list(struct store *st, const char *search, int64_t offset, int limit,
+    void (*each)(void *, const struct store_user *), void *ctx, int64_t *total)
+{
+	sqlite3_stmt *s = prep(st, ST_USER_COUNT);
+	struct user_cb cb = { each, ctx };
+
+	if (s == NULL)
+		return -1;
+	if (search && *search)
+		sqlite3_bind_text(s, 1, search, -1, SQLITE_STATIC);
+	if (count_rows(s, total) != 0 || (s = prep(st, ST_USER_LIST)) == NULL)
+		return -1;
+	if (search && *search)
+		sqlite3_bind_text(s, 1, search, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit);
+	sqlite3_bind_int64(s, 3, offset);
+	return each_row(s, user_row, &cb);
+}
+
+static int
+sq_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_staff, bool is_superuser,
+    bool email_verified)
+{
+	sqlite3_stmt *s = prep(st, ST_USER_SET_FLAGS);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int(s, 1, is_active);
+	sqlite3_bind_int(s, 2, is_staff);
+	sqlite3_bind_int(s, 3, is_superuser);
+	sqlite3_bind_int(s, 4, email_verified);
+	sqlite3_bind_int64(s, 5, id);
+	return step_write(st, s);
+}
+
+static int
+sq_audit_add(struct store *st, struct store_audit *a)
+{
+	sqlite3_stmt *s = prep(st, ST_AUDIT_ADD);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->at);
+	sqlite3_bind_int64(s, 2, a->actor_id);
+	sqlite3_bind_int64(s, 3, a->user_id);
+	sqlite3_bind_text(s, 4, a->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, a->detail[0] ? a->detail : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, a->ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, a->user_agent, -1, SQLITE_STATIC);
+	if ((ret = step_write(st, s)) == 0)
+		a->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static void
+audit_row(sqlite3_stmt *s, void *arg)
+{
+	struct audit_cb *cb = arg;
+	struct store_audit a;
+
+	a.id = sqlite3_column_int64(s, 0);
+	a.at = sqlite3_column_int64(s, 1);
+	a.actor_id = sqlite3_column_int64(s, 2);
+	a.user_id = sqlite3_column_int64(s, 3);
+	col_text(s, 4, a.event, sizeof(a.event));
+	col_text(s, 5, a.detail, sizeof(a.detail));
+	col_text(s, 6, a.ip, sizeof(a.ip));
+	col_text(s, 7, a.user_agent, sizeof(a.user_agent));
+	cb->fn(cb->ctx, &a);
+}
+
+static void
+bind_audit_filter(sqlite3_stmt *s, const struct store_audit_filter *f)
+{
+	size_t n = f->event ? strlen(f->event) : 0;
+
+	sqlite3_bind_int64(s, 1, f->user_id);
+	sqlite3_bind_int64(s, 2, f->actor_id);
+	if (n && f->event[n - 1] == '*')
+		sqlite3_bind_text(s, 4, f->event, (int)n - 1, SQLITE_STATIC);
+	else if (n)
+		sqlite3_bind_text(s, 3, f->event, (int)n, SQLITE_STATIC);
+}
+
+static int
+sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
+    void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total)
+{
+	sqlite3_stmt *s = prep(st, ST_AUDIT_COUNT);
+	struct audit_cb cb = { each, ctx };
+
+	if (s == NULL)
+		return -1;
+	bind_audit_filter(s, f);
+	if (count_rows(s, total) != 0 || (s = prep(st, ST_AUDIT_LIST)) == NULL)
+		return -1;
+	bind_audit_filter(s, f);
+	sqlite3_bind_int(s, 5, limit);
+	sqlite3_bind_int64(s, 6, offset);
+	return each_row(s, audit_row, &cb);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -835,4 +1103,12 @@ const struct store_ops store_sqlite_ops = {
 	.outbox_claim = sq_outbox_claim,
 	.outbox_sent = sq_outbox_sent,
 	.outbox_failed = sq_outbox_failed,
+	.session_list = sq_session_list,
+	.session_delete_id = sq_session_delete_id,
+	.token_list = sq_token_list,
+	.token_delete_id = sq_token_delete_id,
+	.user_list = sq_user_list,
+	.user_set_flags = sq_user_set_flags,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
 };

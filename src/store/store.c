@@ -82,6 +82,15 @@ int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struc
 int store_outbox_sent(struct store *st, int64_t id, int64_t when) { return st->ops->outbox_sent(st, id, when); }
 int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error) { return st->ops->outbox_failed(st, id, next_attempt, error); }
 
+int store_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *), void *ctx) { return st->ops->session_list(st, user_id, each, ctx); }
+int store_session_delete_id(struct store *st, int64_t id, int64_t user_id) { return st->ops->session_delete_id(st, id, user_id); }
+int store_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *), void *ctx) { return st->ops->token_list(st, user_id, each, ctx); }
+int store_token_delete_id(struct store *st, int64_t id, int64_t user_id) { return st->ops->token_delete_id(st, id, user_id); }
+int store_user_list(struct store *st, const char *search, int64_t offset, int limit, void (*each)(void *, const struct store_user *), void *ctx, int64_t *total) { return st->ops->user_list(st, search, offset, limit, each, ctx, total); }
+int store_user_set_flags(struct store *st, int64_t id, bool a, bool s, bool su, bool v) { return st->ops->user_set_flags(st, id, a, s, su, v); }
+int store_audit_add(struct store *st, struct store_audit *a) { return st->ops->audit_add(st, a); }
+int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit, void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total) { return st->ops->audit_list(st, f, offset, limit, each, ctx, total); }
+
 void
 store_mail_free(struct store_mail *m)
 {

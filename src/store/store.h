@@ -65,6 +65,28 @@ struct store_mail {
 	int attempts;
 };
 
+/* A session as its owner or an admin sees it (never its key or hash). */
+struct store_session_info {
+	int64_t id, user_id, created_at, last_seen, expires_at;
+	char ip[64];
+	char user_agent[256];
+};
+
+/* One audit row.  detail is a JSON object text; never a secret. */
+struct store_audit {
+	int64_t id, at;
+	int64_t actor_id, user_id;   /* 0: none (anonymous actor, no subject) */
+	char event[48];
+	char detail[512];
+	char ip[64];
+	char user_agent[256];
+};
+
+struct store_audit_filter {
+	int64_t user_id, actor_id;   /* 0: any */
+	const char *event;           /* NULL: any; a trailing '*' matches a prefix */
+};
+
 struct store;
 
 struct store_ops {
@@ -114,6 +136,23 @@ struct store_ops {
 	int (*outbox_claim)(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
 	int (*outbox_sent)(struct store *st, int64_t id, int64_t when);
 	int (*outbox_failed)(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+
+	/* lists call each() per row, newest first; they return 0 or -1 */
+	int (*session_list)(struct store *st, int64_t user_id,
+	    void (*each)(void *ctx, const struct store_session_info *s), void *ctx);
+	/* delete session id (of user_id, or of anyone when user_id is 0); STORE_NOTFOUND if none */
+	int (*session_delete_id)(struct store *st, int64_t id, int64_t user_id);
+	int (*token_list)(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_token *t),
+	    void *ctx);
+	int (*token_delete_id)(struct store *st, int64_t id, int64_t user_id);
+	/* users whose email contains search (NULL: all), by id; *total gets the count of all matches */
+	int (*user_list)(struct store *st, const char *search, int64_t offset, int limit,
+	    void (*each)(void *ctx, const struct store_user *u), void *ctx, int64_t *total);
+	int (*user_set_flags)(struct store *st, int64_t id, bool is_active, bool is_staff, bool is_superuser,
+	    bool email_verified);
+	int (*audit_add)(struct store *st, struct store_audit *a);
+	int (*audit_list)(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
+	    void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
 };
 
 struct store {
@@ -157,5 +196,17 @@ int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struc
 int store_outbox_sent(struct store *st, int64_t id, int64_t when);
 int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
 void store_mail_free(struct store_mail *m);
+int store_session_list(struct store *st, int64_t user_id,
+    void (*each)(void *ctx, const struct store_session_info *s), void *ctx);
+int store_session_delete_id(struct store *st, int64_t id, int64_t user_id);
+int store_token_list(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_token *t), void *ctx);
+int store_token_delete_id(struct store *st, int64_t id, int64_t user_id);
+int store_user_list(struct store *st, const char *search, int64_t offset, int limit,
+    void (*each)(void *ctx, const struct store_user *u), void *ctx, int64_t *total);
+int store_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_staff, bool is_superuser,
+    bool email_verified);
+int store_audit_add(struct store *st, struct store_audit *a);
+int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
+    void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
 
 #endif

@@ -23,6 +23,7 @@ test_uid(void)
 	CHECK(reset_uid_decode("LTE", &id) == -1);        /* "-1" */
 	CHECK(reset_uid_decode("YWJj", &id) == -1);       /* "abc" */
 	CHECK(reset_uid_decode("MQ==", &id) == -1);       /* padding is not ours */
+	CHECK(reset_uid_decode("MQBqdW5r", &id) == -1);   /* "1\0junk" */
 }
 
 static void

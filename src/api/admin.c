@@ -1,0 +1,353 @@
+/*
+ * api/admin — the admin area's API (staff only; the router answers 401/403
+ * before any of this runs).  Admins see and end sessions and tokens, switch
+ * flags, and trigger reset mails; they never see or set a password.  Only a
+ * superuser grants or removes staff and superuser status, and only a
+ * superuser touches a superuser's account.  Every change is audited with who
+ * did it.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "audit.h"
+#include "http.h"
+#include "mailer.h"
+#include "session.h"
+#include "token.h"
+#include "user.h"
+
+static json_t *
+admin_user_json(const struct store_user *u)
+{
+	json_t *j = user_profile_json(u);
+
+	json_object_set_new(j, "is_active", json_boolean(u->is_active));
+	return j;
+}
+
+static void
+add_user(void *ctx, const struct store_user *u)
+{
+	json_array_append_new(ctx, admin_user_json(u));
+}
+
+void
+api_admin_users(struct request *r)
+{
+	const char *search = request_query(r, "search");
+	char norm[STORE_EMAIL_MAX + 1] = "";
+	json_t *results = json_array();
+	int64_t page, total = 0;
+	int size;
+
+	if (api_page(r, &page, &size) != 0) {
+		json_decref(results);
+		return;
+	}
+	if (search) {
+		/* emails are stored lower-case: search the same way */
+		size_t i;
+		for (i = 0; search[i] && i < sizeof(norm) - 1; i++)
+			norm[i] = (char)((search[i] >= 'A' && search[i] <= 'Z') ? search[i] + 32 : search[i]);
+		norm[i] = '\0';
+	}
+	if (store_user_list(r->app->store, norm[0] ? norm : NULL, (page - 1) * size, size, add_user, results,
+	    &total) != 0) {
+		json_decref(results);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	if (page > 1 && (page - 1) * size >= total) {
+		json_decref(results);
+		respond_error(r, 404, "Invalid page.");
+		return;
+	}
+	respond_json(r, 200, api_paginated(r, page, size, total, results));
+}
+
+/* The user named by the path's id into u: 0, or -1 after answering 404/503. */
+static int
+target(struct request *r, struct store_user *u)
+{
+	int rc = store_user_by_id(r->app->store, r->ids[0], u);
+
+	if (rc == STORE_NOTFOUND)
+		respond_error(r, 404, "Not found.");
+	else if (rc != 0)
+		api_respond_busy(r, NULL);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Staff may act on ordinary users; a superuser's account only a superuser touches. */
+static int
+may_manage(struct request *r, const struct store_user *u)
+{
+	if (u->is_superuser && !r->user.is_superuser) {
+		respond_error(r, 403, "Only a superuser can manage a superuser's account.");
+		return 0;
+	}
+	return 1;
+}
+
+void
+api_admin_user(struct request *r)
+{
+	struct store_user u;
+
+	if (target(r, &u) == 0)
+		respond_json(r, 200, admin_user_json(&u));
+}
+
+/* A boolean field of body into *out when present: 0, or -1 after adding an error. */
+static int
+bool_field(json_t *body, const char *name, bool *out, json_t *errors, bool *seen)
+{
+	json_t *v = json_object_get(body, name);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		json_object_set_new(errors, name, json_pack("[s]", "Must be a valid boolean."));
+		return -1;
+	}
+	*out = json_is_true(v);
+	*seen = true;
+	return 0;
+}
+
+void
+api_admin_user_update(struct request *r)
+{
+	struct store *st = r->app->store;
+	json_t *body = NULL, *errors = json_object(), *changes = json_object();
+	struct store_user u;
+	bool active, staff, super, verified, seen = false;
+
+	if (target(r, &u) != 0 || !may_manage(r, &u) || request_json(r, &body) != 0)
+		goto done;
+	active = u.is_active;
+	staff = u.is_staff;
+	super = u.is_superuser;
+	verified = u.email_verified;
+	bool_field(body, "is_active", &active, errors, &seen);
+	bool_field(body, "is_staff", &staff, errors, &seen);
+	bool_field(body, "is_superuser", &super, errors, &seen);
+	bool_field(body, "email_verified", &verified, errors, &seen);
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	if (!seen) {
+		respond_error(r, 400, "Nothing to change: send is_active, is_staff, is_superuser or email_verified.");
+		goto done;
+	}
+	if (super)
+		staff = true;             /* a superuser is staff */
+	if ((staff != u.is_staff || super != u.is_superuser) && !r->user.is_superuser) {
+		respond_error(r, 403, "Only a superuser can grant or remove staff or superuser status.");
+		goto done;
+	}
+	if (u.id == r->user.id && (!active || !staff)) {
+		respond_error(r, 400, "You cannot deactivate or demote your own account.");
+		goto done;
+	}
+	if (store_begin(st) != 0)
+		goto busy;
+	if (store_user_set_flags(st, u.id, active, staff, super, verified) != 0)
+		goto fail;
+	if (!active && u.is_active &&
+	    (store_session_delete_user(st, u.id, 0) < 0 || store_token_delete_user(st, u.id) < 0))
+		goto fail;               /* deactivated: everything of theirs ends now */
+	if (store_commit(st) != 0)
+		goto fail;
+#define CHANGED(field, was, now) if ((was) != (now)) json_object_set_new(changes, field, json_boolean(now))
+	CHANGED("is_active", u.is_active, active);
+	CHANGED("is_staff", u.is_staff, staff);
+	CHANGED("is_superuser", u.is_superuser, super);
+	CHANGED("email_verified", u.email_verified, verified);
+#undef CHANGED
+	audit_log(r, "admin.user.updated", u.id, changes);
+	changes = NULL;
+	u.is_active = active;
+	u.is_staff = staff;
+	u.is_superuser = super;
+	u.email_verified = verified;
+	respond_json(r, 200, admin_user_json(&u));
+	goto done;
+fail:
+	store_rollback(st);
+busy:
+	api_respond_busy(r, NULL);
+done:
+	json_decref(changes);
+	json_decref(errors);
+	json_decref(body);
+}
+
+static void
+add_session(void *ctx, const struct store_session_info *s)
+{
+	json_array_append_new(ctx, session_info_json(s, 0));
+}
+
+void
+api_admin_user_sessions(struct request *r)
+{
+	struct store_user u;
+	json_t *list;
+
+	if (target(r, &u) != 0)
+		return;
+	list = json_array();
+	if (store_session_list(r->app->store, u.id, add_session, list) != 0) {
+		json_decref(list);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	respond_json(r, 200, list);
+}
+
+void
+api_admin_user_sessions_delete(struct request *r)
+{
+	struct store_user u;
+
+	if (target(r, &u) != 0 || !may_manage(r, &u))
+		return;
+	if (store_session_delete_user(r->app->store, u.id, 0) < 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "admin.sessions.revoked_all", u.id, NULL);
+	respond_empty(r, 204);
+}
+
+/* DELETE /api/admin/users/<id>/sessions/<sid>/ and .../tokens/<tid>/: the
+ * path names the owner, and the delete is scoped to them. */
+static void
+delete_one(struct request *r, bool token)
+{
+	struct store_user u;
+	int64_t id = r->ids[1];
+	int rc;
+
+	if (target(r, &u) != 0 || !may_manage(r, &u))
+		return;
+	rc = token ? store_token_delete_id(r->app->store, id, u.id) : store_session_delete_id(r->app->store, id, u.id);
+	if (rc == STORE_NOTFOUND) {
+		respond_error(r, 404, "Not found.");
+		return;
+	}
+	if (rc != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	if (token)
+		audit_log(r, "admin.token.revoked", u.id, json_pack("{s:I}", "token_id", (json_int_t)id));
+	else
+		audit_log(r, "admin.session.revoked", u.id, json_pack("{s:I}", "session_id", (json_int_t)id));
+	respond_empty(r, 204);
+}
+
+void
+api_admin_session_delete(struct request *r)
+{
+	delete_one(r, false);
+}
+
+void
+api_admin_token_delete(struct request *r)
+{
+	delete_one(r, true);
+}
+
+static void
+add_token(void *ctx, const struct store_token *t)
+{
+	json_array_append_new(ctx, token_json(t));
+}
+
+void
+api_admin_user_tokens(struct request *r)
+{
+	struct store_user u;
+	json_t *list;
+
+	if (target(r, &u) != 0)
+		return;
+	list = json_array();
+	if (store_token_list(r->app->store, u.id, add_token, list) != 0) {
+		json_decref(list);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	respond_json(r, 200, list);
+}
+
+void
+api_admin_user_password_reset(struct request *r)
+{
+	struct store_user u;
+
+	if (target(r, &u) != 0 || !may_manage(r, &u))
+		return;
+	if (!u.is_active) {
+		respond_error(r, 400, "The account is inactive: activate it first.");
+		return;
+	}
+	if (accounts_queue_reset(r, &u) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	mailer_wake(r->app->mailer);
+	audit_log(r, "admin.password_reset.sent", u.id, NULL);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Password reset e-mail sent."));
+}
+
+static void
+add_audit(void *ctx, const struct store_audit *a)
+{
+	json_array_append_new(ctx, audit_json(a));
+}
+
+void
+api_admin_audit(struct request *r)
+{
+	struct store_audit_filter f = { 0 };
+	const char *user = request_query(r, "user"), *actor = request_query(r, "actor");
+	json_t *results;
+	int64_t page, total = 0;
+	long long v;
+	int size;
+
+	if (api_page(r, &page, &size) != 0)
+		return;
+	if (user) {
+		if (parse_ll(user, 1, INT64_MAX, &v) != 0) {
+			respond_json(r, 400, json_pack("{s:[s]}", "user", "A valid integer is required."));
+			return;
+		}
+		f.user_id = v;
+	}
+	if (actor) {
+		if (parse_ll(actor, 1, INT64_MAX, &v) != 0) {
+			respond_json(r, 400, json_pack("{s:[s]}", "actor", "A valid integer is required."));
+			return;
+		}
+		f.actor_id = v;
+	}
+	f.event = request_query(r, "event");
+	if (f.event && (f.event[0] == '\0' || strlen(f.event) > 47))
+		f.event = NULL;
+	results = json_array();
+	if (store_audit_list(r->app->store, &f, (page - 1) * size, size, add_audit, results, &total) != 0) {
+		json_decref(results);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	respond_json(r, 200, api_paginated(r, page, size, total, results));
+}

@@ -1,0 +1,249 @@
+/*
+ * api/sessions — a signed-in user's own sessions and API tokens (DESIGN §2,
+ * issue 6).  Revocation is immediate: the row goes, so the next request with
+ * that cookie or key is anonymous.  Token keys are shown once, at creation,
+ * which needs the current password.  Nobody reaches another user's rows: every
+ * query is scoped to r->user.id.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "audit.h"
+#include "http.h"
+#include "password.h"
+#include "session.h"
+#include "throttle.h"
+#include "token.h"
+
+struct session_list {
+	json_t *list;
+	int64_t current;
+};
+
+static void
+add_session(void *ctx, const struct store_session_info *s)
+{
+	struct session_list *c = ctx;
+
+	json_array_append_new(c->list, session_info_json(s, c->current));
+}
+
+void
+api_sessions_list(struct request *r)
+{
+	struct session_list c = { json_array(), r->auth == AUTH_SESSION ? r->session.id : 0 };
+
+	if (store_session_list(r->app->store, r->user.id, add_session, &c) != 0) {
+		json_decref(c.list);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	respond_json(r, 200, c.list);
+}
+
+void
+api_session_delete(struct request *r)
+{
+	int64_t id = r->ids[0];
+	int rc = store_session_delete_id(r->app->store, id, r->user.id);
+
+	if (rc == STORE_NOTFOUND) {
+		respond_error(r, 404, "Not found.");
+		return;
+	}
+	if (rc != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "session.revoked", r->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
+	if (r->auth == AUTH_SESSION && id == r->session.id)
+		session_logout(r);       /* this browser's own: clear its cookie too */
+	respond_empty(r, 204);
+}
+
+void
+api_sessions_revoke_others(struct request *r)
+{
+	int64_t keep = r->auth == AUTH_SESSION ? r->session.id : 0;
+
+	if (store_session_delete_user(r->app->store, r->user.id, keep) < 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "session.revoked_others", r->user.id, NULL);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Signed out of all other sessions."));
+}
+
+static void
+add_token(void *ctx, const struct store_token *t)
+{
+	json_array_append_new(ctx, token_json(t));
+}
+
+void
+api_tokens_list(struct request *r)
+{
+	json_t *list = json_array();
+
+	if (store_token_list(r->app->store, r->user.id, add_token, list) != 0) {
+		json_decref(list);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	respond_json(r, 200, list);
+}
+
+/* Creating a token re-authenticates: the password is checked on the hash pool. */
+struct token_job {
+	char *password;
+	size_t len;
+	char stored[STORE_HASH_MAX];
+	int ok;
+	char name[STORE_NAME_MAX * 4 + 1];
+	long days;
+};
+
+static void
+token_job_free(void *arg)
+{
+	struct token_job *j = arg;
+
+	if (j->password) {
+		sodium_memzero(j->password, j->len);
+		free(j->password);
+	}
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+}
+
+static void
+token_job_run(void *arg)
+{
+	struct token_job *j = arg;
+
+	j->ok = password_verify(j->stored, j->password, j->len) == 1;
+}
+
+static void
+tokens_create_start(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	json_t *body = NULL, *errors = json_object(), *days;
+	struct token_job *j = NULL;
+	const char *name, *pw;
+	struct store_user u;
+	char key[STORE_EMAIL_MAX + 24];
+	long wait = 0;
+	size_t chars = 0;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	name = api_string_field(body, "name", errors);
+	pw = api_string_field(body, "password", errors);
+	if (name) {
+		for (const char *p = name; *p; p++)
+			if (((unsigned char)*p & 0xc0) != 0x80)
+				chars++;
+		if (chars > STORE_NAME_MAX)
+			json_object_set_new(errors, "name", json_pack("[s]", "Ensure this field has no more than 150 characters."));
+	}
+	days = json_object_get(body, "expires_in_days");
+	if (days && !json_is_null(days) && (!json_is_integer(days) || json_integer_value(days) < 1 ||
+	    json_integer_value(days) > 3650))
+		json_object_set_new(errors, "expires_in_days",
+		    json_pack("[s]", "Ensure this value is a whole number from 1 to 3650."));
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	snprintf(key, sizeof(key), "login:account:%s", r->user.email);
+	if (limiter_check(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix(), &wait)) {
+		api_respond_throttled(r, wait);
+		goto done;
+	}
+	if (store_user_by_id(r->app->store, r->user.id, &u) != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	j = xcalloc(1, sizeof(*j));
+	strlcpy_ok(j->stored, u.password, sizeof(j->stored));
+	strlcpy_ok(j->name, name, sizeof(j->name));
+	j->days = json_is_integer(days) ? (long)json_integer_value(days) : 0;
+	j->len = json_string_length(json_object_get(body, "password"));
+	j->password = xstrndup(pw, j->len);
+	sodium_memzero(u.password, sizeof(u.password));
+	if (request_defer(r, token_job_run, j) != 0) {
+		api_respond_busy(r, "Too many requests in progress, try again shortly.");
+		goto done;
+	}
+	r->state = j;
+	r->state_free = token_job_free;
+	j = NULL;
+done:
+	if (j)
+		token_job_free(j);
+	json_decref(errors);
+	if (body) {
+		api_wipe_field(body, "password");
+		json_decref(body);
+	}
+}
+
+static void
+tokens_create_finish(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	struct token_job *j = r->state;
+	struct store_token t;
+	char key[TOKEN_KEY_LEN + 1], lkey[STORE_EMAIL_MAX + 24];
+	json_t *out;
+
+	if (!j->ok) {
+		snprintf(lkey, sizeof(lkey), "login:account:%s", r->user.email);
+		limiter_hit(r->app->limiter, lkey, cfg->login_account_limit, cfg->login_window, now_unix());
+		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
+		return;
+	}
+	if (token_create(r->app->store, r->user.id, j->name, j->days, key, &t) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "token.created", r->user.id, json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", t.name));
+	out = token_json(&t);
+	json_object_set_new(out, "key", json_string(key));
+	sodium_memzero(key, sizeof(key));
+	respond_json(r, 201, out);
+}
+
+void
+api_tokens_create(struct request *r)
+{
+	if (r->phase == 0)
+		tokens_create_start(r);
+	else
+		tokens_create_finish(r);
+}
+
+void
+api_token_delete(struct request *r)
+{
+	int64_t id = r->ids[0];
+	int rc = store_token_delete_id(r->app->store, id, r->user.id);
+
+	if (rc == STORE_NOTFOUND) {
+		respond_error(r, 404, "Not found.");
+		return;
+	}
+	if (rc != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "token.revoked", r->user.id, json_pack("{s:I}", "token_id", (json_int_t)id));
+	respond_empty(r, 204);
+}
