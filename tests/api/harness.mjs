@@ -120,12 +120,14 @@ function makeStatic(tmp) {
  * Start `gatehouse serve` on a free port with a fresh temp dir.
  * opts.env: overrides (merged over the harness defaults; FAST_ARGON2 is applied
  * unless opts.defaultArgon2 is true).
+ * opts.reuse: a server that was kill()ed (or is otherwise gone): start again on
+ * its temp dir and database (a restart after a crash), on a new free port.
  */
 export async function startServer(opts = {}) {
 	if (!fs.existsSync(BIN)) throw new Error(`gatehouse binary not found at ${BIN} (run make, or set GATEHOUSE_BIN)`);
 	const port = await freePort();
-	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-api-'));
-	const staticDir = makeStatic(tmp);
+	const tmp = opts.reuse ? opts.reuse.tmp : fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-api-'));
+	const staticDir = opts.reuse ? opts.reuse.staticDir : makeStatic(tmp);
 	const dbFile = path.join(tmp, 'gh.db');
 	const origin = `http://127.0.0.1:${port}`;
 
@@ -182,6 +184,17 @@ export async function startServer(opts = {}) {
 		async alive() {
 			const r = await fetch(origin + '/healthz', { signal: AbortSignal.timeout(5000 * SLOW) });
 			return r.status === 200;
+		},
+		/**
+		 * Kill the process (default SIGKILL: a crash, no clean-up) and wait for it.
+		 * The temp dir stays for startServer({ reuse: server }); remove() drops it.
+		 */
+		async kill(signal = 'SIGKILL') {
+			if (exitInfo === null) child.kill(signal);
+			return exited;
+		},
+		remove() {
+			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
 		},
 		async stop() {
 			if (exitInfo === null) child.kill('SIGTERM');
