@@ -13,12 +13,15 @@ struct store;
 struct hashpool;
 struct limiter;
 struct mailer;
+struct social;
 
 struct app {
 	struct config cfg;
 	struct password_params pw;
 	struct store *store;
-	struct hashpool *hashpool;
+	struct hashpool *hashpool;       /* password hashing */
+	struct hashpool *netpool;        /* blocking calls to social login providers */
+	struct social *social;           /* configured providers (may be empty) */
 	struct limiter *limiter;
 	struct mailer *mailer;       /* NULL outside `serve`: mail waits in the outbox */
 };

@@ -49,6 +49,26 @@ static const struct key keys[] = {
 	{ "csp", S(csp), "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
 	    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
 	    0, 0, "Content-Security-Policy of the SPA's pages (empty: none)" },
+	{ "github_client_id", S(github_client_id), "", 0, 0, "GitHub OAuth app client id (empty: GitHub off)" },
+	{ "github_client_secret", S(github_client_secret), "", 0, 0, "GitHub OAuth app client secret" },
+	{ "github_authorize_url", S(github_authorize_url), "https://github.com/login/oauth/authorize", 0, 0, "GitHub authorize endpoint" },
+	{ "github_token_url", S(github_token_url), "https://github.com/login/oauth/access_token", 0, 0, "GitHub token endpoint" },
+	{ "github_api_url", S(github_api_url), "https://api.github.com", 0, 0, "GitHub API (for /user, /user/emails)" },
+	{ "google_client_id", S(google_client_id), "", 0, 0, "Google OAuth client id (empty: Google off)" },
+	{ "google_client_secret", S(google_client_secret), "", 0, 0, "Google OAuth client secret" },
+	{ "google_issuer", S(google_issuer), "https://accounts.google.com", 0, 0, "Google's OpenID issuer (discovery)" },
+	{ "facebook_client_id", S(facebook_client_id), "", 0, 0, "Facebook app id (empty: Facebook off)" },
+	{ "facebook_client_secret", S(facebook_client_secret), "", 0, 0, "Facebook app secret" },
+	{ "facebook_authorize_url", S(facebook_authorize_url), "https://www.facebook.com/v19.0/dialog/oauth", 0, 0, "Facebook authorize endpoint" },
+	{ "facebook_token_url", S(facebook_token_url), "https://graph.facebook.com/v19.0/oauth/access_token", 0, 0, "Facebook token endpoint" },
+	{ "facebook_graph_url", S(facebook_graph_url), "https://graph.facebook.com/v19.0", 0, 0, "Facebook Graph API" },
+	{ "oidc_providers", S(oidc_providers), "", 0, 0, "generic OpenID providers, comma-separated names (each: GATEHOUSE_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _LABEL)" },
+	{ "social_pipeline", S(social_pipeline), "social_details,social_uid,auth_allowed,social_user,create_user,associate_user,load_extra_data,user_details",
+	    0, 0, "social login steps in order (add associate_by_email after social_user to link verified emails)" },
+	{ "social_allowed_domains", S(social_allowed_domains), "", 0, 0, "auth_allowed: email domains allowed (comma-separated; empty: any)" },
+	{ "social_allowed_emails", S(social_allowed_emails), "", 0, 0, "auth_allowed: addresses allowed (comma-separated; empty: any)" },
+	{ "social_state_ttl", L(social_state_ttl), "600", 10, 86400, "seconds a social login may take" },
+	{ "social_timeout", L(social_timeout), "10", 1, 120, "seconds for each call to a provider" },
 	{ "threads", L(threads), "0", 0, 256, "HTTP threads (0: one per CPU)" },
 	{ "hash_threads", L(hash_threads), "0", 0, 256, "password hashing threads (0: one per CPU)" },
 	{ "hash_queue", L(hash_queue), "64", 1, 100000, "hash jobs waiting before 503" },
@@ -147,7 +167,15 @@ on_ini_line(void *user, const char *section, const char *name, const char *value
 		ctx->failed = 1;
 		return 0;
 	}
-	if ((k = find_key(name)) == NULL) {
+	if ((k = find_key(name)) == NULL && strncasecmp(name, "oidc_", 5) == 0) {
+		struct config_extra *x = xcalloc(1, sizeof(*x));
+		x->key = xstrdup(name);
+		x->value = xstrdup(value);
+		x->next = ctx->c->extra;
+		ctx->c->extra = x;
+		return 1;
+	}
+	if (k == NULL) {
 		snprintf(ctx->err, ctx->errsz, "%s: unknown setting \"%s\"", ctx->file, name);
 		ctx->failed = 1;
 		return 0;
@@ -307,6 +335,25 @@ config_load(struct config *c, const char *file, char *err, size_t errsz)
 	return validate(c, err, errsz);
 }
 
+const char *
+config_oidc(const struct config *c, const char *name, const char *key)
+{
+	char var[160], ini[160];
+	const char *v;
+	size_t i;
+
+	snprintf(var, sizeof(var), "GATEHOUSE_OIDC_%s_%s", name, key);
+	for (i = 0; var[i]; i++)
+		var[i] = (char)(var[i] == '-' ? '_' : toupper((unsigned char)var[i]));
+	if ((v = getenv(var)) != NULL)
+		return v;
+	snprintf(ini, sizeof(ini), "oidc_%s_%s", name, key);
+	for (const struct config_extra *x = c->extra; x; x = x->next)
+		if (strcasecmp(x->key, ini) == 0)
+			return x->value;
+	return NULL;
+}
+
 void
 config_free(struct config *c)
 {
@@ -318,6 +365,15 @@ config_free(struct config *c)
 			free(*p);
 			*p = NULL;
 		}
+	while (c->extra) {
+		struct config_extra *x = c->extra;
+		c->extra = x->next;
+		if (strstr(x->key, "secret"))
+			sodium_memzero(x->value, strlen(x->value));
+		free(x->key);
+		free(x->value);
+		free(x);
+	}
 }
 
 const char *

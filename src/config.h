@@ -23,6 +23,14 @@ struct config {
 	char *product_name;
 	char *log_level;
 	char *csp;               /* Content-Security-Policy for the SPA's HTML */
+	/* social login (empty client id: provider off) */
+	char *github_client_id, *github_client_secret, *github_authorize_url, *github_token_url, *github_api_url;
+	char *google_client_id, *google_client_secret, *google_issuer;
+	char *facebook_client_id, *facebook_client_secret, *facebook_authorize_url, *facebook_token_url,
+	    *facebook_graph_url;
+	char *oidc_providers;    /* names of generic OIDC providers; each has GATEHOUSE_OIDC_<NAME>_* */
+	char *social_pipeline, *social_allowed_domains, *social_allowed_emails;
+	long social_state_ttl, social_timeout;
 	long threads, hash_threads, hash_queue;
 	long max_body, max_header, timeout, max_connections, per_ip_connections;
 	long session_max_age, session_idle_timeout;
@@ -38,6 +46,12 @@ struct config {
 	unsigned short listen_port;
 	bool secure_cookies;     /* public origin is https */
 	bool secret_generated;   /* secret_key came from the generated file */
+	struct config_extra *extra;  /* oidc_* keys from the INI file */
+};
+
+struct config_extra {
+	char *key, *value;
+	struct config_extra *next;
 };
 
 /* Fill c from defaults, the INI file (NULL: none) and the environment, then
@@ -53,6 +67,10 @@ const char *config_sqlite_path(const struct config *c);
 int config_check_deploy(const struct config *c);
 /* 1 if origin (exact "scheme://host[:port]") is the public or a trusted origin. */
 int config_origin_allowed(const struct config *c, const char *origin, size_t len);
+/* A generic OIDC provider's setting ("issuer", "client_id", "client_secret",
+ * "label") from GATEHOUSE_OIDC_<NAME>_<KEY> or the INI key oidc_<name>_<key>;
+ * NULL when unset.  Borrowed. */
+const char *config_oidc(const struct config *c, const char *name, const char *key);
 /* Print every key, its variable and default (for `gatehouse check --help`). */
 void config_print_keys(void);
 

@@ -206,14 +206,27 @@ respond_empty(struct request *r, int status)
 	r->content_type = NULL;
 }
 
-int
-request_defer(struct request *r, void (*work)(void *), void *arg)
+static int
+defer_on(struct request *r, struct hashpool *pool, void (*work)(void *), void *arg)
 {
-	if (hashpool_reserve(r->app->hashpool) != 0)
+	if (pool == NULL || hashpool_reserve(pool) != 0)
 		return -1;
+	r->deferred_pool = pool;
 	r->deferred_work = work;
 	r->deferred_arg = arg;
 	return 0;
+}
+
+int
+request_defer(struct request *r, void (*work)(void *), void *arg)
+{
+	return defer_on(r, r->app->hashpool, work, arg);
+}
+
+int
+request_defer_net(struct request *r, void (*work)(void *), void *arg)
+{
+	return defer_on(r, r->app->netpool, work, arg);
 }
 
 static void
@@ -304,6 +317,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (r->suspended) {
 		r->suspended = false;
 		r->phase++;
+		r->deferred_work = NULL;     /* done; the handler may defer again */
 	}
 	if (r->status == 0) {
 		if (r->body_too_large)
@@ -315,7 +329,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		/* suspend first, then hand over: the resume can never come before the suspend */
 		MHD_suspend_connection(c);
 		r->suspended = true;
-		hashpool_submit(s->app->hashpool, run_deferred, resume_deferred, r);
+		hashpool_submit(r->deferred_pool, run_deferred, resume_deferred, r);
 		return MHD_YES;
 	}
 	if (r->status == 0)

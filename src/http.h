@@ -18,6 +18,7 @@
 #include "util.h"
 
 struct app;
+struct hashpool;
 
 enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M_OTHER };
 
@@ -41,6 +42,7 @@ struct request {
 	double started;
 	int64_t ids[2];              /* numbers from "<id>" segments of the route, in order */
 	int nids;
+	char slug[48];               /* the "<name>" segment of the route */
 
 	/* request body (unsafe methods) */
 	struct buf body;
@@ -59,6 +61,7 @@ struct request {
 	const void *route;           /* the matched route, for the resume */
 	void (*deferred_work)(void *);
 	void *deferred_arg;
+	struct hashpool *deferred_pool;
 	bool suspended;
 
 	/* response */
@@ -105,5 +108,8 @@ void respond_empty(struct request *r, int status);
  * handler is called again (r->phase incremented) when it is done.  0, or -1
  * when the pool's queue is full (nothing was queued). */
 int request_defer(struct request *r, void (*work)(void *), void *arg);
+/* The same on the pool for outbound network calls (social login), so slow
+ * providers never hold up password hashing. */
+int request_defer_net(struct request *r, void (*work)(void *), void *arg);
 
 #endif

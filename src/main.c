@@ -26,6 +26,7 @@
 #include "password.h"
 #include "password_policy.h"
 #include "session.h"
+#include "social.h"
 #include "store/store.h"
 #include "throttle.h"
 #include "token.h"
@@ -99,6 +100,8 @@ static void
 app_close(struct app *app)
 {
 	hashpool_free(app->hashpool);
+	hashpool_free(app->netpool);
+	social_free(app->social);
 	limiter_free(app->limiter);
 	store_close(app->store);
 	config_free(&app->cfg);
@@ -112,7 +115,13 @@ cmd_serve(struct app *app)
 	char err[256];
 	int sig = 0;
 
+	if ((app->social = social_new(&app->cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return 1;
+	}
 	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue);
+	/* provider calls block on the network, not the CPU: a few more threads */
+	app->netpool = hashpool_new(4, 64);
 	app->limiter = limiter_memory_new();
 	/* the first unknown-email login should not pay for making the dummy hash */
 	password_dummy_verify(&app->pw, "", 0);
@@ -142,7 +151,7 @@ cmd_serve(struct app *app)
 	log_msg(LOG_INFO, "stopping (signal %d)", sig);
 	/* no new connections; let running logins finish; then close everything */
 	http_quiesce(http);
-	for (int i = 0; i < 100 && hashpool_pending(app->hashpool) > 0; i++)
+	for (int i = 0; i < 100 && hashpool_pending(app->hashpool) + hashpool_pending(app->netpool) > 0; i++)
 		usleep(50 * 1000);
 	http_stop(http);
 	mailer_stop(app->mailer);

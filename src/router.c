@@ -17,14 +17,27 @@
 static const char *method_names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER" };
 
 /* "/api/login" and "/api/login/" both match "/api/login/" (no redirect).
- * A "<id>" segment matches 1 to 18 digits, stored in ids[] when given. */
+ * A "<id>" segment matches 1 to 18 digits, stored in ids[] when given; a
+ * "<name>" segment matches 1 to 40 of [a-z0-9-], copied to slug. */
 static int
-path_match(const char *pattern, const char *path, int64_t *ids, int *nids)
+path_match(const char *pattern, const char *path, int64_t *ids, int *nids, char *slug)
 {
 	const char *p = pattern, *q = path;
 	int n = 0;
 
 	while (*p) {
+		if (strncmp(p, "<name>", 6) == 0) {
+			size_t len = strspn(q, "abcdefghijklmnopqrstuvwxyz0123456789-");
+			if (len == 0 || len > 40)
+				return 0;
+			if (slug) {
+				memcpy(slug, q, len);
+				slug[len] = '\0';
+			}
+			p += 6;
+			q += len;
+			continue;
+		}
 		if (*p == '<') {
 			const char *end = strchr(p, '>');
 			long long v;
@@ -81,7 +94,7 @@ allow_header(struct request *r, const char *path)
 	size_t n = 0;
 
 	for (const struct route *rt = routes; rt->path && n < sizeof(allow); rt++)
-		if (path_match(rt->path, path, NULL, NULL))
+		if (path_match(rt->path, path, NULL, NULL, NULL))
 			n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", method_names[rt->method],
 			    rt->method == M_GET ? ", HEAD, " : ", ");
 	if (n < sizeof(allow))
@@ -108,7 +121,7 @@ router_dispatch(struct request *r)
 	}
 	r->api = true;
 	for (rt = routes; rt->path; rt++) {
-		if (!path_match(rt->path, r->path, r->ids, &r->nids))
+		if (!path_match(rt->path, r->path, r->ids, &r->nids, r->slug))
 			continue;
 		path_known = 1;
 		if (rt->method == r->method || (rt->method == M_GET && r->method == M_HEAD)) {

@@ -63,6 +63,12 @@ void api_admin_user_tokens(struct request *r);
 void api_admin_token_delete(struct request *r);
 void api_admin_user_password_reset(struct request *r);
 void api_admin_audit(struct request *r);
+/* social.c */
+void api_social_providers(struct request *r);
+void api_social_authorize(struct request *r);
+void api_social_callback(struct request *r);
+void api_social_identities(struct request *r);
+void api_social_identity_delete(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
 /* health.c */

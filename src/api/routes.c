@@ -17,6 +17,12 @@ const struct route routes[] = {
 	{ M_POST, "/api/password/reset/",         api_password_reset,         0 },
 	{ M_POST, "/api/password/reset/confirm/", api_password_reset_confirm, 0 },
 	{ M_POST, "/api/password/change/",        api_password_change,        ROUTE_LOGIN_REQUIRED },
+	/* social login (fixed paths before the <name> ones) */
+	{ M_GET,    "/api/social/providers/",         api_social_providers,       0 },
+	{ M_GET,    "/api/social/identities/",        api_social_identities,      ROUTE_LOGIN_REQUIRED },
+	{ M_DELETE, "/api/social/identities/<id>/",   api_social_identity_delete, ROUTE_LOGIN_REQUIRED },
+	{ M_GET,    "/api/social/<name>/authorize/",  api_social_authorize,       0 },
+	{ M_POST,   "/api/social/<name>/",            api_social_callback,        0 },
 	/* own sessions and API tokens */
 	{ M_GET,    "/api/sessions/",                 api_sessions_list,          ROUTE_LOGIN_REQUIRED },
 	{ M_DELETE, "/api/sessions/<id>/",            api_session_delete,         ROUTE_LOGIN_REQUIRED },

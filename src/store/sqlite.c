@@ -87,6 +87,25 @@ static const char *migrations[] = {
 	"CREATE INDEX audit_user ON audit(user_id, id);"
 	"CREATE INDEX audit_actor ON audit(actor_id, id);"
 	"CREATE INDEX audit_event ON audit(event, id);",
+	/* 4: social login */
+	"CREATE TABLE social_states ("
+	"  state_hash TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  browser_hash TEXT NOT NULL,"
+	"  verifier TEXT NOT NULL,"
+	"  nonce TEXT NOT NULL,"
+	"  next TEXT NOT NULL DEFAULT '/',"
+	"  link_user_id INTEGER,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE TABLE social_identities ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  provider TEXT NOT NULL,"
+	"  uid TEXT NOT NULL,"
+	"  extra TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (provider, uid));"
+	"CREATE INDEX social_identities_user ON social_identities(user_id);",
 };
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
@@ -102,6 +121,8 @@ enum stmt {
 	ST_OUTBOX_ADD, ST_OUTBOX_DUE, ST_OUTBOX_LEASE, ST_OUTBOX_SENT, ST_OUTBOX_FAILED,
 	ST_SESSION_LIST, ST_SESSION_DELETE_ID, ST_TOKEN_LIST, ST_TOKEN_DELETE_ID, ST_USER_LIST, ST_USER_COUNT,
 	ST_USER_SET_FLAGS, ST_AUDIT_ADD, ST_AUDIT_LIST, ST_AUDIT_COUNT,
+	ST_STATE_CREATE, ST_STATE_GET, ST_STATE_DELETE, ST_STATE_PURGE, ST_IDENTITY_GET, ST_IDENTITY_CREATE,
+	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES,
 	ST_PING, ST_COUNT
 };
 
@@ -165,6 +186,21 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_AUDIT_LIST] = "SELECT id, at, COALESCE(actor_id, 0), COALESCE(user_id, 0), event, detail, ip, user_agent"
 	    " FROM audit" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
 	[ST_AUDIT_COUNT] = "SELECT count(*) FROM audit" AUDIT_WHERE,
+	[ST_STATE_CREATE] = "INSERT INTO social_states (state_hash, provider, browser_hash, verifier, nonce, next,"
+	    " link_user_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
+	[ST_STATE_GET] = "SELECT provider, browser_hash, verifier, nonce, next, COALESCE(link_user_id, 0), expires_at"
+	    " FROM social_states WHERE state_hash = ?",
+	[ST_STATE_DELETE] = "DELETE FROM social_states WHERE state_hash = ?",
+	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE expires_at <= ?",
+	[ST_IDENTITY_GET] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
+	    " WHERE provider = ? AND uid = ?",
+	[ST_IDENTITY_CREATE] = "INSERT INTO social_identities (user_id, provider, uid, extra, created_at)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	[ST_IDENTITY_EXTRA] = "UPDATE social_identities SET extra = ? WHERE id = ?",
+	[ST_IDENTITY_LIST] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
+	    " WHERE user_id = ? ORDER BY id",
+	[ST_IDENTITY_DELETE] = "DELETE FROM social_identities WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+	[ST_USER_SET_NAMES] = "UPDATE users SET first_name = ?, last_name = ? WHERE id = ?",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -1071,6 +1107,170 @@ sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offs
 	return each_row(s, audit_row, &cb);
 }
 
+static int
+sq_social_state_create(struct store *st, const struct store_social_state *ss)
+{
+	sqlite3_stmt *s;
+
+	/* forgotten attempts go here, so the table stays small */
+	if (exec_1int(st, ST_STATE_PURGE, now_unix()) != 0 || (s = prep(st, ST_STATE_CREATE)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, ss->state_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, ss->provider, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, ss->browser_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, ss->verifier, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, ss->nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, ss->next, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, ss->link_user_id);
+	sqlite3_bind_int64(s, 8, ss->expires_at);
+	return step_write(st, s);
+}
+
+static int
+sq_social_state_take(struct store *st, const char *state_hash, struct store_social_state *ss)
+{
+	sqlite3_stmt *s = prep(st, ST_STATE_GET);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, state_hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		strlcpy_ok(ss->state_hash, state_hash, sizeof(ss->state_hash));
+		col_text(s, 0, ss->provider, sizeof(ss->provider));
+		col_text(s, 1, ss->browser_hash, sizeof(ss->browser_hash));
+		col_text(s, 2, ss->verifier, sizeof(ss->verifier));
+		col_text(s, 3, ss->nonce, sizeof(ss->nonce));
+		col_text(s, 4, ss->next, sizeof(ss->next));
+		ss->link_user_id = sqlite3_column_int64(s, 5);
+		ss->expires_at = sqlite3_column_int64(s, 6);
+	} else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else {
+		log_db_error(sqlite3_db_handle(s), "social_state_take");
+		ret = -1;
+	}
+	done(s);
+	if (ret == 0) {
+		/* single use: gone before anything else happens */
+		sqlite3_stmt *d = prep(st, ST_STATE_DELETE);
+		if (d == NULL)
+			return -1;
+		sqlite3_bind_text(d, 1, state_hash, -1, SQLITE_STATIC);
+		if (step_write(st, d) != 0 || sqlite3_changes(sqlite3_db_handle(d)) != 1)
+			return STORE_NOTFOUND;       /* someone else took it first */
+	}
+	return ret;
+}
+
+static void
+read_identity(sqlite3_stmt *s, struct store_identity *i)
+{
+	i->id = sqlite3_column_int64(s, 0);
+	i->user_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, i->provider, sizeof(i->provider));
+	col_text(s, 3, i->uid, sizeof(i->uid));
+	col_text(s, 4, i->extra, sizeof(i->extra));
+	i->created_at = sqlite3_column_int64(s, 5);
+}
+
+static int
+sq_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i)
+{
+	sqlite3_stmt *s = prep(st, ST_IDENTITY_GET);
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, provider, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, uid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_identity(s, i);
+	else if (rc == SQLITE_DONE)
+		ret = STORE_NOTFOUND;
+	else {
+		log_db_error(sqlite3_db_handle(s), "identity_get");
+		ret = -1;
+	}
+	done(s);
+	return ret;
+}
+
+static int
+sq_identity_create(struct store *st, struct store_identity *i)
+{
+	sqlite3_stmt *s = prep(st, ST_IDENTITY_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, i->user_id);
+	sqlite3_bind_text(s, 2, i->provider, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, i->uid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, i->extra[0] ? i->extra : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, i->created_at);
+	if ((ret = step_write(st, s)) == 0)
+		i->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+sq_identity_update_extra(struct store *st, int64_t id, const char *extra)
+{
+	sqlite3_stmt *s = prep(st, ST_IDENTITY_EXTRA);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, extra, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	return step_write(st, s);
+}
+
+struct identity_cb { void (*fn)(void *, const struct store_identity *); void *ctx; };
+
+static void
+identity_row(sqlite3_stmt *s, void *arg)
+{
+	struct identity_cb *cb = arg;
+	struct store_identity i;
+
+	read_identity(s, &i);
+	cb->fn(cb->ctx, &i);
+}
+
+static int
+sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *), void *ctx)
+{
+	sqlite3_stmt *s = prep(st, ST_IDENTITY_LIST);
+	struct identity_cb cb = { each, ctx };
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, user_id);
+	return each_row(s, identity_row, &cb);
+}
+
+static int
+sq_identity_delete(struct store *st, int64_t id, int64_t user_id)
+{
+	return delete_owned(st, ST_IDENTITY_DELETE, id, user_id);
+}
+
+static int
+sq_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name)
+{
+	sqlite3_stmt *s = prep(st, ST_USER_SET_NAMES);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, first_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, last_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, id);
+	return step_write(st, s);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1111,4 +1311,12 @@ const struct store_ops store_sqlite_ops = {
 	.user_set_flags = sq_user_set_flags,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
+	.social_state_create = sq_social_state_create,
+	.social_state_take = sq_social_state_take,
+	.identity_get = sq_identity_get,
+	.identity_create = sq_identity_create,
+	.identity_update_extra = sq_identity_update_extra,
+	.identity_list = sq_identity_list,
+	.identity_delete = sq_identity_delete,
+	.user_set_names = sq_user_set_names,
 };

@@ -91,6 +91,15 @@ int store_user_set_flags(struct store *st, int64_t id, bool a, bool s, bool su, 
 int store_audit_add(struct store *st, struct store_audit *a) { return st->ops->audit_add(st, a); }
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit, void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total) { return st->ops->audit_list(st, f, offset, limit, each, ctx, total); }
 
+int store_social_state_create(struct store *st, const struct store_social_state *s) { return st->ops->social_state_create(st, s); }
+int store_social_state_take(struct store *st, const char *h, struct store_social_state *s) { return st->ops->social_state_take(st, h, s); }
+int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i) { return st->ops->identity_get(st, provider, uid, i); }
+int store_identity_create(struct store *st, struct store_identity *i) { return st->ops->identity_create(st, i); }
+int store_identity_update_extra(struct store *st, int64_t id, const char *extra) { return st->ops->identity_update_extra(st, id, extra); }
+int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *), void *ctx) { return st->ops->identity_list(st, user_id, each, ctx); }
+int store_identity_delete(struct store *st, int64_t id, int64_t user_id) { return st->ops->identity_delete(st, id, user_id); }
+int store_user_set_names(struct store *st, int64_t id, const char *f, const char *l) { return st->ops->user_set_names(st, id, f, l); }
+
 void
 store_mail_free(struct store_mail *m)
 {

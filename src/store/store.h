@@ -87,6 +87,26 @@ struct store_audit_filter {
 	const char *event;           /* NULL: any; a trailing '*' matches a prefix */
 };
 
+/* A pending social login: state, PKCE verifier and nonce, bound to a browser. */
+struct store_social_state {
+	char state_hash[STORE_KEYHASH_LEN + 1];
+	char provider[64];
+	char browser_hash[STORE_KEYHASH_LEN + 1];  /* SHA-256 of the browser-binding cookie */
+	char verifier[96];
+	char nonce[64];
+	char next[512];
+	int64_t link_user_id;        /* signed in at the start: link to this user */
+	int64_t expires_at;
+};
+
+/* A social identity: (provider, uid) → user; never keyed on email. */
+struct store_identity {
+	int64_t id, user_id, created_at;
+	char provider[64];
+	char uid[256];
+	char extra[1024];            /* JSON */
+};
+
 struct store;
 
 struct store_ops {
@@ -153,6 +173,17 @@ struct store_ops {
 	int (*audit_add)(struct store *st, struct store_audit *a);
 	int (*audit_list)(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
 	    void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
+
+	int (*social_state_create)(struct store *st, const struct store_social_state *s);
+	/* find by state hash and delete it (single use) */
+	int (*social_state_take)(struct store *st, const char *state_hash, struct store_social_state *s);
+	int (*identity_get)(struct store *st, const char *provider, const char *uid, struct store_identity *i);
+	int (*identity_create)(struct store *st, struct store_identity *i);
+	int (*identity_update_extra)(struct store *st, int64_t id, const char *extra);
+	int (*identity_list)(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_identity *i),
+	    void *ctx);
+	int (*identity_delete)(struct store *st, int64_t id, int64_t user_id);
+	int (*user_set_names)(struct store *st, int64_t id, const char *first_name, const char *last_name);
 };
 
 struct store {
@@ -208,5 +239,14 @@ int store_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_s
 int store_audit_add(struct store *st, struct store_audit *a);
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
     void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
+int store_social_state_create(struct store *st, const struct store_social_state *s);
+int store_social_state_take(struct store *st, const char *state_hash, struct store_social_state *s);
+int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);
+int store_identity_create(struct store *st, struct store_identity *i);
+int store_identity_update_extra(struct store *st, int64_t id, const char *extra);
+int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_identity *i),
+    void *ctx);
+int store_identity_delete(struct store *st, int64_t id, int64_t user_id);
+int store_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name);
 
 #endif

@@ -1,0 +1,376 @@
+/*
+ * api/social — social login over HTTP (DESIGN §2 Social, §3; issue 5).  The
+ * authorize step makes state (single use, short-lived), a PKCE verifier and
+ * an OIDC nonce, and binds them to this browser with an HttpOnly cookie; the
+ * callback POST checks all of that before the code is exchanged on the
+ * network pool, then runs the pipeline and logs in like a password login (new
+ * session key, CSRF rotated).  Any failure answers 400/403 with no session.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "audit.h"
+#include "cookie.h"
+#include "http.h"
+#include "log.h"
+#include "session.h"
+#include "social.h"
+#include "store/store.h"
+
+#define BIND_COOKIE "gh_social"
+#define BIND_LEN 32
+#define BAD_STATE "Invalid or expired sign-in attempt. Please try again."
+
+static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+void
+api_social_providers(struct request *r)
+{
+	respond_json(r, 200, social_list_json(r->app->social));
+}
+
+static const struct social_provider *
+provider(struct request *r)
+{
+	const struct social_provider *p = social_find(r->app->social, r->slug);
+
+	if (p == NULL)
+		respond_error(r, 404, "Not found.");
+	return p;
+}
+
+/* The browser-binding cookie's value, when it has the right shape. */
+static int
+bind_cookie(struct request *r, char out[BIND_LEN + 1])
+{
+	const char *v;
+	size_t n;
+
+	if (!cookie_find(request_header(r, "Cookie"), BIND_COOKIE, &v, &n) || n != BIND_LEN ||
+	    strspn(v, alnum) < BIND_LEN)
+		return -1;
+	memcpy(out, v, BIND_LEN);
+	out[BIND_LEN] = '\0';
+	return 0;
+}
+
+/* A same-origin path to go to afterwards, else "/". */
+static void
+safe_next(const char *next, char *out, size_t outsz)
+{
+	size_t n = next ? strlen(next) : 0;
+
+	strlcpy_ok(out, "/", outsz);
+	if (n == 0 || n >= outsz || next[0] != '/' || next[1] == '/' || next[1] == '\\')
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)next[i] < 0x20 || next[i] == 0x7f || next[i] == '\\')
+			return;
+	strlcpy_ok(out, next, outsz);
+}
+
+struct prepare_job {
+	const struct social_provider *p;
+	long timeout;
+	int ok;
+	char err[256];
+};
+
+static void
+prepare_run(void *arg)
+{
+	struct prepare_job *j = arg;
+
+	j->ok = social_prepare(j->p, j->timeout, j->err, sizeof(j->err)) == 0;
+}
+
+void
+api_social_authorize(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	const struct social_provider *p = provider(r);
+	struct store_social_state s = { 0 };
+	char state[33], bind[BIND_LEN + 1], challenge[64], err[256], cookie[160];
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	const char *accept = request_header(r, "Accept");
+	struct buf url = { 0 };
+	struct prepare_job *j;
+
+	if (p == NULL)
+		return;
+	if (r->phase == 0 && p->kind == SOCIAL_OIDC) {
+		/* discovery may need the network: do it off the HTTP threads */
+		j = xcalloc(1, sizeof(*j));
+		j->p = p;
+		j->timeout = cfg->social_timeout;
+		if (request_defer_net(r, prepare_run, j) != 0) {
+			free(j);
+			api_respond_busy(r, NULL);
+			return;
+		}
+		r->state = j;
+		r->state_free = free;
+		return;
+	}
+	if (r->phase > 0 && !((struct prepare_job *)r->state)->ok) {
+		log_msg(LOG_WARN, "social: %s discovery failed: %s", p->name, ((struct prepare_job *)r->state)->err);
+		snprintf(err, sizeof(err), "Could not reach %s. Please try again later.", p->label);
+		respond_error(r, 400, err);
+		return;
+	}
+	random_chars(state, 32, alnum);
+	random_chars(s.verifier, 64, alnum);
+	random_chars(s.nonce, 32, alnum);
+	crypto_hash_sha256(digest, (const unsigned char *)s.verifier, strlen(s.verifier));
+	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (bind_cookie(r, bind) != 0)
+		random_chars(bind, BIND_LEN, alnum);
+	sha256_hex(state, 32, s.state_hash);
+	sha256_hex(bind, BIND_LEN, s.browser_hash);
+	strlcpy_ok(s.provider, p->name, sizeof(s.provider));
+	safe_next(request_query(r, "next"), s.next, sizeof(s.next));
+	s.link_user_id = r->auth == AUTH_SESSION ? r->user.id : 0;
+	s.expires_at = now_unix() + cfg->social_state_ttl;
+	if (social_authorize_url(p, cfg, state, challenge, s.nonce, &url, err, sizeof(err)) != 0) {
+		respond_error(r, 400, err);
+		goto done;
+	}
+	if (store_social_state_create(r->app->store, &s) != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	snprintf(cookie, sizeof(cookie), BIND_COOKIE "=%s; HttpOnly; Max-Age=%ld; Path=/api/social/; SameSite=Lax%s",
+	    bind, cfg->social_state_ttl, cfg->secure_cookies ? "; Secure" : "");
+	response_header(r, "Set-Cookie", cookie);
+	if (accept && strstr(accept, "application/json"))
+		respond_json(r, 200, json_pack("{s:s}", "url", url.data));
+	else {
+		respond_empty(r, 302);
+		response_header(r, "Location", url.data);
+	}
+done:
+	buf_free(&url);
+	sodium_memzero(&s, sizeof(s));
+	sodium_memzero(state, sizeof(state));
+}
+
+struct exchange_job {
+	const struct social_provider *p;
+	const struct config *cfg;
+	char code[1024];
+	struct store_social_state s;
+	struct social_profile profile;
+	int ok;
+	char err[256];
+};
+
+static void
+exchange_free(void *arg)
+{
+	sodium_memzero(arg, sizeof(struct exchange_job));
+	free(arg);
+}
+
+static void
+exchange_run(void *arg)
+{
+	struct exchange_job *j = arg;
+
+	j->ok = social_exchange(j->p, j->cfg, j->code, j->s.verifier, j->s.nonce, &j->profile, j->err,
+	    sizeof(j->err)) == 0;
+}
+
+static void
+callback_start(struct request *r, const struct social_provider *p)
+{
+	json_t *body = NULL, *errors = json_object();
+	struct exchange_job *j = NULL;
+	const char *state, *code, *error;
+	char hash[65], bind[BIND_LEN + 1], bind_hash[65], detail[256];
+	int rc;
+
+	if (request_json(r, &body) != 0)
+		goto done;
+	state = api_string_field(body, "state", errors);
+	if (state == NULL) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	j = xcalloc(1, sizeof(*j));
+	sha256_hex(state, strlen(state), hash);
+	rc = store_social_state_take(r->app->store, hash, &j->s);
+	if (rc < 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	/* the state must be ours, fresh, for this provider, and from this browser */
+	if (rc != 0 || j->s.expires_at <= now_unix() || strcmp(j->s.provider, p->name) != 0 ||
+	    bind_cookie(r, bind) != 0 || (sha256_hex(bind, BIND_LEN, bind_hash),
+	    sodium_memcmp(bind_hash, j->s.browser_hash, 64) != 0)) {
+		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_state", "provider", p->name));
+		respond_error(r, 400, BAD_STATE);
+		goto done;
+	}
+	error = json_string_value(json_object_get(body, "error"));
+	if (error) {
+		char e[41];
+		size_t i;
+		for (i = 0; i < sizeof(e) - 1 && error[i]; i++)
+			e[i] = (error[i] >= 'a' && error[i] <= 'z') || error[i] == '_' ? error[i] : '?';
+		e[i] = '\0';
+		snprintf(detail, sizeof(detail), "%s sign-in was cancelled or refused (%s).", p->label, e);
+		respond_error(r, 400, detail);
+		goto done;
+	}
+	code = json_string_value(json_object_get(body, "code"));
+	if (code == NULL || code[0] == '\0' || strlen(code) >= sizeof(j->code)) {
+		respond_json(r, 400, json_pack("{s:[s]}", "code", "This field is required."));
+		goto done;
+	}
+	strlcpy_ok(j->code, code, sizeof(j->code));
+	j->p = p;
+	j->cfg = &r->app->cfg;
+	if (request_defer_net(r, exchange_run, j) != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	r->state = j;
+	r->state_free = exchange_free;
+	j = NULL;
+done:
+	if (j)
+		exchange_free(j);
+	json_decref(errors);
+	json_decref(body);
+}
+
+static void
+callback_finish(struct request *r, const struct social_provider *p)
+{
+	struct exchange_job *j = r->state;
+	struct store *st = r->app->store;
+	struct social_result res;
+
+	if (!j->ok) {
+		log_msg(LOG_WARN, "social: %s: %s", p->name, j->err);
+		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_provider", "provider", p->name));
+		respond_error(r, 400, j->err[0] ? j->err : "Sign-in failed.");
+		return;
+	}
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	social_pipeline(&r->app->cfg, st, p, &j->profile, j->s.link_user_id, &res);
+	if (res.status != 0) {
+		store_rollback(st);
+		audit_log(r, "login.failed", res.user.id, json_pack("{s:s, s:s, s:s}", "reason", "social_pipeline",
+		    "provider", p->name, "detail", res.detail));
+		if (res.status == 503)
+			api_respond_busy(r, NULL);
+		else
+			respond_error(r, res.status, res.detail);
+		return;
+	}
+	if (store_commit(st) != 0) {
+		store_rollback(st);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	if (res.linked)
+		audit_log(r, "social.linked", res.user.id, json_pack("{s:s}", "provider", p->name));
+	if (j->s.link_user_id) {
+		respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Connected", "next", j->s.next));
+		return;
+	}
+	if (session_login(r, &res.user) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "login.succeeded", res.user.id, json_pack("{s:s, s:b}", "method", p->name, "created", res.created));
+	respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Success", "next", j->s.next));
+}
+
+void
+api_social_callback(struct request *r)
+{
+	const struct social_provider *p = provider(r);
+
+	if (p == NULL)
+		return;
+	if (r->phase == 0)
+		callback_start(r, p);
+	else
+		callback_finish(r, p);
+}
+
+struct identities {
+	struct request *r;
+	json_t *list;
+	int count;
+};
+
+static void
+add_identity(void *ctx, const struct store_identity *i)
+{
+	struct identities *c = ctx;
+	const struct social_provider *p = social_find(c->r->app->social, i->provider);
+	char created[32];
+
+	iso8601(i->created_at, created, sizeof(created));
+	c->count++;
+	if (c->list)
+		json_array_append_new(c->list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)i->id,
+		    "provider", i->provider, "label", p ? p->label : i->provider, "uid", i->uid, "created", created));
+}
+
+void
+api_social_identities(struct request *r)
+{
+	struct identities c = { r, json_array(), 0 };
+
+	if (store_identity_list(r->app->store, r->user.id, add_identity, &c) != 0) {
+		json_decref(c.list);
+		api_respond_busy(r, NULL);
+		return;
+	}
+	respond_json(r, 200, c.list);
+}
+
+void
+api_social_identity_delete(struct request *r)
+{
+	struct identities c = { r, NULL, 0 };
+	struct store_user u;
+	int rc;
+
+	if (store_user_by_id(r->app->store, r->user.id, &u) != 0 ||
+	    store_identity_list(r->app->store, u.id, add_identity, &c) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	/* never cut the last way in: no usable password and no other identity */
+	if ((u.password[0] == '\0' || u.password[0] == '!') && c.count <= 1) {
+		sodium_memzero(u.password, sizeof(u.password));
+		respond_error(r, 400, "This is your only way to sign in: set a password first (use Forgot password).");
+		return;
+	}
+	sodium_memzero(u.password, sizeof(u.password));
+	rc = store_identity_delete(r->app->store, r->ids[0], u.id);
+	if (rc == STORE_NOTFOUND) {
+		respond_error(r, 404, "Not found.");
+		return;
+	}
+	if (rc != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "social.unlinked", u.id, json_pack("{s:I}", "identity_id", (json_int_t)r->ids[0]));
+	respond_empty(r, 204);
+}
