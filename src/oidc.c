@@ -243,6 +243,27 @@ oidc_check_claims(json_t *claims, const char *issuer, const char *client_id, con
 	return 0;
 }
 
+/* Three non-empty base64url segments of valid lengths: cjose 0.6 asserts
+ * (aborting the process) on some malformed base64, so nothing else reaches it. */
+static int
+jws_shape_ok(const char *t)
+{
+	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	int parts = 0;
+
+	for (const char *p = t;; parts++) {
+		size_t n = strspn(p, b64url);
+		if (n == 0 || n % 4 == 1)
+			return 0;
+		p += n;
+		if (*p == '\0')
+			return parts == 2;
+		if (*p != '.' || parts == 2)
+			return 0;
+		p++;
+	}
+}
+
 int
 oidc_verify(struct oidc *o, const char *id_token, const char *client_id, const char *nonce, int64_t now,
     long timeout, json_t **claims, char *err, size_t errsz)
@@ -258,7 +279,7 @@ oidc_verify(struct oidc *o, const char *id_token, const char *client_id, const c
 	int ret = -1;
 
 	*claims = NULL;
-	if (id_token == NULL || strlen(id_token) > 16384 ||
+	if (id_token == NULL || strlen(id_token) > 16384 || !jws_shape_ok(id_token) ||
 	    (jws = cjose_jws_import(id_token, strlen(id_token), &cerr)) == NULL) {
 		snprintf(err, errsz, "malformed ID token");
 		goto done;
