@@ -366,6 +366,7 @@ cmd_createtoken(struct app *app, int argc, char **argv)
 {
 	const char *email = NULL, *name = "";
 	struct store_user u;
+	struct store_token t;
 	long long days = 0;
 	char key[TOKEN_KEY_LEN + 1];
 
@@ -386,11 +387,12 @@ cmd_createtoken(struct app *app, int argc, char **argv)
 	}
 	if (find_user(app, email, &u) != 0)
 		return 1;
-	if (token_create(app->store, u.id, name, (long)days, key, NULL) != 0) {
+	if (token_create(app->store, u.id, name, (long)days, key, &t) != 0) {
 		fprintf(stderr, "gatehouse: could not create the token\n");
 		return 1;
 	}
-	audit_log_cli(app->store, "token.created", u.id, json_pack("{s:s}", "name", name));
+	audit_log_cli(app->store, "token.created", u.id, json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id,
+	    "name", name));
 	fprintf(stderr, "token for %s%s%s (shown once; store it now):\n", u.email,
 	    name[0] ? ", named " : "", name);
 	printf("%s\n", key);

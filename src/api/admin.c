@@ -151,7 +151,7 @@ api_admin_user_update(struct request *r)
 		respond_error(r, 403, "Only a superuser can grant or remove staff or superuser status.");
 		goto done;
 	}
-	if (u.id == r->user.id && (!active || !staff)) {
+	if (u.id == r->user.id && (!active || !staff || (u.is_superuser && !super))) {
 		respond_error(r, 400, "You cannot deactivate or demote your own account.");
 		goto done;
 	}
@@ -347,6 +347,11 @@ api_admin_audit(struct request *r)
 	if (store_audit_list(r->app->store, &f, (page - 1) * size, size, add_audit, results, &total) != 0) {
 		json_decref(results);
 		api_respond_busy(r, NULL);
+		return;
+	}
+	if (page > 1 && (page - 1) * size >= total) {
+		json_decref(results);
+		respond_error(r, 404, "Invalid page.");
 		return;
 	}
 	respond_json(r, 200, api_paginated(r, page, size, total, results));

@@ -169,7 +169,8 @@ login_finish(struct request *r)
 	}
 	/* only someone who knows the password learns that the address is unconfirmed */
 	if (!l->user.email_verified && strcmp(cfg->email_verification, "mandatory") == 0) {
-		audit_log(r, "login.failed", l->user.id, json_pack("{s:s}", "reason", "unverified"));
+		audit_log(r, "login.failed", l->user.id, json_pack("{s:s, s:s}", "reason", "unverified", "email",
+		    l->user.email));
 		respond_error(r, 400, "E-mail is not verified.");
 		return;
 	}

@@ -199,7 +199,10 @@ export async function startServer(opts = {}) {
 		async stop() {
 			if (exitInfo === null) child.kill('SIGTERM');
 			const limit = (WRAPPER ? 60000 : 10000);
-			const res = await Promise.race([exited, sleep(limit).then(() => null)]);
+			// the timer must not outlive the race: it would keep the test file's process alive
+			let timer;
+			const res = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r(null), limit); })]);
+			clearTimeout(timer);
 			if (res === null) {
 				child.kill('SIGKILL');
 				await exited;
