@@ -205,6 +205,21 @@ export async function request(method, path, body, { on401 = 'redirect' } = {}) {
 
 export const get = (path, options) => request('GET', path, undefined, options)
 export const post = (path, body, options) => request('POST', path, body ?? {}, options)
+export const patch = (path, body, options) => request('PATCH', path, body ?? {}, options)
+export const del = (path, options) => request('DELETE', path, undefined, options)
+
+/** A path segment from an id (a number from the server, or a route param). */
+const seg = (value) => encodeURIComponent(String(value))
+
+/** '?a=1&b=x' from the parameters that are set ('' for none). */
+function query(params) {
+  const q = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') q.set(key, String(value))
+  }
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
 
 // ---- endpoints (DESIGN.md §2; accounts: docs/accounts-contract.md) ---------
 
@@ -246,3 +261,69 @@ export const accountsApi = {
 
 /** The login answer for a right password on an account whose address is not confirmed yet. */
 export const UNVERIFIED_DETAIL = 'E-mail is not verified.'
+
+// Own sessions and API tokens (docs/admin-contract.md).
+export const sessionsApi = {
+  /** [{id, created, last_seen, expires, ip, device, user_agent, current}], most recently seen first */
+  list: () => get('/api/sessions/'),
+  revoke: (id) => del(`/api/sessions/${seg(id)}/`),
+  revokeOthers: () => post('/api/sessions/revoke-others/', {}),
+}
+
+export const tokensApi = {
+  /** [{id, name, created, last_used, expires}] (never the key) */
+  list: () => get('/api/tokens/'),
+  /** -> {id, name, created, last_used, expires, key}: the only time the key is shown */
+  create: ({ name, password, expiresInDays }) => {
+    const body = { name, password }
+    if (expiresInDays !== undefined && expiresInDays !== null && expiresInDays !== '') body.expires_in_days = expiresInDays
+    return post('/api/tokens/', body)
+  },
+  revoke: (id) => del(`/api/tokens/${seg(id)}/`),
+}
+
+// The admin area (staff only; the server answers 403 with a readable detail
+// for everyone else, which ApiError carries as its message).
+export const adminApi = {
+  /** -> {count, next, previous, results: [user + is_active]} */
+  users: ({ search, page, pageSize } = {}) =>
+    get(`/api/admin/users/${query({ search, page, page_size: pageSize })}`),
+  user: (id) => get(`/api/admin/users/${seg(id)}/`),
+  /** changes: any of {is_active, is_staff, is_superuser, email_verified} */
+  updateUser: (id, changes) => patch(`/api/admin/users/${seg(id)}/`, changes),
+  sessions: (id) => get(`/api/admin/users/${seg(id)}/sessions/`),
+  endSession: (id, sid) => del(`/api/admin/users/${seg(id)}/sessions/${seg(sid)}/`),
+  endAllSessions: (id) => del(`/api/admin/users/${seg(id)}/sessions/`),
+  tokens: (id) => get(`/api/admin/users/${seg(id)}/tokens/`),
+  revokeToken: (id, tid) => del(`/api/admin/users/${seg(id)}/tokens/${seg(tid)}/`),
+  sendPasswordReset: (id) => post(`/api/admin/users/${seg(id)}/password-reset/`, {}),
+  /** -> paginated {id, at, actor_id, user_id, event, detail, ip, user_agent}, newest first */
+  audit: ({ user, actor, event, page, pageSize } = {}) =>
+    get(`/api/admin/audit/${query({ user, actor, event, page, page_size: pageSize })}`),
+}
+
+// Social login (docs/social-contract.md).  A server without it answers 404 on
+// the providers list: that reads as "no providers", and the UI hides itself.
+export const socialApi = {
+  /** [{name, label, authorize_url}] */
+  providers: async () => {
+    try {
+      const list = await get('/api/social/providers/', anonymous)
+      return Array.isArray(list) ? list.filter((p) => p && typeof p.name === 'string' && typeof p.authorize_url === 'string') : []
+    } catch (error) {
+      if (error.status === 404) return []
+      throw error
+    }
+  },
+  /** Where "Continue with <Provider>" goes: the server's authorize URL plus ?next=. */
+  authorizeHref: (provider, next) => {
+    const url = provider.authorize_url
+    const q = query({ next })
+    return q && url.includes('?') ? `${url}&${q.slice(1)}` : url + q
+  },
+  /** Finish the provider's round trip: {code, state} or {error, state} -> {detail, next} */
+  complete: (provider, params) => post(`/api/social/${seg(provider)}/`, params, anonymous),
+  /** [{id, provider, label, uid, created}] */
+  identities: () => get('/api/social/identities/'),
+  disconnect: (id) => del(`/api/social/identities/${seg(id)}/`),
+}

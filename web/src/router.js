@@ -5,14 +5,24 @@
 // meta.title:       the document title.
 // Links from mails (/confirm-email/..., /reset-password/...) are neither:
 // they work in whatever state the browser that opens them is in.
-// Later pages (admin -> requiresAuth plus meta.staff) slot into this table.
+// meta.staff:       the admin area; AdminLayout shows non-staff a "not
+//                   allowed" page at the same address (the API says 403 anyway).
+// /auth/:provider/callback (social login) is neither guest nor signed-in: it
+// also finishes "Connect <Provider>" for a signed-in user.
 import { nextTick } from 'vue'
 import { createRouter, createWebHistory } from 'vue-router'
 import { onUnauthorized } from './api.js'
 import { pageTitle } from './config.js'
 import { AUTH_FLAG_KEY, readAuthFlag, useAuthStore } from './stores/auth.js'
 import { safeNext } from './lib/next.js'
+import AccountLayout from './layouts/AccountLayout.vue'
+import AdminLayout from './layouts/AdminLayout.vue'
+import AccountSessionsView from './views/AccountSessionsView.vue'
+import AccountTokensView from './views/AccountTokensView.vue'
 import AccountView from './views/AccountView.vue'
+import AdminAuditView from './views/AdminAuditView.vue'
+import AdminUserView from './views/AdminUserView.vue'
+import AdminUsersView from './views/AdminUsersView.vue'
 import ConfirmEmailView from './views/ConfirmEmailView.vue'
 import ForgotPasswordView from './views/ForgotPasswordView.vue'
 import HomeView from './views/HomeView.vue'
@@ -22,6 +32,7 @@ import NotFoundView from './views/NotFoundView.vue'
 import ResetPasswordView from './views/ResetPasswordView.vue'
 import SignupDoneView from './views/SignupDoneView.vue'
 import SignupView from './views/SignupView.vue'
+import SocialCallbackView from './views/SocialCallbackView.vue'
 
 const routes = [
   { path: '/', name: 'home', component: HomeView, meta: { requiresAuth: true, title: 'Home' } },
@@ -32,7 +43,27 @@ const routes = [
   { path: '/confirm-email/:key', name: 'confirm-email', component: ConfirmEmailView, meta: { title: 'Confirm your email' } },
   { path: '/forgot-password', name: 'forgot-password', component: ForgotPasswordView, meta: { guest: true, title: 'Forgot password' } },
   { path: '/reset-password/:uid/:token', name: 'reset-password', component: ResetPasswordView, meta: { title: 'Choose a new password' } },
-  { path: '/account', name: 'account', component: AccountView, meta: { requiresAuth: true, title: 'Your account' } },
+  {
+    path: '/account',
+    component: AccountLayout,
+    meta: { requiresAuth: true },
+    children: [
+      { path: '', name: 'account', component: AccountView, meta: { title: 'Your account' } },
+      { path: 'sessions', name: 'account-sessions', component: AccountSessionsView, meta: { title: 'Sessions' } },
+      { path: 'tokens', name: 'account-tokens', component: AccountTokensView, meta: { title: 'API tokens' } },
+    ],
+  },
+  {
+    path: '/admin',
+    component: AdminLayout,
+    meta: { requiresAuth: true, staff: true },
+    children: [
+      { path: '', name: 'admin-users', component: AdminUsersView, meta: { title: 'Users · Admin' } },
+      { path: 'users/:id(\\d+)', name: 'admin-user', component: AdminUserView, meta: { title: 'User · Admin' } },
+      { path: 'audit', name: 'admin-audit', component: AdminAuditView, meta: { title: 'Audit log · Admin' } },
+    ],
+  },
+  { path: '/auth/:provider/callback', name: 'social-callback', component: SocialCallbackView, meta: { title: 'Signing in' } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Page not found' } },
 ]
 
