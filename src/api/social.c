@@ -6,6 +6,7 @@
  * network pool, then runs the pipeline and logs in like a password login (new
  * session key, CSRF rotated).  Any failure answers 400/403 with no session.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +189,7 @@ exchange_run(void *arg)
 static void
 callback_start(struct request *r, const struct social_provider *p)
 {
-	json_t *body = NULL, *errors = json_object();
+	json_t *body = NULL;
 	struct exchange_job *j = NULL;
 	const char *state, *code, *error;
 	char hash[65], bind[BIND_LEN + 1], bind_hash[65], detail[256];
@@ -196,10 +197,9 @@ callback_start(struct request *r, const struct social_provider *p)
 
 	if (request_json(r, &body) != 0)
 		goto done;
-	state = api_string_field(body, "state", errors);
-	if (state == NULL) {
-		respond_json(r, 400, errors);
-		errors = NULL;
+	state = json_string_value(json_object_get(body, "state"));
+	if (state == NULL || state[0] == '\0') {
+		respond_error(r, 400, BAD_STATE);
 		goto done;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -230,7 +230,8 @@ callback_start(struct request *r, const struct social_provider *p)
 	}
 	code = json_string_value(json_object_get(body, "code"));
 	if (code == NULL || code[0] == '\0' || strlen(code) >= sizeof(j->code)) {
-		respond_json(r, 400, json_pack("{s:[s]}", "code", "This field is required."));
+		snprintf(detail, sizeof(detail), "%s did not send an authorization code.", p->label);
+		respond_error(r, 400, detail);
 		goto done;
 	}
 	strlcpy_ok(j->code, code, sizeof(j->code));
@@ -246,7 +247,6 @@ callback_start(struct request *r, const struct social_provider *p)
 done:
 	if (j)
 		exchange_free(j);
-	json_decref(errors);
 	json_decref(body);
 }
 
@@ -314,6 +314,8 @@ struct identities {
 	struct request *r;
 	json_t *list;
 	int count;
+	int64_t target;              /* set: note whether this id is among them */
+	bool found;
 };
 
 static void
@@ -325,6 +327,8 @@ add_identity(void *ctx, const struct store_identity *i)
 
 	iso8601(i->created_at, created, sizeof(created));
 	c->count++;
+	if (i->id == c->target)
+		c->found = true;
 	if (c->list)
 		json_array_append_new(c->list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)i->id,
 		    "provider", i->provider, "label", p ? p->label : i->provider, "uid", i->uid, "created", created));
@@ -333,7 +337,7 @@ add_identity(void *ctx, const struct store_identity *i)
 void
 api_social_identities(struct request *r)
 {
-	struct identities c = { r, json_array(), 0 };
+	struct identities c = { r, json_array(), 0, 0, false };
 
 	if (store_identity_list(r->app->store, r->user.id, add_identity, &c) != 0) {
 		json_decref(c.list);
@@ -346,13 +350,18 @@ api_social_identities(struct request *r)
 void
 api_social_identity_delete(struct request *r)
 {
-	struct identities c = { r, NULL, 0 };
+	struct identities c = { r, NULL, 0, r->ids[0], false };
 	struct store_user u;
 	int rc;
 
 	if (store_user_by_id(r->app->store, r->user.id, &u) != 0 ||
 	    store_identity_list(r->app->store, u.id, add_identity, &c) != 0) {
 		api_respond_busy(r, NULL);
+		return;
+	}
+	if (!c.found) {
+		sodium_memzero(u.password, sizeof(u.password));
+		respond_error(r, 404, "Not found.");
 		return;
 	}
 	/* never cut the last way in: no usable password and no other identity */
