@@ -73,7 +73,7 @@ static const struct key keys[] = {
 	{ "hash_threads", L(hash_threads), "0", 0, 256, "password hashing threads (0: one per CPU)" },
 	{ "hash_queue", L(hash_queue), "64", 1, 100000, "hash jobs waiting before 503" },
 	{ "max_body", L(max_body), "65536", 1024, 1L << 30, "largest request body, bytes" },
-	{ "max_header", L(max_header), "16384", 4096, 1L << 20, "memory per connection for headers, bytes" },
+	{ "max_header", L(max_header), "8192", 4096, 1L << 20, "memory per connection for the request head, bytes (idle keep-alive connections hold this much each)" },
 	{ "timeout", L(timeout), "30", 1, 3600, "idle/slow client timeout, seconds" },
 	{ "max_connections", L(max_connections), "4096", 1, 1000000, "open connections at most" },
 	{ "per_ip_connections", L(per_ip_connections), "0", 0, 1000000, "open connections per client IP (0: no limit)" },

@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -26,6 +28,7 @@ struct hashpool {
 	bool stopping;
 	unsigned nthreads;
 	pthread_t *threads;
+	int background;
 };
 
 static void *
@@ -33,6 +36,9 @@ worker(void *arg)
 {
 	struct hashpool *p = arg;
 
+	/* Linux: nice applies per thread; best effort */
+	if (p->background)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 	for (;;) {
 		struct job *j;
 
@@ -61,10 +67,11 @@ worker(void *arg)
 }
 
 struct hashpool *
-hashpool_new(unsigned threads, unsigned max_waiting)
+hashpool_new(unsigned threads, unsigned max_waiting, int background)
 {
 	struct hashpool *p = xcalloc(1, sizeof(*p));
 
+	p->background = background;
 	if (threads == 0)
 		threads = 1;
 	pthread_mutex_init(&p->lock, NULL);

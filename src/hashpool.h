@@ -9,8 +9,10 @@
 
 struct hashpool;
 
-/* threads workers, at most max_waiting jobs queued beyond the running ones. */
-struct hashpool *hashpool_new(unsigned threads, unsigned max_waiting);
+/* threads workers, at most max_waiting jobs queued beyond the running ones.
+ * background: run them at the lowest CPU priority, so they use idle cores
+ * but never delay the HTTP threads (password hashing). */
+struct hashpool *hashpool_new(unsigned threads, unsigned max_waiting, int background);
 /* Reserve a place in the queue: 0, or -1 when full.  Each successful reserve
  * must be followed by exactly one hashpool_submit. */
 int hashpool_reserve(struct hashpool *p);

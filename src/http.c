@@ -27,8 +27,13 @@
 #include "log.h"
 #include "router.h"
 
+/* One libmicrohttpd daemon, each with its own epoll thread and its own
+ * SO_REUSEPORT listening socket, per HTTP thread: the kernel spreads new
+ * connections evenly, where one daemon's thread pool was seen to pile most
+ * keep-alive connections onto one thread (bench/RESULTS.md). */
 struct http_server {
-	struct MHD_Daemon *daemon;
+	struct MHD_Daemon **daemons;
+	unsigned n;
 	struct app *app;
 };
 
@@ -391,33 +396,41 @@ http_start(struct app *app, char *err, size_t errsz)
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->app = app;
-	s->daemon = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-	    MHD_OPTION_END);
-	freeaddrinfo(ai);
-	if (s->daemon == NULL) {
-		snprintf(err, errsz, "cannot listen on %s (in use, or not a local address?)", cfg->listen);
-		free(s);
-		return NULL;
+	s->n = (unsigned)cfg->threads;
+	s->daemons = xcalloc(s->n, sizeof(*s->daemons));
+	for (unsigned i = 0; i < s->n; i++) {
+		/* the limits are per daemon: split the connection cap between them */
+		unsigned conns = (unsigned)cfg->max_connections / s->n;
+
+		s->daemons[i] = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
+		    MHD_OPTION_CONNECTION_LIMIT, conns ? conns : 1,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		    MHD_OPTION_END);
+		if (s->daemons[i] == NULL) {
+			snprintf(err, errsz, "cannot listen on %s (in use, or not a local address?)", cfg->listen);
+			freeaddrinfo(ai);
+			http_stop(s);
+			return NULL;
+		}
 	}
+	freeaddrinfo(ai);
 	return s;
 }
 
 void
 http_quiesce(struct http_server *s)
 {
-	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	for (unsigned i = 0; i < s->n; i++) {
+		MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 }
 
 void
@@ -425,6 +438,9 @@ http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	MHD_stop_daemon(s->daemon);
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->daemons[i])
+			MHD_stop_daemon(s->daemons[i]);
+	free(s->daemons);
 	free(s);
 }

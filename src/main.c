@@ -119,9 +119,9 @@ cmd_serve(struct app *app)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return 1;
 	}
-	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue);
+	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue, 1);
 	/* provider calls block on the network, not the CPU: a few more threads */
-	app->netpool = hashpool_new(4, 64);
+	app->netpool = hashpool_new(4, 64, 0);
 	app->limiter = limiter_memory_new();
 	/* the first unknown-email login should not pay for making the dummy hash */
 	password_dummy_verify(&app->pw, "", 0);

@@ -252,7 +252,7 @@ conn_open(struct sqlite_impl *im, char *err, size_t errsz)
 	}
 	sqlite3_busy_timeout(c->db, 5000);
 	if (exec_sql(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-	    " PRAGMA secure_delete=FAST;",
+	    " PRAGMA secure_delete=FAST; PRAGMA mmap_size=268435456;",
 	    err, errsz) != 0)
 		goto fail;
 	c->owner = im;
