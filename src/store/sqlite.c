@@ -2,7 +2,8 @@
  * store/sqlite — the embedded backend.  One connection per thread (WAL lets
  * readers run beside the one writer), prepared statements cached on each
  * connection, every value bound as a parameter (STYLE 14).  The only file
- * that includes <sqlite3.h>.  Must never receive a raw session key or token.
+ * that opens connections; sqlite_mail.c, sqlite_admin.c and sqlite_social.c
+ * hold the rest of the ops.  Must never receive a raw session key or token.
  */
 #include "store/store.h"
 
@@ -17,6 +18,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "store/sqlite_int.h"
 
 /* Numbered migrations, applied in order, each once, in one transaction. */
 static const char *migrations[] = {
@@ -112,19 +114,6 @@ static const char *migrations[] = {
 	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
 #define NUSER_COLS 11
 
-enum stmt {
-	ST_USER_CREATE, ST_USER_BY_EMAIL, ST_USER_BY_ID, ST_USER_SET_PASSWORD, ST_USER_SET_PASSWORD_KEEP,
-	ST_USER_LAST_LOGIN, ST_SESSION_CREATE, ST_SESSION_GET, ST_SESSION_DELETE, ST_SESSION_TOUCH,
-	ST_SESSION_DELETE_USER, ST_SESSION_DELETE_EXPIRED, ST_TOKEN_CREATE, ST_TOKEN_GET, ST_TOKEN_TOUCH,
-	ST_TOKEN_DELETE_USER, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_USER_SET_VERIFIED,
-	ST_CONFIRM_CREATE, ST_CONFIRM_GET, ST_CONFIRM_DELETE, ST_CONFIRM_DELETE_USER,
-	ST_OUTBOX_ADD, ST_OUTBOX_DUE, ST_OUTBOX_LEASE, ST_OUTBOX_SENT, ST_OUTBOX_FAILED,
-	ST_SESSION_LIST, ST_SESSION_DELETE_ID, ST_TOKEN_LIST, ST_TOKEN_DELETE_ID, ST_USER_LIST, ST_USER_COUNT,
-	ST_USER_SET_FLAGS, ST_AUDIT_ADD, ST_AUDIT_LIST, ST_AUDIT_COUNT,
-	ST_STATE_CREATE, ST_STATE_GET, ST_STATE_DELETE, ST_STATE_PURGE, ST_IDENTITY_GET, ST_IDENTITY_CREATE,
-	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES,
-	ST_PING, ST_COUNT
-};
 
 static const char *stmt_sql[ST_COUNT] = {
 	[ST_USER_CREATE] = "INSERT INTO users (email, password, first_name, last_name, is_active, is_staff,"
@@ -220,8 +209,8 @@ struct sqlite_impl {
 
 static struct conn *conn_get(struct store *st);
 
-static void
-log_db_error(sqlite3 *db, const char *what)
+void
+sq_log_error(sqlite3 *db, const char *what)
 {
 	log_msg(LOG_ERROR, "sqlite: %s: %s", what, sqlite3_errmsg(db));
 }
@@ -295,8 +284,8 @@ conn_get(struct store *st)
 }
 
 /* A reset, cleared, cached statement ready for binding, or NULL. */
-static sqlite3_stmt *
-prep(struct store *st, enum stmt which)
+sqlite3_stmt *
+sq_prep(struct store *st, enum stmt which)
 {
 	struct conn *c = conn_get(st);
 
@@ -305,58 +294,58 @@ prep(struct store *st, enum stmt which)
 	if (c->stmt[which] == NULL &&
 	    sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
 	    &c->stmt[which], NULL) != SQLITE_OK) {
-		log_db_error(c->db, stmt_sql[which]);
+		sq_log_error(c->db, stmt_sql[which]);
 		return NULL;
 	}
 	return c->stmt[which];
 }
 
-static void
-done(sqlite3_stmt *s)
+void
+sq_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 }
 
-static void
-col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
+void
+sq_col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 
 	strlcpy_ok(out, t ? (const char *)t : "", outsz);
 }
 
-static void
-read_user(sqlite3_stmt *s, int i, struct store_user *u)
+void
+sq_read_user(sqlite3_stmt *s, int i, struct store_user *u)
 {
 	u->id = sqlite3_column_int64(s, i);
-	col_text(s, i + 1, u->email, sizeof(u->email));
-	col_text(s, i + 2, u->first_name, sizeof(u->first_name));
-	col_text(s, i + 3, u->last_name, sizeof(u->last_name));
+	sq_col_text(s, i + 1, u->email, sizeof(u->email));
+	sq_col_text(s, i + 2, u->first_name, sizeof(u->first_name));
+	sq_col_text(s, i + 3, u->last_name, sizeof(u->last_name));
 	u->is_active = sqlite3_column_int(s, i + 4) != 0;
 	u->is_staff = sqlite3_column_int(s, i + 5) != 0;
 	u->is_superuser = sqlite3_column_int(s, i + 6) != 0;
 	u->email_verified = sqlite3_column_int(s, i + 7) != 0;
 	u->date_joined = sqlite3_column_int64(s, i + 8);
 	u->last_login = sqlite3_column_int64(s, i + 9);   /* NULL reads as 0 */
-	col_text(s, i + 10, u->auth_hash, sizeof(u->auth_hash));
+	sq_col_text(s, i + 10, u->auth_hash, sizeof(u->auth_hash));
 	u->password[0] = '\0';
 }
 
 /* Step a write statement; 0, STORE_CONFLICT on a unique violation, or -1. */
-static int
-step_write(struct store *st, sqlite3_stmt *s)
+int
+sq_step_write(struct store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s), ret = 0;
 
 	if (rc == SQLITE_CONSTRAINT)
 		ret = STORE_CONFLICT;
 	else if (rc != SQLITE_DONE) {
-		log_db_error(sqlite3_db_handle(s), sqlite3_sql(s));
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
 		ret = -1;
 	}
 	(void)st;
-	done(s);
+	sq_done(s);
 	return ret;
 }
 
@@ -464,20 +453,20 @@ fail:
 static int
 sq_ping(struct store *st)
 {
-	sqlite3_stmt *s = prep(st, ST_PING);
+	sqlite3_stmt *s = sq_prep(st, ST_PING);
 	int rc;
 
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
-	done(s);
+	sq_done(s);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 static int
 sq_user_create(struct store *st, struct store_user *u)
 {
-	sqlite3_stmt *s = prep(st, ST_USER_CREATE);
+	sqlite3_stmt *s = sq_prep(st, ST_USER_CREATE);
 	int ret;
 
 	if (s == NULL)
@@ -492,7 +481,7 @@ sq_user_create(struct store *st, struct store_user *u)
 	sqlite3_bind_int(s, 8, u->email_verified);
 	sqlite3_bind_int64(s, 9, u->date_joined);
 	sqlite3_bind_text(s, 10, u->auth_hash, -1, SQLITE_STATIC);
-	if ((ret = step_write(st, s)) == 0)
+	if ((ret = sq_step_write(st, s)) == 0)
 		u->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
 	return ret;
 }
@@ -503,23 +492,23 @@ user_query(struct store *st, sqlite3_stmt *s, struct store_user *u)
 	int rc = sqlite3_step(s), ret = 0;
 
 	if (rc == SQLITE_ROW) {
-		read_user(s, 0, u);
-		col_text(s, NUSER_COLS, u->password, sizeof(u->password));
+		sq_read_user(s, 0, u);
+		sq_col_text(s, NUSER_COLS, u->password, sizeof(u->password));
 	} else if (rc == SQLITE_DONE)
 		ret = STORE_NOTFOUND;
 	else {
-		log_db_error(sqlite3_db_handle(s), "user query");
+		sq_log_error(sqlite3_db_handle(s), "user query");
 		ret = -1;
 	}
 	(void)st;
-	done(s);
+	sq_done(s);
 	return ret;
 }
 
 static int
 sq_user_by_email(struct store *st, const char *email, struct store_user *u)
 {
-	sqlite3_stmt *s = prep(st, ST_USER_BY_EMAIL);
+	sqlite3_stmt *s = sq_prep(st, ST_USER_BY_EMAIL);
 
 	if (s == NULL)
 		return -1;
@@ -530,7 +519,7 @@ sq_user_by_email(struct store *st, const char *email, struct store_user *u)
 static int
 sq_user_by_id(struct store *st, int64_t id, struct store_user *u)
 {
-	sqlite3_stmt *s = prep(st, ST_USER_BY_ID);
+	sqlite3_stmt *s = sq_prep(st, ST_USER_BY_ID);
 
 	if (s == NULL)
 		return -1;
@@ -541,7 +530,7 @@ sq_user_by_id(struct store *st, int64_t id, struct store_user *u)
 static int
 sq_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash)
 {
-	sqlite3_stmt *s = prep(st, new_auth_hash ? ST_USER_SET_PASSWORD : ST_USER_SET_PASSWORD_KEEP);
+	sqlite3_stmt *s = sq_prep(st, new_auth_hash ? ST_USER_SET_PASSWORD : ST_USER_SET_PASSWORD_KEEP);
 	int i = 1;
 
 	if (s == NULL)
@@ -550,42 +539,42 @@ sq_user_set_password(struct store *st, int64_t id, const char *hash, const char 
 	if (new_auth_hash)
 		sqlite3_bind_text(s, i++, new_auth_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, i, id);
-	return step_write(st, s);
+	return sq_step_write(st, s);
 }
 
-static int
-exec_2int(struct store *st, enum stmt which, int64_t a, int64_t b)
+int
+sq_exec2(struct store *st, enum stmt which, int64_t a, int64_t b)
 {
-	sqlite3_stmt *s = prep(st, which);
+	sqlite3_stmt *s = sq_prep(st, which);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, a);
 	sqlite3_bind_int64(s, 2, b);
-	return step_write(st, s);
+	return sq_step_write(st, s);
 }
 
-static int
-exec_1int(struct store *st, enum stmt which, int64_t a)
+int
+sq_exec1(struct store *st, enum stmt which, int64_t a)
 {
-	sqlite3_stmt *s = prep(st, which);
+	sqlite3_stmt *s = sq_prep(st, which);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, a);
-	return step_write(st, s);
+	return sq_step_write(st, s);
 }
 
 static int
 sq_user_set_last_login(struct store *st, int64_t id, int64_t when)
 {
-	return exec_2int(st, ST_USER_LAST_LOGIN, when, id);
+	return sq_exec2(st, ST_USER_LAST_LOGIN, when, id);
 }
 
 static int
 sq_session_create(struct store *st, struct store_session *ss, const char *ip, const char *ua)
 {
-	sqlite3_stmt *s = prep(st, ST_SESSION_CREATE);
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_CREATE);
 	int ret;
 
 	if (s == NULL)
@@ -598,7 +587,7 @@ sq_session_create(struct store *st, struct store_session *ss, const char *ip, co
 	sqlite3_bind_int64(s, 6, ss->last_seen);
 	sqlite3_bind_text(s, 7, ip ? ip : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, ua ? ua : "", -1, SQLITE_STATIC);
-	if ((ret = step_write(st, s)) == 0)
+	if ((ret = sq_step_write(st, s)) == 0)
 		ss->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
 	return ret;
 }
@@ -606,7 +595,7 @@ sq_session_create(struct store *st, struct store_session *ss, const char *ip, co
 static int
 sq_session_get(struct store *st, const char *key_hash, struct store_session *ss, struct store_user *u)
 {
-	sqlite3_stmt *s = prep(st, ST_SESSION_GET);
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_GET);
 	int rc, ret = 0;
 
 	if (s == NULL)
@@ -616,60 +605,60 @@ sq_session_get(struct store *st, const char *key_hash, struct store_session *ss,
 	if (rc == SQLITE_ROW) {
 		ss->id = sqlite3_column_int64(s, 0);
 		ss->user_id = sqlite3_column_int64(s, 1);
-		col_text(s, 2, ss->auth_hash, sizeof(ss->auth_hash));
+		sq_col_text(s, 2, ss->auth_hash, sizeof(ss->auth_hash));
 		ss->created_at = sqlite3_column_int64(s, 3);
 		ss->expires_at = sqlite3_column_int64(s, 4);
 		ss->last_seen = sqlite3_column_int64(s, 5);
 		strlcpy_ok(ss->key_hash, key_hash, sizeof(ss->key_hash));
-		read_user(s, 6, u);
+		sq_read_user(s, 6, u);
 	} else if (rc == SQLITE_DONE)
 		ret = STORE_NOTFOUND;
 	else {
-		log_db_error(sqlite3_db_handle(s), "session_get");
+		sq_log_error(sqlite3_db_handle(s), "session_get");
 		ret = -1;
 	}
-	done(s);
+	sq_done(s);
 	return ret;
 }
 
 static int
 sq_session_delete(struct store *st, const char *key_hash)
 {
-	sqlite3_stmt *s = prep(st, ST_SESSION_DELETE);
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_DELETE);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
-	return step_write(st, s);
+	return sq_step_write(st, s);
 }
 
 static int
 sq_session_touch(struct store *st, int64_t id, int64_t when)
 {
-	return exec_2int(st, ST_SESSION_TOUCH, when, id);
+	return sq_exec2(st, ST_SESSION_TOUCH, when, id);
 }
 
 static int
 sq_session_delete_user(struct store *st, int64_t user_id, int64_t except_id)
 {
-	return exec_2int(st, ST_SESSION_DELETE_USER, user_id, except_id);
+	return sq_exec2(st, ST_SESSION_DELETE_USER, user_id, except_id);
 }
 
 static int
 sq_session_delete_expired(struct store *st, int64_t now)
 {
-	sqlite3_stmt *s = prep(st, ST_SESSION_DELETE_EXPIRED);
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_DELETE_EXPIRED);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
-	return step_write(st, s);
+	return sq_step_write(st, s);
 }
 
 static int
 sq_token_create(struct store *st, struct store_token *t)
 {
-	sqlite3_stmt *s = prep(st, ST_TOKEN_CREATE);
+	sqlite3_stmt *s = sq_prep(st, ST_TOKEN_CREATE);
 	int ret;
 
 	if (s == NULL)
@@ -682,7 +671,7 @@ sq_token_create(struct store *st, struct store_token *t)
 		sqlite3_bind_int64(s, 5, t->expires_at);
 	else
 		sqlite3_bind_null(s, 5);
-	if ((ret = step_write(st, s)) == 0)
+	if ((ret = sq_step_write(st, s)) == 0)
 		t->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
 	return ret;
 }
@@ -690,7 +679,7 @@ sq_token_create(struct store *st, struct store_token *t)
 static int
 sq_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u)
 {
-	sqlite3_stmt *s = prep(st, ST_TOKEN_GET);
+	sqlite3_stmt *s = sq_prep(st, ST_TOKEN_GET);
 	int rc, ret = 0;
 
 	if (s == NULL)
@@ -700,575 +689,107 @@ sq_token_get(struct store *st, const char *key_hash, struct store_token *t, stru
 	if (rc == SQLITE_ROW) {
 		t->id = sqlite3_column_int64(s, 0);
 		t->user_id = sqlite3_column_int64(s, 1);
-		col_text(s, 2, t->name, sizeof(t->name));
+		sq_col_text(s, 2, t->name, sizeof(t->name));
 		t->created_at = sqlite3_column_int64(s, 3);
 		t->expires_at = sqlite3_column_int64(s, 4);
 		t->last_used = sqlite3_column_int64(s, 5);
 		strlcpy_ok(t->key_hash, key_hash, sizeof(t->key_hash));
-		read_user(s, 6, u);
+		sq_read_user(s, 6, u);
 	} else if (rc == SQLITE_DONE)
 		ret = STORE_NOTFOUND;
 	else {
-		log_db_error(sqlite3_db_handle(s), "token_get");
+		sq_log_error(sqlite3_db_handle(s), "token_get");
 		ret = -1;
 	}
-	done(s);
+	sq_done(s);
 	return ret;
 }
 
 static int
 sq_token_touch(struct store *st, int64_t id, int64_t when)
 {
-	return exec_2int(st, ST_TOKEN_TOUCH, when, id);
+	return sq_exec2(st, ST_TOKEN_TOUCH, when, id);
 }
 
 static int
 sq_token_delete_user(struct store *st, int64_t user_id)
 {
-	return exec_1int(st, ST_TOKEN_DELETE_USER, user_id) < 0 ? -1 : 0;
+	return sq_exec1(st, ST_TOKEN_DELETE_USER, user_id) < 0 ? -1 : 0;
 }
 
-static int
-exec_0(struct store *st, enum stmt which)
+int
+sq_exec0(struct store *st, enum stmt which)
 {
-	sqlite3_stmt *s = prep(st, which);
+	sqlite3_stmt *s = sq_prep(st, which);
 
 	if (s == NULL)
 		return -1;
-	return step_write(st, s) == 0 ? 0 : -1;
+	return sq_step_write(st, s) == 0 ? 0 : -1;
 }
 
-static int sq_begin(struct store *st) { return exec_0(st, ST_BEGIN); }
-static int sq_commit(struct store *st) { return exec_0(st, ST_COMMIT); }
-static void sq_rollback(struct store *st) { exec_0(st, ST_ROLLBACK); }
+int sq_begin(struct store *st) { return sq_exec0(st, ST_BEGIN); }
+int sq_commit(struct store *st) { return sq_exec0(st, ST_COMMIT); }
+void sq_rollback(struct store *st) { sq_exec0(st, ST_ROLLBACK); }
 
 static int
 sq_user_set_verified(struct store *st, int64_t id)
 {
-	return exec_1int(st, ST_USER_SET_VERIFIED, id);
+	return sq_exec1(st, ST_USER_SET_VERIFIED, id);
 }
 
-static int
-sq_confirmation_create(struct store *st, struct store_confirmation *c)
-{
-	sqlite3_stmt *s = prep(st, ST_CONFIRM_CREATE);
-	int ret;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, c->key_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, c->user_id);
-	sqlite3_bind_text(s, 3, c->email, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, c->created_at);
-	sqlite3_bind_int64(s, 5, c->expires_at);
-	if ((ret = step_write(st, s)) == 0)
-		c->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
-	return ret;
-}
-
-static int
-sq_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c)
-{
-	sqlite3_stmt *s = prep(st, ST_CONFIRM_GET);
-	int rc, ret = 0;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		c->id = sqlite3_column_int64(s, 0);
-		c->user_id = sqlite3_column_int64(s, 1);
-		col_text(s, 2, c->email, sizeof(c->email));
-		c->created_at = sqlite3_column_int64(s, 3);
-		c->expires_at = sqlite3_column_int64(s, 4);
-		strlcpy_ok(c->key_hash, key_hash, sizeof(c->key_hash));
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		log_db_error(sqlite3_db_handle(s), "confirmation_take");
-		ret = -1;
-	}
-	done(s);
-	if (ret == 0 && exec_1int(st, ST_CONFIRM_DELETE, c->id) != 0)
-		ret = -1;
-	return ret;
-}
-
-static int
-sq_confirmation_delete_user(struct store *st, int64_t user_id)
-{
-	return exec_1int(st, ST_CONFIRM_DELETE_USER, user_id);
-}
-
-static int
-sq_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now)
-{
-	sqlite3_stmt *s = prep(st, ST_OUTBOX_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, message, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, now);
-	return step_write(st, s);
-}
-
-static int
-sq_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	*n = 0;
-	if (sq_begin(st) != 0)
-		return -1;
-	if ((s = prep(st, ST_OUTBOX_DUE)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int(s, 2, max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-		struct store_mail *m = &out[*n];
-		const unsigned char *msg = sqlite3_column_text(s, 2);
-
-		m->id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, m->recipient, sizeof(m->recipient));
-		m->message = xstrdup(msg ? (const char *)msg : "");
-		m->attempts = sqlite3_column_int(s, 3);
-		(*n)++;
-	}
-	done(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		goto fail;
-	/* the lease: another instance (or this one after a crash) retries after it */
-	for (int i = 0; i < *n; i++)
-		if (exec_2int(st, ST_OUTBOX_LEASE, lease_until, out[i].id) != 0)
-			goto fail;
-	if (sq_commit(st) != 0)
-		goto fail;
-	return 0;
-fail:
-	sq_rollback(st);
-	for (int i = 0; i < *n; i++)
-		store_mail_free(&out[i]);
-	*n = 0;
-	return -1;
-}
-
-static int
-sq_outbox_sent(struct store *st, int64_t id, int64_t when)
-{
-	return exec_2int(st, ST_OUTBOX_SENT, when, id);
-}
-
-static int
-sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error)
-{
-	sqlite3_stmt *s = prep(st, ST_OUTBOX_FAILED);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, next_attempt);
-	sqlite3_bind_text(s, 2, error, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, id);
-	return step_write(st, s);
-}
-
-/* Step a read statement to the end, calling row(s, ctx) per row. */
-static int
-each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx)
+int
+sq_each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx)
 {
 	int rc;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		row(s, ctx);
 	if (rc != SQLITE_DONE)
-		log_db_error(sqlite3_db_handle(s), sqlite3_sql(s));
-	done(s);
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	sq_done(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int
-count_rows(sqlite3_stmt *s, int64_t *total)
+int
+sq_count_rows(sqlite3_stmt *s, int64_t *total)
 {
 	int rc = sqlite3_step(s);
 
 	if (rc == SQLITE_ROW)
 		*total = sqlite3_column_int64(s, 0);
 	else
-		log_db_error(sqlite3_db_handle(s), sqlite3_sql(s));
-	done(s);
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	sq_done(s);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* one callback type per row type: no calls through cast function pointers */
-struct session_cb { void (*fn)(void *, const struct store_session_info *); void *ctx; };
-struct token_cb { void (*fn)(void *, const struct store_token *); void *ctx; };
-struct user_cb { void (*fn)(void *, const struct store_user *); void *ctx; };
-struct audit_cb { void (*fn)(void *, const struct store_audit *); void *ctx; };
-
-static void
-session_row(sqlite3_stmt *s, void *arg)
+int
+sq_delete_owned(struct store *st, enum stmt which, int64_t id, int64_t user_id)
 {
-	struct session_cb *cb = arg;
-	struct store_session_info i;
-
-	i.id = sqlite3_column_int64(s, 0);
-	i.user_id = sqlite3_column_int64(s, 1);
-	i.created_at = sqlite3_column_int64(s, 2);
-	i.last_seen = sqlite3_column_int64(s, 3);
-	i.expires_at = sqlite3_column_int64(s, 4);
-	col_text(s, 5, i.ip, sizeof(i.ip));
-	col_text(s, 6, i.user_agent, sizeof(i.user_agent));
-	cb->fn(cb->ctx, &i);
-}
-
-static int
-sq_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *),
-    void *ctx)
-{
-	sqlite3_stmt *s = prep(st, ST_SESSION_LIST);
-	struct session_cb cb = { each, ctx };
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, user_id);
-	return each_row(s, session_row, &cb);
-}
-
-/* DELETE ... WHERE id = ?1 AND (?2 = 0 OR user_id = ?2): 0, STORE_NOTFOUND or -1 */
-static int
-delete_owned(struct store *st, enum stmt which, int64_t id, int64_t user_id)
-{
-	sqlite3_stmt *s = prep(st, which);
+	sqlite3_stmt *s = sq_prep(st, which);
 	int ret;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, user_id);
-	ret = step_write(st, s);
+	ret = sq_step_write(st, s);
 	if (ret == 0 && sqlite3_changes(sqlite3_db_handle(s)) == 0)
 		ret = STORE_NOTFOUND;
 	return ret;
 }
 
 static int
-sq_session_delete_id(struct store *st, int64_t id, int64_t user_id)
-{
-	return delete_owned(st, ST_SESSION_DELETE_ID, id, user_id);
-}
-
-static void
-token_row(sqlite3_stmt *s, void *arg)
-{
-	struct token_cb *cb = arg;
-	struct store_token t = { 0 };
-
-	t.id = sqlite3_column_int64(s, 0);
-	t.user_id = sqlite3_column_int64(s, 1);
-	col_text(s, 2, t.name, sizeof(t.name));
-	t.created_at = sqlite3_column_int64(s, 3);
-	t.expires_at = sqlite3_column_int64(s, 4);
-	t.last_used = sqlite3_column_int64(s, 5);
-	cb->fn(cb->ctx, &t);
-}
-
-static int
-sq_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *), void *ctx)
-{
-	sqlite3_stmt *s = prep(st, ST_TOKEN_LIST);
-	struct token_cb cb = { each, ctx };
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, user_id);
-	return each_row(s, token_row, &cb);
-}
-
-static int
-sq_token_delete_id(struct store *st, int64_t id, int64_t user_id)
-{
-	return delete_owned(st, ST_TOKEN_DELETE_ID, id, user_id);
-}
-
-static void
-user_row(sqlite3_stmt *s, void *arg)
-{
-	struct user_cb *cb = arg;
-	struct store_user u;
-
-	read_user(s, 0, &u);
-	cb->fn(cb->ctx, &u);
-}
-
-static int
-sq_user_list(struct store *st, const char *search, int64_t offset, int limit,
-    void (*each)(void *, const struct store_user *), void *ctx, int64_t *total)
-{
-	sqlite3_stmt *s = prep(st, ST_USER_COUNT);
-	struct user_cb cb = { each, ctx };
-
-	if (s == NULL)
-		return -1;
-	if (search && *search)
-		sqlite3_bind_text(s, 1, search, -1, SQLITE_STATIC);
-	if (count_rows(s, total) != 0 || (s = prep(st, ST_USER_LIST)) == NULL)
-		return -1;
-	if (search && *search)
-		sqlite3_bind_text(s, 1, search, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit);
-	sqlite3_bind_int64(s, 3, offset);
-	return each_row(s, user_row, &cb);
-}
-
-static int
-sq_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_staff, bool is_superuser,
-    bool email_verified)
-{
-	sqlite3_stmt *s = prep(st, ST_USER_SET_FLAGS);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int(s, 1, is_active);
-	sqlite3_bind_int(s, 2, is_staff);
-	sqlite3_bind_int(s, 3, is_superuser);
-	sqlite3_bind_int(s, 4, email_verified);
-	sqlite3_bind_int64(s, 5, id);
-	return step_write(st, s);
-}
-
-static int
-sq_audit_add(struct store *st, struct store_audit *a)
-{
-	sqlite3_stmt *s = prep(st, ST_AUDIT_ADD);
-	int ret;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, a->at);
-	sqlite3_bind_int64(s, 2, a->actor_id);
-	sqlite3_bind_int64(s, 3, a->user_id);
-	sqlite3_bind_text(s, 4, a->event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, a->detail[0] ? a->detail : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, a->ip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 7, a->user_agent, -1, SQLITE_STATIC);
-	if ((ret = step_write(st, s)) == 0)
-		a->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
-	return ret;
-}
-
-static void
-audit_row(sqlite3_stmt *s, void *arg)
-{
-	struct audit_cb *cb = arg;
-	struct store_audit a;
-
-	a.id = sqlite3_column_int64(s, 0);
-	a.at = sqlite3_column_int64(s, 1);
-	a.actor_id = sqlite3_column_int64(s, 2);
-	a.user_id = sqlite3_column_int64(s, 3);
-	col_text(s, 4, a.event, sizeof(a.event));
-	col_text(s, 5, a.detail, sizeof(a.detail));
-	col_text(s, 6, a.ip, sizeof(a.ip));
-	col_text(s, 7, a.user_agent, sizeof(a.user_agent));
-	cb->fn(cb->ctx, &a);
-}
-
-static void
-bind_audit_filter(sqlite3_stmt *s, const struct store_audit_filter *f)
-{
-	size_t n = f->event ? strlen(f->event) : 0;
-
-	sqlite3_bind_int64(s, 1, f->user_id);
-	sqlite3_bind_int64(s, 2, f->actor_id);
-	if (n && f->event[n - 1] == '*')
-		sqlite3_bind_text(s, 4, f->event, (int)n - 1, SQLITE_STATIC);
-	else if (n)
-		sqlite3_bind_text(s, 3, f->event, (int)n, SQLITE_STATIC);
-}
-
-static int
-sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
-    void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total)
-{
-	sqlite3_stmt *s = prep(st, ST_AUDIT_COUNT);
-	struct audit_cb cb = { each, ctx };
-
-	if (s == NULL)
-		return -1;
-	bind_audit_filter(s, f);
-	if (count_rows(s, total) != 0 || (s = prep(st, ST_AUDIT_LIST)) == NULL)
-		return -1;
-	bind_audit_filter(s, f);
-	sqlite3_bind_int(s, 5, limit);
-	sqlite3_bind_int64(s, 6, offset);
-	return each_row(s, audit_row, &cb);
-}
-
-static int
-sq_social_state_create(struct store *st, const struct store_social_state *ss)
-{
-	sqlite3_stmt *s;
-
-	/* forgotten attempts go here, so the table stays small */
-	if (exec_1int(st, ST_STATE_PURGE, now_unix()) != 0 || (s = prep(st, ST_STATE_CREATE)) == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, ss->state_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, ss->provider, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, ss->browser_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, ss->verifier, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, ss->nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, ss->next, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 7, ss->link_user_id);
-	sqlite3_bind_int64(s, 8, ss->expires_at);
-	return step_write(st, s);
-}
-
-static int
-sq_social_state_take(struct store *st, const char *state_hash, struct store_social_state *ss)
-{
-	sqlite3_stmt *s = prep(st, ST_STATE_GET);
-	int rc, ret = 0;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, state_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		strlcpy_ok(ss->state_hash, state_hash, sizeof(ss->state_hash));
-		col_text(s, 0, ss->provider, sizeof(ss->provider));
-		col_text(s, 1, ss->browser_hash, sizeof(ss->browser_hash));
-		col_text(s, 2, ss->verifier, sizeof(ss->verifier));
-		col_text(s, 3, ss->nonce, sizeof(ss->nonce));
-		col_text(s, 4, ss->next, sizeof(ss->next));
-		ss->link_user_id = sqlite3_column_int64(s, 5);
-		ss->expires_at = sqlite3_column_int64(s, 6);
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		log_db_error(sqlite3_db_handle(s), "social_state_take");
-		ret = -1;
-	}
-	done(s);
-	if (ret == 0) {
-		/* single use: gone before anything else happens */
-		sqlite3_stmt *d = prep(st, ST_STATE_DELETE);
-		if (d == NULL)
-			return -1;
-		sqlite3_bind_text(d, 1, state_hash, -1, SQLITE_STATIC);
-		if (step_write(st, d) != 0 || sqlite3_changes(sqlite3_db_handle(d)) != 1)
-			return STORE_NOTFOUND;       /* someone else took it first */
-	}
-	return ret;
-}
-
-static void
-read_identity(sqlite3_stmt *s, struct store_identity *i)
-{
-	i->id = sqlite3_column_int64(s, 0);
-	i->user_id = sqlite3_column_int64(s, 1);
-	col_text(s, 2, i->provider, sizeof(i->provider));
-	col_text(s, 3, i->uid, sizeof(i->uid));
-	col_text(s, 4, i->extra, sizeof(i->extra));
-	i->created_at = sqlite3_column_int64(s, 5);
-}
-
-static int
-sq_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i)
-{
-	sqlite3_stmt *s = prep(st, ST_IDENTITY_GET);
-	int rc, ret = 0;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, provider, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, uid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read_identity(s, i);
-	else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		log_db_error(sqlite3_db_handle(s), "identity_get");
-		ret = -1;
-	}
-	done(s);
-	return ret;
-}
-
-static int
-sq_identity_create(struct store *st, struct store_identity *i)
-{
-	sqlite3_stmt *s = prep(st, ST_IDENTITY_CREATE);
-	int ret;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, i->user_id);
-	sqlite3_bind_text(s, 2, i->provider, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, i->uid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, i->extra[0] ? i->extra : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, i->created_at);
-	if ((ret = step_write(st, s)) == 0)
-		i->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
-	return ret;
-}
-
-static int
-sq_identity_update_extra(struct store *st, int64_t id, const char *extra)
-{
-	sqlite3_stmt *s = prep(st, ST_IDENTITY_EXTRA);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, extra, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, id);
-	return step_write(st, s);
-}
-
-struct identity_cb { void (*fn)(void *, const struct store_identity *); void *ctx; };
-
-static void
-identity_row(sqlite3_stmt *s, void *arg)
-{
-	struct identity_cb *cb = arg;
-	struct store_identity i;
-
-	read_identity(s, &i);
-	cb->fn(cb->ctx, &i);
-}
-
-static int
-sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *), void *ctx)
-{
-	sqlite3_stmt *s = prep(st, ST_IDENTITY_LIST);
-	struct identity_cb cb = { each, ctx };
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, user_id);
-	return each_row(s, identity_row, &cb);
-}
-
-static int
-sq_identity_delete(struct store *st, int64_t id, int64_t user_id)
-{
-	return delete_owned(st, ST_IDENTITY_DELETE, id, user_id);
-}
-
-static int
 sq_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name)
 {
-	sqlite3_stmt *s = prep(st, ST_USER_SET_NAMES);
+	sqlite3_stmt *s = sq_prep(st, ST_USER_SET_NAMES);
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, first_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, last_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, id);
-	return step_write(st, s);
+	return sq_step_write(st, s);
 }
 
 const struct store_ops store_sqlite_ops = {

@@ -1,0 +1,81 @@
+/*
+ * store/sqlite_int — what the SQLite backend's files share: the statement
+ * table's names and the small helpers around prepared statements.  Private
+ * to src/store/sqlite*.c.
+ */
+#ifndef GATEHOUSE_SQLITE_INT_H
+#define GATEHOUSE_SQLITE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+enum stmt {
+	ST_USER_CREATE, ST_USER_BY_EMAIL, ST_USER_BY_ID, ST_USER_SET_PASSWORD, ST_USER_SET_PASSWORD_KEEP,
+	ST_USER_LAST_LOGIN, ST_SESSION_CREATE, ST_SESSION_GET, ST_SESSION_DELETE, ST_SESSION_TOUCH,
+	ST_SESSION_DELETE_USER, ST_SESSION_DELETE_EXPIRED, ST_TOKEN_CREATE, ST_TOKEN_GET, ST_TOKEN_TOUCH,
+	ST_TOKEN_DELETE_USER, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_USER_SET_VERIFIED,
+	ST_CONFIRM_CREATE, ST_CONFIRM_GET, ST_CONFIRM_DELETE, ST_CONFIRM_DELETE_USER,
+	ST_OUTBOX_ADD, ST_OUTBOX_DUE, ST_OUTBOX_LEASE, ST_OUTBOX_SENT, ST_OUTBOX_FAILED,
+	ST_SESSION_LIST, ST_SESSION_DELETE_ID, ST_TOKEN_LIST, ST_TOKEN_DELETE_ID, ST_USER_LIST, ST_USER_COUNT,
+	ST_USER_SET_FLAGS, ST_AUDIT_ADD, ST_AUDIT_LIST, ST_AUDIT_COUNT,
+	ST_STATE_CREATE, ST_STATE_GET, ST_STATE_DELETE, ST_STATE_PURGE, ST_IDENTITY_GET, ST_IDENTITY_CREATE,
+	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES,
+	ST_PING, ST_COUNT
+};
+
+/* A reset, cleared, cached statement of this thread's connection, or NULL. */
+sqlite3_stmt *sq_prep(struct store *st, enum stmt which);
+void sq_done(sqlite3_stmt *s);
+void sq_col_text(sqlite3_stmt *s, int i, char *out, size_t outsz);
+void sq_read_user(sqlite3_stmt *s, int i, struct store_user *u);
+void sq_log_error(sqlite3 *db, const char *what);
+/* Step a write: 0, STORE_CONFLICT on a unique violation, or -1. */
+int sq_step_write(struct store *st, sqlite3_stmt *s);
+int sq_exec0(struct store *st, enum stmt which);
+int sq_exec1(struct store *st, enum stmt which, int64_t a);
+int sq_exec2(struct store *st, enum stmt which, int64_t a, int64_t b);
+/* Step a read to the end, row(s, ctx) per row: 0 or -1. */
+int sq_each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx);
+int sq_count_rows(sqlite3_stmt *s, int64_t *total);
+/* DELETE ... WHERE id = ?1 AND (?2 = 0 OR user_id = ?2): 0, STORE_NOTFOUND or -1. */
+int sq_delete_owned(struct store *st, enum stmt which, int64_t id, int64_t user_id);
+int sq_begin(struct store *st);
+int sq_commit(struct store *st);
+void sq_rollback(struct store *st);
+
+/* sqlite_mail.c */
+int sq_confirmation_create(struct store *st, struct store_confirmation *c);
+int sq_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c);
+int sq_confirmation_delete_user(struct store *st, int64_t user_id);
+int sq_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now);
+int sq_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
+int sq_outbox_sent(struct store *st, int64_t id, int64_t when);
+int sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+/* sqlite_admin.c */
+int sq_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *),
+    void *ctx);
+int sq_session_delete_id(struct store *st, int64_t id, int64_t user_id);
+int sq_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *), void *ctx);
+int sq_token_delete_id(struct store *st, int64_t id, int64_t user_id);
+int sq_user_list(struct store *st, const char *search, int64_t offset, int limit,
+    void (*each)(void *, const struct store_user *), void *ctx, int64_t *total);
+int sq_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_staff, bool is_superuser,
+    bool email_verified);
+int sq_audit_add(struct store *st, struct store_audit *a);
+int sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
+    void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total);
+/* sqlite_social.c */
+int sq_social_state_create(struct store *st, const struct store_social_state *ss);
+int sq_social_state_take(struct store *st, const char *state_hash, struct store_social_state *ss);
+int sq_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);
+int sq_identity_create(struct store *st, struct store_identity *i);
+int sq_identity_update_extra(struct store *st, int64_t id, const char *extra);
+int sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *),
+    void *ctx);
+int sq_identity_delete(struct store *st, int64_t id, int64_t user_id);
+
+#endif
