@@ -31,7 +31,10 @@ user_normalize_email(const char *in, char *out, size_t outsz)
 	out[n] = '\0';
 	at = strchr(out, '@');
 	if (at == NULL || at == out || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
-	    at[1] == '.' || out[n - 1] == '.')
+	    at[1] == '.' || out[n - 1] == '.' || strstr(at, ".."))
+		return -1;
+	/* like Django's EmailValidator: a dotted domain, or localhost */
+	if (strchr(at + 1, '.') == NULL && strcmp(at + 1, "localhost") != 0)
 		return -1;
 	return 0;
 }

@@ -14,7 +14,7 @@
 
 /* Trim spaces and lower-case in into out (STORE_EMAIL_MAX + 1 bytes).
  * 0, or -1 when it is not a plausible address (one '@', both sides
- * non-empty, a dot-free-or-dotted domain without spaces, at most 254 bytes, UTF-8). */
+ * non-empty, a dotted domain (or localhost) without spaces, at most 254 bytes, UTF-8). */
 int user_normalize_email(const char *in, char *out, size_t outsz);
 /* The profile object of DESIGN §2 (new reference). */
 json_t *user_profile_json(const struct store_user *u);
