@@ -325,3 +325,33 @@ export function linkIn(message, origin, pathPattern) {
   if (!found) throw new Error(`no line matching ${line} in the text part of "${message.subject}":\n${message.text}`)
   return found
 }
+
+// ---- social login providers --------------------------------------------------
+
+/**
+ * The stand-in providers of tests/providers, on 127.0.0.1: a real OpenID
+ * provider (npm oidc-provider) configured in gatehouse as the generic OIDC
+ * provider `oidcName` labelled `oidcLabel`, and the GitHub stand-in.  Loaded
+ * on demand, so the other browser tests do not need tests/providers' packages.
+ * Start gatehouse with `providers.env`, then call `providers.allowOrigin(origin)`
+ * to register its callback URLs; `stop()` in `after`.
+ */
+export async function startProviders({ oidcName = 'acme', oidcLabel = 'Acme ID' } = {}) {
+  const { startGithub, startOidcProvider } = await import('../providers/index.mjs').catch((e) => {
+    throw new Error(`tests/providers could not be loaded (${e.message}); install its packages: (cd tests/providers && npm ci)`)
+  })
+  const [oidc, github] = await Promise.all([
+    startOidcProvider({ clients: [{ client_id: `${oidcName}-spa`, client_secret: `${oidcName}-secret` }] }),
+    startGithub({ clients: [{ client_id: 'gh-spa', client_secret: 'gh-secret' }] }),
+  ])
+  return {
+    oidc,
+    github,
+    env: { ...github.gatehouseEnv(), GATEHOUSE_OIDC_PROVIDERS: oidcName, ...oidc.gatehouseEnv(oidcName, oidcLabel) },
+    allowOrigin(origin) {
+      oidc.allowOrigin(origin, oidcName)
+      github.allowOrigin(origin, 'github')
+    },
+    stop: () => Promise.all([oidc.stop(), github.stop()]),
+  }
+}
