@@ -124,15 +124,15 @@ main(void)
 	/* alg none, by hand */
 	{
 		char h[128], p[512], t[700];
-		char *claims = json_dumps(good_claims(), JSON_COMPACT);
-		json_t *tmp;
+		json_t *gc = good_claims();
+		char *claims = json_dumps(gc, JSON_COMPACT);
+
 		b64("{\"alg\":\"none\",\"kid\":\"k1\"}", h, sizeof(h));
 		b64(claims, p, sizeof(p));
 		snprintf(t, sizeof(t), "%s.%s.", h, p);
 		CHECK(verify(o, t) == -1);
 		free(claims);
-		tmp = good_claims();
-		json_decref(tmp);
+		json_decref(gc);
 	}
 	CHECK(verify(o, "not.a.token") == -1);
 	CHECK(!jws_shape_ok("a.b.c"));          /* length 1 mod 4: cjose would abort */
