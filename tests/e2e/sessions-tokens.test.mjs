@@ -44,11 +44,10 @@ describe('account: sessions and API tokens', () => {
       await page.getByRole('link', { name: 'Account', exact: true }).click()
       await page.getByRole('link', { name: 'Sessions' }).click()
       await page.waitForURL(server.url('/account/sessions'))
-      assert.equal(await page.title(), 'Sessions · Gatehouse')
-      assert.equal(await page.getByRole('link', { name: 'Sessions' }).getAttribute('aria-current'), 'page')
-
       const rows = page.getByTestId('session')
       await rows.nth(1).waitFor()
+      assert.equal(await page.title(), 'Sessions · Gatehouse')
+      assert.equal(await page.getByRole('link', { name: 'Sessions' }).getAttribute('aria-current'), 'page')
       assert.equal(await rows.count(), 2)
       const current = page.locator('[data-testid=session][data-current=true]')
       assert.equal(await current.count(), 1, 'exactly one session is this device')
@@ -97,8 +96,8 @@ describe('account: sessions and API tokens', () => {
     await withPage(browser, server, async ({ page }) => {
       await login(page, server, email, PASSWORD)
       await page.goto(server.url('/account/tokens'))
-      assert.equal(await page.title(), 'API tokens · Gatehouse')
       await page.getByTestId('no-tokens').waitFor()
+      assert.equal(await page.title(), 'API tokens · Gatehouse')
 
       const name = page.getByLabel('Name')
       const days = page.getByLabel('Expires after (days) (optional)')

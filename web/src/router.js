@@ -96,7 +96,9 @@ export function createAppRouter(pinia) {
   router.afterEach((to, from, failure) => {
     pending = null
     if (failure) return
-    document.title = pageTitle(to.meta.title)
+    // Non-staff on an admin page see AdminLayout's "not allowed" page.
+    const refused = to.meta.staff && auth.user && !auth.user.is_staff
+    document.title = pageTitle(refused ? 'Not allowed' : to.meta.title)
     if (from.matched.length === 0) return // first load: leave focus alone
     // Move focus to the new page's heading, unless the page took it already
     // (the login form focuses its first field), so screen readers follow.
