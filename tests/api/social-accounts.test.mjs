@@ -10,7 +10,7 @@ import { createUser, loggedIn, cookiesNamed, uniqueEmail, ISO_UTC, q } from './h
 import { startAccounts, resetLink, resetConfirm, tryLogin, GOOD_PW, GOOD_PW2 } from './accounts-harness.mjs';
 import {
 	startProviders, startSocial, watch, socialLogin, loginOk, githubUser, facebookUser, oidcAccount, assertRefused,
-	assertHealthy, profile, userCount, userId, identityRows, PIPELINE_ASSOCIATE, CORP_LABEL,
+	assertHealthy, profile, userCount, userId, identityRows, stopAll, PIPELINE_ASSOCIATE, CORP_LABEL,
 } from './social-harness.mjs';
 
 const ONLY_WAY = 'This is your only way to sign in: set a password first (use Forgot password).';
@@ -25,14 +25,13 @@ before(async () => {
 	assoc = await startSocial({ providers, env: { GATEHOUSE_SOCIAL_PIPELINE: PIPELINE_ASSOCIATE } });
 });
 after(async () => {
-	try {
-		if (ctx) await assertHealthy(ctx);
-		if (assoc) await assertHealthy(assoc);
-	} finally {
-		await ctx?.stop();
-		await assoc?.stop();
-		await providers?.stop();
-	}
+	await stopAll(
+		() => ctx && assertHealthy(ctx),
+		() => assoc && assertHealthy(assoc),
+		() => ctx?.stop(),
+		() => assoc?.stop(),
+		() => providers?.stop(),
+	);
 });
 
 /** A password account made with the CLI (email confirmed), and a signed-in client for it. */

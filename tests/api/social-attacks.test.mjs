@@ -9,7 +9,7 @@ import { sleep } from './harness.mjs';
 import { unsignedJwt, hmacJwt, signJwt } from '../providers/index.mjs';
 import {
 	startSocial, browser, authorize, atProvider, callbackBody, finish, oidcAccount, assertRefused,
-	assertHealthy, profile, userCount, identityRows,
+	assertHealthy, profile, userCount, identityRows, stopAll,
 } from './social-harness.mjs';
 
 let ctx;
@@ -25,13 +25,12 @@ before(async () => {
 	rotFetchedAt = Date.now();
 });
 after(async () => {
-	try {
-		if (ctx) await assertHealthy(ctx);
-		if (rot) await assertHealthy(rot);
-	} finally {
-		await rot?.stop();
-		await ctx?.stop();
-	}
+	await stopAll(
+		() => ctx && assertHealthy(ctx),
+		() => rot && assertHealthy(rot),
+		() => rot?.stop(),
+		() => ctx?.stop(),
+	);
 });
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -82,11 +82,10 @@ export async function startSocial({ providers, env = {}, start } = {}) {
 	const ctx = {
 		...inner, server, providers, origin: server.origin, log: [],
 		async stop() {
-			try {
-				if (inner.stop) await inner.stop(); else await server.stop();
-			} finally {
-				if (own) await providers.stop();
-			}
+			await stopAll(
+				() => (inner.stop ? inner.stop() : server.stop()),
+				() => (own ? providers.stop() : undefined),
+			);
 		},
 	};
 	return ctx;
@@ -240,6 +239,25 @@ export async function assertHealthy(ctx) {
 	const bad = ctx.log.filter((l) => l.status >= 500);
 	assert.deepEqual(bad, [], 'gatehouse answered 5xx');
 	assert.ok(await ctx.server.alive(), 'gatehouse still alive');
+}
+
+/**
+ * Run every clean-up step even when one fails (a server that died must not
+ * leave the others, or the providers, running: the test file would never
+ * exit); then throw the first failure.
+ */
+export async function stopAll(...steps) {
+	const results = [];
+	for (const step of steps) {
+		try {
+			await step();
+			results.push(null);
+		} catch (e) {
+			results.push(e);
+		}
+	}
+	const first = results.find((e) => e);
+	if (first) throw first;
 }
 
 /** Seconds for a provider call timeout: 1 s, longer under a slow wrapper. */

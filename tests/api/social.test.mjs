@@ -9,7 +9,7 @@ import { startServer, cookiesNamed, estimatedBits, rawHttp, rawGet, randomString
 import {
 	startProviders, startSocial, browser, bare, authorize, atProvider, callbackBody, finish, socialLogin, loginOk,
 	newAccount, githubUser, facebookUser, oidcAccount, assertRefused, assertHealthy, profile, userCount, userId,
-	identityRows, callbackOf, PROVIDERS, CORP_LABEL, FAKE_LABEL, SHORT_TIMEOUT, SLOW,
+	identityRows, callbackOf, stopAll, PROVIDERS, CORP_LABEL, FAKE_LABEL, SHORT_TIMEOUT, SLOW,
 } from './social-harness.mjs';
 
 let providers;
@@ -29,14 +29,13 @@ before(async () => {
 	});
 });
 after(async () => {
-	try {
-		if (ctx) await assertHealthy(ctx);
-		if (strict) await assertHealthy(strict);
-	} finally {
-		await ctx?.stop();
-		await strict?.stop();
-		await providers?.stop();
-	}
+	await stopAll(
+		() => ctx && assertHealthy(ctx),
+		() => strict && assertHealthy(strict),
+		() => ctx?.stop(),
+		() => strict?.stop(),
+		() => providers?.stop(),
+	);
 });
 
 const B64URL43 = /^[A-Za-z0-9_-]{43}$/;
