@@ -252,7 +252,7 @@ static json_t *
 token_request(const struct social_provider *p, const struct config *cfg, const char *endpoint, const char *code,
     const char *verifier, char *err, size_t errsz)
 {
-	struct buf body = { 0 };
+	struct buf body = { 0 }, user = { 0 }, pass = { 0 };
 	char redirect[600];
 	struct fetch f = { .method = "POST", .url = endpoint, .timeout = cfg->social_timeout,
 	    .headers = { "Accept: application/json", "Content-Type: application/x-www-form-urlencoded", NULL } };
@@ -267,9 +267,11 @@ token_request(const struct social_provider *p, const struct config *cfg, const c
 	buf_puts(&body, "&code_verifier=");
 	fetch_urlencode(&body, verifier);
 	if (p->kind == SOCIAL_OIDC) {
-		/* client_secret_basic (RFC 6749 2.3.1) */
-		f.basic_user = p->client_id;
-		f.basic_password = p->client_secret;
+		/* client_secret_basic: RFC 6749 2.3.1 form-encodes both before Basic */
+		fetch_urlencode(&user, p->client_id);
+		fetch_urlencode(&pass, p->client_secret);
+		f.basic_user = user.data;
+		f.basic_password = pass.data;
 	} else {
 		buf_puts(&body, "&client_id=");
 		fetch_urlencode(&body, p->client_id);
@@ -280,6 +282,10 @@ token_request(const struct social_provider *p, const struct config *cfg, const c
 	j = fetch_json(&f, &status, 1, err, errsz);
 	sodium_memzero(body.data, body.len);
 	buf_free(&body);
+	if (pass.data)
+		sodium_memzero(pass.data, pass.len);
+	buf_free(&user);
+	buf_free(&pass);
 	if (j == NULL) {
 		log_msg(LOG_WARN, "social: %s token endpoint: %s", p->name, err);
 		snprintf(err, errsz, "Could not reach %s. Please try again later.", p->label);
