@@ -100,6 +100,14 @@ hashpool_reserve(struct hashpool *p)
 }
 
 void
+hashpool_release(struct hashpool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->inflight--;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
 hashpool_submit(struct hashpool *p, void (*work)(void *), void (*done)(void *), void *arg)
 {
 	struct job *j = xmalloc(sizeof(*j));

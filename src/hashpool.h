@@ -16,6 +16,8 @@ struct hashpool *hashpool_new(unsigned threads, unsigned max_waiting, int backgr
 /* Reserve a place in the queue: 0, or -1 when full.  Each successful reserve
  * must be followed by exactly one hashpool_submit. */
 int hashpool_reserve(struct hashpool *p);
+/* Give back a reserved place that will not be used. */
+void hashpool_release(struct hashpool *p);
 /* Queue work(arg) then done(arg) on a worker, in a reserved place. */
 void hashpool_submit(struct hashpool *p, void (*work)(void *), void (*done)(void *), void *arg);
 /* Jobs queued or running right now (for /metrics and tests). */

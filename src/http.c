@@ -337,6 +337,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		hashpool_submit(r->deferred_pool, run_deferred, resume_deferred, r);
 		return MHD_YES;
 	}
+	if (r->deferred_work != NULL) {
+		/* a handler that deferred and answered anyway: its place goes back */
+		hashpool_release(r->deferred_pool);
+		r->deferred_work = NULL;
+	}
 	if (r->status == 0)
 		respond_error(r, 500, "Internal error.");
 	return send_response(r);

@@ -580,13 +580,10 @@ api_password_reset_confirm(struct request *r)
 static void
 change_start(struct request *r)
 {
-	const struct config *cfg = &r->app->cfg;
 	json_t *body = NULL, *errors = json_object();
 	struct pwjob *j = NULL;
 	const char *old, *pw;
 	size_t len = 0;
-	char key[STORE_EMAIL_MAX + 24];
-	long wait = 0;
 
 	if (request_json(r, &body) != 0)
 		goto done;
@@ -597,12 +594,8 @@ change_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	/* guessing the old password here counts against the account like a login */
-	snprintf(key, sizeof(key), "login:account:%s", r->user.email);
-	if (limiter_check(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix(), &wait)) {
-		api_respond_throttled(r, wait);
+	if (api_reauth_throttled(r))
 		goto done;
-	}
 	j = pwjob_new(r);
 	if (store_user_by_id(r->app->store, r->user.id, &j->user) != 0) {
 		api_respond_busy(r, NULL);
@@ -632,11 +625,9 @@ change_finish(struct request *r)
 	const struct config *cfg = &r->app->cfg;
 	struct pwjob *j = r->state;
 	struct store *st = r->app->store;
-	char key[STORE_EMAIL_MAX + 24];
 
 	if (!j->old_ok) {
-		snprintf(key, sizeof(key), "login:account:%s", r->user.email);
-		limiter_hit(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix());
+		api_reauth_failed(r);
 		respond_json(r, 400, json_pack("{s:[s]}", "old_password",
 		    "Your old password was entered incorrectly. Please enter it again."));
 		return;

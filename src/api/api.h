@@ -25,6 +25,11 @@ void api_respond_busy(struct request *r, const char *detail);
 int api_page(struct request *r, int64_t *page, int *size);
 /* DRF's paginated body {"count","next","previous","results"} (results taken over). */
 json_t *api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *results);
+/* Re-authentication (the old password to change it, the password to make a
+ * token) counts against the signed-in account like a login: 1 after
+ * answering 429; api_reauth_failed records a wrong password. */
+int api_reauth_throttled(struct request *r);
+void api_reauth_failed(struct request *r);
 /* Wipe the string field name of obj in place (a password in a parsed body). */
 void api_wipe_field(json_t *obj, const char *name);
 

@@ -8,7 +8,9 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "app.h"
 #include "http.h"
+#include "throttle.h"
 #include "util.h"
 
 const char *
@@ -116,4 +118,34 @@ api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *
 	return json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)total,
 	    "next", page * size < total ? page_link(r, page + 1) : json_null(),
 	    "previous", page > 1 ? page_link(r, page - 1) : json_null(), "results", results);
+}
+
+static void
+account_key(struct request *r, char *key, size_t keysz)
+{
+	snprintf(key, keysz, "login:account:%s", r->user.email);
+}
+
+int
+api_reauth_throttled(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	char key[STORE_EMAIL_MAX + 24];
+	long wait = 0;
+
+	account_key(r, key, sizeof(key));
+	if (!limiter_check(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix(), &wait))
+		return 0;
+	api_respond_throttled(r, wait);
+	return 1;
+}
+
+void
+api_reauth_failed(struct request *r)
+{
+	const struct config *cfg = &r->app->cfg;
+	char key[STORE_EMAIL_MAX + 24];
+
+	account_key(r, key, sizeof(key));
+	limiter_hit(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix());
 }

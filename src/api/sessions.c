@@ -132,13 +132,10 @@ token_job_run(void *arg)
 static void
 tokens_create_start(struct request *r)
 {
-	const struct config *cfg = &r->app->cfg;
 	json_t *body = NULL, *errors = json_object(), *days;
 	struct token_job *j = NULL;
 	const char *name, *pw;
 	struct store_user u;
-	char key[STORE_EMAIL_MAX + 24];
-	long wait = 0;
 	size_t chars = 0;
 
 	if (request_json(r, &body) != 0)
@@ -162,11 +159,8 @@ tokens_create_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	snprintf(key, sizeof(key), "login:account:%s", r->user.email);
-	if (limiter_check(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix(), &wait)) {
-		api_respond_throttled(r, wait);
+	if (api_reauth_throttled(r))
 		goto done;
-	}
 	if (store_user_by_id(r->app->store, r->user.id, &u) != 0) {
 		api_respond_busy(r, NULL);
 		goto done;
@@ -198,15 +192,13 @@ done:
 static void
 tokens_create_finish(struct request *r)
 {
-	const struct config *cfg = &r->app->cfg;
 	struct token_job *j = r->state;
 	struct store_token t;
-	char key[TOKEN_KEY_LEN + 1], lkey[STORE_EMAIL_MAX + 24];
+	char key[TOKEN_KEY_LEN + 1];
 	json_t *out;
 
 	if (!j->ok) {
-		snprintf(lkey, sizeof(lkey), "login:account:%s", r->user.email);
-		limiter_hit(r->app->limiter, lkey, cfg->login_account_limit, cfg->login_window, now_unix());
+		api_reauth_failed(r);
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
 		return;
 	}
