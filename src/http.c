@@ -404,16 +404,16 @@ http_start(struct app *app, char *err, size_t errsz)
 	s->n = (unsigned)cfg->threads;
 	s->daemons = xcalloc(s->n, sizeof(*s->daemons));
 	for (unsigned i = 0; i < s->n; i++) {
-		/* the limits are per daemon: split the connection cap between them */
-		unsigned conns = (unsigned)cfg->max_connections / s->n;
-
+		/* limits are per daemon, that is per HTTP thread: the kernel's
+		 * SO_REUSEPORT hash does not split connections exactly evenly, so a
+		 * divided cap would refuse connections while another thread had room */
 		s->daemons[i] = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, s,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
-		    MHD_OPTION_CONNECTION_LIMIT, conns ? conns : 1,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		    MHD_OPTION_END);
