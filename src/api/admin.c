@@ -194,21 +194,37 @@ add_session(void *ctx, const struct store_session_info *s)
 	json_array_append_new(ctx, session_info_json(s, 0));
 }
 
-void
-api_admin_user_sessions(struct request *r)
+static void
+add_token(void *ctx, const struct store_token *t)
+{
+	json_array_append_new(ctx, token_json(t));
+}
+
+/* GET /api/admin/users/<id>/sessions/ and .../tokens/: the user's rows, no secrets. */
+static void
+list_of_user(struct request *r, bool tokens)
 {
 	struct store_user u;
 	json_t *list;
+	int rc;
 
 	if (target(r, &u) != 0)
 		return;
 	list = json_array();
-	if (store_session_list(r->app->store, u.id, add_session, list) != 0) {
+	rc = tokens ? store_token_list(r->app->store, u.id, add_token, list) :
+	    store_session_list(r->app->store, u.id, add_session, list);
+	if (rc != 0) {
 		json_decref(list);
 		api_respond_busy(r, NULL);
 		return;
 	}
 	respond_json(r, 200, list);
+}
+
+void
+api_admin_user_sessions(struct request *r)
+{
+	list_of_user(r, false);
 }
 
 void
@@ -265,27 +281,10 @@ api_admin_token_delete(struct request *r)
 	delete_one(r, true);
 }
 
-static void
-add_token(void *ctx, const struct store_token *t)
-{
-	json_array_append_new(ctx, token_json(t));
-}
-
 void
 api_admin_user_tokens(struct request *r)
 {
-	struct store_user u;
-	json_t *list;
-
-	if (target(r, &u) != 0)
-		return;
-	list = json_array();
-	if (store_token_list(r->app->store, u.id, add_token, list) != 0) {
-		json_decref(list);
-		api_respond_busy(r, NULL);
-		return;
-	}
-	respond_json(r, 200, list);
+	list_of_user(r, true);
 }
 
 void

@@ -487,22 +487,16 @@ sq_user_create(struct store *st, struct store_user *u)
 }
 
 static int
-user_query(struct store *st, sqlite3_stmt *s, struct store_user *u)
+user_query(sqlite3_stmt *s, struct store_user *u)
 {
-	int rc = sqlite3_step(s), ret = 0;
+	int ret;
 
-	if (rc == SQLITE_ROW) {
-		sq_read_user(s, 0, u);
-		sq_col_text(s, NUSER_COLS, u->password, sizeof(u->password));
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		sq_log_error(sqlite3_db_handle(s), "user query");
-		ret = -1;
-	}
-	(void)st;
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	sq_read_user(s, 0, u);
+	sq_col_text(s, NUSER_COLS, u->password, sizeof(u->password));
 	sq_done(s);
-	return ret;
+	return 0;
 }
 
 static int
@@ -513,7 +507,7 @@ sq_user_by_email(struct store *st, const char *email, struct store_user *u)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	return user_query(st, s, u);
+	return user_query(s, u);
 }
 
 static int
@@ -524,7 +518,7 @@ sq_user_by_id(struct store *st, int64_t id, struct store_user *u)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	return user_query(st, s, u);
+	return user_query(s, u);
 }
 
 static int
@@ -596,29 +590,23 @@ static int
 sq_session_get(struct store *st, const char *key_hash, struct store_session *ss, struct store_user *u)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_SESSION_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		ss->id = sqlite3_column_int64(s, 0);
-		ss->user_id = sqlite3_column_int64(s, 1);
-		sq_col_text(s, 2, ss->auth_hash, sizeof(ss->auth_hash));
-		ss->created_at = sqlite3_column_int64(s, 3);
-		ss->expires_at = sqlite3_column_int64(s, 4);
-		ss->last_seen = sqlite3_column_int64(s, 5);
-		strlcpy_ok(ss->key_hash, key_hash, sizeof(ss->key_hash));
-		sq_read_user(s, 6, u);
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		sq_log_error(sqlite3_db_handle(s), "session_get");
-		ret = -1;
-	}
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	ss->id = sqlite3_column_int64(s, 0);
+	ss->user_id = sqlite3_column_int64(s, 1);
+	sq_col_text(s, 2, ss->auth_hash, sizeof(ss->auth_hash));
+	ss->created_at = sqlite3_column_int64(s, 3);
+	ss->expires_at = sqlite3_column_int64(s, 4);
+	ss->last_seen = sqlite3_column_int64(s, 5);
+	strlcpy_ok(ss->key_hash, key_hash, sizeof(ss->key_hash));
+	sq_read_user(s, 6, u);
 	sq_done(s);
-	return ret;
+	return 0;
 }
 
 static int
@@ -680,29 +668,23 @@ static int
 sq_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_TOKEN_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		t->id = sqlite3_column_int64(s, 0);
-		t->user_id = sqlite3_column_int64(s, 1);
-		sq_col_text(s, 2, t->name, sizeof(t->name));
-		t->created_at = sqlite3_column_int64(s, 3);
-		t->expires_at = sqlite3_column_int64(s, 4);
-		t->last_used = sqlite3_column_int64(s, 5);
-		strlcpy_ok(t->key_hash, key_hash, sizeof(t->key_hash));
-		sq_read_user(s, 6, u);
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		sq_log_error(sqlite3_db_handle(s), "token_get");
-		ret = -1;
-	}
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	t->id = sqlite3_column_int64(s, 0);
+	t->user_id = sqlite3_column_int64(s, 1);
+	sq_col_text(s, 2, t->name, sizeof(t->name));
+	t->created_at = sqlite3_column_int64(s, 3);
+	t->expires_at = sqlite3_column_int64(s, 4);
+	t->last_used = sqlite3_column_int64(s, 5);
+	strlcpy_ok(t->key_hash, key_hash, sizeof(t->key_hash));
+	sq_read_user(s, 6, u);
 	sq_done(s);
-	return ret;
+	return 0;
 }
 
 static int
@@ -748,6 +730,19 @@ sq_each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx)
 		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
 	sq_done(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+sq_step_one(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	sq_done(s);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : -1;
 }
 
 int

@@ -38,6 +38,9 @@ int sq_step_write(struct store *st, sqlite3_stmt *s);
 int sq_exec0(struct store *st, enum stmt which);
 int sq_exec1(struct store *st, enum stmt which, int64_t a);
 int sq_exec2(struct store *st, enum stmt which, int64_t a, int64_t b);
+/* Step a single-row read: 0 with s on the row (read it, then sq_done), or
+ * STORE_NOTFOUND / -1 with s already reset. */
+int sq_step_one(sqlite3_stmt *s);
 /* Step a read to the end, row(s, ctx) per row: 0 or -1. */
 int sq_each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx);
 int sq_count_rows(sqlite3_stmt *s, int64_t *total);

@@ -32,29 +32,21 @@ int
 sq_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_CONFIRM_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		c->id = sqlite3_column_int64(s, 0);
-		c->user_id = sqlite3_column_int64(s, 1);
-		sq_col_text(s, 2, c->email, sizeof(c->email));
-		c->created_at = sqlite3_column_int64(s, 3);
-		c->expires_at = sqlite3_column_int64(s, 4);
-		strlcpy_ok(c->key_hash, key_hash, sizeof(c->key_hash));
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		sq_log_error(sqlite3_db_handle(s), "confirmation_take");
-		ret = -1;
-	}
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	c->id = sqlite3_column_int64(s, 0);
+	c->user_id = sqlite3_column_int64(s, 1);
+	sq_col_text(s, 2, c->email, sizeof(c->email));
+	c->created_at = sqlite3_column_int64(s, 3);
+	c->expires_at = sqlite3_column_int64(s, 4);
+	strlcpy_ok(c->key_hash, key_hash, sizeof(c->key_hash));
 	sq_done(s);
-	if (ret == 0 && sq_exec1(st, ST_CONFIRM_DELETE, c->id) != 0)
-		ret = -1;
-	return ret;
+	return sq_exec1(st, ST_CONFIRM_DELETE, c->id) == 0 ? 0 : -1;
 }
 
 int

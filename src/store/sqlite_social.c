@@ -33,38 +33,29 @@ int
 sq_social_state_take(struct store *st, const char *state_hash, struct store_social_state *ss)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_STATE_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, state_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		strlcpy_ok(ss->state_hash, state_hash, sizeof(ss->state_hash));
-		sq_col_text(s, 0, ss->provider, sizeof(ss->provider));
-		sq_col_text(s, 1, ss->browser_hash, sizeof(ss->browser_hash));
-		sq_col_text(s, 2, ss->verifier, sizeof(ss->verifier));
-		sq_col_text(s, 3, ss->nonce, sizeof(ss->nonce));
-		sq_col_text(s, 4, ss->next, sizeof(ss->next));
-		ss->link_user_id = sqlite3_column_int64(s, 5);
-		ss->expires_at = sqlite3_column_int64(s, 6);
-	} else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		sq_log_error(sqlite3_db_handle(s), "social_state_take");
-		ret = -1;
-	}
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	strlcpy_ok(ss->state_hash, state_hash, sizeof(ss->state_hash));
+	sq_col_text(s, 0, ss->provider, sizeof(ss->provider));
+	sq_col_text(s, 1, ss->browser_hash, sizeof(ss->browser_hash));
+	sq_col_text(s, 2, ss->verifier, sizeof(ss->verifier));
+	sq_col_text(s, 3, ss->nonce, sizeof(ss->nonce));
+	sq_col_text(s, 4, ss->next, sizeof(ss->next));
+	ss->link_user_id = sqlite3_column_int64(s, 5);
+	ss->expires_at = sqlite3_column_int64(s, 6);
 	sq_done(s);
-	if (ret == 0) {
-		/* single use: gone before anything else happens */
-		sqlite3_stmt *d = sq_prep(st, ST_STATE_DELETE);
-		if (d == NULL)
-			return -1;
-		sqlite3_bind_text(d, 1, state_hash, -1, SQLITE_STATIC);
-		if (sq_step_write(st, d) != 0 || sqlite3_changes(sqlite3_db_handle(d)) != 1)
-			return STORE_NOTFOUND;       /* someone else took it first */
-	}
-	return ret;
+	/* single use: gone before anything else happens */
+	if ((s = sq_prep(st, ST_STATE_DELETE)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, state_hash, -1, SQLITE_STATIC);
+	if (sq_step_write(st, s) != 0 || sqlite3_changes(sqlite3_db_handle(s)) != 1)
+		return STORE_NOTFOUND;       /* someone else took it first */
+	return 0;
 }
 
 static void
@@ -82,23 +73,17 @@ int
 sq_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_IDENTITY_GET);
-	int rc, ret = 0;
+	int ret;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, provider, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, uid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read_identity(s, i);
-	else if (rc == SQLITE_DONE)
-		ret = STORE_NOTFOUND;
-	else {
-		sq_log_error(sqlite3_db_handle(s), "identity_get");
-		ret = -1;
-	}
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	read_identity(s, i);
 	sq_done(s);
-	return ret;
+	return 0;
 }
 
 int
