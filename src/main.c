@@ -115,6 +115,14 @@ cmd_serve(struct app *app)
 	char err[256];
 	int sig = 0;
 
+	/* block the stop signals before any thread exists, so every thread
+	 * inherits the mask and only this one (sigtimedwait) ever takes them;
+	 * a worker started earlier could take SIGTERM and die by default */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
 	if ((app->social = social_new(&app->cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return 1;
@@ -126,12 +134,6 @@ cmd_serve(struct app *app)
 	/* the first unknown-email login should not pay for making the dummy hash */
 	password_dummy_verify(&app->pw, "", 0);
 	store_session_delete_expired(app->store, now_unix());
-
-	/* block the stop signals in every thread; this one waits for them */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if ((http = http_start(app, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gatehouse: %s\n", err);
