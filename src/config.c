@@ -76,7 +76,10 @@ static const struct key keys[] = {
 	{ "max_header", L(max_header), "8192", 4096, 1L << 20, "memory per connection for the request head, bytes (idle keep-alive connections hold this much each)" },
 	{ "timeout", L(timeout), "30", 1, 3600, "idle/slow client timeout, seconds" },
 	{ "max_connections", L(max_connections), "4096", 1, 1000000, "open connections at most, per HTTP thread" },
-	{ "per_ip_connections", L(per_ip_connections), "0", 0, 1000000, "open connections per client IP, per HTTP thread (0: no limit)" },
+	{ "per_ip_connections", L(per_ip_connections), "64", 0, 1000000, "open connections per client IP, per HTTP thread (0: no limit; not applied with trust_proxy, where every connection comes from the proxy)" },
+	{ "head_timeout", L(head_timeout), "5", 1, 3600, "seconds a request head may take after its request line (timeout + this after connecting or after the previous answer)" },
+	{ "min_body_rate", L(min_body_rate), "1024", 0, 1L << 30, "bytes per second a request body must average after its first head_timeout seconds (0: no minimum)" },
+	{ "hsts_max_age", L(hsts_max_age), "31536000", 0, 10L * 365 * 86400, "Strict-Transport-Security max-age, seconds, on every response of an https public origin (0: none)" },
 	{ "session_max_age", L(session_max_age), "1209600", 60, 10L * 365 * 86400, "session lifetime, seconds" },
 	{ "session_idle_timeout", L(session_idle_timeout), "0", 0, 10L * 365 * 86400, "end sessions idle this long (0: off)" },
 	{ "argon2_memory_kib", L(argon2_memory_kib), "19456", 8, 4L * 1024 * 1024, "Argon2id memory, KiB" },
@@ -460,6 +463,11 @@ config_check_deploy(const struct config *c)
 	if (!c->secure_cookies) {
 		printf("WARNING public_origin is %s: use https in production, or cookies travel in clear text\n",
 		    c->public_origin);
+		n++;
+	}
+	if (c->secure_cookies && c->hsts_max_age < 180L * 86400) {
+		printf("WARNING hsts_max_age is %ld: without HSTS (at least 180 days) a browser may reach %s over plain http first\n",
+		    c->hsts_max_age, c->public_origin);
 		n++;
 	}
 	if (c->debug) {

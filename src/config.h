@@ -33,6 +33,7 @@ struct config {
 	long social_state_ttl, social_timeout;
 	long threads, hash_threads, hash_queue;
 	long max_body, max_header, timeout, max_connections, per_ip_connections;
+	long head_timeout, min_body_rate, hsts_max_age;
 	long session_max_age, session_idle_timeout;
 	long argon2_memory_kib, argon2_iterations;
 	long login_ip_limit, login_account_limit, login_window;

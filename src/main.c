@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -458,12 +460,28 @@ cmd_check(struct app *app, int deploy)
 	return 0;
 }
 
+/* A core file of this process would hold the secret key, session keys in
+ * flight and passwords being hashed: none is ever written.  Not dumpable
+ * also keeps other processes of the same user from ptrace-attaching. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit zero = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &zero) != 0)
+		fatal("cannot turn core dumps off: %s", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatal("cannot turn core dumps off: %s", strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
 	struct app app = { 0 };
 	const char *cfgfile = NULL, *cmd = "serve";
 	int i = 1, ret;
+
+	no_core_dumps();
 
 	if (i + 1 < argc && strcmp(argv[i], "--config") == 0) {
 		cfgfile = argv[i + 1];
