@@ -81,6 +81,10 @@ struct http_server;
 struct http_server *http_start(struct app *app, char *err, size_t errsz);
 /* Stop accepting new connections (first step of a graceful stop). */
 void http_quiesce(struct http_server *s);
+/* Answer every request that is waiting (and any new one) 503 with
+ * Retry-After, wait until none is suspended, then briefly for the answers
+ * to go out.  Between http_quiesce and http_stop. */
+void http_drain(struct http_server *s);
 /* Close every connection and free.  No request may be suspended any more. */
 void http_stop(struct http_server *s);
 

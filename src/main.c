@@ -153,10 +153,9 @@ cmd_serve(struct app *app)
 			store_session_delete_expired(app->store, now_unix());
 	}
 	log_msg(LOG_INFO, "stopping (signal %d)", sig);
-	/* no new connections; let running logins finish; then close everything */
+	/* no new connections; every waiting request answered 503; then close everything */
 	http_quiesce(http);
-	for (int i = 0; i < 100 && hashpool_pending(app->hashpool) + hashpool_pending(app->netpool) > 0; i++)
-		usleep(50 * 1000);
+	http_drain(http);
 	http_stop(http);
 	mailer_stop(app->mailer);
 	app->mailer = NULL;
