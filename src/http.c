@@ -659,8 +659,9 @@ http_drain(struct http_server *s)
 		}
 		usleep(10 * 1000);
 	}
-	/* the 503s on their way out, and requests still sending their body */
-	while (atomic_load(&s->live) > 0 && now_mono() - start < 2)
+	/* the 503s on their way out, and requests still sending their body (a
+	 * request dispatched just as the stop began may still suspend) */
+	while (atomic_load(&s->suspended) > 0 || (atomic_load(&s->live) > 0 && now_mono() - start < 2))
 		usleep(10 * 1000);
 }
 

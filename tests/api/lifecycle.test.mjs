@@ -1,0 +1,127 @@
+// Stop and start: SIGTERM answers every waiting request 503 and exits 0, a
+// second server on a busy port fails loudly, and the process never writes a
+// core file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { startServer, csrfClient, uniqueEmail, sleep, BIN, SLOW } from './harness.mjs';
+
+/** Run `gatehouse serve` with env; resolves {code, signal, stderr} at exit or null after ms. */
+function runServe(argv, env, ms) {
+	return new Promise((resolve) => {
+		const child = spawn(argv[0], [...argv.slice(1)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+		let stderr = '';
+		child.stderr.setEncoding('utf8');
+		child.stderr.on('data', (d) => { stderr += d; });
+		const timer = setTimeout(() => {
+			child.kill('SIGKILL');
+			resolve(null);
+		}, ms);
+		child.on('exit', (code, signal) => {
+			clearTimeout(timer);
+			resolve({ code, signal, stderr });
+		});
+	});
+}
+
+async function freePort() {
+	return new Promise((resolve) => {
+		const s = net.createServer();
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address();
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+test('SIGTERM answers logins waiting for the hash pool 503 with Retry-After and exits 0', async () => {
+	// one hash thread and a slow hash (a few tenths of a second each): the logins queue
+	const server = await startServer({
+		env: {
+			GATEHOUSE_HASH_THREADS: '1',
+			GATEHOUSE_ARGON2_MEMORY_KIB: '131072',
+			GATEHOUSE_ARGON2_ITERATIONS: '2',
+		},
+	});
+	const clients = await Promise.all(Array.from({ length: 10 }, () => csrfClient(server)));
+	let sigterm = Infinity;
+	const logins = clients.map((c) => c.post('/api/login/', { json: { email: uniqueEmail('stop'), password: 'nope nope 1' } })
+		.then((r) => ({ ...r, at: performance.now() }), (e) => ({ error: e })));
+	await sleep(1000);                    // all arrived; one hashing, the rest queued
+	sigterm = performance.now();
+	const stopped = server.stop();        // SIGTERM; asserts exit code 0, no signal
+	const results = await Promise.all(logins);
+	await stopped;
+	let stoppedOnes = 0;
+	for (const r of results) {
+		assert.ok(!r.error, `a waiting login got no answer: ${r.error}`);
+		if (r.at < sigterm) {             // a machine fast enough to finish one before the stop
+			assert.equal(r.status, 400, r.text);
+			continue;
+		}
+		stoppedOnes++;
+		assert.equal(r.status, 503, `waiting login: ${r.status} ${r.text}`);
+		assert.equal(typeof r.json?.detail, 'string', r.text);
+		assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+	}
+	assert.ok(stoppedOnes >= 4, `only ${stoppedOnes} logins were still waiting at the stop`);
+});
+
+test('a second server on a port already being served exits non-zero and says the port is in use', async () => {
+	const first = await startServer();
+	try {
+		const r = await runServe([BIN, 'serve'], {
+			...first.env,
+			GATEHOUSE_DATABASE: `sqlite:${path.join(first.tmp, 'second.db')}`,
+		}, 10000 * SLOW);
+		assert.ok(r !== null, 'the second server kept running on the busy port');
+		assert.notEqual(r.code, 0);
+		assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*(in use|already)/, r.stderr);
+		assert.ok(await first.alive(), 'the first server still serves');
+	} finally {
+		await first.stop();
+	}
+});
+
+test('a server on a port another program listens on exits non-zero', async () => {
+	const other = net.createServer();
+	await new Promise((r) => other.listen(0, '127.0.0.1', r));
+	const { port } = other.address();
+	const first = await startServer();
+	try {
+		const r = await runServe([BIN, 'serve'], { ...first.env, GATEHOUSE_LISTEN: `127.0.0.1:${port}` }, 10000 * SLOW);
+		assert.ok(r !== null, 'the server kept running on a port another program listens on');
+		assert.notEqual(r.code, 0);
+		assert.match(r.stderr, /in use/, r.stderr);
+	} finally {
+		other.close();
+		await first.stop();
+	}
+});
+
+test('the serving process has core dumps off even when started with them allowed', async () => {
+	const first = await startServer();
+	const port = await freePort();
+	const env = { ...first.env, GATEHOUSE_LISTEN: `127.0.0.1:${port}` };
+	const child = spawn('prlimit', ['--core=unlimited:unlimited', BIN, 'serve'], { env, stdio: 'ignore' });
+	try {
+		let up = false;
+		for (let i = 0; i < 100 && !up; i++) {
+			try {
+				const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+				up = r.status === 200;
+			} catch { await sleep(100); }
+		}
+		assert.ok(up, 'server did not start');
+		const limits = fs.readFileSync(`/proc/${child.pid}/limits`, 'utf8');
+		const line = limits.split('\n').find((l) => l.startsWith('Max core file size'));
+		assert.match(line, /^Max core file size\s+0\s+0\s/, line);
+	} finally {
+		child.kill('SIGTERM');
+		await new Promise((r) => child.on('exit', r));
+		await first.stop();
+	}
+});
