@@ -69,6 +69,17 @@ describe('malformed client text never stops the process (http public origin)', (
 		assert.ok(await server.alive());
 	});
 
+	test('a path with invalid UTF-8 leaves a valid JSON log line', async () => {
+		const res = await server.raw(Buffer.from('GET /api/\xff\xfe%FF/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'latin1'));
+		assert.equal(res.response.status, 404);
+		assert.ok(await server.alive());
+		const raw = server.logLines().filter((l) => l.__raw !== undefined);
+		assert.deepEqual(raw, [], 'every log line must be JSON');
+		// written as the JSON escape, not as raw bytes a log shipper would reject
+		assert.ok(server.stderr().split('\n').some((l) => l.includes('"path":"/api/\\ufffd')),
+			'the access line shows the bad bytes as the escape \\ufffd');
+	});
+
 	test('a JSON body with invalid UTF-8 answers 400 with a printable parse error', async () => {
 		const c = server.client();
 		await c.get('/api/login-set-cookie/');
