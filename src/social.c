@@ -20,6 +20,9 @@
 
 #define MAX_PROVIDERS 16
 
+static int text_ok(const char *s);
+static int ascii_word(const char *t);
+
 struct social {
 	struct social_provider p[MAX_PROVIDERS];
 	int n;
@@ -137,6 +140,12 @@ social_new(const struct config *cfg, char *err, size_t errsz)
 		if (*q == ',')
 			q++;
 	}
+	for (int i = 0; i < s->n; i++)
+		if (!text_ok(s->p[i].label)) {
+			/* labels go into JSON answers: never text jansson would refuse */
+			snprintf(err, errsz, "the label of social provider %s is not valid UTF-8 text", s->p[i].name);
+			goto fail;
+		}
 	return s;
 fail:
 	social_free(s);
@@ -204,7 +213,9 @@ social_authorize_url(const struct social_provider *p, const struct config *cfg, 
 	    p->kind == SOCIAL_FACEBOOK ? "email public_profile" : "openid email profile";
 
 	if (p->kind == SOCIAL_OIDC) {
-		if (oidc_endpoint(p->oidc, "authorization_endpoint", endpoint, sizeof(endpoint)) != 0) {
+		/* the provider's own text goes into a Location header: a URL, nothing else */
+		if (oidc_endpoint(p->oidc, "authorization_endpoint", endpoint, sizeof(endpoint)) != 0 ||
+		    strncmp(endpoint, "http", 4) != 0 || !ascii_word(endpoint)) {
 			snprintf(err, errsz, "%s is not reachable", p->label);
 			return -1;
 		}
@@ -286,9 +297,10 @@ set_email(struct social_profile *out, const char *email, bool verified)
 		out->email[0] = '\0';
 }
 
-/* An access token goes into an Authorization header: printable ASCII only. */
+/* 1 to 1024 printable ASCII characters, no space: what may go into a header
+ * (an access token, a URL from a discovery document). */
 static int
-token_ok(const char *t)
+ascii_word(const char *t)
 {
 	size_t n = strlen(t);
 
@@ -349,7 +361,7 @@ token_request(const struct social_provider *p, const struct config *cfg, const c
 		json_decref(j);
 		return NULL;
 	}
-	if (!json_is_string(json_object_get(j, "access_token")) || !token_ok(json_string_value(json_object_get(j,
+	if (!json_is_string(json_object_get(j, "access_token")) || !ascii_word(json_string_value(json_object_get(j,
 	    "access_token")))) {
 		snprintf(err, errsz, "%s refused the code", p->label);
 		json_decref(j);
