@@ -71,6 +71,7 @@ void api_admin_audit(struct request *r);
 /* social.c */
 void api_social_providers(struct request *r);
 void api_social_authorize(struct request *r);
+void api_social_connect(struct request *r);
 void api_social_callback(struct request *r);
 void api_social_identities(struct request *r);
 void api_social_identity_delete(struct request *r);

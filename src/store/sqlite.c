@@ -108,6 +108,11 @@ static const char *migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  UNIQUE (provider, uid));"
 	"CREATE INDEX social_identities_user ON social_identities(user_id);",
+	/* 6: pending social states bounded per browser and per client IP, purged through an index */
+	"ALTER TABLE social_states ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX social_states_expires ON social_states(expires_at);"
+	"CREATE INDEX social_states_browser ON social_states(browser_hash, expires_at);"
+	"CREATE INDEX social_states_ip ON social_states(ip, expires_at);",
 };
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
@@ -176,11 +181,18 @@ static const char *stmt_sql[ST_COUNT] = {
 	    " FROM audit" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
 	[ST_AUDIT_COUNT] = "SELECT count(*) FROM audit" AUDIT_WHERE,
 	[ST_STATE_CREATE] = "INSERT INTO social_states (state_hash, provider, browser_hash, verifier, nonce, next,"
-	    " link_user_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
+	    " link_user_id, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)",
 	[ST_STATE_GET] = "SELECT provider, browser_hash, verifier, nonce, next, COALESCE(link_user_id, 0), expires_at"
 	    " FROM social_states WHERE state_hash = ?",
 	[ST_STATE_DELETE] = "DELETE FROM social_states WHERE state_hash = ?",
-	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE expires_at <= ?",
+	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	    " WHERE expires_at <= ?1 LIMIT ?2)",
+	/* all of a browser's states but its ?2 newest */
+	[ST_STATE_TRIM_BROWSER] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	    " WHERE browser_hash = ?1 ORDER BY expires_at DESC, rowid DESC LIMIT -1 OFFSET ?2)",
+	/* an IP's live states, counted up to ?3 */
+	[ST_STATE_COUNT_IP] = "SELECT count(*) FROM (SELECT 1 FROM social_states WHERE ip = ?1 AND expires_at > ?2"
+	    " LIMIT ?3)",
 	[ST_IDENTITY_GET] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
 	    " WHERE provider = ? AND uid = ?",
 	[ST_IDENTITY_CREATE] = "INSERT INTO social_identities (user_id, provider, uid, extra, created_at)"
@@ -828,6 +840,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
 	.social_state_create = sq_social_state_create,
+	.social_state_purge = sq_social_state_purge,
 	.social_state_take = sq_social_state_take,
 	.identity_get = sq_identity_get,
 	.identity_create = sq_identity_create,

@@ -91,7 +91,8 @@ int store_user_set_flags(struct store *st, int64_t id, bool a, bool s, bool su, 
 int store_audit_add(struct store *st, struct store_audit *a) { return st->ops->audit_add(st, a); }
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit, void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total) { return st->ops->audit_list(st, f, offset, limit, each, ctx, total); }
 
-int store_social_state_create(struct store *st, const struct store_social_state *s) { return st->ops->social_state_create(st, s); }
+int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip) { return st->ops->social_state_create(st, s, per_browser, per_ip); }
+int store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted) { return st->ops->social_state_purge(st, now, limit, deleted); }
 int store_social_state_take(struct store *st, const char *h, struct store_social_state *s) { return st->ops->social_state_take(st, h, s); }
 int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i) { return st->ops->identity_get(st, provider, uid, i); }
 int store_identity_create(struct store *st, struct store_identity *i) { return st->ops->identity_create(st, i); }

@@ -17,6 +17,7 @@
 
 #define STORE_NOTFOUND 1
 #define STORE_CONFLICT 2
+#define STORE_TOO_MANY 3         /* a bound was reached (social_state_create) */
 
 #define STORE_EMAIL_MAX 254
 #define STORE_NAME_MAX 150
@@ -95,6 +96,7 @@ struct store_social_state {
 	char verifier[96];
 	char nonce[64];
 	char next[512];
+	char ip[64];                 /* who asked (an IPv6 client by its /64): bounds the pending states */
 	int64_t link_user_id;        /* signed in at the start: link to this user */
 	int64_t expires_at;
 };
@@ -174,7 +176,12 @@ struct store_ops {
 	int (*audit_list)(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
 	    void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
 
-	int (*social_state_create)(struct store *st, const struct store_social_state *s);
+	/* keep at most per_browser - 1 older states of s->browser_hash (the oldest
+	 * go), then add s unless s->ip already has per_ip live ones: 0,
+	 * STORE_TOO_MANY or -1 */
+	int (*social_state_create)(struct store *st, const struct store_social_state *s, int per_browser, int per_ip);
+	/* delete up to limit states expired at now; *deleted gets how many */
+	int (*social_state_purge)(struct store *st, int64_t now, int limit, int *deleted);
 	/* find by state hash and delete it (single use) */
 	int (*social_state_take)(struct store *st, const char *state_hash, struct store_social_state *s);
 	int (*identity_get)(struct store *st, const char *provider, const char *uid, struct store_identity *i);
@@ -239,7 +246,8 @@ int store_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_s
 int store_audit_add(struct store *st, struct store_audit *a);
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
     void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
-int store_social_state_create(struct store *st, const struct store_social_state *s);
+int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip);
+int store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted);
 int store_social_state_take(struct store *st, const char *state_hash, struct store_social_state *s);
 int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);
 int store_identity_create(struct store *st, struct store_identity *i);
