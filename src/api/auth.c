@@ -25,7 +25,6 @@
 #include "throttle.h"
 #include "user.h"
 
-void request_answer_at(struct request *r, double at); /* TEMP until main */
 #define INVALID_CREDENTIALS "Invalid credentials"
 
 void
