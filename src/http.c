@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +37,19 @@ struct http_server {
 	struct MHD_Daemon **daemons;
 	unsigned n;
 	struct app *app;
+
+	/* answers held until a time (request_answer_at), soonest first */
+	pthread_mutex_t hold_lock;
+	pthread_cond_t hold_cond;            /* on CLOCK_MONOTONIC */
+	struct held *held;
+	bool holding;                        /* false once stopping: answer at once */
+	bool holder_started;
+	pthread_t holder;
 };
 
-static const struct {
-	const char *name;
-	enum http_method m;
-} methods[] = {
-	{ "GET", M_GET }, { "HEAD", M_HEAD }, { "POST", M_POST }, { "PUT", M_PUT },
-	{ "PATCH", M_PATCH }, { "DELETE", M_DELETE }, { "OPTIONS", M_OPTIONS },
+struct held {
+	struct request *r;
+	struct held *next;
 };
 
 static void
@@ -54,8 +61,8 @@ client_ip(struct request *r, struct MHD_Connection *c)
 	strlcpy_ok(r->ip, "unknown", sizeof(r->ip));
 	if (r->app->cfg.trust_proxy) {
 		/* behind our own nginx: X-Real-IP, else the last X-Forwarded-For hop */
-		if ((fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP")) == NULL &&
-		    (fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For")) != NULL) {
+		if ((fwd = request_header(r, "X-Real-IP")) == NULL &&
+		    (fwd = request_header(r, "X-Forwarded-For")) != NULL) {
 			const char *comma = strrchr(fwd, ',');
 			if (comma)
 				fwd = comma + 1;
@@ -81,157 +88,28 @@ client_ip(struct request *r, struct MHD_Connection *c)
 		    r->ip, sizeof(r->ip));
 }
 
-static struct request *
-request_new(struct http_server *s, struct MHD_Connection *c, const char *url, const char *method)
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	struct request *r = xcalloc(1, sizeof(*r));
+	struct request *r = cls;
 
-	r->app = s->app;
+	if (kind == MHD_HEADER_KIND)
+		request_add_header(r, key, value ? value : "");
+	else if (kind == MHD_GET_ARGUMENT_KIND)
+		request_add_arg(r, key, value);
+	return MHD_YES;
+}
+
+static struct request *
+http_request_new(struct http_server *s, struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct request *r = request_new(s->app, method, url);
+
 	r->conn = c;
-	r->started = now_mono();
-	r->method = M_OTHER;
-	r->method_name = method;
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(method, methods[i].name) == 0) {
-			r->method = methods[i].m;
-			r->method_name = methods[i].name;
-			break;
-		}
-	r->path = xstrdup(url);
-	r->fd = -1;
+	r->server = s;
+	MHD_get_connection_values(c, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND), collect, r);
 	client_ip(r, c);
 	return r;
-}
-
-static void
-request_free(struct request *r)
-{
-	if (r->state_free && r->state)
-		r->state_free(r->state);
-	for (int i = 0; i < r->nheaders; i++) {
-		/* Set-Cookie values carry session keys: wipe them */
-		sodium_memzero(r->headers[i].value, strlen(r->headers[i].value));
-		free(r->headers[i].value);
-	}
-	if (r->body.data) {
-		sodium_memzero(r->body.data, r->body.len);   /* may hold a password */
-		buf_free(&r->body);
-	}
-	buf_free(&r->resp);
-	if (r->fd >= 0)
-		close(r->fd);
-	free(r->path);
-	sodium_memzero(&r->user, sizeof(r->user));
-	free(r);
-}
-
-const char *
-request_header(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-const char *
-request_query(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-int
-request_json(struct request *r, json_t **out)
-{
-	char detail[256];
-	int status = body_parse(request_header(r, "Content-Type"), r->body.data ? r->body.data : "",
-	    r->body.len, out, detail, sizeof(detail));
-
-	if (status == 0)
-		return 0;
-	respond_error(r, status, detail);
-	return -1;
-}
-
-void
-response_header(struct request *r, const char *name, const char *value)
-{
-	if (r->nheaders >= HTTP_MAX_HEADERS)
-		fatal("too many response headers (%s)", name);
-	r->headers[r->nheaders].name = name;
-	r->headers[r->nheaders].value = xstrdup(value);
-	r->nheaders++;
-}
-
-void
-respond_json(struct request *r, int status, json_t *body)
-{
-	char *s = json_dumps(body, JSON_COMPACT);
-
-	json_decref(body);
-	if (s == NULL)
-		fatal("json_dumps failed");
-	r->resp.len = 0;
-	buf_puts(&r->resp, s);
-	free(s);
-	r->status = status;
-	r->api = true;
-	r->content_type = "application/json";
-}
-
-void
-respond_error(struct request *r, int status, const char *detail)
-{
-	respond_json(r, status, json_pack("{s:s}", "detail", detail));
-}
-
-void
-respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type)
-{
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = fd;
-	r->fd_size = size;
-	r->status = status;
-	r->content_type = content_type;
-}
-
-void
-respond_text(struct request *r, int status, const char *text)
-{
-	r->resp.len = 0;
-	buf_puts(&r->resp, text);
-	r->status = status;
-	r->content_type = "text/plain; charset=utf-8";
-}
-
-void
-respond_empty(struct request *r, int status)
-{
-	r->resp.len = 0;
-	r->status = status;
-	r->api = true;
-	r->content_type = NULL;
-}
-
-static int
-defer_on(struct request *r, struct hashpool *pool, void (*work)(void *), void *arg)
-{
-	if (pool == NULL || hashpool_reserve(pool) != 0)
-		return -1;
-	r->deferred_pool = pool;
-	r->deferred_work = work;
-	r->deferred_arg = arg;
-	return 0;
-}
-
-int
-request_defer(struct request *r, void (*work)(void *), void *arg)
-{
-	return defer_on(r, r->app->hashpool, work, arg);
-}
-
-int
-request_defer_net(struct request *r, void (*work)(void *), void *arg)
-{
-	return defer_on(r, r->app->netpool, work, arg);
 }
 
 static void
@@ -248,6 +126,75 @@ resume_deferred(void *arg)
 	struct request *r = arg;
 
 	MHD_resume_connection(r->conn);
+}
+
+/* The holder thread: resumes each held connection when its time comes. */
+static void *
+holder_main(void *arg)
+{
+	struct http_server *s = arg;
+
+	pthread_mutex_lock(&s->hold_lock);
+	for (;;) {
+		struct held *h = s->held;
+
+		if (h == NULL) {
+			if (!s->holding)
+				break;
+			pthread_cond_wait(&s->hold_cond, &s->hold_lock);
+			continue;
+		}
+		if (s->holding && h->r->answer_at > now_mono()) {
+			struct timespec ts;
+			double at = h->r->answer_at;
+
+			ts.tv_sec = (time_t)at;
+			ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+			pthread_cond_timedwait(&s->hold_cond, &s->hold_lock, &ts);
+			continue;
+		}
+		s->held = h->next;
+		h->r->answer_at = 0;
+		MHD_resume_connection(h->r->conn);
+		free(h);
+	}
+	pthread_mutex_unlock(&s->hold_lock);
+	return NULL;
+}
+
+/* Suspend c until r->answer_at: 0, or -1 when stopping (answer now). */
+static int
+hold(struct http_server *s, struct MHD_Connection *c, struct request *r)
+{
+	struct held *h, **pp;
+
+	pthread_mutex_lock(&s->hold_lock);
+	if (!s->holding) {
+		pthread_mutex_unlock(&s->hold_lock);
+		return -1;
+	}
+	h = xmalloc(sizeof(*h));
+	h->r = r;
+	for (pp = &s->held; *pp && (*pp)->r->answer_at <= r->answer_at; pp = &(*pp)->next)
+		;
+	h->next = *pp;
+	*pp = h;
+	/* suspended under the lock: the holder cannot resume it first */
+	MHD_suspend_connection(c);
+	r->suspended = true;
+	pthread_cond_signal(&s->hold_cond);
+	pthread_mutex_unlock(&s->hold_lock);
+	return 0;
+}
+
+/* Answer every held request now, and any later one at once. */
+static void
+release_held(struct http_server *s)
+{
+	pthread_mutex_lock(&s->hold_lock);
+	s->holding = false;
+	pthread_cond_signal(&s->hold_cond);
+	pthread_mutex_unlock(&s->hold_lock);
 }
 
 static enum MHD_Result
@@ -296,7 +243,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		const char *cl;
 		long long n;
 
-		r = request_new(s, c, url, method);
+		r = http_request_new(s, c, url, method);
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL && (parse_ll(cl, 0, LLONG_MAX, &n) != 0 || (unsigned long long)n > max)) {
@@ -344,6 +291,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (r->status == 0)
 		respond_error(r, 500, "Internal error.");
+	request_finish_broken(r);
+	if (r->answer_at > now_mono() && hold(s, c, r) == 0)
+		return MHD_YES;
 	return send_response(r);
 }
 
@@ -401,6 +351,23 @@ http_start(struct app *app, char *err, size_t errsz)
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->app = app;
+	{
+		pthread_condattr_t ca;
+
+		pthread_mutex_init(&s->hold_lock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->hold_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		s->holding = true;
+		if (pthread_create(&s->holder, NULL, holder_main, s) != 0) {
+			snprintf(err, errsz, "cannot start the holder thread");
+			freeaddrinfo(ai);
+			http_stop(s);
+			return NULL;
+		}
+		s->holder_started = true;
+	}
 	s->n = (unsigned)cfg->threads;
 	s->daemons = xcalloc(s->n, sizeof(*s->daemons));
 	for (unsigned i = 0; i < s->n; i++) {
@@ -431,6 +398,7 @@ http_start(struct app *app, char *err, size_t errsz)
 void
 http_quiesce(struct http_server *s)
 {
+	release_held(s);
 	for (unsigned i = 0; i < s->n; i++) {
 		MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
 		if (fd != MHD_INVALID_SOCKET)
@@ -443,9 +411,15 @@ http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->holder_started) {
+		release_held(s);
+		pthread_join(s->holder, NULL);
+	}
 	for (unsigned i = 0; i < s->n; i++)
-		if (s->daemons[i])
+		if (s->daemons && s->daemons[i])
 			MHD_stop_daemon(s->daemons[i]);
+	pthread_mutex_destroy(&s->hold_lock);
+	pthread_cond_destroy(&s->hold_cond);
 	free(s->daemons);
 	free(s);
 }

@@ -42,7 +42,7 @@ const struct route routes[] = {
 	{ M_POST,   "/api/admin/users/<id>/password-reset/",      api_admin_user_password_reset,  ROUTE_STAFF },
 	{ M_GET,    "/api/admin/audit/",                          api_admin_audit,                ROUTE_STAFF },
 	/* forward auth (nginx auth_request) */
-	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED },
+	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED | ROUTE_EXACT_METHODS },
 	/* operations */
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH },
 	{ 0, NULL, NULL, 0 },
