@@ -188,7 +188,9 @@ struct store_ops {
 	/* throttle counters (store/sqlite_throttle.c): one row per admitted attempt,
 	 * keyed by a hash of the limiter's key.  reserve is atomic: 0 and the
 	 * attempt recorded, or STORE_CONFLICT with *retry_after when key already has
-	 * limit attempts in (now - window, now]. */
+	 * limit attempts in (now - window, now].  A backend must make the count and
+	 * the insert one step per key (SQLite: one statement under its single
+	 * writer; PostgreSQL: e.g. pg_advisory_xact_lock on the key's hash first). */
 	int (*throttle_reserve)(struct store *st, const char *key_hash, long limit, long window, int64_t now,
 	    long *retry_after);
 	/* delete key's newest attempt (0, also when there is none) */
