@@ -27,7 +27,6 @@
 #include "reset_token.h"
 #include "router.h"
 #include "session.h"
-#include "throttle.h"
 #include "user.h"
 
 #define CONFIRM_KEY_LEN 40
@@ -116,25 +115,11 @@ throttled(struct request *r, const char *what, const char *email)
 {
 	const struct config *cfg = &r->app->cfg;
 	char ipkey[128], addrkey[STORE_EMAIL_MAX + 32];
-	long wait = 0;
-	int64_t now = now_unix();
-	int rc;
 
 	api_ip_key(r, what, ipkey, sizeof(ipkey));
 	snprintf(addrkey, sizeof(addrkey), "%s:address:%s", what, email);
-	rc = limiter_reserve(r->app->limiter, ipkey, cfg->account_ip_limit, cfg->account_window, now, &wait);
-	if (rc == 0) {
-		rc = limiter_reserve(r->app->limiter, addrkey, cfg->account_address_limit, cfg->account_window, now,
-		    &wait);
-		if (rc == 0)
-			return 0;
-		limiter_release(r->app->limiter, ipkey);
-	}
-	if (rc < 0)
-		api_respond_busy(r, NULL);
-	else
-		api_respond_throttled(r, wait);
-	return 1;
+	return api_reserve_two(r, ipkey, cfg->account_ip_limit, addrkey, cfg->account_address_limit,
+	    cfg->account_window);
 }
 
 /* The body's email, normalised into out; NULL after adding a field error. */

@@ -28,6 +28,9 @@ int api_page(struct request *r, int64_t *page, int *size);
 json_t *api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *results);
 /* prefix + ":ip:" + the client's group (IPv6 by its configured prefix). */
 void api_ip_key(struct request *r, const char *prefix, char *out, size_t outsz);
+/* Reserve one attempt of key1 and of key2 (same window), both or neither:
+ * 0, or 1 after answering 429 (or 503 when the counters cannot be reached). */
+int api_reserve_two(struct request *r, const char *key1, long limit1, const char *key2, long limit2, long window);
 /* Admit one password check: reserves, atomically, one attempt of the per-IP
  * budget (every attempt counts) and of account_key's budget (kept for a
  * failure, released by the caller for a right password).  0 admitted; 1 after

@@ -130,26 +130,34 @@ api_ip_key(struct request *r, const char *prefix, char *out, size_t outsz)
 }
 
 int
-api_password_reserve(struct request *r, const char *ip_key, const char *account_key)
+api_reserve_two(struct request *r, const char *key1, long limit1, const char *key2, long limit2, long window)
 {
-	const struct config *cfg = &r->app->cfg;
 	struct limiter *l = r->app->limiter;
 	int64_t now = now_unix();
 	long wait = 0;
 	int rc;
 
-	rc = limiter_reserve(l, ip_key, cfg->login_ip_limit, cfg->login_window, now, &wait);
+	rc = limiter_reserve(l, key1, limit1, window, now, &wait);
 	if (rc == 0) {
-		rc = limiter_reserve(l, account_key, cfg->login_account_limit, cfg->login_window, now, &wait);
+		rc = limiter_reserve(l, key2, limit2, window, now, &wait);
 		if (rc == 0)
 			return 0;
-		limiter_release(l, ip_key);      /* refused here: not an attempt */
+		limiter_release(l, key1);        /* refused after all: not an attempt */
 	}
 	if (rc < 0)
 		api_respond_busy(r, NULL);
 	else
 		api_respond_throttled(r, wait);
 	return 1;
+}
+
+int
+api_password_reserve(struct request *r, const char *ip_key, const char *account_key)
+{
+	const struct config *cfg = &r->app->cfg;
+
+	return api_reserve_two(r, ip_key, cfg->login_ip_limit, account_key, cfg->login_account_limit,
+	    cfg->login_window);
 }
 
 /* The signed-in user's per-account and per-IP keys: the login ones, so a
