@@ -103,7 +103,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("social", err);
 	app.hashpool = hashpool_new(1, 8, 0);
 	app.netpool = hashpool_new(1, 8, 0);
-	app.limiter = limiter_memory_new();
+	app.limiter = limiter_store_new(app.store);
 
 	strlcpy_ok(u.email, "alice@example.com", sizeof(u.email));
 	if (password_hash(&app.pw, "correct horse battery staple", 28, u.password, sizeof(u.password)) != 0)

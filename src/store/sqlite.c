@@ -108,6 +108,14 @@ static const char *migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  UNIQUE (provider, uid));"
 	"CREATE INDEX social_identities_user ON social_identities(user_id);",
+	/* 5: throttle counters, one row per admitted attempt (sqlite_throttle.c) */
+	"CREATE TABLE throttle_hits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX throttle_hits_key ON throttle_hits(key_hash, at);"
+	"CREATE INDEX throttle_hits_expires ON throttle_hits(expires_at);",
 	/* 6: pending social states bounded per browser and per client IP, purged through an index */
 	"ALTER TABLE social_states ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX social_states_expires ON social_states(expires_at);"
@@ -202,6 +210,16 @@ static const char *stmt_sql[ST_COUNT] = {
 	    " WHERE user_id = ? ORDER BY id",
 	[ST_IDENTITY_DELETE] = "DELETE FROM social_identities WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
 	[ST_USER_SET_NAMES] = "UPDATE users SET first_name = ?, last_name = ? WHERE id = ?",
+	/* one statement, so the count and the insert are one write: atomic */
+	[ST_THROTTLE_ADD] = "INSERT INTO throttle_hits (key_hash, at, expires_at) SELECT ?1, ?2, ?2 + ?3"
+	    " WHERE (SELECT count(*) FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3) < ?4",
+	[ST_THROTTLE_WAIT] = "SELECT at FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3"
+	    " ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?4 - 1",
+	[ST_THROTTLE_RELEASE] = "DELETE FROM throttle_hits WHERE id ="
+	    " (SELECT max(id) FROM throttle_hits WHERE key_hash = ?)",
+	[ST_THROTTLE_RESET] = "DELETE FROM throttle_hits WHERE key_hash = ?",
+	[ST_THROTTLE_PURGE] = "DELETE FROM throttle_hits WHERE id IN"
+	    " (SELECT id FROM throttle_hits WHERE expires_at <= ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -848,4 +866,8 @@ const struct store_ops store_sqlite_ops = {
 	.identity_list = sq_identity_list,
 	.identity_delete = sq_identity_delete,
 	.user_set_names = sq_user_set_names,
+	.throttle_reserve = sq_throttle_reserve,
+	.throttle_release = sq_throttle_release,
+	.throttle_reset = sq_throttle_reset,
+	.throttle_purge = sq_throttle_purge,
 };

@@ -25,6 +25,7 @@ enum stmt {
 	ST_STATE_CREATE, ST_STATE_GET, ST_STATE_DELETE, ST_STATE_PURGE, ST_IDENTITY_GET, ST_IDENTITY_CREATE,
 	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES, ST_STATE_TRIM_BROWSER,
 	ST_STATE_COUNT_IP,
+	ST_THROTTLE_ADD, ST_THROTTLE_WAIT, ST_THROTTLE_RELEASE, ST_THROTTLE_RESET, ST_THROTTLE_PURGE,
 	ST_PING, ST_COUNT
 };
 
@@ -82,5 +83,11 @@ int sq_identity_update_extra(struct store *st, int64_t id, const char *extra);
 int sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *),
     void *ctx);
 int sq_identity_delete(struct store *st, int64_t id, int64_t user_id);
+/* sqlite_throttle.c */
+int sq_throttle_reserve(struct store *st, const char *key_hash, long limit, long window, int64_t now,
+    long *retry_after);
+int sq_throttle_release(struct store *st, const char *key_hash);
+int sq_throttle_reset(struct store *st, const char *key_hash);
+int sq_throttle_purge(struct store *st, int64_t now, int max, int *n);
 
 #endif

@@ -101,6 +101,11 @@ int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *, 
 int store_identity_delete(struct store *st, int64_t id, int64_t user_id) { return st->ops->identity_delete(st, id, user_id); }
 int store_user_set_names(struct store *st, int64_t id, const char *f, const char *l) { return st->ops->user_set_names(st, id, f, l); }
 
+int store_throttle_reserve(struct store *st, const char *k, long limit, long window, int64_t now, long *retry_after) { return st->ops->throttle_reserve(st, k, limit, window, now, retry_after); }
+int store_throttle_release(struct store *st, const char *k) { return st->ops->throttle_release(st, k); }
+int store_throttle_reset(struct store *st, const char *k) { return st->ops->throttle_reset(st, k); }
+int store_throttle_purge(struct store *st, int64_t now, int max, int *n) { return st->ops->throttle_purge(st, now, max, n); }
+
 void
 store_mail_free(struct store_mail *m)
 {

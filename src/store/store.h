@@ -191,6 +191,20 @@ struct store_ops {
 	    void *ctx);
 	int (*identity_delete)(struct store *st, int64_t id, int64_t user_id);
 	int (*user_set_names)(struct store *st, int64_t id, const char *first_name, const char *last_name);
+
+	/* throttle counters (store/sqlite_throttle.c): one row per admitted attempt,
+	 * keyed by a hash of the limiter's key.  reserve is atomic: 0 and the
+	 * attempt recorded, or STORE_CONFLICT with *retry_after when key already has
+	 * limit attempts in (now - window, now].  A backend must make the count and
+	 * the insert one step per key (SQLite: one statement under its single
+	 * writer; PostgreSQL: e.g. pg_advisory_xact_lock on the key's hash first). */
+	int (*throttle_reserve)(struct store *st, const char *key_hash, long limit, long window, int64_t now,
+	    long *retry_after);
+	/* delete key's newest attempt (0, also when there is none) */
+	int (*throttle_release)(struct store *st, const char *key_hash);
+	int (*throttle_reset)(struct store *st, const char *key_hash);
+	/* delete at most max attempts out of their window; *n gets how many */
+	int (*throttle_purge)(struct store *st, int64_t now, int max, int *n);
 };
 
 struct store {
@@ -256,5 +270,10 @@ int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *ct
     void *ctx);
 int store_identity_delete(struct store *st, int64_t id, int64_t user_id);
 int store_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name);
+int store_throttle_reserve(struct store *st, const char *key_hash, long limit, long window, int64_t now,
+    long *retry_after);
+int store_throttle_release(struct store *st, const char *key_hash);
+int store_throttle_reset(struct store *st, const char *key_hash);
+int store_throttle_purge(struct store *st, int64_t now, int max, int *n);
 
 #endif
