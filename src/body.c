@@ -121,7 +121,11 @@ body_parse(const char *ctype, const char *data, size_t len, json_t **out, char *
 		}
 		v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (v == NULL) {
-			snprintf(detail, detailsz, "JSON parse error - %s", jerr.text);
+			char shown[128];
+
+			/* jansson quotes the offending input: keep a printable ASCII copy */
+			ascii_sanitize(jerr.text, 100, shown, sizeof(shown));
+			snprintf(detail, detailsz, "JSON parse error - %s", shown);
 			return 400;
 		}
 		if (!json_is_object(v)) {

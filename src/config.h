@@ -37,6 +37,7 @@ struct config {
 	long session_max_age, session_idle_timeout;
 	long argon2_memory_kib, argon2_iterations;
 	long login_ip_limit, login_account_limit, login_window;
+	long login_account_inflight, login_failure_quantum_ms, ipv6_prefix;
 	long account_ip_limit, account_address_limit, account_window;
 	long confirm_ttl, reset_ttl, password_min_length;
 	long mail_retry, mail_poll, mail_lease;

@@ -119,8 +119,12 @@ csrf_check(struct request *r, char *why, size_t whysz)
 
 	if (origin != NULL) {
 		if (!config_origin_allowed(&r->app->cfg, origin, strlen(origin))) {
-			snprintf(why, whysz, "CSRF Failed: Origin checking failed - %.200s does not match any trusted origins.",
-			    origin);
+			char shown[128];
+
+			/* the client's text, only as a printable ASCII copy */
+			ascii_sanitize(origin, 100, shown, sizeof(shown));
+			snprintf(why, whysz, "CSRF Failed: Origin checking failed - %s does not match any trusted origins.",
+			    shown);
 			return -1;
 		}
 	} else if (r->app->cfg.secure_cookies) {
@@ -130,8 +134,11 @@ csrf_check(struct request *r, char *why, size_t whysz)
 			return -1;
 		}
 		if (!referer_ok(r, referer)) {
-			snprintf(why, whysz, "CSRF Failed: Referer checking failed - %.200s does not match any trusted origins.",
-			    referer);
+			char shown[128];
+
+			ascii_sanitize(referer, 100, shown, sizeof(shown));
+			snprintf(why, whysz, "CSRF Failed: Referer checking failed - %s does not match any trusted origins.",
+			    shown);
 			return -1;
 		}
 	}

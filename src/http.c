@@ -23,14 +23,16 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -64,17 +66,22 @@ struct http_server {
 	atomic_bool stopping;
 	atomic_int suspended;        /* connections suspended right now */
 	atomic_int live;             /* requests begun and not yet completed */
+
+	/* answers held until a time (request_answer_at), soonest first */
+	pthread_mutex_t hold_lock;
+	pthread_cond_t hold_cond;            /* on CLOCK_MONOTONIC */
+	struct held *held;
+	bool holding;                        /* false once stopping: answer at once */
+	bool holder_started;
+	pthread_t holder;
+};
+
+struct held {
+	struct request *r;
+	struct held *next;
 };
 
 #define STOP_DETAIL "The server is restarting; try again in a few seconds."
-
-static const struct {
-	const char *name;
-	enum http_method m;
-} methods[] = {
-	{ "GET", M_GET }, { "HEAD", M_HEAD }, { "POST", M_POST }, { "PUT", M_PUT },
-	{ "PATCH", M_PATCH }, { "DELETE", M_DELETE }, { "OPTIONS", M_OPTIONS },
-};
 
 static void
 client_ip(struct request *r, struct MHD_Connection *c)
@@ -85,8 +92,8 @@ client_ip(struct request *r, struct MHD_Connection *c)
 	strlcpy_ok(r->ip, "unknown", sizeof(r->ip));
 	if (r->app->cfg.trust_proxy) {
 		/* behind our own nginx: X-Real-IP, else the last X-Forwarded-For hop */
-		if ((fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP")) == NULL &&
-		    (fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For")) != NULL) {
+		if ((fwd = request_header(r, "X-Real-IP")) == NULL &&
+		    (fwd = request_header(r, "X-Forwarded-For")) != NULL) {
 			const char *comma = strrchr(fwd, ',');
 			if (comma)
 				fwd = comma + 1;
@@ -112,184 +119,118 @@ client_ip(struct request *r, struct MHD_Connection *c)
 		    r->ip, sizeof(r->ip));
 }
 
-static struct request *
-request_new(struct http_server *s, struct MHD_Connection *c, const char *url, const char *method)
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	struct request *r = xcalloc(1, sizeof(*r));
+	struct request *r = cls;
 
-	r->app = s->app;
+	if (kind == MHD_HEADER_KIND)
+		request_add_header(r, key, value ? value : "");
+	else if (kind == MHD_GET_ARGUMENT_KIND)
+		request_add_arg(r, key, value);
+	return MHD_YES;
+}
+
+static struct request *
+http_request_new(struct http_server *s, struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct request *r = request_new(s->app, method, url);
+
 	r->conn = c;
-	r->started = now_mono();
-	r->method = M_OTHER;
-	r->method_name = method;
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(method, methods[i].name) == 0) {
-			r->method = methods[i].m;
-			r->method_name = methods[i].name;
-			break;
-		}
-	r->path = xstrdup(url);
-	r->fd = -1;
+	r->server = s;
+	MHD_get_connection_values(c, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND), collect, r);
 	client_ip(r, c);
 	atomic_fetch_add(&s->live, 1);
 	return r;
 }
 
 static void
-request_free(struct request *r)
-{
-	if (r->state_free && r->state)
-		r->state_free(r->state);
-	for (int i = 0; i < r->nheaders; i++) {
-		/* Set-Cookie values carry session keys: wipe them */
-		sodium_memzero(r->headers[i].value, strlen(r->headers[i].value));
-		free(r->headers[i].value);
-	}
-	if (r->body.data) {
-		sodium_memzero(r->body.data, r->body.len);   /* may hold a password */
-		buf_free(&r->body);
-	}
-	buf_free(&r->resp);
-	if (r->fd >= 0)
-		close(r->fd);
-	free(r->path);
-	sodium_memzero(&r->user, sizeof(r->user));
-	free(r);
-}
-
-const char *
-request_header(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-const char *
-request_query(struct request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-int
-request_json(struct request *r, json_t **out)
-{
-	char detail[256];
-	int status = body_parse(request_header(r, "Content-Type"), r->body.data ? r->body.data : "",
-	    r->body.len, out, detail, sizeof(detail));
-
-	if (status == 0)
-		return 0;
-	respond_error(r, status, detail);
-	return -1;
-}
-
-void
-response_header(struct request *r, const char *name, const char *value)
-{
-	if (r->nheaders >= HTTP_MAX_HEADERS)
-		fatal("too many response headers (%s)", name);
-	r->headers[r->nheaders].name = name;
-	r->headers[r->nheaders].value = xstrdup(value);
-	r->nheaders++;
-}
-
-void
-respond_json(struct request *r, int status, json_t *body)
-{
-	char *s = json_dumps(body, JSON_COMPACT);
-
-	json_decref(body);
-	if (s == NULL)
-		fatal("json_dumps failed");
-	r->resp.len = 0;
-	buf_puts(&r->resp, s);
-	free(s);
-	r->status = status;
-	r->api = true;
-	r->content_type = "application/json";
-}
-
-void
-respond_error(struct request *r, int status, const char *detail)
-{
-	respond_json(r, status, json_pack("{s:s}", "detail", detail));
-}
-
-void
-respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type)
-{
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = fd;
-	r->fd_size = size;
-	r->status = status;
-	r->content_type = content_type;
-}
-
-void
-respond_text(struct request *r, int status, const char *text)
-{
-	r->resp.len = 0;
-	buf_puts(&r->resp, text);
-	r->status = status;
-	r->content_type = "text/plain; charset=utf-8";
-}
-
-void
-respond_empty(struct request *r, int status)
-{
-	r->resp.len = 0;
-	r->status = status;
-	r->api = true;
-	r->content_type = NULL;
-}
-
-static int
-defer_on(struct request *r, struct hashpool *pool, void (*work)(void *), void *arg)
-{
-	if (pool == NULL || hashpool_reserve(pool) != 0)
-		return -1;
-	r->deferred_pool = pool;
-	r->deferred_work = work;
-	r->deferred_arg = arg;
-	return 0;
-}
-
-int
-request_defer(struct request *r, void (*work)(void *), void *arg)
-{
-	return defer_on(r, r->app->hashpool, work, arg);
-}
-
-int
-request_defer_net(struct request *r, void (*work)(void *), void *arg)
-{
-	return defer_on(r, r->app->netpool, work, arg);
-}
-
-/* a job on a pool: the request and its server */
-struct deferred {
-	struct request *r;
-	struct http_server *s;
-};
-
-static void
 run_deferred(void *arg)
 {
-	struct deferred *d = arg;
+	struct request *r = arg;
+	struct http_server *s = r->server;
 
 	/* stopping: the request will be answered 503 without its work */
-	if (!atomic_load(&d->s->stopping))
-		d->r->deferred_work(d->r->deferred_arg);
+	if (!atomic_load(&s->stopping))
+		r->deferred_work(r->deferred_arg);
 }
 
 static void
 resume_deferred(void *arg)
 {
-	struct deferred *d = arg;
-	struct MHD_Connection *c = d->r->conn;
+	struct request *r = arg;
 
-	free(d);
-	MHD_resume_connection(c);
+	MHD_resume_connection(r->conn);
+}
+
+/* The holder thread: resumes each held connection when its time comes. */
+static void *
+holder_main(void *arg)
+{
+	struct http_server *s = arg;
+
+	pthread_mutex_lock(&s->hold_lock);
+	for (;;) {
+		struct held *h = s->held;
+
+		if (h == NULL) {
+			if (!s->holding)
+				break;
+			pthread_cond_wait(&s->hold_cond, &s->hold_lock);
+			continue;
+		}
+		if (s->holding && h->r->answer_at > now_mono()) {
+			struct timespec ts;
+			double at = h->r->answer_at;
+
+			ts.tv_sec = (time_t)at;
+			ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+			pthread_cond_timedwait(&s->hold_cond, &s->hold_lock, &ts);
+			continue;
+		}
+		s->held = h->next;
+		h->r->answer_at = 0;
+		MHD_resume_connection(h->r->conn);
+		free(h);
+	}
+	pthread_mutex_unlock(&s->hold_lock);
+	return NULL;
+}
+
+/* Suspend c until r->answer_at: 0, or -1 when stopping (answer now). */
+static int
+hold(struct http_server *s, struct MHD_Connection *c, struct request *r)
+{
+	struct held *h, **pp;
+
+	pthread_mutex_lock(&s->hold_lock);
+	if (!s->holding) {
+		pthread_mutex_unlock(&s->hold_lock);
+		return -1;
+	}
+	h = xmalloc(sizeof(*h));
+	h->r = r;
+	for (pp = &s->held; *pp && (*pp)->r->answer_at <= r->answer_at; pp = &(*pp)->next)
+		;
+	h->next = *pp;
+	*pp = h;
+	/* suspended under the lock: the holder cannot resume it first */
+	atomic_fetch_add(&s->suspended, 1);
+	MHD_suspend_connection(c);
+	r->suspended = true;
+	pthread_cond_signal(&s->hold_cond);
+	pthread_mutex_unlock(&s->hold_lock);
+	return 0;
+}
+
+/* Answer every held request now, and any later one at once. */
+static void
+release_held(struct http_server *s)
+{
+	pthread_mutex_lock(&s->hold_lock);
+	s->holding = false;
+	pthread_cond_signal(&s->hold_cond);
+	pthread_mutex_unlock(&s->hold_lock);
 }
 
 /* close: end the connection after this answer (framing errors, stopping) */
@@ -338,64 +279,53 @@ conn_edge(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
-struct header_list {
-	struct edge_header *h;
-	size_t n, cap;
-	struct edge_header inline_h[32];
-};
-
-static enum MHD_Result
-collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	struct header_list *l = cls;
-
-	(void)kind;
-	if (l->n == l->cap) {
-		struct edge_header *h = xmalloc(2 * l->cap * sizeof(*h));
-		memcpy(h, l->h, l->n * sizeof(*h));
-		if (l->h != l->inline_h)
-			free(l->h);
-		l->h = h;
-		l->cap *= 2;
-	}
-	l->h[l->n].name = key;
-	l->h[l->n].value = value;
-	l->n++;
-	return MHD_YES;
-}
-
 /* The edge's rules for a complete head: 0, or -1 with *why for the 400. */
 static int
-check_head(struct http_server *s, struct MHD_Connection *c, const char *method, const char *version,
-    const char **why)
+check_head(struct http_server *s, struct MHD_Connection *c, struct request *r, const char *method,
+    const char *version, const char **why)
 {
-	struct header_list l = { .cap = 32 };
+	struct edge_header inline_h[32], *h = inline_h;
 	const union MHD_ConnectionInfo *ci;
 	int ret = -1;
 
-	l.h = l.inline_h;
-	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &l);
-	if (edge_check_framing(l.h, l.n, why) != 0)
+	if (r->nin_headers > sizeof(inline_h) / sizeof(inline_h[0]))
+		h = xmalloc(r->nin_headers * sizeof(*h));
+	for (size_t i = 0; i < r->nin_headers; i++) {
+		h[i].name = r->in_headers[i].name;
+		h[i].value = r->in_headers[i].value;
+	}
+	if (edge_check_framing(h, r->nin_headers, why) != 0)
 		goto done;
 	if (s->mhd09 && ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) == NULL ||
-	    edge_check_layout(method, ci->header_size, version, l.h, l.n) != 0)) {
+	    edge_check_layout(method, ci->header_size, version, h, r->nin_headers) != 0)) {
 		*why = "Malformed request head (lines must end in CR LF, headers may not be folded).";
 		goto done;
 	}
 	ret = 0;
 done:
-	if (l.h != l.inline_h)
-		free(l.h);
+	if (h != inline_h)
+		free(h);
 	return ret;
 }
 
-/* answer now and close: the body, if any, is never read */
+/* Answer now and close: a body, if any, is never read. */
 static enum MHD_Result
 refuse(struct http_server *s, struct request *r, int status, const char *detail)
 {
+	/* whatever was set before (a held answer, its cookies) goes */
+	for (int i = 0; i < r->nheaders; i++) {
+		sodium_memzero(r->headers[i].value, strlen(r->headers[i].value));
+		free(r->headers[i].value);
+	}
+	r->nheaders = 0;
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
 	respond_error(r, status, detail);
 	if (status == 503)
 		response_header(r, "Retry-After", "5");
+	request_finish_broken(r);
 	return send_response(s, r, true);
 }
 
@@ -412,13 +342,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		const char *cl, *te, *why;
 		long long n;
 
-		r = request_new(s, c, url, method);
+		r = http_request_new(s, c, url, method);
 		*con_cls = r;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+		cl = request_header(r, "Content-Length");
+		te = request_header(r, "Transfer-Encoding");
 		/* a body follows unless this call answers */
 		edge_head_done(conn_edge(c), te != NULL || (cl != NULL && strcmp(cl, "0") != 0));
-		if (check_head(s, c, method, version, &why) != 0)
+		if (check_head(s, c, r, method, version, &why) != 0)
 			return refuse(s, r, 400, why);
 		if (atomic_load(&s->stopping))
 			return refuse(s, r, 503, STOP_DETAIL);
@@ -426,6 +356,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			/* too large: answer before reading a byte of it (MHD then closes) */
 			r->body_too_large = true;
 			respond_error(r, 413, "Request body too large.");
+			request_finish_broken(r);
 			return send_response(s, r, false);
 		}
 		return MHD_YES;
@@ -449,15 +380,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		atomic_fetch_sub(&s->suspended, 1);
 		r->phase++;
 		r->deferred_work = NULL;     /* done; the handler may defer again */
-		if (atomic_load(&s->stopping)) {
-			/* its work was skipped, or ran but is not acted on: nothing was committed */
-			for (int i = 0; i < r->nheaders; i++) {
-				sodium_memzero(r->headers[i].value, strlen(r->headers[i].value));
-				free(r->headers[i].value);
-			}
-			r->nheaders = 0;
+		/* its work was skipped, or ran and is not acted on (the work itself
+		 * commits nothing), or its answer was held: 503 all the same */
+		if (atomic_load(&s->stopping))
 			return refuse(s, r, 503, STOP_DETAIL);
-		}
 	}
 	if (r->status == 0 && atomic_load(&s->stopping))
 		return refuse(s, r, 503, STOP_DETAIL);
@@ -468,15 +394,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			router_dispatch(r);
 	}
 	if (r->deferred_work != NULL && r->status == 0) {
-		struct deferred *d = xmalloc(sizeof(*d));
-
-		d->r = r;
-		d->s = s;
 		/* suspend first, then hand over: the resume can never come before the suspend */
 		atomic_fetch_add(&s->suspended, 1);
 		MHD_suspend_connection(c);
 		r->suspended = true;
-		hashpool_submit(r->deferred_pool, run_deferred, resume_deferred, d);
+		hashpool_submit(r->deferred_pool, run_deferred, resume_deferred, r);
 		return MHD_YES;
 	}
 	if (r->deferred_work != NULL) {
@@ -486,6 +408,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (r->status == 0)
 		respond_error(r, 500, "Internal error.");
+	request_finish_broken(r);
+	if (r->answer_at > now_mono() && hold(s, c, r) == 0)
+		return MHD_YES;
 	return send_response(s, r, atomic_load(&s->stopping));
 }
 
@@ -513,7 +438,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	(void)cls;
 	(void)uri;
 	edge_head_started(conn_edge(c));
-	return NULL;                 /* the request context is made on the first handler call */
+	return NULL;                 /* the request is made on the first handler call */
 }
 
 static void
@@ -592,6 +517,23 @@ http_start(struct app *app, char *err, size_t errsz)
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->app = app;
+	{
+		pthread_condattr_t ca;
+
+		pthread_mutex_init(&s->hold_lock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->hold_cond, &ca);
+		pthread_condattr_destroy(&ca);
+		s->holding = true;
+		if (pthread_create(&s->holder, NULL, holder_main, s) != 0) {
+			snprintf(err, errsz, "cannot start the holder thread");
+			freeaddrinfo(ai);
+			http_stop(s);
+			return NULL;
+		}
+		s->holder_started = true;
+	}
 	s->n = (unsigned)cfg->threads;
 	s->daemons = xcalloc(s->n, sizeof(*s->daemons));
 	s->threads = xcalloc(s->n, sizeof(*s->threads));
@@ -648,6 +590,7 @@ http_drain(struct http_server *s)
 	double start = now_mono(), said = start;
 
 	atomic_store(&s->stopping, true);
+	release_held(s);             /* held answers resume now, and become 503s */
 	/* a suspended connection must be resumed and answered before its daemon
 	 * stops; its job may still be running, bounded by one hash or one
 	 * provider call (social_timeout), so this waits as long as it takes */
@@ -670,12 +613,18 @@ http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->holder_started) {
+		release_held(s);
+		pthread_join(s->holder, NULL);
+	}
 	for (unsigned i = 0; i < s->n; i++)
-		if (s->daemons[i])
+		if (s->daemons && s->daemons[i])
 			MHD_stop_daemon(s->daemons[i]);
 	edge_free(s->edge);
 	if (s->port_lock >= 0)
 		close(s->port_lock);
+	pthread_mutex_destroy(&s->hold_lock);
+	pthread_cond_destroy(&s->hold_cond);
 	free(s->threads);
 	free(s->daemons);
 	free(s);

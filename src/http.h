@@ -32,6 +32,13 @@ struct http_header {
 	char *value;                 /* owned */
 };
 
+/* A header or query argument the client sent: borrowed from the transport
+ * for the life of the request. */
+struct request_kv {
+	const char *name;
+	const char *value;
+};
+
 struct request {
 	struct app *app;
 	void *conn;                  /* struct MHD_Connection, opaque outside http.c */
@@ -43,6 +50,10 @@ struct request {
 	int64_t ids[2];              /* numbers from "<id>" segments of the route, in order */
 	int nids;
 	char slug[48];               /* the "<name>" segment of the route */
+
+	/* what the client sent (filled by the transport; the array is owned) */
+	struct request_kv *in_headers, *in_args;
+	size_t nin_headers, nin_args;
 
 	/* request body (unsafe methods) */
 	struct buf body;
@@ -63,6 +74,8 @@ struct request {
 	void *deferred_arg;
 	struct hashpool *deferred_pool;
 	bool suspended;
+	double answer_at;            /* hold the answer until this now_mono() time (0: at once) */
+	void *server;                /* the transport's, opaque */
 
 	/* response */
 	int status;                  /* 0 until a response is set */
@@ -73,6 +86,7 @@ struct request {
 	uint64_t fd_size;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int nheaders;
+	bool broken;                 /* an answer could not be built: send a plain 500 */
 };
 
 struct http_server;
@@ -88,6 +102,20 @@ void http_drain(struct http_server *s);
 /* Close every connection and free.  No request may be suspended any more. */
 void http_stop(struct http_server *s);
 
+/* request.c — the request and its answer, free of the transport, so the
+ * router and handlers run the same under libmicrohttpd and in a fuzz driver. */
+
+/* A request for method and path (copied); the caller fills ip, in_headers
+ * and in_args.  Free with request_free. */
+struct request *request_new(struct app *app, const char *method, const char *path);
+void request_free(struct request *r);
+/* Add a header or query argument as the transport parsed it (borrowed). */
+void request_add_header(struct request *r, const char *name, const char *value);
+void request_add_arg(struct request *r, const char *name, const char *value);
+/* Before sending: when building the answer failed (r->broken), replace it
+ * with a bare 500. */
+void request_finish_broken(struct request *r);
+
 /* Request accessors (borrowed pointers, valid during the request). */
 const char *request_header(struct request *r, const char *name);
 const char *request_query(struct request *r, const char *name);
@@ -96,9 +124,12 @@ const char *request_query(struct request *r, const char *name);
  * *out (caller json_decref's), or -1 after answering 400/415. */
 int request_json(struct request *r, json_t **out);
 
-/* Add a response header (value copied). */
+/* Add a response header (value copied).  Past HTTP_MAX_HEADERS the answer
+ * becomes a 500 (a bug, never the client's doing). */
 void response_header(struct request *r, const char *name, const char *value);
-/* JSON response: takes ownership of body (json_decref'd here). */
+/* JSON response: takes ownership of body (json_decref'd here).  A NULL body
+ * (a failed json_pack) or one that cannot be encoded becomes a logged 500 for
+ * this request alone: nothing a client sends can stop the process. */
 void respond_json(struct request *r, int status, json_t *body);
 /* {"detail": detail} — the one place request errors become HTTP (STYLE 9). */
 void respond_error(struct request *r, int status, const char *detail);
@@ -115,5 +146,9 @@ int request_defer(struct request *r, void (*work)(void *), void *arg);
 /* The same on the pool for outbound network calls (social login), so slow
  * providers never hold up password hashing. */
 int request_defer_net(struct request *r, void (*work)(void *), void *arg);
+/* Send the answer the handler has set no earlier than at (a now_mono() time):
+ * the connection stays suspended meanwhile and no thread waits; a stop
+ * answers it at once. */
+void request_answer_at(struct request *r, double at);
 
 #endif

@@ -22,10 +22,12 @@ void
 json_quote(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 
 	buf_append(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
 		char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+		size_t n = 1;
 
 		if (*p == '"' || *p == '\\') {
 			char e[2] = { '\\', (char)*p };
@@ -34,8 +36,20 @@ json_quote(struct buf *b, const char *s)
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 15];
 			buf_append(b, esc, 6);
-		} else
+		} else if (*p < 0x80) {
 			buf_append(b, p, 1);
+		} else {
+			/* a client's path or header may hold any bytes: a log line
+			 * stays valid JSON, invalid UTF-8 becomes U+FFFD */
+			n = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 1;
+			if (strnlen((const char *)p, n) == n && utf8_valid((const char *)p, n))
+				buf_append(b, p, n);
+			else {
+				buf_append(b, "\\ufffd", 6);
+				n = 1;
+			}
+		}
+		p += n;
 	}
 	buf_append(b, "\"", 1);
 }

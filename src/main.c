@@ -132,7 +132,7 @@ cmd_serve(struct app *app)
 	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue, 1);
 	/* provider calls block on the network, not the CPU: a few more threads */
 	app->netpool = hashpool_new(4, 64, 0);
-	app->limiter = limiter_memory_new();
+	app->limiter = limiter_store_new(app->store);
 	/* the first unknown-email login should not pay for making the dummy hash */
 	password_dummy_verify(&app->pw, "", 0);
 	store_session_delete_expired(app->store, now_unix());

@@ -146,6 +146,19 @@ jwks_get(struct oidc *o, int refresh, long timeout, char *err, size_t errsz)
 	return k;
 }
 
+/* A short printable-ASCII copy of provider text for an error message: at
+ * most max bytes of in, anything else as '?', so the message stays valid
+ * UTF-8 whatever the provider sent (a %.Ns cut could split a character). */
+static void
+ascii_copy(char *out, size_t outsz, const char *in, size_t max)
+{
+	size_t i = 0;
+
+	for (; in && in[i] && i < max && i + 1 < outsz; i++)
+		out[i] = (unsigned char)in[i] >= 0x20 && (unsigned char)in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
 /* The key family an algorithm needs: "RSA" or "EC"; NULL for anything we refuse. */
 static const char *
 alg_kty(const char *alg)
@@ -273,6 +286,7 @@ oidc_verify(struct oidc *o, const char *id_token, const char *client_id, const c
 	cjose_jwk_t *jwk = NULL;
 	json_t *jwks = NULL, *key, *c = NULL;
 	const char *alg, *kid, *kty;
+	char shown[48];
 	uint8_t *plain = NULL;
 	size_t plen = 0;
 	json_error_t jerr;
@@ -287,7 +301,8 @@ oidc_verify(struct oidc *o, const char *id_token, const char *client_id, const c
 	alg = cjose_header_get(cjose_jws_get_protected(jws), CJOSE_HDR_ALG, &cerr);
 	kid = cjose_header_get(cjose_jws_get_protected(jws), CJOSE_HDR_KID, &cerr);
 	if ((kty = alg_kty(alg)) == NULL) {
-		snprintf(err, errsz, "algorithm %.20s refused", alg ? alg : "(none)");
+		ascii_copy(shown, sizeof(shown), alg ? alg : "(none)", 20);
+		snprintf(err, errsz, "algorithm %s refused", shown);
 		goto done;
 	}
 	if ((jwks = jwks_get(o, 0, timeout, err, errsz)) == NULL)
@@ -298,7 +313,8 @@ oidc_verify(struct oidc *o, const char *id_token, const char *client_id, const c
 		if ((jwks = jwks_get(o, 1, timeout, err, errsz)) == NULL)
 			goto done;
 		if ((key = find_key(jwks, kid, kty, alg)) == NULL) {
-			snprintf(err, errsz, "no key for kid %.40s", kid ? kid : "(none)");
+			ascii_copy(shown, sizeof(shown), kid ? kid : "(none)", 40);
+			snprintf(err, errsz, "no key for kid %s", shown);
 			goto done;
 		}
 	}

@@ -102,6 +102,16 @@ allow_header(struct request *r, const char *path)
 	response_header(r, "Allow", allow);
 }
 
+/* Forward auth answers yes only to what it checks: no generic OPTIONS. */
+static int
+exact_methods(const char *path)
+{
+	for (const struct route *rt = routes; rt->path; rt++)
+		if ((rt->flags & ROUTE_EXACT_METHODS) && path_match(rt->path, path, NULL, NULL, NULL))
+			return 1;
+	return 0;
+}
+
 void
 router_dispatch(struct request *r)
 {
@@ -132,11 +142,12 @@ router_dispatch(struct request *r)
 	if (found == NULL) {
 		if (!path_known)
 			respond_error(r, 404, "Not found.");
-		else if (r->method == M_OPTIONS)
+		else if (r->method == M_OPTIONS && !exact_methods(r->path))
 			respond_json(r, 200, json_object());
 		else {
 			char detail[96];
-			snprintf(detail, sizeof(detail), "Method \"%.16s\" not allowed.", r->method_name);
+			/* method_name is one of ours ("OTHER" for anything unknown) */
+			snprintf(detail, sizeof(detail), "Method \"%s\" not allowed.", r->method_name);
 			respond_error(r, 405, detail);
 		}
 		if (path_known)

@@ -3,6 +3,7 @@
  */
 #include "social.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include "user.h"
 
 #define MAX_PROVIDERS 16
+
+static int text_ok(const char *s);
+static int ascii_word(const char *t);
 
 struct social {
 	struct social_provider p[MAX_PROVIDERS];
@@ -136,6 +140,12 @@ social_new(const struct config *cfg, char *err, size_t errsz)
 		if (*q == ',')
 			q++;
 	}
+	for (int i = 0; i < s->n; i++)
+		if (!text_ok(s->p[i].label)) {
+			/* labels go into JSON answers: never text jansson would refuse */
+			snprintf(err, errsz, "the label of social provider %s is not valid UTF-8 text", s->p[i].name);
+			goto fail;
+		}
 	return s;
 fail:
 	social_free(s);
@@ -175,6 +185,19 @@ social_list_json(const struct social *s)
 	return list;
 }
 
+void
+social_ip_key(const char *ip, char *out, size_t outsz)
+{
+	struct in6_addr a;
+
+	/* one IPv6 host holds a whole /64: count it as one client */
+	if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a))
+		snprintf(out, outsz, "%x:%x:%x:%x::/64", a.s6_addr[0] << 8 | a.s6_addr[1], a.s6_addr[2] << 8 | a.s6_addr[3],
+		    a.s6_addr[4] << 8 | a.s6_addr[5], a.s6_addr[6] << 8 | a.s6_addr[7]);
+	else
+		snprintf(out, outsz, "%s", ip);
+}
+
 int
 social_prepare(const struct social_provider *p, long timeout, char *err, size_t errsz)
 {
@@ -190,7 +213,9 @@ social_authorize_url(const struct social_provider *p, const struct config *cfg, 
 	    p->kind == SOCIAL_FACEBOOK ? "email public_profile" : "openid email profile";
 
 	if (p->kind == SOCIAL_OIDC) {
-		if (oidc_endpoint(p->oidc, "authorization_endpoint", endpoint, sizeof(endpoint)) != 0) {
+		/* the provider's own text goes into a Location header: a URL, nothing else */
+		if (oidc_endpoint(p->oidc, "authorization_endpoint", endpoint, sizeof(endpoint)) != 0 ||
+		    strncmp(endpoint, "http", 4) != 0 || !ascii_word(endpoint)) {
 			snprintf(err, errsz, "%s is not reachable", p->label);
 			return -1;
 		}
@@ -217,13 +242,38 @@ social_authorize_url(const struct social_provider *p, const struct config *cfg, 
 	return 0;
 }
 
+/* Text from a provider that may be kept or shown: valid UTF-8 with no
+ * control characters (jansson checks UTF-8, but a cut may split a character
+ * and "\u0001" decodes to a control character). */
+static int
+text_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!utf8_valid(s, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The provider's subject, kept only when it is sane text. */
+static void
+set_uid(struct social_profile *out, const char *uid)
+{
+	out->uid[0] = '\0';
+	if (uid && strlen(uid) < sizeof(out->uid) && text_ok(uid))
+		strlcpy_ok(out->uid, uid, sizeof(out->uid));
+}
+
 /* "Given Family" → first and last name */
 static void
 split_name(const char *full, struct social_profile *out)
 {
 	const char *sp;
 
-	if (full == NULL || !utf8_valid(full, strlen(full)))
+	if (full == NULL || !text_ok(full))
 		return;
 	if ((sp = strrchr(full, ' ')) != NULL) {
 		snprintf(out->first_name, sizeof(out->first_name), "%.*s", (int)(sp - full) > 150 ? 150 : (int)(sp - full),
@@ -232,9 +282,9 @@ split_name(const char *full, struct social_profile *out)
 	} else
 		snprintf(out->first_name, sizeof(out->first_name), "%.150s", full);
 	/* a cut may split a UTF-8 sequence: drop the name rather than store bad text */
-	if (!utf8_valid(out->first_name, strlen(out->first_name)))
+	if (!text_ok(out->first_name))
 		out->first_name[0] = '\0';
-	if (!utf8_valid(out->last_name, strlen(out->last_name)))
+	if (!text_ok(out->last_name))
 		out->last_name[0] = '\0';
 }
 
@@ -245,6 +295,21 @@ set_email(struct social_profile *out, const char *email, bool verified)
 		out->email_verified = verified;
 	else
 		out->email[0] = '\0';
+}
+
+/* 1 to 1024 printable ASCII characters, no space: what may go into a header
+ * (an access token, a URL from a discovery document). */
+static int
+ascii_word(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > 1024)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+			return 0;
+	return 1;
 }
 
 /* POST the code to the token endpoint: the parsed answer, or NULL with err. */
@@ -296,7 +361,8 @@ token_request(const struct social_provider *p, const struct config *cfg, const c
 		json_decref(j);
 		return NULL;
 	}
-	if (!json_is_string(json_object_get(j, "access_token"))) {
+	if (!json_is_string(json_object_get(j, "access_token")) || !ascii_word(json_string_value(json_object_get(j,
+	    "access_token")))) {
 		snprintf(err, errsz, "%s refused the code", p->label);
 		json_decref(j);
 		return NULL;
@@ -345,7 +411,7 @@ exchange_github(const struct social_provider *p, const struct config *cfg, const
 	split_name(json_string_value(json_object_get(user, "name")), out);
 	login = json_string_value(json_object_get(user, "login"));
 	{
-		json_t *x = json_pack("{s:s?}", "login", login && utf8_valid(login, strlen(login)) ? login : NULL);
+		json_t *x = json_pack("{s:s?}", "login", login && strlen(login) < 256 && text_ok(login) ? login : NULL);
 		char *s = json_dumps(x, JSON_COMPACT);
 		if (s && strlen(s) < sizeof(out->extra))
 			strlcpy_ok(out->extra, s, sizeof(out->extra));
@@ -380,7 +446,7 @@ exchange_facebook(const struct social_provider *p, const struct config *cfg, con
 		json_decref(me);
 		return -1;
 	}
-	strlcpy_ok(out->uid, id, sizeof(out->uid));
+	set_uid(out, id);
 	split_name(json_string_value(json_object_get(me, "name")), out);
 	/* Facebook does not say whether the address was confirmed: never "verified" */
 	set_email(out, json_string_value(json_object_get(me, "email")), false);
@@ -405,7 +471,7 @@ exchange_oidc(const struct social_provider *p, const struct config *cfg, json_t 
 		return -1;
 	}
 	sub = json_string_value(json_object_get(claims, "sub"));
-	strlcpy_ok(out->uid, sub, sizeof(out->uid));
+	set_uid(out, sub);
 	src = claims;
 	/* some providers keep email and names for the userinfo endpoint */
 	if (!json_is_string(json_object_get(claims, "email")) &&
@@ -425,9 +491,9 @@ exchange_oidc(const struct social_provider *p, const struct config *cfg, json_t 
 		const char *f = json_string_value(json_object_get(src, "family_name"));
 		snprintf(out->first_name, sizeof(out->first_name), "%.150s", g ? g : "");
 		snprintf(out->last_name, sizeof(out->last_name), "%.150s", f ? f : "");
-		if (!utf8_valid(out->first_name, strlen(out->first_name)))
+		if (!text_ok(out->first_name))
 			out->first_name[0] = '\0';
-		if (!utf8_valid(out->last_name, strlen(out->last_name)))
+		if (!text_ok(out->last_name))
 			out->last_name[0] = '\0';
 	} else
 		split_name(json_string_value(json_object_get(src, "name")), out);
@@ -572,13 +638,27 @@ step_associate_by_email(struct ctx *c)
 {
 	struct store_user u;
 
-	/* only an address the provider vouches for may reach an existing account */
+	/* only an address the provider vouches for may reach an existing account,
+	 * and only an account whose own address was confirmed: anyone can sign up
+	 * with someone else's address and a password of their own, and linking
+	 * the owner's provider to that account would let both in */
 	if (c->have_user || !c->profile->email_verified || !c->profile->email[0])
 		return 0;
-	if (store_user_by_email(c->st, c->profile->email, &u) == 0) {
-		c->res->user = u;
-		c->have_user = true;
+	switch (store_user_by_email(c->st, c->profile->email, &u)) {
+	case 0:
+		break;
+	case STORE_NOTFOUND:
+		return 0;
+	default:
+		return fail(c, 503, "%s", "Service temporarily unavailable.");
 	}
+	sodium_memzero(u.password, sizeof(u.password));
+	if (!u.email_verified)
+		return fail(c, 400, "An account already uses this email address but has not confirmed it. If it is "
+		    "yours, sign in with your password (or reset it), then connect %s from your account page.",
+		    c->p->label);
+	c->res->user = u;
+	c->have_user = true;
 	return 0;
 }
 

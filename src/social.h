@@ -4,7 +4,10 @@
  * S256 and nonce, the code exchange and profile fetch (blocking: worker
  * threads only), and the pipeline of named steps that turns a provider
  * profile into a user (python-social-auth's design).  Identities are keyed on
- * (provider, subject), never on email.  Never logs codes, tokens or secrets.
+ * (provider, subject), never on email; an email links to an existing account
+ * only when the provider vouches for it and the account confirmed it.  Text
+ * from a provider is kept only when it is valid UTF-8 without control
+ * characters.  Never logs codes, tokens or secrets.
  */
 #ifndef GATEHOUSE_SOCIAL_H
 #define GATEHOUSE_SOCIAL_H
@@ -48,6 +51,10 @@ struct social_profile {
 	char first_name[STORE_NAME_MAX * 4 + 1], last_name[STORE_NAME_MAX * 4 + 1];
 	char extra[1024];            /* JSON kept with the identity (login name, ...) */
 };
+
+/* The key that bounds a client's pending sign-ins: the address, or for IPv6
+ * its /64 (one host commonly holds all of it). */
+void social_ip_key(const char *ip, char *out, size_t outsz);
 
 /* Blocking (worker thread): make sure an OIDC provider's discovery is loaded. */
 int social_prepare(const struct social_provider *p, long timeout, char *err, size_t errsz);

@@ -265,3 +265,22 @@ utf8_valid(const char *s, size_t len)
 	}
 	return 1;
 }
+
+void
+ascii_sanitize(const char *in, size_t max, char *out, size_t outsz)
+{
+	size_t i = 0, o = 0;
+
+	if (outsz == 0)
+		return;
+	for (; in[i] != '\0' && i < max && o + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)in[i];
+		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (in[i] != '\0' && outsz > 4) {
+		o = o + 3 < outsz ? o : outsz - 4;
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}

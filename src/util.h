@@ -50,5 +50,8 @@ void hex_encode(const unsigned char *in, size_t n, char *out);  /* out: 2n+1 */
 
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
 int utf8_valid(const char *s, size_t len);
+/* A copy of at most max bytes of in that is safe to put in a message: printable
+ * ASCII kept, every other byte '?', "..." when cut.  out is always terminated. */
+void ascii_sanitize(const char *in, size_t max, char *out, size_t outsz);
 
 #endif

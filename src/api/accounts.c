@@ -27,7 +27,6 @@
 #include "reset_token.h"
 #include "router.h"
 #include "session.h"
-#include "throttle.h"
 #include "user.h"
 
 #define CONFIRM_KEY_LEN 40
@@ -91,40 +90,36 @@ pwjob_new(struct request *r)
 	return j;
 }
 
-/* Hand j to the hash pool; the handler runs again with r->phase 1.  On a full
- * queue: 503, and j is freed. */
-static void
+/* Hand j to the hash pool; the handler runs again with r->phase 1: 0.  On a
+ * full queue: -1 after answering 503, and j is freed. */
+static int
 pwjob_defer(struct request *r, struct pwjob *j)
 {
 	if (request_defer(r, pwjob_run, j) != 0) {
 		pwjob_free(j);
 		api_respond_busy(r, "Too many requests in progress, try again shortly.");
-		return;
+		return -1;
 	}
 	r->state = j;
 	r->state_free = pwjob_free;
+	return 0;
 }
 
-/* Per-IP and per-address limit on signup, resend and reset (all attempts
- * count).  1 after answering 429, else 0 with the attempt recorded. */
+/* Per-IP and per-address limit on one of signup, resend and reset (all
+ * requests count).  Each endpoint has its own budgets, so calls of one can
+ * never use up another's: nobody blocks someone else's reset by asking for
+ * confirmation mail for their address.  1 after answering 429 (or 503), else
+ * 0 with the attempt counted. */
 static int
-throttled(struct request *r, const char *email)
+throttled(struct request *r, const char *what, const char *email)
 {
 	const struct config *cfg = &r->app->cfg;
-	char ipkey[96], addrkey[STORE_EMAIL_MAX + 16];
-	long w1 = 0, w2 = 0;
-	int64_t now = now_unix();
+	char ipkey[128], addrkey[STORE_EMAIL_MAX + 32];
 
-	snprintf(ipkey, sizeof(ipkey), "account:ip:%s", r->ip);
-	snprintf(addrkey, sizeof(addrkey), "account:address:%s", email);
-	if (limiter_check(r->app->limiter, ipkey, cfg->account_ip_limit, cfg->account_window, now, &w1) |
-	    limiter_check(r->app->limiter, addrkey, cfg->account_address_limit, cfg->account_window, now, &w2)) {
-		api_respond_throttled(r, w1 > w2 ? w1 : w2);
-		return 1;
-	}
-	limiter_hit(r->app->limiter, ipkey, cfg->account_ip_limit, cfg->account_window, now);
-	limiter_hit(r->app->limiter, addrkey, cfg->account_address_limit, cfg->account_window, now);
-	return 0;
+	api_ip_key(r, what, ipkey, sizeof(ipkey));
+	snprintf(addrkey, sizeof(addrkey), "%s:address:%s", what, email);
+	return api_reserve_two(r, ipkey, cfg->account_ip_limit, addrkey, cfg->account_address_limit,
+	    cfg->account_window);
 }
 
 /* The body's email, normalised into out; NULL after adding a field error. */
@@ -247,7 +242,7 @@ signup_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	if (throttled(r, j->email))
+	if (throttled(r, "signup", j->email))
 		goto done;
 	j->new_pw = xstrndup(pw, len);
 	j->new_len = len;
@@ -397,7 +392,7 @@ api_signup_resend(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	if (throttled(r, email))
+	if (throttled(r, "resend", email))
 		goto done;
 	rc = store_user_by_email(st, email, &u);
 	if (rc < 0) {
@@ -452,7 +447,7 @@ api_password_reset(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	if (throttled(r, email))
+	if (throttled(r, "reset", email))
 		goto done;
 	rc = store_user_by_email(st, email, &u);
 	if (rc < 0) {
@@ -594,10 +589,12 @@ change_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
+	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_reauth_throttled(r))
 		goto done;
 	j = pwjob_new(r);
 	if (store_user_by_id(r->app->store, r->user.id, &j->user) != 0) {
+		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
 	}
@@ -606,7 +603,8 @@ change_start(struct request *r)
 	j->old_pw = xstrndup(old, j->old_len);
 	j->new_pw = xstrndup(pw, len);
 	j->new_len = len;
-	pwjob_defer(r, j);
+	if (pwjob_defer(r, j) != 0)
+		api_reauth_cancel(r);
 	j = NULL;
 done:
 	if (j)
@@ -627,11 +625,12 @@ change_finish(struct request *r)
 	struct store *st = r->app->store;
 
 	if (!j->old_ok) {
-		api_reauth_failed(r);
+		api_reauth_failed(r);        /* the attempt stays counted */
 		respond_json(r, 400, json_pack("{s:[s]}", "old_password",
 		    "Your old password was entered incorrectly. Please enter it again."));
 		return;
 	}
+	api_reauth_succeeded(r);
 	if (!j->hashed || store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
 		return;

@@ -6,6 +6,7 @@
 #ifndef GATEHOUSE_API_H
 #define GATEHOUSE_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -25,11 +26,28 @@ void api_respond_busy(struct request *r, const char *detail);
 int api_page(struct request *r, int64_t *page, int *size);
 /* DRF's paginated body {"count","next","previous","results"} (results taken over). */
 json_t *api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *results);
+/* prefix + ":ip:" + the client's group (IPv6 by its configured prefix). */
+void api_ip_key(struct request *r, const char *prefix, char *out, size_t outsz);
+/* Reserve one attempt of key1 and of key2 (same window), both or neither:
+ * 0, or 1 after answering 429 (or 503 when the counters cannot be reached). */
+int api_reserve_two(struct request *r, const char *key1, long limit1, const char *key2, long limit2, long window);
+/* Admit one password check: reserves, atomically, one attempt of the per-IP
+ * budget (every attempt counts) and of account_key's budget (kept for a
+ * failure, released by the caller for a right password).  0 admitted; 1 after
+ * answering 429 (or 503 when the counters cannot be reached). */
+int api_password_reserve(struct request *r, const char *ip_key, const char *account_key);
 /* Re-authentication (the old password to change it, the password to make a
- * token) counts against the signed-in account like a login: 1 after
- * answering 429; api_reauth_failed records a wrong password. */
+ * token) counts against the signed-in account and the client IP like a login.
+ * Reserve, then decide:
+ *   if (api_reauth_throttled(r)) return;   -- 1 after answering 429/503; 0: counted
+ *   ... check the password on the hash pool ...
+ *   right password:           api_reauth_succeeded(r)  (the account's attempt goes back)
+ *   wrong password:           api_reauth_failed(r)     (it stays; nothing to do)
+ *   never checked (503 etc.): api_reauth_cancel(r)     (both go back) */
 int api_reauth_throttled(struct request *r);
 void api_reauth_failed(struct request *r);
+void api_reauth_succeeded(struct request *r);
+void api_reauth_cancel(struct request *r);
 /* Wipe the string field name of obj in place (a password in a parsed body). */
 void api_wipe_field(json_t *obj, const char *name);
 
@@ -71,6 +89,7 @@ void api_admin_audit(struct request *r);
 /* social.c */
 void api_social_providers(struct request *r);
 void api_social_authorize(struct request *r);
+void api_social_connect(struct request *r);
 void api_social_callback(struct request *r);
 void api_social_identities(struct request *r);
 void api_social_identity_delete(struct request *r);

@@ -2,8 +2,12 @@
  * api/auth — the seed's login endpoints: CSRF cookie, login, logout.
  * Login never says which of email or password was wrong, costs one password
  * hash whether or not the account exists, and runs that hash on the hash pool
- * while the connection is suspended.  Must never log or keep the password.
+ * while the connection is suspended.  An attempt is counted (per IP, per
+ * account) when it is admitted and given back when the password was right;
+ * a failure is answered on a fixed time grid, so its timing does not tell an
+ * unknown address from a slow legacy hash.  Must never log or keep the password.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +42,15 @@ api_login_set_cookie(struct request *r)
 
 struct login {
 	struct password_params params;
+	struct limiter *limiter;
 	char email[STORE_EMAIL_MAX + 1];
-	char ip_key[96], account_key[STORE_EMAIL_MAX + 16];
+	char ip_key[112], account_key[STORE_EMAIL_MAX + 16];
 	char *password;              /* owned, wiped */
 	size_t pwlen;
 	struct store_user user;
 	bool found;
+	bool in_flight;              /* holds a place among the account's checks in flight */
+	double admitted;             /* now_mono() when the attempt was counted */
 	/* set by the hash worker */
 	bool ok;
 	bool rehashed;
@@ -55,6 +62,8 @@ login_free(void *arg)
 {
 	struct login *l = arg;
 
+	if (l->in_flight)
+		limiter_leave(l->limiter, l->account_key);
 	if (l->password) {
 		sodium_memzero(l->password, l->pwlen);
 		free(l->password);
@@ -76,10 +85,18 @@ login_verify(void *arg)
 			l->rehashed = password_hash(&l->params, l->password, l->pwlen, l->newhash,
 			    sizeof(l->newhash)) == 0;
 	} else {
-		/* unknown email or no usable password: the same cost, no answer */
+		/* unknown email or no usable password: a hash's cost, no answer */
 		password_dummy_verify(&l->params, l->password, l->pwlen);
 		l->ok = false;
 	}
+}
+
+/* Give back both reservations of an attempt that was never checked. */
+static void
+login_uncount(struct request *r, struct login *l)
+{
+	limiter_release(r->app->limiter, l->account_key);
+	limiter_release(r->app->limiter, l->ip_key);
 }
 
 static void
@@ -89,8 +106,6 @@ login_start(struct request *r)
 	json_t *body = NULL, *errors = json_object(), *pwv;
 	const char *email, *password;
 	struct login *l = NULL;
-	long wait_ip = 0, wait_acct = 0;
-	int64_t now = now_unix();
 	int rc;
 
 	if (request_json(r, &body) != 0)
@@ -109,31 +124,41 @@ login_start(struct request *r)
 	}
 	l = xcalloc(1, sizeof(*l));
 	l->params = r->app->pw;
+	l->limiter = r->app->limiter;
 	if (user_normalize_email(email, l->email, sizeof(l->email)) != 0)
 		l->email[0] = '\0';  /* cannot exist; still costs a hash below */
-	snprintf(l->ip_key, sizeof(l->ip_key), "login:ip:%s", r->ip);
+	api_ip_key(r, "login", l->ip_key, sizeof(l->ip_key));
 	snprintf(l->account_key, sizeof(l->account_key), "login:account:%s", l->email[0] ? l->email : email);
 
-	if (limiter_check(r->app->limiter, l->ip_key, cfg->login_ip_limit, cfg->login_window, now, &wait_ip) |
-	    limiter_check(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now,
-	    &wait_acct)) {
-		log_msg(LOG_WARN, "login throttled for %s", r->ip);
-		audit_log(r, "login.throttled", 0, json_pack("{s:s}", "email", l->email[0] ? l->email : "(invalid)"));
-		api_respond_throttled(r, wait_ip > wait_acct ? wait_ip : wait_acct);
+	/* one account never holds more than a few places of the hash pool, however
+	 * many addresses it is tried from; refused here, nothing is counted */
+	if (limiter_enter(l->limiter, l->account_key, (unsigned)cfg->login_account_inflight) != 0) {
+		api_respond_throttled(r, 1);
 		goto done;
 	}
+	l->in_flight = true;
+	/* counted now, before the hash: concurrent guesses cannot all pass */
+	if (api_password_reserve(r, l->ip_key, l->account_key) != 0) {
+		log_msg(LOG_WARN, "login throttled for %s", r->ip);
+		if (r->status == 429)
+			audit_log(r, "login.throttled", 0, json_pack("{s:s}", "email", l->email[0] ? l->email : "(invalid)"));
+		goto done;
+	}
+	l->admitted = now_mono();
 	pwv = json_object_get(body, "password");
 	l->pwlen = json_string_length(pwv);
 	l->password = xstrndup(password, l->pwlen);
 	if (l->email[0]) {
 		rc = store_user_by_email(r->app->store, l->email, &l->user);
 		if (rc < 0) {
+			login_uncount(r, l);
 			api_respond_busy(r, NULL);
 			goto done;
 		}
 		l->found = rc == 0;
 	}
 	if (request_defer(r, login_verify, l) != 0) {
+		login_uncount(r, l);
 		api_respond_busy(r, "Too many logins in progress, try again shortly.");
 		goto done;
 	}
@@ -150,24 +175,45 @@ done:
 	}
 }
 
+/* A failed check is answered on the next multiple of the quantum after its
+ * admission: a timer on the suspended connection, no thread, no CPU.  Every
+ * kind of failure that takes less than the quantum (unknown address, native
+ * or legacy hash, no usable password) is answered after the same time. */
+static void
+login_pad(struct request *r, const struct login *l)
+{
+	double q = (double)r->app->cfg.login_failure_quantum_ms / 1000.0, elapsed;
+
+	if (q <= 0)
+		return;
+	elapsed = now_mono() - l->admitted;
+	request_answer_at(r, l->admitted + ceil(elapsed / q) * q);
+}
+
 static void
 login_finish(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
 	struct login *l = r->state;
-	int64_t now = now_unix();
 
+	/* the hash is done: its place among the account's checks goes back */
+	if (l->in_flight) {
+		limiter_leave(l->limiter, l->account_key);
+		l->in_flight = false;
+	}
+	/* a failure keeps both reservations: the attempt stays counted */
 	if (!l->ok || !l->user.is_active) {
-		limiter_hit(r->app->limiter, l->ip_key, cfg->login_ip_limit, cfg->login_window, now);
-		limiter_hit(r->app->limiter, l->account_key, cfg->login_account_limit, cfg->login_window, now);
 		/* the reason class only: never what was typed */
 		audit_log(r, "login.failed", l->found ? l->user.id : 0, json_pack("{s:s, s:s}", "reason",
 		    !l->found ? "unknown_email" : !l->ok ? "wrong_password" : "inactive",
 		    "email", l->email[0] ? l->email : "(invalid)"));
 		respond_error(r, 400, INVALID_CREDENTIALS);
+		login_pad(r, l);
 		return;
 	}
-	/* only someone who knows the password learns that the address is unconfirmed */
+	/* only someone who knows the password learns that the address is
+	 * unconfirmed; it counts like a failure, so an unconfirmed signup cannot
+	 * keep the hash pool busy */
 	if (!l->user.email_verified && strcmp(cfg->email_verification, "mandatory") == 0) {
 		audit_log(r, "login.failed", l->user.id, json_pack("{s:s, s:s}", "reason", "unverified", "email",
 		    l->user.email));
@@ -176,11 +222,12 @@ login_finish(struct request *r)
 	}
 	if (l->rehashed && store_user_set_password(r->app->store, l->user.id, l->newhash, NULL) != 0)
 		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
+	/* the right password: this attempt does not count against the account */
+	limiter_release(r->app->limiter, l->account_key);
 	if (session_login(r, &l->user) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	limiter_reset(r->app->limiter, l->account_key);
 	audit_log(r, "login.succeeded", l->user.id, json_pack("{s:s}", "method", "password"));
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Success"));
 }

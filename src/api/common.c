@@ -120,32 +120,85 @@ api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *
 	    "previous", page > 1 ? page_link(r, page - 1) : json_null(), "results", results);
 }
 
-static void
-account_key(struct request *r, char *key, size_t keysz)
+void
+api_ip_key(struct request *r, const char *prefix, char *out, size_t outsz)
 {
-	snprintf(key, keysz, "login:account:%s", r->user.email);
+	char group[96];
+
+	limiter_ip_group(r->ip, (int)r->app->cfg.ipv6_prefix, group, sizeof(group));
+	snprintf(out, outsz, "%s:ip:%s", prefix, group);
+}
+
+int
+api_reserve_two(struct request *r, const char *key1, long limit1, const char *key2, long limit2, long window)
+{
+	struct limiter *l = r->app->limiter;
+	int64_t now = now_unix();
+	long wait = 0;
+	int rc;
+
+	rc = limiter_reserve(l, key1, limit1, window, now, &wait);
+	if (rc == 0) {
+		rc = limiter_reserve(l, key2, limit2, window, now, &wait);
+		if (rc == 0)
+			return 0;
+		limiter_release(l, key1);        /* refused after all: not an attempt */
+	}
+	if (rc < 0)
+		api_respond_busy(r, NULL);
+	else
+		api_respond_throttled(r, wait);
+	return 1;
+}
+
+int
+api_password_reserve(struct request *r, const char *ip_key, const char *account_key)
+{
+	const struct config *cfg = &r->app->cfg;
+
+	return api_reserve_two(r, ip_key, cfg->login_ip_limit, account_key, cfg->login_account_limit,
+	    cfg->login_window);
+}
+
+/* The signed-in user's per-account and per-IP keys: the login ones, so a
+ * stolen session buys no more guesses than the login form. */
+static void
+reauth_keys(struct request *r, char *ip, size_t ipsz, char *account, size_t accountsz)
+{
+	api_ip_key(r, "login", ip, ipsz);
+	snprintf(account, accountsz, "login:account:%s", r->user.email);
 }
 
 int
 api_reauth_throttled(struct request *r)
 {
-	const struct config *cfg = &r->app->cfg;
-	char key[STORE_EMAIL_MAX + 24];
-	long wait = 0;
+	char ip[112], account[STORE_EMAIL_MAX + 24];
 
-	account_key(r, key, sizeof(key));
-	if (!limiter_check(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix(), &wait))
-		return 0;
-	api_respond_throttled(r, wait);
-	return 1;
+	reauth_keys(r, ip, sizeof(ip), account, sizeof(account));
+	return api_password_reserve(r, ip, account);
 }
 
 void
 api_reauth_failed(struct request *r)
 {
-	const struct config *cfg = &r->app->cfg;
-	char key[STORE_EMAIL_MAX + 24];
+	(void)r;                 /* counted when api_reauth_throttled admitted it */
+}
 
-	account_key(r, key, sizeof(key));
-	limiter_hit(r->app->limiter, key, cfg->login_account_limit, cfg->login_window, now_unix());
+void
+api_reauth_succeeded(struct request *r)
+{
+	char ip[112], account[STORE_EMAIL_MAX + 24];
+
+	reauth_keys(r, ip, sizeof(ip), account, sizeof(account));
+	limiter_release(r->app->limiter, account);
+}
+
+void
+api_reauth_cancel(struct request *r)
+{
+	char ip[112], account[STORE_EMAIL_MAX + 24];
+
+	reauth_keys(r, ip, sizeof(ip), account, sizeof(account));
+	limiter_release(r->app->limiter, account);
+	limiter_release(r->app->limiter, ip);
 }

@@ -22,6 +22,7 @@ const struct route routes[] = {
 	{ M_GET,    "/api/social/identities/",        api_social_identities,      ROUTE_LOGIN_REQUIRED },
 	{ M_DELETE, "/api/social/identities/<id>/",   api_social_identity_delete, ROUTE_LOGIN_REQUIRED },
 	{ M_GET,    "/api/social/<name>/authorize/",  api_social_authorize,       0 },
+	{ M_POST,   "/api/social/<name>/connect/",    api_social_connect,         ROUTE_LOGIN_REQUIRED },
 	{ M_POST,   "/api/social/<name>/",            api_social_callback,        0 },
 	/* own sessions and API tokens */
 	{ M_GET,    "/api/sessions/",                 api_sessions_list,          ROUTE_LOGIN_REQUIRED },
@@ -42,7 +43,7 @@ const struct route routes[] = {
 	{ M_POST,   "/api/admin/users/<id>/password-reset/",      api_admin_user_password_reset,  ROUTE_STAFF },
 	{ M_GET,    "/api/admin/audit/",                          api_admin_audit,                ROUTE_STAFF },
 	/* forward auth (nginx auth_request) */
-	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED },
+	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED | ROUTE_EXACT_METHODS },
 	/* operations */
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH },
 	{ 0, NULL, NULL, 0 },

@@ -159,9 +159,11 @@ tokens_create_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
+	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_reauth_throttled(r))
 		goto done;
 	if (store_user_by_id(r->app->store, r->user.id, &u) != 0) {
+		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
 	}
@@ -173,6 +175,7 @@ tokens_create_start(struct request *r)
 	j->password = xstrndup(pw, j->len);
 	sodium_memzero(u.password, sizeof(u.password));
 	if (request_defer(r, token_job_run, j) != 0) {
+		api_reauth_cancel(r);
 		api_respond_busy(r, "Too many requests in progress, try again shortly.");
 		goto done;
 	}
@@ -198,10 +201,11 @@ tokens_create_finish(struct request *r)
 	json_t *out;
 
 	if (!j->ok) {
-		api_reauth_failed(r);
+		api_reauth_failed(r);        /* the attempt stays counted */
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
 		return;
 	}
+	api_reauth_succeeded(r);
 	if (token_create(r->app->store, r->user.id, j->name, j->days, key, &t) != 0) {
 		api_respond_busy(r, NULL);
 		return;

@@ -1,11 +1,17 @@
 /*
- * api/social — social login over HTTP (DESIGN §2 Social, §3; issue 5).  The
+ * api/social — social login over HTTP (docs/social-contract.md).  The
  * authorize step makes state (single use, short-lived), a PKCE verifier and
  * an OIDC nonce, and binds them to this browser with an HttpOnly cookie; the
  * callback POST checks all of that before the code is exchanged on the
  * network pool, then runs the pipeline and logs in like a password login (new
  * session key, CSRF rotated).  Any failure answers 400/403 with no session.
+ * Connecting a provider to the signed-in user starts only from POST
+ * .../connect/ (CSRF-checked), never from a link: a GET authorize by a
+ * signed-in browser is refused.  Pending states are bounded per browser and
+ * per client IP.  Must never put client or provider text into an answer
+ * unchecked (fixed text, or valid UTF-8 already checked).
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +32,10 @@
 #define BIND_COOKIE "gh_social"
 #define BIND_LEN 32
 #define BAD_STATE "Invalid or expired sign-in attempt. Please try again."
+#define STATES_PER_BROWSER 10        /* pending sign-ins kept per browser: the oldest go */
+#define STATES_PER_IP 1000           /* live ones per client IP (IPv6: per /64): then 429 */
+#define PURGE_EVERY 60               /* seconds between two purges of expired states */
+#define PURGE_BATCH 5000
 
 static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -60,19 +70,35 @@ bind_cookie(struct request *r, char out[BIND_LEN + 1])
 	return 0;
 }
 
-/* A same-origin path to go to afterwards, else "/". */
+/* A same-origin path to go to afterwards, else "/": valid UTF-8, no control
+ * characters, no backslash, not "//host". */
 static void
 safe_next(const char *next, char *out, size_t outsz)
 {
 	size_t n = next ? strlen(next) : 0;
 
 	strlcpy_ok(out, "/", outsz);
-	if (n == 0 || n >= outsz || next[0] != '/' || next[1] == '/' || next[1] == '\\')
+	if (n == 0 || n >= outsz || next[0] != '/' || next[1] == '/' || next[1] == '\\' || !utf8_valid(next, n))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)next[i] < 0x20 || next[i] == 0x7f || next[i] == '\\')
 			return;
 	strlcpy_ok(out, next, outsz);
+}
+
+/* Expired states go in batches through the expires_at index, at most once a
+ * minute (sooner while a full batch comes back), never on every request. */
+static void
+purge_states(struct store *st, int64_t now)
+{
+	static _Atomic int64_t last;
+	int64_t seen = atomic_load(&last);
+	int deleted = 0;
+
+	if (now - seen < PURGE_EVERY || !atomic_compare_exchange_strong(&last, &seen, now))
+		return;
+	if (store_social_state_purge(st, now, PURGE_BATCH, &deleted) == 0 && deleted == PURGE_BATCH)
+		atomic_store(&last, 0);
 }
 
 struct prepare_job {
@@ -90,40 +116,51 @@ prepare_run(void *arg)
 	j->ok = social_prepare(j->p, j->timeout, j->err, sizeof(j->err)) == 0;
 }
 
-void
-api_social_authorize(struct request *r)
+/* Phase 0 of a flow for an OIDC provider: load its discovery document on the
+ * network pool.  1 when the handler must return (deferred, or answered). */
+static int
+prepare(struct request *r, const struct social_provider *p)
 {
-	const struct config *cfg = &r->app->cfg;
-	const struct social_provider *p = provider(r);
-	struct store_social_state s = { 0 };
-	char state[33], bind[BIND_LEN + 1], challenge[64], err[256], cookie[160];
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	const char *accept = request_header(r, "Accept");
-	struct buf url = { 0 };
 	struct prepare_job *j;
+	char err[256];
 
-	if (p == NULL)
-		return;
 	if (r->phase == 0 && p->kind == SOCIAL_OIDC) {
 		/* discovery may need the network: do it off the HTTP threads */
 		j = xcalloc(1, sizeof(*j));
 		j->p = p;
-		j->timeout = cfg->social_timeout;
+		j->timeout = r->app->cfg.social_timeout;
 		if (request_defer_net(r, prepare_run, j) != 0) {
 			free(j);
 			api_respond_busy(r, NULL);
-			return;
+			return 1;
 		}
 		r->state = j;
 		r->state_free = free;
-		return;
+		return 1;
 	}
 	if (r->phase > 0 && !((struct prepare_job *)r->state)->ok) {
 		log_msg(LOG_WARN, "social: %s discovery failed: %s", p->name, ((struct prepare_job *)r->state)->err);
 		snprintf(err, sizeof(err), "Could not reach %s. Please try again later.", p->label);
 		respond_error(r, 400, err);
-		return;
+		return 1;
 	}
+	return 0;
+}
+
+/* Make a state for provider p bound to this browser (and, when link_user_id
+ * is set, to that user for connecting) and answer with the provider's URL:
+ * {"url"} when as_json, else a 302 to it. */
+static void
+start_flow(struct request *r, const struct social_provider *p, const char *next, int64_t link_user_id, bool as_json)
+{
+	const struct config *cfg = &r->app->cfg;
+	struct store_social_state s = { 0 };
+	char state[33], bind[BIND_LEN + 1], challenge[64], err[256], cookie[160];
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	struct buf url = { 0 };
+	int64_t now = now_unix();
+	int rc;
+
 	random_chars(state, 32, alnum);
 	random_chars(s.verifier, 64, alnum);
 	random_chars(s.nonce, 32, alnum);
@@ -134,21 +171,29 @@ api_social_authorize(struct request *r)
 	sha256_hex(state, 32, s.state_hash);
 	sha256_hex(bind, BIND_LEN, s.browser_hash);
 	strlcpy_ok(s.provider, p->name, sizeof(s.provider));
-	safe_next(request_query(r, "next"), s.next, sizeof(s.next));
-	s.link_user_id = r->auth == AUTH_SESSION ? r->user.id : 0;
-	s.expires_at = now_unix() + cfg->social_state_ttl;
+	safe_next(next, s.next, sizeof(s.next));
+	social_ip_key(r->ip, s.ip, sizeof(s.ip));
+	s.link_user_id = link_user_id;
+	s.expires_at = now + cfg->social_state_ttl;
 	if (social_authorize_url(p, cfg, state, challenge, s.nonce, &url, err, sizeof(err)) != 0) {
 		respond_error(r, 400, err);
 		goto done;
 	}
-	if (store_social_state_create(r->app->store, &s) != 0) {
+	purge_states(r->app->store, now);
+	rc = store_social_state_create(r->app->store, &s, STATES_PER_BROWSER, STATES_PER_IP);
+	if (rc == STORE_TOO_MANY) {
+		respond_error(r, 429, "Too many sign-in attempts from your network. Please try again in a few minutes.");
+		response_header(r, "Retry-After", "60");
+		goto done;
+	}
+	if (rc != 0) {
 		api_respond_busy(r, NULL);
 		goto done;
 	}
 	snprintf(cookie, sizeof(cookie), BIND_COOKIE "=%s; HttpOnly; Max-Age=%ld; Path=/api/social/; SameSite=Lax%s",
 	    bind, cfg->social_state_ttl, cfg->secure_cookies ? "; Secure" : "");
 	response_header(r, "Set-Cookie", cookie);
-	if (accept && strstr(accept, "application/json"))
+	if (as_json)
 		respond_json(r, 200, json_pack("{s:s}", "url", url.data));
 	else {
 		respond_empty(r, 302);
@@ -158,6 +203,54 @@ done:
 	buf_free(&url);
 	sodium_memzero(&s, sizeof(s));
 	sodium_memzero(state, sizeof(state));
+}
+
+void
+api_social_authorize(struct request *r)
+{
+	const struct social_provider *p = provider(r);
+	const char *accept = request_header(r, "Accept");
+	char detail[200];
+
+	if (p == NULL)
+		return;
+	/* a plain link (maybe from another site) never connects a provider to the
+	 * signed-in user: that takes POST .../connect/ with CSRF */
+	if (r->auth == AUTH_SESSION) {
+		snprintf(detail, sizeof(detail), "You are already signed in. To connect %s, use Connect on your "
+		    "account page.", p->label);
+		respond_error(r, 400, detail);
+		return;
+	}
+	if (prepare(r, p))
+		return;
+	start_flow(r, p, request_query(r, "next"), 0, accept && strstr(accept, "application/json"));
+}
+
+void
+api_social_connect(struct request *r)
+{
+	const struct social_provider *p = provider(r);
+	json_t *body = NULL;
+
+	if (p == NULL)
+		return;
+	/* the router checked CSRF for a session; a token is not a browser to bind */
+	if (r->auth != AUTH_SESSION) {
+		respond_error(r, 403, "Connect providers from a signed-in browser session.");
+		return;
+	}
+	if (r->body.len > 0 && request_json(r, &body) != 0)
+		return;
+	if (body && !json_is_object(body)) {
+		respond_error(r, 400, "Expected a JSON object.");
+		goto done;
+	}
+	if (prepare(r, p))
+		goto done;
+	start_flow(r, p, json_string_value(json_object_get(body, "next")), r->user.id, true);
+done:
+	json_decref(body);
 }
 
 struct exchange_job {
@@ -217,6 +310,12 @@ callback_start(struct request *r, const struct social_provider *p)
 		respond_error(r, 400, BAD_STATE);
 		goto done;
 	}
+	/* a connect belongs to the browser session that started it, still signed in */
+	if (j->s.link_user_id && (r->auth != AUTH_SESSION || r->user.id != j->s.link_user_id)) {
+		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_link_session", "provider", p->name));
+		respond_error(r, 400, "Sign in again, then connect from your account page.");
+		goto done;
+	}
 	error = json_string_value(json_object_get(body, "error"));
 	if (error) {
 		char e[41];
@@ -256,13 +355,17 @@ callback_finish(struct request *r, const struct social_provider *p)
 	struct exchange_job *j = r->state;
 	struct store *st = r->app->store;
 	struct social_result res;
+	char next[sizeof(j->s.next)];
 
 	if (!j->ok) {
 		log_msg(LOG_WARN, "social: %s: %s", p->name, j->err);
 		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_provider", "provider", p->name));
-		respond_error(r, 400, j->err[0] ? j->err : "Sign-in failed.");
+		/* the reason may quote the provider: only whole, valid text is shown */
+		respond_error(r, 400, j->err[0] && utf8_valid(j->err, strlen(j->err)) ? j->err : "Sign-in failed.");
 		return;
 	}
+	/* a state stored before next was checked as it is now goes home */
+	safe_next(j->s.next, next, sizeof(next));
 	if (store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
 		return;
@@ -286,7 +389,7 @@ callback_finish(struct request *r, const struct social_provider *p)
 	if (res.linked)
 		audit_log(r, "social.linked", res.user.id, json_pack("{s:s}", "provider", p->name));
 	if (j->s.link_user_id) {
-		respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Connected", "next", j->s.next));
+		respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Connected", "next", next));
 		return;
 	}
 	if (session_login(r, &res.user) != 0) {
@@ -294,7 +397,7 @@ callback_finish(struct request *r, const struct social_provider *p)
 		return;
 	}
 	audit_log(r, "login.succeeded", res.user.id, json_pack("{s:s, s:b}", "method", p->name, "created", res.created));
-	respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Success", "next", j->s.next));
+	respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Success", "next", next));
 }
 
 void

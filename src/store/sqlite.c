@@ -108,6 +108,19 @@ static const char *migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  UNIQUE (provider, uid));"
 	"CREATE INDEX social_identities_user ON social_identities(user_id);",
+	/* 5: throttle counters, one row per admitted attempt (sqlite_throttle.c) */
+	"CREATE TABLE throttle_hits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX throttle_hits_key ON throttle_hits(key_hash, at);"
+	"CREATE INDEX throttle_hits_expires ON throttle_hits(expires_at);",
+	/* 6: pending social states bounded per browser and per client IP, purged through an index */
+	"ALTER TABLE social_states ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX social_states_expires ON social_states(expires_at);"
+	"CREATE INDEX social_states_browser ON social_states(browser_hash, expires_at);"
+	"CREATE INDEX social_states_ip ON social_states(ip, expires_at);",
 };
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
@@ -176,11 +189,18 @@ static const char *stmt_sql[ST_COUNT] = {
 	    " FROM audit" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
 	[ST_AUDIT_COUNT] = "SELECT count(*) FROM audit" AUDIT_WHERE,
 	[ST_STATE_CREATE] = "INSERT INTO social_states (state_hash, provider, browser_hash, verifier, nonce, next,"
-	    " link_user_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?)",
+	    " link_user_id, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)",
 	[ST_STATE_GET] = "SELECT provider, browser_hash, verifier, nonce, next, COALESCE(link_user_id, 0), expires_at"
 	    " FROM social_states WHERE state_hash = ?",
 	[ST_STATE_DELETE] = "DELETE FROM social_states WHERE state_hash = ?",
-	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE expires_at <= ?",
+	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	    " WHERE expires_at <= ?1 LIMIT ?2)",
+	/* all of a browser's states but its ?2 newest */
+	[ST_STATE_TRIM_BROWSER] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	    " WHERE browser_hash = ?1 ORDER BY expires_at DESC, rowid DESC LIMIT -1 OFFSET ?2)",
+	/* an IP's live states, counted up to ?3 */
+	[ST_STATE_COUNT_IP] = "SELECT count(*) FROM (SELECT 1 FROM social_states WHERE ip = ?1 AND expires_at > ?2"
+	    " LIMIT ?3)",
 	[ST_IDENTITY_GET] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
 	    " WHERE provider = ? AND uid = ?",
 	[ST_IDENTITY_CREATE] = "INSERT INTO social_identities (user_id, provider, uid, extra, created_at)"
@@ -190,6 +210,16 @@ static const char *stmt_sql[ST_COUNT] = {
 	    " WHERE user_id = ? ORDER BY id",
 	[ST_IDENTITY_DELETE] = "DELETE FROM social_identities WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
 	[ST_USER_SET_NAMES] = "UPDATE users SET first_name = ?, last_name = ? WHERE id = ?",
+	/* one statement, so the count and the insert are one write: atomic */
+	[ST_THROTTLE_ADD] = "INSERT INTO throttle_hits (key_hash, at, expires_at) SELECT ?1, ?2, ?2 + ?3"
+	    " WHERE (SELECT count(*) FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3) < ?4",
+	[ST_THROTTLE_WAIT] = "SELECT at FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3"
+	    " ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?4 - 1",
+	[ST_THROTTLE_RELEASE] = "DELETE FROM throttle_hits WHERE id ="
+	    " (SELECT max(id) FROM throttle_hits WHERE key_hash = ?)",
+	[ST_THROTTLE_RESET] = "DELETE FROM throttle_hits WHERE key_hash = ?",
+	[ST_THROTTLE_PURGE] = "DELETE FROM throttle_hits WHERE id IN"
+	    " (SELECT id FROM throttle_hits WHERE expires_at <= ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -828,6 +858,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,
 	.social_state_create = sq_social_state_create,
+	.social_state_purge = sq_social_state_purge,
 	.social_state_take = sq_social_state_take,
 	.identity_get = sq_identity_get,
 	.identity_create = sq_identity_create,
@@ -835,4 +866,8 @@ const struct store_ops store_sqlite_ops = {
 	.identity_list = sq_identity_list,
 	.identity_delete = sq_identity_delete,
 	.user_set_names = sq_user_set_names,
+	.throttle_reserve = sq_throttle_reserve,
+	.throttle_release = sq_throttle_release,
+	.throttle_reset = sq_throttle_reset,
+	.throttle_purge = sq_throttle_purge,
 };

@@ -23,7 +23,9 @@ enum stmt {
 	ST_SESSION_LIST, ST_SESSION_DELETE_ID, ST_TOKEN_LIST, ST_TOKEN_DELETE_ID, ST_USER_LIST, ST_USER_COUNT,
 	ST_USER_SET_FLAGS, ST_AUDIT_ADD, ST_AUDIT_LIST, ST_AUDIT_COUNT,
 	ST_STATE_CREATE, ST_STATE_GET, ST_STATE_DELETE, ST_STATE_PURGE, ST_IDENTITY_GET, ST_IDENTITY_CREATE,
-	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES,
+	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES, ST_STATE_TRIM_BROWSER,
+	ST_STATE_COUNT_IP,
+	ST_THROTTLE_ADD, ST_THROTTLE_WAIT, ST_THROTTLE_RELEASE, ST_THROTTLE_RESET, ST_THROTTLE_PURGE,
 	ST_PING, ST_COUNT
 };
 
@@ -72,7 +74,8 @@ int sq_audit_add(struct store *st, struct store_audit *a);
 int sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
     void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total);
 /* sqlite_social.c */
-int sq_social_state_create(struct store *st, const struct store_social_state *ss);
+int sq_social_state_create(struct store *st, const struct store_social_state *ss, int per_browser, int per_ip);
+int sq_social_state_purge(struct store *st, int64_t now, int limit, int *deleted);
 int sq_social_state_take(struct store *st, const char *state_hash, struct store_social_state *ss);
 int sq_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);
 int sq_identity_create(struct store *st, struct store_identity *i);
@@ -80,5 +83,11 @@ int sq_identity_update_extra(struct store *st, int64_t id, const char *extra);
 int sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *),
     void *ctx);
 int sq_identity_delete(struct store *st, int64_t id, int64_t user_id);
+/* sqlite_throttle.c */
+int sq_throttle_reserve(struct store *st, const char *key_hash, long limit, long window, int64_t now,
+    long *retry_after);
+int sq_throttle_release(struct store *st, const char *key_hash);
+int sq_throttle_reset(struct store *st, const char *key_hash);
+int sq_throttle_purge(struct store *st, int64_t now, int max, int *n);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * store/sqlite_social — the SQLite side of social login: pending states
- * (single use) and identities keyed on (provider, subject).
+ * (single use, bounded per browser and per IP, purged in batches through the
+ * expires_at index, never by a scan on each request) and identities keyed on
+ * (provider, subject).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +13,29 @@
 #include "util.h"
 
 int
-sq_social_state_create(struct store *st, const struct store_social_state *ss)
+sq_social_state_create(struct store *st, const struct store_social_state *ss, int per_browser, int per_ip)
 {
 	sqlite3_stmt *s;
+	int64_t live = 0;
 
-	/* forgotten attempts go here, so the table stays small */
-	if (sq_exec1(st, ST_STATE_PURGE, now_unix()) != 0 || (s = sq_prep(st, ST_STATE_CREATE)) == NULL)
+	/* this browser's oldest attempts make room (a user may open a few tabs) */
+	if ((s = sq_prep(st, ST_STATE_TRIM_BROWSER)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, ss->browser_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, per_browser > 1 ? per_browser - 1 : 0);
+	if (sq_step_write(st, s) != 0)
+		return -1;
+	/* a client that drops the cookie gets a new browser each time: the IP bounds it */
+	if ((s = sq_prep(st, ST_STATE_COUNT_IP)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, ss->ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now_unix());
+	sqlite3_bind_int(s, 3, per_ip);
+	if (sq_count_rows(s, &live) != 0)
+		return -1;
+	if (live >= per_ip)
+		return STORE_TOO_MANY;
+	if ((s = sq_prep(st, ST_STATE_CREATE)) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, ss->state_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, ss->provider, -1, SQLITE_STATIC);
@@ -26,7 +45,26 @@ sq_social_state_create(struct store *st, const struct store_social_state *ss)
 	sqlite3_bind_text(s, 6, ss->next, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, ss->link_user_id);
 	sqlite3_bind_int64(s, 8, ss->expires_at);
+	sqlite3_bind_text(s, 9, ss->ip, -1, SQLITE_STATIC);
 	return sq_step_write(st, s);
+}
+
+int
+sq_social_state_purge(struct store *st, int64_t now, int limit, int *deleted)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_STATE_PURGE);
+	sqlite3 *db;
+
+	*deleted = 0;
+	if (s == NULL)
+		return -1;
+	db = sqlite3_db_handle(s);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	if (sq_step_write(st, s) != 0)
+		return -1;
+	*deleted = sqlite3_changes(db);
+	return 0;
 }
 
 int

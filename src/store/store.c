@@ -91,7 +91,8 @@ int store_user_set_flags(struct store *st, int64_t id, bool a, bool s, bool su, 
 int store_audit_add(struct store *st, struct store_audit *a) { return st->ops->audit_add(st, a); }
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit, void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total) { return st->ops->audit_list(st, f, offset, limit, each, ctx, total); }
 
-int store_social_state_create(struct store *st, const struct store_social_state *s) { return st->ops->social_state_create(st, s); }
+int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip) { return st->ops->social_state_create(st, s, per_browser, per_ip); }
+int store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted) { return st->ops->social_state_purge(st, now, limit, deleted); }
 int store_social_state_take(struct store *st, const char *h, struct store_social_state *s) { return st->ops->social_state_take(st, h, s); }
 int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i) { return st->ops->identity_get(st, provider, uid, i); }
 int store_identity_create(struct store *st, struct store_identity *i) { return st->ops->identity_create(st, i); }
@@ -99,6 +100,11 @@ int store_identity_update_extra(struct store *st, int64_t id, const char *extra)
 int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *), void *ctx) { return st->ops->identity_list(st, user_id, each, ctx); }
 int store_identity_delete(struct store *st, int64_t id, int64_t user_id) { return st->ops->identity_delete(st, id, user_id); }
 int store_user_set_names(struct store *st, int64_t id, const char *f, const char *l) { return st->ops->user_set_names(st, id, f, l); }
+
+int store_throttle_reserve(struct store *st, const char *k, long limit, long window, int64_t now, long *retry_after) { return st->ops->throttle_reserve(st, k, limit, window, now, retry_after); }
+int store_throttle_release(struct store *st, const char *k) { return st->ops->throttle_release(st, k); }
+int store_throttle_reset(struct store *st, const char *k) { return st->ops->throttle_reset(st, k); }
+int store_throttle_purge(struct store *st, int64_t now, int max, int *n) { return st->ops->throttle_purge(st, now, max, n); }
 
 void
 store_mail_free(struct store_mail *m)

@@ -17,6 +17,7 @@
 
 #define STORE_NOTFOUND 1
 #define STORE_CONFLICT 2
+#define STORE_TOO_MANY 3         /* a bound was reached (social_state_create) */
 
 #define STORE_EMAIL_MAX 254
 #define STORE_NAME_MAX 150
@@ -95,6 +96,7 @@ struct store_social_state {
 	char verifier[96];
 	char nonce[64];
 	char next[512];
+	char ip[64];                 /* who asked (an IPv6 client by its /64): bounds the pending states */
 	int64_t link_user_id;        /* signed in at the start: link to this user */
 	int64_t expires_at;
 };
@@ -174,7 +176,12 @@ struct store_ops {
 	int (*audit_list)(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
 	    void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
 
-	int (*social_state_create)(struct store *st, const struct store_social_state *s);
+	/* keep at most per_browser - 1 older states of s->browser_hash (the oldest
+	 * go), then add s unless s->ip already has per_ip live ones: 0,
+	 * STORE_TOO_MANY or -1 */
+	int (*social_state_create)(struct store *st, const struct store_social_state *s, int per_browser, int per_ip);
+	/* delete up to limit states expired at now; *deleted gets how many */
+	int (*social_state_purge)(struct store *st, int64_t now, int limit, int *deleted);
 	/* find by state hash and delete it (single use) */
 	int (*social_state_take)(struct store *st, const char *state_hash, struct store_social_state *s);
 	int (*identity_get)(struct store *st, const char *provider, const char *uid, struct store_identity *i);
@@ -184,6 +191,20 @@ struct store_ops {
 	    void *ctx);
 	int (*identity_delete)(struct store *st, int64_t id, int64_t user_id);
 	int (*user_set_names)(struct store *st, int64_t id, const char *first_name, const char *last_name);
+
+	/* throttle counters (store/sqlite_throttle.c): one row per admitted attempt,
+	 * keyed by a hash of the limiter's key.  reserve is atomic: 0 and the
+	 * attempt recorded, or STORE_CONFLICT with *retry_after when key already has
+	 * limit attempts in (now - window, now].  A backend must make the count and
+	 * the insert one step per key (SQLite: one statement under its single
+	 * writer; PostgreSQL: e.g. pg_advisory_xact_lock on the key's hash first). */
+	int (*throttle_reserve)(struct store *st, const char *key_hash, long limit, long window, int64_t now,
+	    long *retry_after);
+	/* delete key's newest attempt (0, also when there is none) */
+	int (*throttle_release)(struct store *st, const char *key_hash);
+	int (*throttle_reset)(struct store *st, const char *key_hash);
+	/* delete at most max attempts out of their window; *n gets how many */
+	int (*throttle_purge)(struct store *st, int64_t now, int max, int *n);
 };
 
 struct store {
@@ -239,7 +260,8 @@ int store_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_s
 int store_audit_add(struct store *st, struct store_audit *a);
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
     void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
-int store_social_state_create(struct store *st, const struct store_social_state *s);
+int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip);
+int store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted);
 int store_social_state_take(struct store *st, const char *state_hash, struct store_social_state *s);
 int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);
 int store_identity_create(struct store *st, struct store_identity *i);
@@ -248,5 +270,10 @@ int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *ct
     void *ctx);
 int store_identity_delete(struct store *st, int64_t id, int64_t user_id);
 int store_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name);
+int store_throttle_reserve(struct store *st, const char *key_hash, long limit, long window, int64_t now,
+    long *retry_after);
+int store_throttle_release(struct store *st, const char *key_hash);
+int store_throttle_reset(struct store *st, const char *key_hash);
+int store_throttle_purge(struct store *st, int64_t now, int max, int *n);
 
 #endif

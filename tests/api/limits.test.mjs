@@ -246,7 +246,9 @@ describe('per-account login throttle', () => {
 	let srv;
 	before(async () => {
 		srv = await startServer({
-			env: { GATEHOUSE_LOGIN_WINDOW: '2', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '3', GATEHOUSE_LOGIN_IP_LIMIT: '1000' },
+			env: { GATEHOUSE_LOGIN_WINDOW: '3', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '3', GATEHOUSE_LOGIN_IP_LIMIT: '1000',
+				// failures answered on a 100 ms grid, well inside the 3 s window (whole seconds: 2 to 3 s)
+				GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '100' },
 		});
 	});
 	after(async () => { await srv?.stop(); });
@@ -266,7 +268,7 @@ describe('per-account login throttle', () => {
 		const ra = r.headers.get('retry-after');
 		assert.match(String(ra), /^\d+$/, `Retry-After ${ra}`);
 		const n = Number(ra);
-		assert.ok(n >= 1 && n <= 2, `Retry-After ${n} within the 2 s window`);
+		assert.ok(n >= 1 && n <= 3, `Retry-After ${n} within the 3 s window`);
 		const m = /^Request was throttled\. Expected available in (\d+) seconds?\.$/.exec(r.json?.detail ?? '');
 		assert.ok(m, `429 detail ${JSON.stringify(r.json)}`);
 		assert.equal(Number(m[1]), n, 'body and Retry-After agree');
@@ -304,7 +306,9 @@ describe('per-IP login throttle', () => {
 	let srv;
 	before(async () => {
 		srv = await startServer({
-			env: { GATEHOUSE_LOGIN_WINDOW: '2', GATEHOUSE_LOGIN_IP_LIMIT: '4', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '1000' },
+			env: { GATEHOUSE_LOGIN_WINDOW: '3', GATEHOUSE_LOGIN_IP_LIMIT: '4', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '1000',
+				// failures answered on a 100 ms grid, well inside the 3 s window (whole seconds: 2 to 3 s)
+				GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '100' },
 		});
 	});
 	after(async () => { await srv?.stop(); });
@@ -319,7 +323,7 @@ describe('per-IP login throttle', () => {
 		const r = await c.post('/api/login/', { json: { email: em, password: PW } });
 		assert.equal(r.status, 429, `fifth attempt from the IP: ${r.status} ${r.text}`);
 		const n = Number(r.headers.get('retry-after'));
-		assert.ok(Number.isInteger(n) && n >= 1 && n <= 2, `Retry-After ${r.headers.get('retry-after')}`);
+		assert.ok(Number.isInteger(n) && n >= 1 && n <= 3, `Retry-After ${r.headers.get('retry-after')}`);
 		assert.match(r.json?.detail ?? '', /^Request was throttled\. Expected available in \d+ seconds?\.$/);
 
 		await sleep((n + 1) * 1000);
@@ -337,6 +341,7 @@ describe('with a tiny password-hash pool', () => {
 				GATEHOUSE_HASH_THREADS: '1', GATEHOUSE_HASH_QUEUE: '1',
 				GATEHOUSE_ARGON2_MEMORY_KIB: '32768', GATEHOUSE_ARGON2_ITERATIONS: '3',
 				GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000',
+				GATEHOUSE_LOGIN_ACCOUNT_INFLIGHT: '100',
 			},
 		});
 	});

@@ -13,7 +13,8 @@ let server;
 
 before(async () => {
 	server = await startServer({
-		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000' },
+		// many logins of one account at once (one test): no per-account cap on checks in flight
+		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_INFLIGHT: '100' },
 	});
 });
 after(async () => { await server?.stop(); });

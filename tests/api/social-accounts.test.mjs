@@ -108,10 +108,10 @@ test('with associate_by_email GitHub links only the verified primary address', a
 
 // --- connecting while signed in ------------------------------------------------------------
 
-test('signing in with a provider while signed in connects it to the current account', async () => {
+test('connecting a provider while signed in (POST connect with CSRF) links it to the current account', async () => {
 	const pw = await passwordAccount(ctx);
 	const gh = githubUser(ctx); // another address than the account's
-	const r = await socialLogin(ctx, 'github', gh.login, { client: pw.client, next: '/account' });
+	const r = await socialLogin(ctx, 'github', gh.login, { client: pw.client, next: '/account', connect: true });
 	assert.equal(r.res.status, 200, r.res.text);
 	assert.deepEqual(r.res.json, { detail: 'Connected', next: '/account' });
 	assert.equal((await profile(pw.client)).id, pw.id, 'still the same account');
@@ -120,7 +120,7 @@ test('signing in with a provider while signed in connects it to the current acco
 
 	// an explicit connect needs no verified email: Facebook connects too
 	const fb = facebookUser(ctx);
-	const f = await socialLogin(ctx, 'facebook', fb.login, { client: pw.client });
+	const f = await socialLogin(ctx, 'facebook', fb.login, { client: pw.client, connect: true });
 	assert.equal(f.res.status, 200, f.res.text);
 	assert.equal(f.res.json.detail, 'Connected');
 	assert.equal(identityRows(ctx, 'facebook', fb.uid)[0]?.user_id, pw.id);
@@ -135,7 +135,7 @@ test('connecting a provider account that belongs to another user is 400', async 
 	const owner = await loginOk(ctx, 'github', gh);
 	const ownerId = (await profile(owner.client)).id;
 	const other = await passwordAccount(ctx);
-	const r = await socialLogin(ctx, 'github', gh.login, { client: other.client });
+	const r = await socialLogin(ctx, 'github', gh.login, { client: other.client, connect: true });
 	assert.equal(r.res.status, 400, r.res.text);
 	assert.equal(typeof r.res.json?.detail, 'string');
 	assert.equal((await profile(other.client)).id, other.id, 'still signed in as themselves');
@@ -149,7 +149,7 @@ test('identities lists each linked provider; anonymous is 401', async () => {
 	const gh = githubUser(ctx);
 	const r = await loginOk(ctx, 'github', gh);
 	const corp = oidcAccount(ctx, 'corp');
-	const c = await socialLogin(ctx, 'corp', corp.login, { client: r.client });
+	const c = await socialLogin(ctx, 'corp', corp.login, { client: r.client, connect: true });
 	assert.equal(c.res.status, 200, c.res.text);
 	const list = await identities(r.client);
 	assert.equal(list.length, 2);
@@ -202,7 +202,7 @@ test('with two identities one can be disconnected, then not the last', async () 
 	const gh = githubUser(ctx);
 	const r = await loginOk(ctx, 'github', gh);
 	const g = oidcAccount(ctx, 'google-oauth2');
-	assert.equal((await socialLogin(ctx, 'google-oauth2', g.login, { client: r.client })).res.status, 200);
+	assert.equal((await socialLogin(ctx, 'google-oauth2', g.login, { client: r.client, connect: true })).res.status, 200);
 	const list = await identities(r.client);
 	assert.equal(list.length, 2);
 	const google = list.find((i) => i.provider === 'google-oauth2');
@@ -218,7 +218,7 @@ test('with two identities one can be disconnected, then not the last', async () 
 test("disconnecting an unknown identity or another user's is 404; without CSRF 403", async () => {
 	const a = await passwordAccount(ctx);
 	const b = await loginOk(ctx, 'github', githubUser(ctx));
-	assert.equal((await socialLogin(ctx, 'corp', oidcAccount(ctx, 'corp').login, { client: b.client })).res.status, 200);
+	assert.equal((await socialLogin(ctx, 'corp', oidcAccount(ctx, 'corp').login, { client: b.client, connect: true })).res.status, 200);
 	const bList = await identities(b.client);
 	for (const i of bList) {
 		const d = await a.client.delete(`/api/social/identities/${i.id}/`);

@@ -170,6 +170,16 @@ export async function authorize(client, name, { next, json = false, headers = {}
 	return { res, url, json: res.json };
 }
 
+/**
+ * POST /api/social/<name>/connect/ (CSRF from the jar) with {next} when given:
+ * how a signed-in browser starts connecting a provider.  Returns {res, url, json}.
+ */
+export async function connect(client, name, { next, csrf } = {}) {
+	const res = await client.post(`/api/social/${encodeURIComponent(name)}/connect/`, { json: next === undefined ? {} : { next }, csrf });
+	const url = res.status === 200 && res.json && typeof res.json.url === 'string' ? new URL(res.json.url) : null;
+	return { res, url, json: res.json };
+}
+
 /** Go through the provider's pages from `url` and return the callback URL (code/state/error in its query). */
 export async function atProvider(ctx, name, url, { login, deny = false } = {}) {
 	return new ProviderBrowser({ timeout: 10000 * SLOW }).authorize(url.toString(), { login, deny, callback: callbackOf(ctx, name) });
@@ -191,12 +201,13 @@ export function finish(client, name, body) {
  * The whole login as a browser does it.  Returns {res (the POST's answer),
  * client, cb (callback URL), body (what was posted), auth (authorize result)}.
  * opts: client (default a fresh CSRF browser), next, deny, postAs (provider
- * name to post to; default `name`), body (override what is posted).
+ * name to post to; default `name`), body (override what is posted), connect
+ * (start with POST .../connect/, as a signed-in browser connecting it does).
  */
 export async function socialLogin(ctx, name, login, opts = {}) {
 	const client = opts.client || await browser(ctx);
-	const auth = await authorize(client, name, { next: opts.next });
-	assert.ok(auth.url, `authorize ${name}: ${auth.res.status} ${auth.res.text}`);
+	const auth = opts.connect ? await connect(client, name, { next: opts.next }) : await authorize(client, name, { next: opts.next });
+	assert.ok(auth.url, `${opts.connect ? 'connect' : 'authorize'} ${name}: ${auth.res.status} ${auth.res.text}`);
 	const cb = await atProvider(ctx, name, auth.url, { login, deny: opts.deny });
 	const body = opts.body ? opts.body(callbackBody(cb)) : callbackBody(cb);
 	const res = await finish(client, opts.postAs || name, body);

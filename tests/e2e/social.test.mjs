@@ -85,24 +85,47 @@ describe('social login', () => {
       const card = page.getByTestId('connected-accounts')
       await card.getByTestId('identity').filter({ hasText: 'GitHub' }).waitFor()
       assert.equal(await card.getByTestId('identity').count(), 1)
-      await card.getByRole('link', { name: `Connect ${OIDC_LABEL}` }).click()
+      await card.getByRole('button', { name: `Connect ${OIDC_LABEL}` }).click()
       await providerLogin(page, oidc, 'carol')
       await page.waitForURL(server.url('/account'))
       await page.getByTestId('page-notice').filter({ hasText: `${OIDC_LABEL} is now connected to your account.` }).waitFor()
       await card.getByTestId('identity').nth(1).waitFor()
       assert.equal(await page.getByTestId('account-email').innerText(), 'octocat@github.test', 'still the same account')
-      assert.equal(await card.getByRole('link', { name: /^Connect / }).count(), 0, 'nothing left to connect')
+      assert.equal(await card.getByRole('button', { name: /^Connect / }).count(), 0, 'nothing left to connect')
 
       // Disconnect Acme ID; then GitHub, the only way left to sign in, is refused with the server's reason.
       await card.getByRole('button', { name: `Disconnect ${OIDC_LABEL}` }).click()
       await card.getByTestId('connected-message').filter({ hasText: `${OIDC_LABEL} is no longer connected` }).waitFor()
       assert.equal(await card.getByTestId('identity').count(), 1)
-      await card.getByRole('link', { name: `Connect ${OIDC_LABEL}` }).waitFor()
+      await card.getByRole('button', { name: `Connect ${OIDC_LABEL}` }).waitFor()
       await card.getByRole('button', { name: 'Disconnect GitHub' }).click()
       await card.getByTestId('connected-message')
         .filter({ hasText: 'This is your only way to sign in: set a password first (use Forgot password).' }).waitFor()
       assert.equal(await card.getByTestId('connected-message').getAttribute('role'), 'alert')
       assert.equal(await card.getByTestId('identity').count(), 1)
+    })
+  })
+
+  test('the Account page\'s Connect button starts with a CSRF-checked POST and connects GitHub to a password account', async () => {
+    const email = 'connect.button@example.com'
+    await server.createUser(email, 'a password to connect 2026')
+    github.addUser({ login: 'connector', name: 'Con Nector', email: null,
+      emails: [{ email: 'connector@github.test', primary: true, verified: true, visibility: 'private' }] })
+    await withPage(browser, server, async ({ page }) => {
+      await login(page, server, email, 'a password to connect 2026')
+      await page.goto(server.url('/account'))
+      const card = page.getByTestId('connected-accounts')
+      await card.getByTestId('no-identities').waitFor()
+      const started = page.waitForRequest((req) => req.url().endsWith('/api/social/github/connect/'))
+      await card.getByRole('button', { name: 'Connect GitHub' }).click()
+      const req = await started
+      assert.equal(req.method(), 'POST')
+      assert.ok(req.headers()['x-csrftoken'], 'the POST carries the CSRF header')
+      await providerLogin(page, github, 'connector')
+      await page.waitForURL(server.url('/account'))
+      await page.getByTestId('page-notice').filter({ hasText: 'GitHub is now connected to your account.' }).waitFor()
+      await card.getByTestId('identity').filter({ hasText: 'GitHub' }).waitFor()
+      assert.equal(await page.getByTestId('account-email').innerText(), email, 'still the password account')
     })
   })
 

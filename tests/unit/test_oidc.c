@@ -52,6 +52,18 @@ verify(struct oidc *o, const char *tok)
 	return rc;
 }
 
+/* The error of a refused token: it must be valid UTF-8 (it reaches a JSON answer). */
+static int
+refused_err_ok(struct oidc *o, const char *tok)
+{
+	json_t *claims = NULL;
+	char err[256] = "";
+	int rc = oidc_verify(o, tok, AUD, "n0nce", NOW, 1, &claims, err, sizeof(err));
+
+	json_decref(claims);
+	return rc == -1 && err[0] && utf8_valid(err, strlen(err));
+}
+
 /* base64url of a string, for hand-made tokens */
 static void
 b64(const char *s, char *out, size_t outsz)
@@ -142,7 +154,20 @@ main(void)
 	CHECK(jws_shape_ok("abcd.abcde_.ab-d"));
 	CHECK(verify(o, "") == -1);
 	CHECK(verify(o, NULL) == -1);
-
+	/* a kid the "%.40s" of an error message would have cut inside a character */
+	{
+		static const char *const kids[] = {
+			"k\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+			"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+			    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+		};
+		for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+			tok = sign(key, "RS256", kids[i], good_claims());
+			CHECK(refused_err_ok(o, tok));
+			free(tok);
+		}
+	}
 	oidc_free(o);
 	free(pub);
 	cjose_jwk_release(key);

@@ -1,66 +1,203 @@
-/* Unit tests for src/throttle.c: the sliding window of the memory limiter. */
+/*
+ * Unit tests of throttle.c on a real SQLite store in a temp file: reserve and
+ * release, the sliding window and Retry-After, counters that outlive the
+ * process's limiter, atomic reservations under threads, bounded purging,
+ * the in-flight cap and IPv6 grouping.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <sodium.h>
 
+#include "store/store.h"
 #include "test.h"
-#include "../../src/throttle.c"
+#include "throttle.h"
 
-static void
-test_window(void)
+static char dir[] = "/tmp/gh-throttle-XXXXXX";
+static char dsn[128];
+
+static struct store *
+open_store(void)
 {
-	struct limiter *l = limiter_memory_new();
-	long wait = 0;
+	char err[256];
+	int applied;
+	struct store *st = store_open(dsn, err, sizeof(err));
 
-	for (int i = 0; i < 3; i++) {
-		CHECK(limiter_check(l, "k", 3, 10, 100 + i, &wait) == 0);
-		limiter_hit(l, "k", 3, 10, 100 + i);
+	if (st == NULL || store_migrate(st, &applied, err, sizeof(err)) != 0) {
+		fprintf(stderr, "store: %s\n", err);
+		exit(1);
 	}
-	CHECK(limiter_check(l, "k", 3, 10, 103, &wait) == 1);
-	CHECK(wait == 7);                  /* first hit (100) leaves the window at 110 */
-	CHECK(limiter_check(l, "other", 3, 10, 103, &wait) == 0);
-	CHECK(limiter_check(l, "k", 3, 10, 109, &wait) == 1 && wait == 1);
-	CHECK(limiter_check(l, "k", 3, 10, 110, &wait) == 0);  /* sliding: one fell out */
-	limiter_hit(l, "k", 3, 10, 110);
-	CHECK(limiter_check(l, "k", 3, 10, 110, &wait) == 1 && wait == 1);
-	limiter_reset(l, "k");
-	CHECK(limiter_check(l, "k", 3, 10, 110, &wait) == 0);
-	/* a changed limit resizes, keeping the newest attempts */
-	for (int i = 0; i < 5; i++)
-		limiter_hit(l, "r", 5, 100, 200 + i);
-	CHECK(limiter_check(l, "r", 5, 100, 205, &wait) == 1);
-	limiter_hit(l, "r", 2, 100, 205);
-	CHECK(limiter_check(l, "r", 2, 100, 205, &wait) == 1 && wait == 99);
-	limiter_free(l);
+	return st;
 }
 
 static void
-test_many_keys(void)
+test_reserve_release(void)
 {
-	struct limiter *l = limiter_memory_new();
+	struct store *st = open_store();
+	struct limiter *l = limiter_store_new(st);
+	long wait = 0;
+
+	for (int i = 0; i < 3; i++)
+		CHECK(limiter_reserve(l, "k", 3, 10, 100 + i, &wait) == 0);
+	/* the fourth is refused and not recorded */
+	CHECK(limiter_reserve(l, "k", 3, 10, 103, &wait) == 1 && wait == 7);
+	CHECK(limiter_reserve(l, "other", 3, 10, 103, &wait) == 0);
+	/* a release gives one place back */
+	limiter_release(l, "k");
+	CHECK(limiter_reserve(l, "k", 3, 10, 103, &wait) == 0);
+	CHECK(limiter_reserve(l, "k", 3, 10, 103, &wait) == 1);
+	/* sliding: at 110 the attempt of 100 is out of (100, 110] */
+	CHECK(limiter_reserve(l, "k", 3, 10, 110, &wait) == 0);
+	CHECK(limiter_reserve(l, "k", 3, 10, 110, &wait) == 1 && wait == 1);
+	limiter_reset(l, "k");
+	CHECK(limiter_reserve(l, "k", 3, 10, 110, &wait) == 0);
+	/* a release of a key with nothing recorded is harmless */
+	limiter_release(l, "never");
+	limiter_free(l);
+	store_close(st);
+}
+
+static void
+test_survives_restart(void)
+{
+	struct store *st = open_store();
+	struct limiter *l = limiter_store_new(st);
+	long wait = 0;
+
+	for (int i = 0; i < 2; i++)
+		CHECK(limiter_reserve(l, "restart", 2, 300, 1000, &wait) == 0);
+	limiter_free(l);
+	store_close(st);
+	st = open_store();
+	l = limiter_store_new(st);
+	CHECK(limiter_reserve(l, "restart", 2, 300, 1001, &wait) == 1 && wait == 299);
+	limiter_free(l);
+	store_close(st);
+}
+
+struct race {
+	struct limiter *l;
+	int admitted;
+};
+
+static void *
+racer(void *arg)
+{
+	struct race *r = arg;
+	long wait;
+
+	for (int i = 0; i < 10; i++)
+		if (limiter_reserve(r->l, "race", 7, 60, 5000, &wait) == 0)
+			__atomic_add_fetch(&r->admitted, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void
+test_atomic_under_threads(void)
+{
+	struct store *st = open_store();
+	struct race r = { limiter_store_new(st), 0 };
+	pthread_t t[8];
+
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, racer, &r);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	CHECK(r.admitted == 7);
+	limiter_free(r.l);
+	store_close(st);
+}
+
+static void
+test_purge_bounded(void)
+{
+	struct store *st = open_store();
+	struct limiter *l = limiter_store_new(st);
 	char key[32];
 	long wait;
 
-	for (int i = 0; i < 300000; i++) {
-		snprintf(key, sizeof(key), "ip:%d", i);
-		limiter_hit(l, key, 5, 60, 1000);
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "p:%d", i);
+		CHECK(limiter_reserve(l, key, 5, 10, 20000, &wait) == 0);
 	}
-	/* bounded: the table never holds more than its cap */
-	unsigned total = 0;
-	struct memory *m = l->impl;
-	for (int i = 0; i < STRIPES; i++)
-		total += m->stripes[i].count;
-	CHECK(total <= STRIPES * MAX_ENTRIES_PER_STRIPE);
-	/* everything expired: a later hit sweeps its chain */
-	limiter_hit(l, "ip:0", 5, 60, 5000);
-	CHECK(limiter_check(l, "ip:0", 1, 60, 5000, &wait) == 1);
+	CHECK(limiter_purge(l, 20005, 100) == 0);      /* nothing expired yet */
+	CHECK(limiter_purge(l, 20010, 20) == 20);      /* at most the batch */
+	CHECK(limiter_purge(l, 20010, 100) == 30);
+	CHECK(limiter_purge(l, 20010, 100) == 0);
 	limiter_free(l);
+	store_close(st);
+}
+
+static void
+test_inflight(void)
+{
+	struct store *st = open_store();
+	struct limiter *l = limiter_store_new(st);
+
+	CHECK(limiter_enter(l, "a", 2) == 0);
+	CHECK(limiter_enter(l, "a", 2) == 0);
+	CHECK(limiter_enter(l, "a", 2) == -1);
+	CHECK(limiter_enter(l, "b", 2) == 0);
+	limiter_leave(l, "a");
+	CHECK(limiter_enter(l, "a", 2) == 0);
+	limiter_leave(l, "a");
+	limiter_leave(l, "a");
+	limiter_leave(l, "b");
+	limiter_leave(l, "nobody");
+	CHECK(limiter_enter(l, "a", 1) == 0);
+	limiter_leave(l, "a");
+	limiter_free(l);
+	store_close(st);
+}
+
+static void
+test_ip_group(void)
+{
+	char out[96];
+
+	limiter_ip_group("203.0.113.7", 64, out, sizeof(out));
+	CHECK_STR(out, "203.0.113.7");
+	limiter_ip_group("2001:db8::1", 64, out, sizeof(out));
+	CHECK_STR(out, "2001:db8::/64");
+	limiter_ip_group("2001:0db8:0000:0000:ffff:1:2:3", 64, out, sizeof(out));
+	CHECK_STR(out, "2001:db8::/64");
+	limiter_ip_group("2001:db8:0:1::1", 64, out, sizeof(out));
+	CHECK_STR(out, "2001:db8:0:1::/64");
+	limiter_ip_group("2001:db8:aaaa:bbbb::1", 48, out, sizeof(out));
+	CHECK_STR(out, "2001:db8:aaaa::/48");
+	limiter_ip_group("2001:db8::1", 128, out, sizeof(out));
+	CHECK_STR(out, "2001:db8::1/128");
+	limiter_ip_group("::ffff:198.51.100.2", 64, out, sizeof(out));
+	CHECK_STR(out, "198.51.100.2");
+	limiter_ip_group("unknown", 64, out, sizeof(out));
+	CHECK_STR(out, "unknown");
+	limiter_ip_group("not an address at all, and long", 64, out, 8);
+	CHECK_STR(out, "not an ");
 }
 
 int
 main(void)
 {
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		return 1;
-	test_window();
-	test_many_keys();
-	return test_summary("test_throttle");
+	snprintf(dsn, sizeof(dsn), "sqlite:%s/t.db", dir);
+	test_reserve_release();
+	test_survives_restart();
+	test_atomic_under_threads();
+	test_purge_bounded();
+	test_inflight();
+	test_ip_group();
+	{
+		char p[160];
+		const char *sfx[] = { "/t.db", "/t.db-wal", "/t.db-shm" };
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(p, sizeof(p), "%s%s", dir, sfx[i]);
+			unlink(p);
+		}
+		rmdir(dir);
+	}
+	return test_summary("throttle");
 }

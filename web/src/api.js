@@ -321,6 +321,11 @@ export const socialApi = {
     const q = query({ next })
     return q && url.includes('?') ? `${url}&${q.slice(1)}` : url + q
   },
+  /**
+   * Start connecting a provider to the signed-in account: a POST with CSRF
+   * (a plain link never connects anything) -> {url} of the provider's page.
+   */
+  connect: (provider, next) => post(`/api/social/${seg(provider)}/connect/`, next ? { next } : {}),
   /** Finish the provider's round trip: {code, state} or {error, state} -> {detail, next} */
   complete: (provider, params) => post(`/api/social/${seg(provider)}/`, params, anonymous),
   /** [{id, provider, label, uid, created}] */
