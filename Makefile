@@ -7,7 +7,7 @@
 #   make fuzz       build and briefly run the libFuzzer drivers
 #   SANITIZE=1      build with ASan + UBSan into build-asan/
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2 libcurl cjose
+PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2 libcurl cjose libidn2
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
