@@ -40,6 +40,7 @@ struct store_session {
 	char key_hash[STORE_KEYHASH_LEN + 1];
 	char auth_hash[STORE_AUTHHASH_LEN + 1];  /* the user's auth_hash at login */
 	int64_t created_at, expires_at, last_seen;
+	int64_t reauth_at;                       /* last password check on it (login counts) */
 };
 
 struct store_token {
@@ -184,6 +185,8 @@ struct store_ops {
 	    void *ctx);
 	int (*identity_delete)(struct store *st, int64_t id, int64_t user_id);
 	int (*user_set_names)(struct store *st, int64_t id, const char *first_name, const char *last_name);
+	/* the session's password was just checked again */
+	int (*session_set_reauth)(struct store *st, int64_t id, int64_t when);
 };
 
 struct store {
@@ -248,5 +251,6 @@ int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *ct
     void *ctx);
 int store_identity_delete(struct store *st, int64_t id, int64_t user_id);
 int store_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name);
+int store_session_set_reauth(struct store *st, int64_t id, int64_t when);
 
 #endif
