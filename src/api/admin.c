@@ -49,8 +49,9 @@ api_admin_users(struct request *r)
 		json_decref(results);
 		return;
 	}
-	if (search) {
-		/* emails are stored lower-case: search the same way */
+	if (search && user_normalize_email(search, norm, sizeof(norm)) != 0) {
+		/* not a whole address (that is found by its normal form, however it
+		 * was typed): emails are stored lower-case, search the same way */
 		size_t i;
 		for (i = 0; search[i] && i < sizeof(norm) - 1; i++)
 			norm[i] = (char)((search[i] >= 'A' && search[i] <= 'Z') ? search[i] + 32 : search[i]);

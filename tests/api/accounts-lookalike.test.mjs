@@ -167,3 +167,14 @@ test('a stored name that is not UTF-8 still gives a 200 profile and admin list, 
 	assert.equal(list.json.results[0].first_name, 'A\ufffdB');
 	assert.ok(await ctx.server.alive(), 'server alive');
 });
+
+test('the admin user search finds an account by its address typed with a fullwidth or upper-case domain', async () => {
+	const staff = createUser(ctx.server, uniqueEmail('searcher'), GOOD_PW, ['--staff']);
+	const c = await loggedIn(ctx.server, staff, GOOD_PW);
+	const [l] = alice.split('@');
+	for (const typed of [`${l}@${FULLWIDTH('EXAMPLE')}.com`, `${l.toUpperCase()}@Example.COM`]) {
+		const r = await c.get(`/api/admin/users/?search=${encodeURIComponent(typed)}`);
+		assert.equal(r.status, 200, r.text);
+		assert.deepEqual(r.json.results.map((u) => u.email), [alice], typed);
+	}
+});
