@@ -82,6 +82,7 @@ static const struct key keys[] = {
 	{ "hsts_max_age", L(hsts_max_age), "31536000", 0, 10L * 365 * 86400, "Strict-Transport-Security max-age, seconds, on every response of an https public origin (0: none)" },
 	{ "session_max_age", L(session_max_age), "1209600", 60, 10L * 365 * 86400, "session lifetime, seconds" },
 	{ "session_idle_timeout", L(session_idle_timeout), "0", 0, 10L * 365 * 86400, "end sessions idle this long (0: off)" },
+	{ "reauth_max_age", L(reauth_max_age), "300", 1, 86400, "seconds a password check counts as recent for sensitive admin actions" },
 	{ "argon2_memory_kib", L(argon2_memory_kib), "19456", 8, 4L * 1024 * 1024, "Argon2id memory, KiB" },
 	{ "argon2_iterations", L(argon2_iterations), "2", 1, 100, "Argon2id passes" },
 	{ "login_ip_limit", L(login_ip_limit), "60", 1, 1000000, "password attempts (login, password change, token creation; successful ones too) per client IP per window" },

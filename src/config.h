@@ -34,7 +34,7 @@ struct config {
 	long threads, hash_threads, hash_queue;
 	long max_body, max_header, timeout, max_connections, per_ip_connections;
 	long head_timeout, min_body_rate, hsts_max_age;
-	long session_max_age, session_idle_timeout;
+	long session_max_age, session_idle_timeout, reauth_max_age;
 	long argon2_memory_kib, argon2_iterations;
 	long login_ip_limit, login_account_limit, login_window;
 	long login_account_inflight, login_failure_quantum_ms, ipv6_prefix;

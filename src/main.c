@@ -281,20 +281,32 @@ cmd_createuser(struct app *app, int argc, char **argv)
 			u.is_staff = true;
 		else if (!strcmp(argv[i], "--superuser"))
 			u.is_staff = u.is_superuser = true;
-		else if (!strcmp(argv[i], "--first-name") && i + 1 < argc)
-			strlcpy_ok(u.first_name, argv[++i], sizeof(u.first_name));
-		else if (!strcmp(argv[i], "--last-name") && i + 1 < argc)
-			strlcpy_ok(u.last_name, argv[++i], sizeof(u.last_name));
-		else if (argv[i][0] != '-' && email == NULL)
+		else if ((!strcmp(argv[i], "--first-name") || !strcmp(argv[i], "--last-name")) && i + 1 < argc) {
+			const char *v = argv[++i];
+			bool first = argv[i - 1][2] == 'f';
+			/* stored as given and served as JSON later: refuse what could
+			 * not be shown (bad UTF-8) or would mislead (controls) */
+			if (!user_name_valid(v, strlen(v))) {
+				fprintf(stderr, "gatehouse: createuser: %s must be valid UTF-8 of at most %d characters, "
+				    "without control characters\n", first ? "--first-name" : "--last-name", STORE_NAME_MAX);
+				return 1;
+			}
+			strlcpy_ok(first ? u.first_name : u.last_name, v, sizeof(u.first_name));
+		} else if (argv[i][0] != '-' && email == NULL)
 			email = argv[i];
 		else {
 			fprintf(stderr, "gatehouse: createuser: unexpected \"%s\"\n", argv[i]);
 			return 2;
 		}
 	}
-	if (email == NULL || user_normalize_email(email, u.email, sizeof(u.email)) != 0) {
-		fprintf(stderr, "gatehouse: createuser needs a valid EMAIL\n");
+	if (email == NULL) {
+		fprintf(stderr, "gatehouse: createuser needs an EMAIL\n");
 		return 2;
+	}
+	if (user_normalize_email(email, u.email, sizeof(u.email)) != 0) {
+		fprintf(stderr, "gatehouse: createuser: not a valid email address (ASCII before the @; no control or "
+		    "invisible characters)\n");
+		return 1;
 	}
 	{
 		struct store_user existing;

@@ -128,6 +128,7 @@ issue(struct request *r, const struct store_user *u, bool login)
 	s.user_id = u->id;
 	memcpy(s.auth_hash, u->auth_hash, sizeof(s.auth_hash));
 	s.created_at = s.last_seen = now;
+	s.reauth_at = now;           /* the password (or a provider) was just checked */
 	s.expires_at = now + cfg->session_max_age;
 	strlcpy_ok(ua_cut, ua ? ua : "", sizeof(ua_cut));
 	if (!utf8_valid(ua_cut, strlen(ua_cut)))
@@ -171,6 +172,25 @@ session_logout(struct request *r)
 	buf_free(&b);
 	r->auth = AUTH_NONE;
 	return ret;
+}
+
+int
+session_reauth_fresh(const struct request *r)
+{
+	int64_t at = r->session.reauth_at;
+
+	return r->auth == AUTH_SESSION && at > 0 && now_unix() - at < r->app->cfg.reauth_max_age;
+}
+
+int
+session_mark_reauth(struct request *r)
+{
+	int64_t now = now_unix();
+
+	if (r->auth != AUTH_SESSION || store_session_set_reauth(r->app->store, r->session.id, now) != 0)
+		return -1;
+	r->session.reauth_at = now;
+	return 0;
 }
 
 json_t *

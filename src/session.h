@@ -27,6 +27,13 @@ int session_login(struct request *r, const struct store_user *u);
 /* The same for a password change: u keeps its login on r under a new key
  * (and u's new auth hash); last_login is left alone.  0 or -1. */
 int session_rotate(struct request *r, const struct store_user *u);
+/* 1 when r came with a session whose password was checked (at login or
+ * through session_mark_reauth) less than reauth_max_age seconds ago; 0
+ * otherwise, and always 0 for a token: a token cannot re-authenticate. */
+int session_reauth_fresh(const struct request *r);
+/* Record on r's session that its password was checked just now: 0, or -1
+ * (no session, or a store error). */
+int session_mark_reauth(struct request *r);
 /* End the request's session (if any) and send the deletion cookie. */
 int session_logout(struct request *r);
 /* A session as JSON for its owner or an admin (new reference): id, created,

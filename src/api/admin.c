@@ -3,8 +3,10 @@
  * before any of this runs).  Admins see and end sessions and tokens, switch
  * flags, and trigger reset mails; they never see or set a password.  Only a
  * superuser grants or removes staff and superuser status, and only a
- * superuser touches a superuser's account.  Every change is audited with who
- * did it.
+ * superuser touches a superuser's account.  Granting staff or superuser
+ * status and deactivating someone also need the actor's password checked
+ * on this session within reauth_max_age (api/reauth.c); a token never
+ * qualifies.  Every change is audited with who did it.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,8 +49,9 @@ api_admin_users(struct request *r)
 		json_decref(results);
 		return;
 	}
-	if (search) {
-		/* emails are stored lower-case: search the same way */
+	if (search && user_normalize_email(search, norm, sizeof(norm)) != 0) {
+		/* not a whole address (that is found by its normal form, however it
+		 * was typed): emails are stored lower-case, search the same way */
 		size_t i;
 		for (i = 0; search[i] && i < sizeof(norm) - 1; i++)
 			norm[i] = (char)((search[i] >= 'A' && search[i] <= 'Z') ? search[i] + 32 : search[i]);
@@ -153,6 +156,13 @@ api_admin_user_update(struct request *r)
 	}
 	if (u.id == r->user.id && (!active || !staff || (u.is_superuser && !super))) {
 		respond_error(r, 400, "You cannot deactivate or demote your own account.");
+		goto done;
+	}
+	/* granting power or locking someone out: a stolen session or token alone must not do it */
+	if (((staff && !u.is_staff) || (super && !u.is_superuser) || (!active && u.is_active)) &&
+	    !session_reauth_fresh(r)) {
+		respond_json(r, 403, json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.",
+		    "code", "reauthentication_required"));
 		goto done;
 	}
 	if (store_begin(st) != 0)

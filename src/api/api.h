@@ -93,6 +93,8 @@ void api_social_connect(struct request *r);
 void api_social_callback(struct request *r);
 void api_social_identities(struct request *r);
 void api_social_identity_delete(struct request *r);
+/* reauth.c: POST /api/auth/reauthenticate/ {password} */
+void api_reauthenticate(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
 /* health.c */

@@ -17,6 +17,7 @@ const struct route routes[] = {
 	{ M_POST, "/api/password/reset/",         api_password_reset,         0 },
 	{ M_POST, "/api/password/reset/confirm/", api_password_reset_confirm, 0 },
 	{ M_POST, "/api/password/change/",        api_password_change,        ROUTE_LOGIN_REQUIRED },
+	{ M_POST, "/api/auth/reauthenticate/",    api_reauthenticate,         ROUTE_LOGIN_REQUIRED },
 	/* social login (fixed paths before the <name> ones) */
 	{ M_GET,    "/api/social/providers/",         api_social_providers,       0 },
 	{ M_GET,    "/api/social/identities/",        api_social_identities,      ROUTE_LOGIN_REQUIRED },

@@ -121,6 +121,8 @@ static const char *migrations[] = {
 	"CREATE INDEX social_states_expires ON social_states(expires_at);"
 	"CREATE INDEX social_states_browser ON social_states(browser_hash, expires_at);"
 	"CREATE INDEX social_states_ip ON social_states(ip, expires_at);",
+	/* 7: when each session last proved its password (sensitive admin actions want it recent) */
+	"ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
@@ -138,9 +140,10 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_USER_SET_PASSWORD_KEEP] = "UPDATE users SET password = ? WHERE id = ?",
 	[ST_USER_LAST_LOGIN] = "UPDATE users SET last_login = ? WHERE id = ?",
 	[ST_SESSION_CREATE] = "INSERT INTO sessions (key_hash, user_id, auth_hash, created_at, expires_at,"
-	    " last_seen, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    " last_seen, ip, user_agent, reauth_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_SESSION_GET] = "SELECT s.id, s.user_id, s.auth_hash, s.created_at, s.expires_at, s.last_seen, "
-	    USER_COLS " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.key_hash = ?",
+	    USER_COLS ", s.reauth_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.key_hash = ?",
+	[ST_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = ? WHERE id = ?",
 	[ST_SESSION_DELETE] = "DELETE FROM sessions WHERE key_hash = ?",
 	[ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ? WHERE id = ?",
 	[ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ? AND id <> ?",
@@ -611,6 +614,7 @@ sq_session_create(struct store *st, struct store_session *ss, const char *ip, co
 	sqlite3_bind_int64(s, 6, ss->last_seen);
 	sqlite3_bind_text(s, 7, ip ? ip : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, ua ? ua : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, ss->reauth_at);
 	if ((ret = sq_step_write(st, s)) == 0)
 		ss->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
 	return ret;
@@ -635,6 +639,7 @@ sq_session_get(struct store *st, const char *key_hash, struct store_session *ss,
 	ss->last_seen = sqlite3_column_int64(s, 5);
 	strlcpy_ok(ss->key_hash, key_hash, sizeof(ss->key_hash));
 	sq_read_user(s, 6, u);
+	ss->reauth_at = sqlite3_column_int64(s, 6 + NUSER_COLS);
 	sq_done(s);
 	return 0;
 }
@@ -654,6 +659,12 @@ static int
 sq_session_touch(struct store *st, int64_t id, int64_t when)
 {
 	return sq_exec2(st, ST_SESSION_TOUCH, when, id);
+}
+
+static int
+sq_session_set_reauth(struct store *st, int64_t id, int64_t when)
+{
+	return sq_exec2(st, ST_SESSION_REAUTH, when, id);
 }
 
 static int
@@ -832,6 +843,7 @@ const struct store_ops store_sqlite_ops = {
 	.session_get = sq_session_get,
 	.session_delete = sq_session_delete,
 	.session_touch = sq_session_touch,
+	.session_set_reauth = sq_session_set_reauth,
 	.session_delete_user = sq_session_delete_user,
 	.session_delete_expired = sq_session_delete_expired,
 	.token_create = sq_token_create,

@@ -64,6 +64,7 @@ int store_session_create(struct store *st, struct store_session *s, const char *
 int store_session_get(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u) { return st->ops->session_get(st, key_hash, s, u); }
 int store_session_delete(struct store *st, const char *key_hash) { return st->ops->session_delete(st, key_hash); }
 int store_session_touch(struct store *st, int64_t id, int64_t when) { return st->ops->session_touch(st, id, when); }
+int store_session_set_reauth(struct store *st, int64_t id, int64_t when) { return st->ops->session_set_reauth(st, id, when); }
 int store_session_delete_user(struct store *st, int64_t user_id, int64_t except_id) { return st->ops->session_delete_user(st, user_id, except_id); }
 int store_session_delete_expired(struct store *st, int64_t now) { return st->ops->session_delete_expired(st, now); }
 int store_token_create(struct store *st, struct store_token *t) { return st->ops->token_create(st, t); }

@@ -41,6 +41,7 @@ struct store_session {
 	char key_hash[STORE_KEYHASH_LEN + 1];
 	char auth_hash[STORE_AUTHHASH_LEN + 1];  /* the user's auth_hash at login */
 	int64_t created_at, expires_at, last_seen;
+	int64_t reauth_at;                       /* last password check on it (login counts) */
 };
 
 struct store_token {
@@ -205,6 +206,8 @@ struct store_ops {
 	int (*throttle_reset)(struct store *st, const char *key_hash);
 	/* delete at most max attempts out of their window; *n gets how many */
 	int (*throttle_purge)(struct store *st, int64_t now, int max, int *n);
+	/* the session's password was just checked again */
+	int (*session_set_reauth)(struct store *st, int64_t id, int64_t when);
 };
 
 struct store {
@@ -275,5 +278,6 @@ int store_throttle_reserve(struct store *st, const char *key_hash, long limit, l
 int store_throttle_release(struct store *st, const char *key_hash);
 int store_throttle_reset(struct store *st, const char *key_hash);
 int store_throttle_purge(struct store *st, int64_t now, int max, int *n);
+int store_session_set_reauth(struct store *st, int64_t id, int64_t when);
 
 #endif

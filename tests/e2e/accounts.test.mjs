@@ -224,6 +224,44 @@ describe('accounts by email', () => {
     await withPage(browser, server, async ({ page }) => login(page, server, email, NEW_PASSWORD))
   })
 
+  test('the reset link leaves the address bar at once, the page sends no Referer, and the reset still works', async () => {
+    const email = unique('jonas')
+    await server.createUser(email, PASSWORD)
+    await withPage(browser, server, async ({ page }) => {
+      await page.goto(server.url('/forgot-password'))
+      await emailInput(page).fill(email)
+      await page.getByRole('button', { name: 'Send reset link' }).click()
+      await page.getByTestId('reset-requested').filter({ hasText: email }).waitFor()
+      const link = linkIn(await mail.waitFor(email, SUBJECT.reset), server.origin, RESET_PATH)
+      const [uid, token] = new URL(link).pathname.split('/').slice(2)
+      assert.ok(uid && token && token.length > 10, `uid and token in ${link}`)
+
+      await page.goto(link)
+      await page.getByRole('heading', { name: 'Choose a new password' }).waitFor()
+      // every request the page makes from here on (the page's own assets came
+      // before; the server's Referrer-Policy keeps those same-origin)
+      const referers = []
+      page.on('request', (req) => referers.push([req.url(), req.headers().referer || '']))
+      const href = await page.evaluate(() => location.href)
+      assert.ok(!href.includes(token) && !href.includes(uid), `the address bar holds no token: ${href}`)
+      assert.equal(href, server.url('/reset-password'))
+      assert.equal(await page.evaluate(() => document.querySelector('meta[name="referrer"]')?.content), 'no-referrer')
+
+      await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD)
+      await page.getByLabel('Confirm new password').fill(NEW_PASSWORD)
+      await submitButton(page).click()
+      await page.waitForURL(server.url('/login'))
+      await page.getByTestId('login-notice').filter({ hasText: 'Your password has been reset.' }).waitFor()
+      const post = referers.find(([url]) => url.includes('/api/password/reset/confirm/'))
+      assert.ok(post, 'the reset was posted')
+      for (const [url, referer] of referers) assert.ok(!referer.includes(token), `${url} was sent Referer ${referer}`)
+      assert.equal(post[1], '', 'no Referer on the reset request')
+
+      await submitLogin(page, email, NEW_PASSWORD)
+      await page.getByTestId('profile-email').filter({ hasText: email }).waitFor()
+    })
+  })
+
   test('change password on the account page: still signed in here, another browser signed in as the same user is signed out', async () => {
     const email = unique('iris')
     await server.createUser(email, PASSWORD)

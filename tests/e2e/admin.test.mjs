@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
-  assertNoProblems, launchBrowser, login, loginError, newContext, profileFromPage, startServer, submitLogin, withPage,
+  assertNoProblems, eventually, launchBrowser, login, loginError, newContext, profileFromPage, startServer, submitLogin, withPage,
 } from './harness.mjs'
 
 const PASSWORD = 'admin area test 2026'
@@ -214,6 +214,66 @@ describe('admin area', () => {
       await page.reload()
       await page.getByTestId('forbidden').waitFor()
       assert.equal(await page.getByTestId('header-admin-link').count(), 0)
+    })
+  })
+})
+
+describe('admin re-authentication', () => {
+  const REAUTH_MAX_AGE = 2 // seconds: the sign-in is stale by the time the admin saves
+  const SUPER = 'rachel@example.com'
+  const TARGET = 'tomas@example.com'
+  let server, browser
+
+  before(async () => {
+    server = await startServer({ env: { GATEHOUSE_REAUTH_MAX_AGE: String(REAUTH_MAX_AGE) } })
+    await server.createUser(SUPER, PASSWORD, ['--superuser'])
+    await server.createUser(TARGET, PASSWORD)
+    browser = await launchBrowser()
+  })
+  after(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+
+  test('granting staff after the sign-in went stale asks for the password in a dialog, then saves', async () => {
+    await withPage(browser, server, async ({ page }) => {
+      await login(page, server, SUPER, PASSWORD)
+      await page.getByTestId('header-admin-link').click()
+      await page.getByTestId('user-search').fill(TARGET)
+      await page.getByRole('button', { name: 'Search', exact: true }).click()
+      await page.getByTestId('pagination-summary').filter({ hasText: 'Showing 1–1 of 1 users' }).waitFor()
+      await page.getByTestId('user-link').filter({ hasText: TARGET }).click()
+      await page.getByTestId('admin-user-email').filter({ hasText: TARGET }).waitFor()
+      await new Promise((r) => setTimeout(r, REAUTH_MAX_AGE * 1000 + 700))
+
+      const staff = page.getByLabel('Staff', { exact: true })
+      await staff.check()
+      await page.getByTestId('save-flags').click()
+
+      // The dialog: named, modal, focus on its labelled password field.
+      const dialog = page.getByRole('dialog', { name: 'Confirm your password' })
+      await dialog.waitFor()
+      const password = dialog.getByLabel('Your password')
+      await eventually(() => page.evaluate(() => document.activeElement?.id === 'reauth-password'), { message: 'focus in the password field' })
+
+      // A wrong password: the error is next to the field, the dialog stays.
+      await password.fill('not my password 1')
+      await dialog.getByRole('button', { name: 'Confirm' }).click()
+      await dialog.locator('#reauth-password-error').filter({ hasText: 'Incorrect password.' }).waitFor()
+      assert.equal(await password.getAttribute('aria-invalid'), 'true')
+      assert.match(await password.getAttribute('aria-describedby'), /\breauth-password-error\b/)
+      assert.equal(await staff.isChecked(), true, 'the pending change is kept')
+
+      await password.fill(PASSWORD)
+      await dialog.getByRole('button', { name: 'Confirm' }).click()
+      await dialog.waitFor({ state: 'hidden' })
+      await page.getByTestId('flags-message').filter({ hasText: /^Saved\.$/ }).waitFor()
+      await page.getByTestId('admin-user-email').getByText('Staff').waitFor()
+      const api = await page.evaluate(async (email) => {
+        const res = await fetch(`/api/admin/users/?search=${encodeURIComponent(email)}`, { headers: { Accept: 'application/json' } })
+        return (await res.json()).results[0].is_staff
+      }, TARGET)
+      assert.equal(api, true, 'the server has them as staff')
     })
   })
 })

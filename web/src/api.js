@@ -22,8 +22,9 @@ export class ApiError extends Error {
    * or 'cookies' (the browser refused the CSRF cookie).
    * fields: { fieldName: 'message' } from DRF validation errors.
    * retryAfter: seconds, for 429 and 503.
+   * code: the body's machine-readable "code", if any (e.g. reauthentication_required).
    */
-  constructor(message, { status = 0, kind = 'http', detail = '', fields = {}, retryAfter = null } = {}) {
+  constructor(message, { status = 0, kind = 'http', detail = '', fields = {}, retryAfter = null, code = '' } = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
@@ -31,6 +32,7 @@ export class ApiError extends Error {
     this.detail = detail
     this.fields = fields
     this.retryAfter = retryAfter
+    this.code = code
   }
 }
 
@@ -143,7 +145,7 @@ function firstMessage(value) {
 function toError(res, data) {
   const status = res.status
   const detail = typeof data?.detail === 'string' ? data.detail : ''
-  const base = { status, detail }
+  const base = { status, detail, code: typeof data?.code === 'string' ? data.code : '' }
 
   if (status === 429 || status === 503) {
     const retryAfter = retryAfterSeconds(res, data)
@@ -231,7 +233,12 @@ export async function ensureCsrfCookie() {
 export const authApi = {
   login: (email, password) => post('/api/login/', { email, password }, { on401: 'throw' }),
   logout: () => post('/api/logout/', {}, { on401: 'throw' }),
+  /** Prove the password again on this session: {password} -> {detail}; 400 {password: [...]} when wrong */
+  reauthenticate: (password) => post('/api/auth/reauthenticate/', { password }),
 }
+
+/** The 403 of an action that needs a recent password check (then reauthenticate and retry). */
+export const isReauthRequired = (error) => error?.status === 403 && error.code === 'reauthentication_required'
 
 export const usersApi = {
   profile: (options) => get('/api/users/profile/', options),

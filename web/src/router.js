@@ -4,7 +4,10 @@
 // meta.guest:       sign-in style pages; signed-in users are sent home.
 // meta.title:       the document title.
 // Links from mails (/confirm-email/..., /reset-password/...) are neither:
-// they work in whatever state the browser that opens them is in.
+// they work in whatever state the browser that opens them is in.  Their
+// secret never stays in the address bar: the link's route parks it in memory
+// (lib/linkSecret.js) and redirects, replacing the history entry, to the
+// same page without it.
 // meta.staff:       the admin area; AdminLayout shows non-staff a "not
 //                   allowed" page at the same address (the API says 403 anyway).
 // /auth/:provider/callback (social login) is neither guest nor signed-in: it
@@ -14,6 +17,7 @@ import { createRouter, createWebHistory } from 'vue-router'
 import { onUnauthorized } from './api.js'
 import { pageTitle } from './config.js'
 import { AUTH_FLAG_KEY, readAuthFlag, useAuthStore } from './stores/auth.js'
+import { holdLinkSecret } from './lib/linkSecret.js'
 import { safeNext } from './lib/next.js'
 import AccountLayout from './layouts/AccountLayout.vue'
 import AdminLayout from './layouts/AdminLayout.vue'
@@ -40,9 +44,25 @@ const routes = [
   { path: '/logout', name: 'logout', component: LogoutView, meta: { title: 'Sign out' } },
   { path: '/signup', name: 'signup', component: SignupView, meta: { guest: true, title: 'Create an account' } },
   { path: '/signup/done', name: 'signup-done', component: SignupDoneView, meta: { guest: true, title: 'Check your email' } },
-  { path: '/confirm-email/:key', name: 'confirm-email', component: ConfirmEmailView, meta: { title: 'Confirm your email' } },
+  {
+    path: '/confirm-email/:key',
+    name: 'confirm-email-link',
+    redirect: (to) => {
+      holdLinkSecret('confirm', String(to.params.key))
+      return { name: 'confirm-email', replace: true }
+    },
+  },
+  { path: '/confirm-email', name: 'confirm-email', component: ConfirmEmailView, meta: { title: 'Confirm your email' } },
   { path: '/forgot-password', name: 'forgot-password', component: ForgotPasswordView, meta: { guest: true, title: 'Forgot password' } },
-  { path: '/reset-password/:uid/:token', name: 'reset-password', component: ResetPasswordView, meta: { title: 'Choose a new password' } },
+  {
+    path: '/reset-password/:uid/:token',
+    name: 'reset-password-link',
+    redirect: (to) => {
+      holdLinkSecret('reset', { uid: String(to.params.uid), token: String(to.params.token) })
+      return { name: 'reset-password', replace: true }
+    },
+  },
+  { path: '/reset-password', name: 'reset-password', component: ResetPasswordView, meta: { title: 'Choose a new password' } },
   {
     path: '/account',
     component: AccountLayout,

@@ -1,0 +1,132 @@
+/*
+ * api/reauth — POST /api/auth/reauthenticate/ {password}: the signed-in
+ * person proves their password again, and their session records when.  The
+ * admin actions that grant power or lock someone out ask for that to be
+ * recent (session_reauth_fresh).  The password is checked on the hash pool
+ * and counts against the account like a login (reserved by
+ * api_reauth_throttled, given back by api_reauth_succeeded or _cancel).  A token cannot re-authenticate: it has no session to
+ * mark.  Never logs or keeps the password.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "audit.h"
+#include "http.h"
+#include "log.h"
+#include "password.h"
+#include "session.h"
+
+#define TOKEN_CANNOT "Re-authentication needs a signed-in session; an API token cannot re-authenticate."
+
+struct reauth_job {
+	char stored[STORE_HASH_MAX];     /* wiped */
+	char *password;                  /* owned, wiped */
+	size_t len;
+	bool ok;
+};
+
+static void
+job_free(void *arg)
+{
+	struct reauth_job *j = arg;
+
+	if (j->password) {
+		sodium_memzero(j->password, j->len);
+		free(j->password);
+	}
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+}
+
+static void
+job_run(void *arg)
+{
+	struct reauth_job *j = arg;
+
+	j->ok = password_verify(j->stored, j->password, j->len) == 1;
+}
+
+static void
+reauth_start(struct request *r)
+{
+	json_t *body = NULL, *errors = json_object();
+	struct reauth_job *j = NULL;
+	struct store_user u;
+	const char *pw;
+
+	if (r->auth != AUTH_SESSION) {
+		respond_error(r, 403, TOKEN_CANNOT);
+		goto done;
+	}
+	if (request_json(r, &body) != 0)
+		goto done;
+	if ((pw = api_string_field(body, "password", errors)) == NULL) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	/* counted now, before the hash: concurrent guesses cannot all pass */
+	if (api_reauth_throttled(r))
+		goto done;
+	if (store_user_by_id(r->app->store, r->user.id, &u) != 0) {
+		api_reauth_cancel(r);
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	j = xcalloc(1, sizeof(*j));
+	strlcpy_ok(j->stored, u.password, sizeof(j->stored));
+	sodium_memzero(u.password, sizeof(u.password));
+	j->len = json_string_length(json_object_get(body, "password"));
+	j->password = xstrndup(pw, j->len);
+	if (request_defer(r, job_run, j) != 0) {
+		api_reauth_cancel(r);
+		api_respond_busy(r, "Too many requests in progress, try again shortly.");
+		goto done;
+	}
+	r->state = j;
+	r->state_free = job_free;
+	j = NULL;
+done:
+	if (j)
+		job_free(j);
+	json_decref(errors);
+	if (body) {
+		api_wipe_field(body, "password");
+		json_decref(body);
+	}
+}
+
+static void
+reauth_finish(struct request *r)
+{
+	struct reauth_job *j = r->state;
+
+	if (!j->ok) {
+		api_reauth_failed(r);        /* the attempt stays counted */
+		audit_log(r, "auth.reauthentication_failed", r->user.id, NULL);
+		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
+		return;
+	}
+	api_reauth_succeeded(r);
+	if (session_mark_reauth(r) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	log_msg(LOG_INFO, "user %lld re-authenticated", (long long)r->user.id);
+	audit_log(r, "auth.reauthenticated", r->user.id, NULL);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Password confirmed."));
+}
+
+void
+api_reauthenticate(struct request *r)
+{
+	if (r->phase == 0)
+		reauth_start(r);
+	else
+		reauth_finish(r);
+}
