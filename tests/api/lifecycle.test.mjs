@@ -70,6 +70,23 @@ test('SIGTERM answers logins waiting for the hash pool 503 with Retry-After and 
 	assert.ok(stoppedOnes >= 4, `only ${stoppedOnes} logins were still waiting at the stop`);
 });
 
+test('SIGTERM answers a failed login held for equal timing 503 at once and exits 0', async () => {
+	// a failed login is answered at the next minute: held on a suspended connection
+	const server = await startServer({ env: { GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '60000' } });
+	const c = await csrfClient(server);
+	const login = c.post('/api/login/', { json: { email: uniqueEmail('held'), password: 'nope nope 1' } })
+		.catch((e) => ({ error: e }));
+	await sleep(1000);
+	const t0 = performance.now();
+	const stopped = server.stop();
+	const r = await login;
+	await stopped;
+	assert.ok(!r.error, `the held login got no answer: ${r.error}`);
+	assert.equal(r.status, 503, `${r.status} ${r.text}`);
+	assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+	assert.ok(performance.now() - t0 < 10000 * SLOW, 'the stop waited for the hold');
+});
+
 test('a second server on a port already being served exits non-zero and says the port is in use', async () => {
 	const first = await startServer();
 	try {
