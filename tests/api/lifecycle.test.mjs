@@ -87,6 +87,36 @@ test('SIGTERM answers a failed login held for equal timing 503 at once and exits
 	assert.ok(performance.now() - t0 < 10000 * SLOW, 'the stop waited for the hold');
 });
 
+test('SIGTERM answers a social login waiting on a silent provider 503 and exits 0', async () => {
+	// a provider that accepts the token call and never answers
+	const silent = net.createServer(() => {});
+	await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+	const server = await startServer({
+		env: {
+			GATEHOUSE_GITHUB_CLIENT_ID: 'gh-id',
+			GATEHOUSE_GITHUB_CLIENT_SECRET: 'gh-secret',
+			GATEHOUSE_GITHUB_TOKEN_URL: `http://127.0.0.1:${silent.address().port}/token`,
+			GATEHOUSE_SOCIAL_TIMEOUT: String(3 * SLOW),
+		},
+	});
+	try {
+		const c = await csrfClient(server);
+		const a = await c.get('/api/social/github/authorize/', { headers: { Accept: 'application/json' } });
+		assert.equal(a.status, 200, a.text);
+		const state = new URL(a.json.url).searchParams.get('state');
+		const login = c.post('/api/social/github/', { json: { code: 'some-code', state } }).catch((e) => ({ error: e }));
+		await sleep(500);
+		const stopped = server.stop();
+		const r = await login;
+		await stopped;
+		assert.ok(!r.error, `the waiting social login got no answer: ${r.error}`);
+		assert.equal(r.status, 503, `${r.status} ${r.text}`);
+		assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+	} finally {
+		silent.close();
+	}
+});
+
 test('a second server on a port already being served exits non-zero and says the port is in use', async () => {
 	const first = await startServer();
 	try {
