@@ -582,6 +582,11 @@ http_quiesce(struct http_server *s)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
+	/* nothing listens any more: a successor may start while this one drains */
+	if (s->port_lock >= 0) {
+		close(s->port_lock);
+		s->port_lock = -1;
+	}
 }
 
 void
