@@ -205,10 +205,10 @@ static void
 cut(struct edge_conn *c, const char *reason)
 {
 	c->cut = true;
-	(void)shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_lock(&c->edge->lock);
 	c->edge->cuts++;
 	pthread_mutex_unlock(&c->edge->lock);
+	(void)shutdown(c->fd, SHUT_RDWR);
 	log_msg(LOG_INFO, "edge: closed a connection from %s: %s", c->ip, reason);
 }
 
