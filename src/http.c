@@ -592,7 +592,7 @@ http_quiesce(struct http_server *s)
 void
 http_drain(struct http_server *s)
 {
-	double start = now_mono(), said = start;
+	double start, said = now_mono();
 
 	atomic_store(&s->stopping, true);
 	release_held(s);             /* held answers resume now, and become 503s */
@@ -607,8 +607,10 @@ http_drain(struct http_server *s)
 		}
 		usleep(10 * 1000);
 	}
-	/* the 503s on their way out, and requests still sending their body (a
-	 * request dispatched just as the stop began may still suspend) */
+	/* the 503s on their way out (the last resumed one may not even be
+	 * queued yet), and requests still sending their body; a request
+	 * dispatched just as the stop began may still suspend */
+	start = now_mono();
 	while (atomic_load(&s->suspended) > 0 || (atomic_load(&s->live) > 0 && now_mono() - start < 2))
 		usleep(10 * 1000);
 }
