@@ -160,6 +160,12 @@ name_field(json_t *body, const char *name, json_t *errors, char *out, size_t out
 		json_object_set_new(errors, name, json_pack("[s]", "Ensure this field has no more than 150 characters."));
 		return;
 	}
+	/* the same rule as the CLI: no control or bidi characters in a name
+	 * that admins and X-Auth headers will show */
+	if (!user_name_valid(s, strlen(s))) {
+		json_object_set_new(errors, name, json_pack("[s]", "Enter a valid name."));
+		return;
+	}
 	strlcpy_ok(out, s, outsz);
 }
 

@@ -178,3 +178,15 @@ test('the admin user search finds an account by its address typed with a fullwid
 		assert.deepEqual(r.json.results.map((u) => u.email), [alice], typed);
 	}
 });
+
+test('signup refuses a first or last name with control or bidi characters, as the CLI does', async () => {
+	const before = userCount();
+	for (const [field, value] of [['first_name', 'Al\u202eice'], ['last_name', 'Smith\u0007'], ['first_name', 'a\u200fb']]) {
+		const r = await signup(ctx, uniqueEmail('named'), GOOD_PW, { [field]: value });
+		assert.equal(r.status, 400, `${field}=${JSON.stringify(value)}: ${r.status} ${r.text}`);
+		assert.deepEqual(r.json, { [field]: ['Enter a valid name.'] });
+	}
+	assert.equal(userCount(), before, 'no account was created');
+	const ok = await signup(ctx, uniqueEmail('named'), GOOD_PW, { first_name: 'Zoë', last_name: 'Ångström' });
+	assert.equal(ok.status, 201, ok.text);
+});
