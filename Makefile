@@ -5,6 +5,7 @@
 #   make test       install what is missing, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
 #   make fuzz       build and briefly run the libFuzzer drivers
+#   make mutants    the mutation check: each tests/mutants/*.mutant must be caught by its tests
 #   SANITIZE=1      build with ASan + UBSan into build-asan/
 
 PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2 libcurl cjose libidn2
@@ -42,7 +43,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test unit api e2e deps web bench fuzz fuzz-build valgrind clean
+.PHONY: all run test unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -133,6 +134,11 @@ fuzz: fuzz-build
 bench: deps
 	$(MAKE) all
 	bench/run
+
+# small deliberate bugs in the security code, one at a time, in a scratch copy
+# of the tree: fails when the tests let one through (tests/mutants/README.md)
+mutants: all
+	scripts/mutants
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -558,16 +558,25 @@ function hget(headers, name) {
 	return headers[name.toLowerCase()] ?? null;
 }
 
+/** The Content-Security-Policy the SPA's pages get by default (config key csp). */
+export const DEFAULT_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+	"frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+
 /**
  * Headers every response carries (DESIGN §3); with api: true also those of
- * every /api/ response.
+ * every /api/ response; with html: true those of an SPA page (its CSP, the
+ * default one unless csp says otherwise).
  */
-export function assertSecurityHeaders(headers, { api = false, what = '' } = {}) {
+export function assertSecurityHeaders(headers, { api = false, html = false, csp = DEFAULT_CSP, what = '' } = {}) {
 	const w = what ? ` (${what})` : '';
 	assert.equal(hget(headers, 'x-content-type-options'), 'nosniff', `X-Content-Type-Options${w}`);
-	assert.ok(hget(headers, 'referrer-policy'), `Referrer-Policy missing${w}`);
+	assert.equal(hget(headers, 'referrer-policy'), 'same-origin', `Referrer-Policy${w}`);
+	assert.equal(hget(headers, 'x-frame-options'), 'DENY', `X-Frame-Options${w}`);
 	const vary = (hget(headers, 'vary') || '').split(',').map((s) => s.trim().toLowerCase());
 	assert.ok(vary.includes('cookie'), `Vary should include Cookie, got ${JSON.stringify(hget(headers, 'vary'))}${w}`);
+	assert.ok(vary.includes('authorization'), `Vary should include Authorization, got ${JSON.stringify(hget(headers, 'vary'))}${w}`);
+	if (html)
+		assert.equal(hget(headers, 'content-security-policy'), csp, `Content-Security-Policy${w}`);
 	if (api) {
 		const cc = (hget(headers, 'cache-control') || '').split(',').map((s) => s.trim().toLowerCase());
 		assert.ok(cc.includes('no-store'), `Cache-Control should include no-store, got ${JSON.stringify(hget(headers, 'cache-control'))}${w}`);
