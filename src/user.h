@@ -28,8 +28,9 @@ int user_normalize_email(const char *in, char *out, size_t outsz);
 /* 1 when s (len bytes) may be stored as a first or last name: valid UTF-8,
  * at most 150 characters, no control characters, no bidi controls; else 0. */
 int user_name_valid(const char *s, size_t len);
-/* The profile object of the API reference (new reference).  Never NULL:
- * stored text that is not valid UTF-8 goes out with U+FFFD in its place. */
+/* The profile object of the API reference (new reference; NULL only when
+ * memory runs out, which respond_json turns into a 500).  Stored text that
+ * is not valid UTF-8 goes out with U+FFFD in its place. */
 json_t *user_profile_json(const struct store_user *u);
 
 #endif
