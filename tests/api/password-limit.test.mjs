@@ -6,13 +6,21 @@
 // whole time).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, createUser, csrfClient, loggedIn, uniqueEmail } from './harness.mjs';
+import { WRAPPER, startServer, createUser, csrfClient, loggedIn, uniqueEmail } from './harness.mjs';
+
+// Saturating the pool needs a hash to outlast the handling of the next
+// request; valgrind slows gatehouse's own code far more than the hash's
+// vector code, so there the four fillers are served one after another and
+// the pool is never full.  The plain and sanitizer runs prove the rule.
+const skip = WRAPPER ? `the hash pool cannot be saturated under GATEHOUSE_WRAPPER=${WRAPPER}` : false;
+if (skip) console.log(`# password-limit: skipped: ${skip}`);
 
 const PW = 'limit pass 1';
 const TOO_LONG = { password: ['Ensure this field has no more than 4096 characters.'] };
 let server;
 
 before(async () => {
+	if (skip) return;
 	server = await startServer({
 		defaultArgon2: true,
 		env: {
@@ -49,7 +57,7 @@ async function whileSaturated(fn) {
 	assert.ok(st.every((x) => x === 400 || x === 503), `fillers: ${st}`);
 }
 
-test('a login with a password over 4096 bytes is answered its field error while the hash pool is full', async () => {
+test('a login with a password over 4096 bytes is answered its field error while the hash pool is full', { skip }, async () => {
 	const email = createUser(server, uniqueEmail('long'), PW);
 	const c = await csrfClient(server);
 	await whileSaturated(async () => {
@@ -66,7 +74,7 @@ test('a login with a password over 4096 bytes is answered its field error while 
 	assert.equal(c.cookie('sessionid'), undefined, 'no session');
 });
 
-test('a signup with a password over 4096 bytes is answered its field error while the hash pool is full', async () => {
+test('a signup with a password over 4096 bytes is answered its field error while the hash pool is full', { skip }, async () => {
 	const c = await csrfClient(server);
 	await whileSaturated(async () => {
 		const r = await c.post('/api/signup/', { json: { email: uniqueEmail('su'), password: 'k9'.repeat(2049) } });
@@ -76,7 +84,7 @@ test('a signup with a password over 4096 bytes is answered its field error while
 	});
 });
 
-test('a password change to over 4096 bytes is answered its field error while the hash pool is full', async () => {
+test('a password change to over 4096 bytes is answered its field error while the hash pool is full', { skip }, async () => {
 	const email = createUser(server, uniqueEmail('chg'), PW);
 	const c = await loggedIn(server, email, PW);
 	await whileSaturated(async () => {
