@@ -22,6 +22,10 @@ export const EVENTS = {
   'admin.token.revoked': 'Admin revoked an API token',
   'admin.password_reset.sent': 'Admin sent a password reset',
   'admin.user.created': 'Account created (command line)',
+  'auth.reauthenticated': 'Password confirmed again',
+  'auth.reauthentication_failed': 'Password confirmation refused',
+  'social.linked': 'Social account connected',
+  'social.unlinked': 'Social account disconnected',
 }
 
 /** The event filter: groups (prefix*) first, then every event. */
