@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,6 +234,15 @@ release_held(struct http_server *s)
 	pthread_mutex_unlock(&s->hold_lock);
 }
 
+static bool
+has_header(const struct request *r, const char *name)
+{
+	for (int i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 /* close: end the connection after this answer (framing errors, stopping) */
 static enum MHD_Result
 send_response(struct http_server *s, struct request *r, bool close)
@@ -252,7 +262,8 @@ send_response(struct http_server *s, struct request *r, bool close)
 		return MHD_NO;
 	/* DESIGN §3: on every response */
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	if (!has_header(r, "Referrer-Policy"))     /* a handler may ask for a stricter one */
+		MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
 	MHD_add_response_header(resp, "Vary", "Cookie, Authorization");

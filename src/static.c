@@ -152,4 +152,10 @@ static_serve(struct request *r)
 	response_header(r, "Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
 	if (strcmp(content_type(served), "text/html; charset=utf-8") == 0 && r->app->cfg.csp[0])
 		response_header(r, "Content-Security-Policy", r->app->cfg.csp);
+	/* a link with a secret in its path (reset, confirmation, a provider's
+	 * code): the page's own asset requests must not carry it as Referer
+	 * before the SPA takes it out of the address bar */
+	if (strncmp(r->path, "/reset-password/", 16) == 0 || strncmp(r->path, "/confirm-email/", 15) == 0 ||
+	    strncmp(r->path, "/auth/", 6) == 0)
+		response_header(r, "Referrer-Policy", "no-referrer");
 }

@@ -129,3 +129,17 @@ test('/api/ paths never fall back to index.html', async () => {
 		assert.match(r.headers.get('content-type') || '', /^application\/json\b/, p);
 	}
 });
+
+test('pages reached by a link with a secret in its path send no Referer, other pages keep same-origin', async () => {
+	for (const p of ['/reset-password/MQ/abc123-0123456789abcdef', '/confirm-email/Zm9vYmFyYmF6', '/auth/github/callback?code=c&state=s']) {
+		const res = await get(p);
+		assert.equal(res.status, 200, p);
+		await res.arrayBuffer();
+		assert.equal(res.headers.get('referrer-policy'), 'no-referrer', `${p}: one Referrer-Policy, no-referrer`);
+	}
+	for (const p of ['/login', '/reset-password', '/confirm-email']) {
+		const res = await get(p);
+		await res.arrayBuffer();
+		assert.equal(res.headers.get('referrer-policy'), 'same-origin', p);
+	}
+});
