@@ -4,7 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, csrfClient, uniqueEmail, assertSecurityHeaders, rawGet, sleep, SLOW,
+	startServer, createUser, csrfClient, uniqueEmail, assertSecurityHeaders, rawGet, sleep, SLOW, WRAPPER,
 	cookiesNamed,
 } from './harness.mjs';
 
@@ -332,7 +332,14 @@ describe('per-IP login throttle', () => {
 	});
 });
 
-describe('with a tiny password-hash pool', () => {
+// Filling the pool needs one hash to outlast the handling of the other eleven
+// requests.  valgrind slows gatehouse's own code (the throttle's SQL) far more
+// than the hash's vector code, so there the logins are served one after
+// another and never overflow; a dearer hash starves the HTTP thread instead.
+// The plain and sanitizer runs check this rule.
+const poolSkip = WRAPPER ? `the hash pool cannot be filled on purpose under GATEHOUSE_WRAPPER=${WRAPPER}` : false;
+
+describe('with a tiny password-hash pool', { skip: poolSkip }, () => {
 	let srv;
 	before(async () => {
 		srv = await startServer({
