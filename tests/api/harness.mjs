@@ -222,6 +222,8 @@ export async function startServer(opts = {}) {
 		},
 	};
 
+	const quiet = env.GATEHOUSE_LOG_LEVEL && !/^(debug|info)$/.test(env.GATEHOUSE_LOG_LEVEL);
+	const ownsPort = () => quiet || stderr.includes(`listening on http://127.0.0.1:${port} `);
 	const deadline = Date.now() + (WRAPPER ? 60000 : 10000);
 	for (;;) {
 		if (exitInfo !== null) {
@@ -231,7 +233,11 @@ export async function startServer(opts = {}) {
 		try {
 			const r = await fetch(origin + '/healthz', { signal: AbortSignal.timeout(2000) });
 			await r.arrayBuffer();
-			if (r.status === 200) break;
+			// the answer must come from this process: freePort() can hand the
+			// same port to a server another test file is starting, and that one
+			// may answer while this one (slow under valgrind) has yet to fail
+			// its bind; only our own "listening on" line proves the port is ours
+			if (r.status === 200 && ownsPort()) break;
 		} catch { /* not listening yet */ }
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
