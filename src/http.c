@@ -260,7 +260,7 @@ send_response(struct http_server *s, struct request *r, bool close)
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	/* DESIGN §3: on every response */
+	/* docs/design.md §3: on every response */
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (!has_header(r, "Referrer-Policy"))     /* a handler may ask for a stricter one */
 		MHD_add_response_header(resp, "Referrer-Policy", "same-origin");

@@ -131,7 +131,7 @@ void response_header(struct request *r, const char *name, const char *value);
  * (a failed json_pack) or one that cannot be encoded becomes a logged 500 for
  * this request alone: nothing a client sends can stop the process. */
 void respond_json(struct request *r, int status, json_t *body);
-/* {"detail": detail} — the one place request errors become HTTP (STYLE 9). */
+/* {"detail": detail} — the one place request errors become HTTP (docs/style.md rule 9). */
 void respond_error(struct request *r, int status, const char *detail);
 /* A file response: fd is owned and closed by the server. */
 void respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type);

@@ -1,5 +1,5 @@
 /*
- * main — the command line (DESIGN §5): serve, migrate, createuser,
+ * main — the command line (docs/design.md §5): serve, migrate, createuser,
  * changepassword, createtoken, check, version.  Owns start-up and the
  * orderly stop.  Must never print a password or a key except the one
  * `createtoken` exists to show, once.
@@ -86,7 +86,7 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return -1;
 	}
-	/* SQLite: migrate at start (DESIGN §4); a shared database waits for `gatehouse migrate` */
+	/* SQLite: migrate at start (docs/design.md §4); a shared database waits for `gatehouse migrate` */
 	if (migrate && strcmp(store_backend(app->store), "sqlite") == 0) {
 		if (store_migrate(app->store, &applied, err, sizeof(err)) != 0) {
 			fprintf(stderr, "gatehouse: %s\n", err);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Abort the process on allocation failure (STYLE 10): callers need no NULL checks. */
+/* Abort the process on allocation failure (docs/style.md rule 10): callers need no NULL checks. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

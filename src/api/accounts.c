@@ -1,6 +1,6 @@
 /*
  * api/accounts — accounts by email: signup with confirmation, resend,
- * password reset, password change (DESIGN §2 Accounts, issue 4).
+ * password reset, password change (docs/design.md §2 Accounts, issue 4).
  *
  * No answer tells whether an address has an account: signup, resend and
  * reset reply the same either way and the owner hears about it by mail.

@@ -1,5 +1,5 @@
 /*
- * routes — the API reference, as a table (DESIGN §2).
+ * routes — the API reference, as a table (docs/design.md §2).
  */
 #include "api/api.h"
 #include "router.h"

@@ -1,5 +1,5 @@
 /*
- * api/sessions — a signed-in user's own sessions and API tokens (DESIGN §2,
+ * api/sessions — a signed-in user's own sessions and API tokens (docs/design.md §2,
  * issue 6).  Revocation is immediate: the row goes, so the next request with
  * that cookie or key is anonymous.  Token keys are shown once, at creation,
  * which needs the current password.  Nobody reaches another user's rows: every

@@ -1,7 +1,7 @@
 /*
  * store/sqlite — the embedded backend.  One connection per thread (WAL lets
  * readers run beside the one writer), prepared statements cached on each
- * connection, every value bound as a parameter (STYLE 14).  The only file
+ * connection, every value bound as a parameter (docs/style.md rule 14).  The only file
  * that opens connections; sqlite_mail.c, sqlite_admin.c and sqlite_social.c
  * hold the rest of the ops.  Must never receive a raw session key or token.
  */

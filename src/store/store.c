@@ -1,6 +1,6 @@
 /*
  * store — picks the backend by the DSN's scheme and forwards every call
- * through its ops table (STYLE 3).  Holds no data of its own.
+ * through its ops table (docs/style.md rule 3).  Holds no data of its own.
  */
 #include "store/store.h"
 

@@ -1,4 +1,4 @@
-// Accounts by email (docs/accounts-contract.md, DESIGN §2–§3): sign up,
+// Accounts by email (docs/accounts-contract.md, docs/design.md §2–§3): sign up,
 // confirm the address from the mail, resend, the verification modes, the
 // password rules, and the limits on the anonymous account endpoints.  Mail goes
 // to a real SMTP server (smtp.mjs); tests follow the links in it.

@@ -1,5 +1,5 @@
 // The admin API, the audit log and the sessions CLI (docs/admin-contract.md,
-// "Admin", "Audit events", "CLI"; DESIGN §3: disabling a user ends all of
+// "Admin", "Audit events", "CLI"; docs/design.md §3: disabling a user ends all of
 // their sessions and revokes their API tokens).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

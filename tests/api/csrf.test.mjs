@@ -1,4 +1,4 @@
-// Django-compatible CSRF (DESIGN §3): X-CSRFToken must match the csrftoken
+// Django-compatible CSRF (docs/design.md §3): X-CSRFToken must match the csrftoken
 // cookie on every unsafe method, a present Origin must be trusted, and safe
 // methods never change state.
 import { test, before, after, describe } from 'node:test';

@@ -1,10 +1,10 @@
-// Black-box harness for the gatehouse HTTP API tests (STYLE.md rule 20).
+// Black-box harness for the gatehouse HTTP API tests (docs/style.md rule 20).
 //
 // Starts the real binary on 127.0.0.1 with a fresh temp dir (SQLite file +
 // static folder), gives tests a cookie-keeping client, raw-socket HTTP for
 // requests that fetch would normalise or refuse, the CLI, and sqlite3 on the
 // server's database.  Nothing here knows how the server is written: only the
-// contract in DESIGN.md §2, §3, §5.
+// contract in docs/design.md §2, §3, §5.
 //
 // Environment:
 //   GATEHOUSE_BIN      the binary (default ../../build/gatehouse from here)
@@ -573,7 +573,7 @@ export const DEFAULT_CSP = "default-src 'self'; img-src 'self' data:; style-src 
 	"frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
 /**
- * Headers every response carries (DESIGN §3); with api: true also those of
+ * Headers every response carries (docs/design.md §3); with api: true also those of
  * every /api/ response; with html: true those of an SPA page (its CSP, the
  * default one unless csp says otherwise).
  */

@@ -1,4 +1,4 @@
-// Limits and hostile input (DESIGN §3 "Limits", rate limits): 413 before the
+// Limits and hostile input (docs/design.md §3 "Limits", rate limits): 413 before the
 // body is read, 4xx (never 5xx) for bad bodies and bad requests, throttling
 // with Retry-After, and a process that survives all of it.
 import { test, before, after, describe } from 'node:test';

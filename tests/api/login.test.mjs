@@ -1,4 +1,4 @@
-// POST /api/login/ and the user CLI (DESIGN §2, §3 passwords, §5).
+// POST /api/login/ and the user CLI (docs/design.md §2, §3 passwords, §5).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Mail delivery (docs/accounts-contract.md settings; DESIGN §4: outbox table →
+// Mail delivery (docs/accounts-contract.md settings; docs/design.md §4: outbox table →
 // mailer thread → SMTP | file | console): links built from the public origin
 // only, retries when the SMTP server is down or answers 4xx, no loss and no
 // duplicate across a crash, and the file and console transports.

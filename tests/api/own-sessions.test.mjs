@@ -1,5 +1,5 @@
 // A signed-in user's own sessions and API tokens (docs/admin-contract.md,
-// "Own sessions and tokens"; DESIGN §3 on keys and revocation).
+// "Own sessions and tokens"; docs/design.md §3 on keys and revocation).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,5 +1,5 @@
 // Password reset by mail and password change (docs/accounts-contract.md,
-// DESIGN §3: a change or reset ends the other sessions).  Reset links come
+// docs/design.md §3: a change or reset ends the other sessions).  Reset links come
 // from the mail a real SMTP server received.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Session cookie life cycle (DESIGN §2 seed endpoints, §3 session rules).
+// Session cookie life cycle (docs/design.md §2 seed endpoints, §3 session rules).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,5 +1,5 @@
 // A real SMTP server on 127.0.0.1 that keeps every message it accepts, for the
-// API tests (DESIGN §7: external services are real programs started by the
+// API tests (docs/design.md §7: external services are real programs started by the
 // harness).  npm `smtp-server` speaks the protocol; `mailparser` decodes the
 // MIME so tests read the text part as a person's mail program would.
 //

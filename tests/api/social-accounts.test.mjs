@@ -1,5 +1,5 @@
 // Social identities and existing accounts (docs/social-contract.md,
-// DESIGN §3 "an email from a provider links to an existing account only when
+// docs/design.md §3 "an email from a provider links to an existing account only when
 // the provider asserts it verified"): no linking by email unless the pipeline
 // has associate_by_email, connecting a provider while signed in, listing and
 // disconnecting identities, and what a social-only account can and cannot do.

@@ -1,4 +1,4 @@
-// Helpers for the social login tests (docs/social-contract.md, DESIGN §2–§3):
+// Helpers for the social login tests (docs/social-contract.md, docs/design.md §2–§3):
 // the stand-in providers of tests/providers (real servers on 127.0.0.1), a
 // gatehouse configured for all of them, and the flow a browser goes through:
 // GET /api/social/<p>/authorize/ (keeps gh_social), the provider's pages

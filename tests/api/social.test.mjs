@@ -1,4 +1,4 @@
-// Social login (docs/social-contract.md, DESIGN §2–§3): the providers list,
+// Social login (docs/social-contract.md, docs/design.md §2–§3): the providers list,
 // the authorize redirect, a login through each kind of provider, and every way
 // the callback must fail without a session.  The providers are real servers on
 // 127.0.0.1 (tests/providers): GitHub- and Facebook-shaped OAuth servers and

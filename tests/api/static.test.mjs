@@ -1,4 +1,4 @@
-// The SPA side (DESIGN §2): files from the static folder, index.html for
+// The SPA side (docs/design.md §2): files from the static folder, index.html for
 // everything else, cache headers, and no way out of the folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

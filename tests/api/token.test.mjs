@@ -1,4 +1,4 @@
-// DRF-style API tokens (DESIGN §3) and what the logs may contain.
+// DRF-style API tokens (docs/design.md §3) and what the logs may contain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {

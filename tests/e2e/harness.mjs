@@ -27,7 +27,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 export const APP_HOST = 'app.test'
 export const EVIL_HOST = 'evil.test'
 
-// DESIGN.md §8: without the background-networking flags Chromium keeps trying
+// docs/design.md §8: without the background-networking flags Chromium keeps trying
 // to reach the network.
 export const CHROMIUM_ARGS = [
   '--headless=new',

@@ -223,7 +223,7 @@ function query(params) {
   return s ? `?${s}` : ''
 }
 
-// ---- endpoints (DESIGN.md §2; accounts: docs/accounts-contract.md) ---------
+// ---- endpoints (docs/design.md §2; accounts: docs/accounts-contract.md) ---------
 
 /** Make sure a csrftoken cookie exists (the login page calls it early). */
 export async function ensureCsrfCookie() {
