@@ -32,7 +32,7 @@ CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SAN) -Isrc $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(SAN)
 LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
-SRC      := $(wildcard src/*.c src/api/*.c src/store/*.c)
+SRC      := $(shell find src -name "*.c" | LC_ALL=C sort)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
 GENOBJ   := $(BUILD)/gen/common_passwords.o
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(GENOBJ)

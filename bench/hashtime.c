@@ -1,7 +1,7 @@
 /*
  * hashtime — the cost of one login's password work, measured outside the
  * server: libsodium's crypto_pwhash_argon2id_str_verify, the call gatehouse's
- * password_verify makes for its own hashes (src/password.c), at the given
+ * password_verify makes for its own hashes (src/auth/password.c), at the given
  * memory (KiB) and passes.  Prints one JSON line for bench/run:
  *   single_ms  median wall time of one verify, one thread
  *   single_cpu_ms  median CPU time of one verify (the thread's own clock, so

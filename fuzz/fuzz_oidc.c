@@ -7,7 +7,7 @@
 
 #include <cjose/cjose.h>
 
-#include "oidc.h"
+#include "social/oidc.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

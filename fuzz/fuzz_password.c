@@ -1,5 +1,5 @@
 /*
- * libFuzzer driver for src/password.c: arbitrary bytes, as a NUL-terminated
+ * libFuzzer driver for src/auth/password.c: arbitrary bytes, as a NUL-terminated
  * string, are a stored hash handed to password_verify() and
  * password_needs_rehash(). Built with -DFUZZING, password.c caps costs
  * (pbkdf2 <= 1000 rounds, argon2 <= 64 KiB, bcrypt cost <= 5, scrypt
@@ -13,7 +13,7 @@
  * Must never: call password_hash() per input (that would fuzz libsodium's
  * RNG, not our parsers).
  */
-#include "../src/password.c"
+#include "../src/auth/password.c"
 
 #include <stdint.h>
 #include <stdio.h>

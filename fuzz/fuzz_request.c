@@ -27,15 +27,15 @@
 #include <sodium.h>
 
 #include "app.h"
-#include "hashpool.h"
-#include "http.h"
+#include "auth/hashpool.h"
+#include "http/http.h"
 #include "log.h"
-#include "password.h"
-#include "router.h"
-#include "session.h"
-#include "social.h"
+#include "auth/password.h"
+#include "http/router.h"
+#include "auth/session.h"
+#include "social/social.h"
 #include "store/store.h"
-#include "throttle.h"
+#include "auth/throttle.h"
 #include "util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -7,9 +7,9 @@
 
 #include <sodium.h>
 
-#include "csrf.h"
-#include "reset_token.h"
-#include "user.h"
+#include "auth/csrf.h"
+#include "auth/reset_token.h"
+#include "accounts/user.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #define GATEHOUSE_APP_H
 
 #include "config.h"
-#include "password.h"
+#include "auth/password.h"
 
 struct store;
 struct hashpool;

@@ -17,17 +17,18 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "audit.h"
-#include "http.h"
+#include "accounts/audit.h"
+#include "http/http.h"
+#include "auth/caller.h"
 #include "log.h"
-#include "mail.h"
-#include "mailer.h"
-#include "password.h"
-#include "password_policy.h"
-#include "reset_token.h"
-#include "router.h"
-#include "session.h"
-#include "user.h"
+#include "mail/mail.h"
+#include "mail/mailer.h"
+#include "auth/password.h"
+#include "auth/password_policy.h"
+#include "auth/reset_token.h"
+#include "http/router.h"
+#include "auth/session.h"
+#include "accounts/user.h"
 
 #define CONFIRM_KEY_LEN 40
 #define BAD_CONFIRMATION "Invalid or expired confirmation link."
@@ -589,7 +590,7 @@ change_start(struct request *r)
 	if (request_json(r, &body) != 0)
 		goto done;
 	old = api_string_field(body, "old_password", errors);
-	pw = new_password_field(r, body, "new_password", r->user.email, errors, &len);
+	pw = new_password_field(r, body, "new_password", r->caller->user.email, errors, &len);
 	if (json_object_size(errors) > 0) {
 		respond_json(r, 400, errors);
 		errors = NULL;
@@ -599,7 +600,7 @@ change_start(struct request *r)
 	if (api_reauth_throttled(r))
 		goto done;
 	j = pwjob_new(r);
-	if (store_user_by_id(r->app->store, r->user.id, &j->user) != 0) {
+	if (store_user_by_id(r->app->store, r->caller->user.id, &j->user) != 0) {
 		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
@@ -647,7 +648,7 @@ change_finish(struct request *r)
 	if (store_user_set_password(st, j->user.id, j->newhash, j->user.auth_hash) != 0 ||
 	    store_session_delete_user(st, j->user.id, 0) < 0 ||
 	    mail_queue(st, cfg, MAIL_PASSWORD_CHANGED, j->user.email, NULL) != 0 ||
-	    (r->auth == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
+	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;

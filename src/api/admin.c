@@ -14,12 +14,13 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "audit.h"
-#include "http.h"
-#include "mailer.h"
-#include "session.h"
-#include "token.h"
-#include "user.h"
+#include "accounts/audit.h"
+#include "http/http.h"
+#include "auth/caller.h"
+#include "mail/mailer.h"
+#include "auth/session.h"
+#include "auth/token.h"
+#include "accounts/user.h"
 
 static json_t *
 admin_user_json(const struct store_user *u)
@@ -88,7 +89,7 @@ target(struct request *r, struct store_user *u)
 static int
 may_manage(struct request *r, const struct store_user *u)
 {
-	if (u->is_superuser && !r->user.is_superuser) {
+	if (u->is_superuser && !r->caller->user.is_superuser) {
 		respond_error(r, 403, "Only a superuser can manage a superuser's account.");
 		return 0;
 	}
@@ -150,11 +151,11 @@ api_admin_user_update(struct request *r)
 	}
 	if (super)
 		staff = true;             /* a superuser is staff */
-	if ((staff != u.is_staff || super != u.is_superuser) && !r->user.is_superuser) {
+	if ((staff != u.is_staff || super != u.is_superuser) && !r->caller->user.is_superuser) {
 		respond_error(r, 403, "Only a superuser can grant or remove staff or superuser status.");
 		goto done;
 	}
-	if (u.id == r->user.id && (!active || !staff || (u.is_superuser && !super))) {
+	if (u.id == r->caller->user.id && (!active || !staff || (u.is_superuser && !super))) {
 		respond_error(r, 400, "You cannot deactivate or demote your own account.");
 		goto done;
 	}

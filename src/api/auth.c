@@ -16,14 +16,15 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "audit.h"
-#include "csrf.h"
-#include "http.h"
+#include "accounts/audit.h"
+#include "auth/csrf.h"
+#include "http/http.h"
+#include "auth/caller.h"
 #include "log.h"
-#include "password.h"
-#include "session.h"
-#include "throttle.h"
-#include "user.h"
+#include "auth/password.h"
+#include "auth/session.h"
+#include "auth/throttle.h"
+#include "accounts/user.h"
 
 #define INVALID_CREDENTIALS "Invalid credentials"
 
@@ -244,8 +245,8 @@ api_login(struct request *r)
 void
 api_logout(struct request *r)
 {
-	if (r->auth == AUTH_SESSION)
-		audit_log(r, "logout", r->user.id, NULL);
+	if (r->caller->kind == AUTH_SESSION)
+		audit_log(r, "logout", r->caller->user.id, NULL);
 	if (session_logout(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;

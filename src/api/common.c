@@ -9,8 +9,9 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "http.h"
-#include "throttle.h"
+#include "http/http.h"
+#include "auth/caller.h"
+#include "auth/throttle.h"
 #include "util.h"
 
 const char *
@@ -166,7 +167,7 @@ static void
 reauth_keys(struct request *r, char *ip, size_t ipsz, char *account, size_t accountsz)
 {
 	api_ip_key(r, "login", ip, ipsz);
-	snprintf(account, accountsz, "login:account:%s", r->user.email);
+	snprintf(account, accountsz, "login:account:%s", r->caller->user.email);
 }
 
 int

@@ -4,7 +4,8 @@
  */
 #include "api/api.h"
 #include "app.h"
-#include "http.h"
+#include "http/http.h"
+#include "store/store.h"
 
 void
 api_healthz(struct request *r)

@@ -15,11 +15,12 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "audit.h"
-#include "http.h"
+#include "accounts/audit.h"
+#include "http/http.h"
+#include "auth/caller.h"
 #include "log.h"
-#include "password.h"
-#include "session.h"
+#include "auth/password.h"
+#include "auth/session.h"
 
 #define TOKEN_CANNOT "Re-authentication needs a signed-in session; an API token cannot re-authenticate."
 
@@ -59,7 +60,7 @@ reauth_start(struct request *r)
 	struct store_user u;
 	const char *pw;
 
-	if (r->auth != AUTH_SESSION) {
+	if (r->caller->kind != AUTH_SESSION) {
 		respond_error(r, 403, TOKEN_CANNOT);
 		goto done;
 	}
@@ -73,7 +74,7 @@ reauth_start(struct request *r)
 	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_reauth_throttled(r))
 		goto done;
-	if (store_user_by_id(r->app->store, r->user.id, &u) != 0) {
+	if (store_user_by_id(r->app->store, r->caller->user.id, &u) != 0) {
 		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
@@ -108,7 +109,7 @@ reauth_finish(struct request *r)
 
 	if (!j->ok) {
 		api_reauth_failed(r);        /* the attempt stays counted */
-		audit_log(r, "auth.reauthentication_failed", r->user.id, NULL);
+		audit_log(r, "auth.reauthentication_failed", r->caller->user.id, NULL);
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
 		return;
 	}
@@ -117,8 +118,8 @@ reauth_finish(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	log_msg(LOG_INFO, "user %lld re-authenticated", (long long)r->user.id);
-	audit_log(r, "auth.reauthenticated", r->user.id, NULL);
+	log_msg(LOG_INFO, "user %lld re-authenticated", (long long)r->caller->user.id);
+	audit_log(r, "auth.reauthenticated", r->caller->user.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Password confirmed."));
 }
 

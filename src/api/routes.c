@@ -2,7 +2,7 @@
  * routes — the API reference, as a table (docs/design.md §2).
  */
 #include "api/api.h"
-#include "router.h"
+#include "http/router.h"
 
 const struct route routes[] = {
 	/* seed-compatible */

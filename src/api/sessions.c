@@ -3,7 +3,7 @@
  * issue 6).  Revocation is immediate: the row goes, so the next request with
  * that cookie or key is anonymous.  Token keys are shown once, at creation,
  * which needs the current password.  Nobody reaches another user's rows: every
- * query is scoped to r->user.id.
+ * query is scoped to r->caller->user.id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +13,13 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "audit.h"
-#include "http.h"
-#include "password.h"
-#include "session.h"
-#include "throttle.h"
-#include "token.h"
+#include "accounts/audit.h"
+#include "http/http.h"
+#include "auth/caller.h"
+#include "auth/password.h"
+#include "auth/session.h"
+#include "auth/throttle.h"
+#include "auth/token.h"
 
 struct session_list {
 	json_t *list;
@@ -36,9 +37,9 @@ add_session(void *ctx, const struct store_session_info *s)
 void
 api_sessions_list(struct request *r)
 {
-	struct session_list c = { json_array(), r->auth == AUTH_SESSION ? r->session.id : 0 };
+	struct session_list c = { json_array(), r->caller->kind == AUTH_SESSION ? r->caller->session.id : 0 };
 
-	if (store_session_list(r->app->store, r->user.id, add_session, &c) != 0) {
+	if (store_session_list(r->app->store, r->caller->user.id, add_session, &c) != 0) {
 		json_decref(c.list);
 		api_respond_busy(r, NULL);
 		return;
@@ -50,7 +51,7 @@ void
 api_session_delete(struct request *r)
 {
 	int64_t id = r->ids[0];
-	int rc = store_session_delete_id(r->app->store, id, r->user.id);
+	int rc = store_session_delete_id(r->app->store, id, r->caller->user.id);
 
 	if (rc == STORE_NOTFOUND) {
 		respond_error(r, 404, "Not found.");
@@ -60,8 +61,8 @@ api_session_delete(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	audit_log(r, "session.revoked", r->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
-	if (r->auth == AUTH_SESSION && id == r->session.id)
+	audit_log(r, "session.revoked", r->caller->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
+	if (r->caller->kind == AUTH_SESSION && id == r->caller->session.id)
 		session_logout(r);       /* this browser's own: clear its cookie too */
 	respond_empty(r, 204);
 }
@@ -69,13 +70,13 @@ api_session_delete(struct request *r)
 void
 api_sessions_revoke_others(struct request *r)
 {
-	int64_t keep = r->auth == AUTH_SESSION ? r->session.id : 0;
+	int64_t keep = r->caller->kind == AUTH_SESSION ? r->caller->session.id : 0;
 
-	if (store_session_delete_user(r->app->store, r->user.id, keep) < 0) {
+	if (store_session_delete_user(r->app->store, r->caller->user.id, keep) < 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	audit_log(r, "session.revoked_others", r->user.id, NULL);
+	audit_log(r, "session.revoked_others", r->caller->user.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Signed out of all other sessions."));
 }
 
@@ -90,7 +91,7 @@ api_tokens_list(struct request *r)
 {
 	json_t *list = json_array();
 
-	if (store_token_list(r->app->store, r->user.id, add_token, list) != 0) {
+	if (store_token_list(r->app->store, r->caller->user.id, add_token, list) != 0) {
 		json_decref(list);
 		api_respond_busy(r, NULL);
 		return;
@@ -162,7 +163,7 @@ tokens_create_start(struct request *r)
 	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_reauth_throttled(r))
 		goto done;
-	if (store_user_by_id(r->app->store, r->user.id, &u) != 0) {
+	if (store_user_by_id(r->app->store, r->caller->user.id, &u) != 0) {
 		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
@@ -206,11 +207,11 @@ tokens_create_finish(struct request *r)
 		return;
 	}
 	api_reauth_succeeded(r);
-	if (token_create(r->app->store, r->user.id, j->name, j->days, key, &t) != 0) {
+	if (token_create(r->app->store, r->caller->user.id, j->name, j->days, key, &t) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	audit_log(r, "token.created", r->user.id, json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", t.name));
+	audit_log(r, "token.created", r->caller->user.id, json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", t.name));
 	out = token_json(&t);
 	json_object_set_new(out, "key", json_string(key));
 	sodium_memzero(key, sizeof(key));
@@ -230,7 +231,7 @@ void
 api_token_delete(struct request *r)
 {
 	int64_t id = r->ids[0];
-	int rc = store_token_delete_id(r->app->store, id, r->user.id);
+	int rc = store_token_delete_id(r->app->store, id, r->caller->user.id);
 
 	if (rc == STORE_NOTFOUND) {
 		respond_error(r, 404, "Not found.");
@@ -240,6 +241,6 @@ api_token_delete(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	audit_log(r, "token.revoked", r->user.id, json_pack("{s:I}", "token_id", (json_int_t)id));
+	audit_log(r, "token.revoked", r->caller->user.id, json_pack("{s:I}", "token_id", (json_int_t)id));
 	respond_empty(r, 204);
 }

@@ -21,12 +21,13 @@
 
 #include "api/api.h"
 #include "app.h"
-#include "audit.h"
-#include "cookie.h"
-#include "http.h"
+#include "accounts/audit.h"
+#include "http/cookie.h"
+#include "http/http.h"
+#include "auth/caller.h"
 #include "log.h"
-#include "session.h"
-#include "social.h"
+#include "auth/session.h"
+#include "social/social.h"
 #include "store/store.h"
 
 #define BIND_COOKIE "gh_social"
@@ -216,7 +217,7 @@ api_social_authorize(struct request *r)
 		return;
 	/* a plain link (maybe from another site) never connects a provider to the
 	 * signed-in user: that takes POST .../connect/ with CSRF */
-	if (r->auth == AUTH_SESSION) {
+	if (r->caller->kind == AUTH_SESSION) {
 		snprintf(detail, sizeof(detail), "You are already signed in. To connect %s, use Connect on your "
 		    "account page.", p->label);
 		respond_error(r, 400, detail);
@@ -236,7 +237,7 @@ api_social_connect(struct request *r)
 	if (p == NULL)
 		return;
 	/* the router checked CSRF for a session; a token is not a browser to bind */
-	if (r->auth != AUTH_SESSION) {
+	if (r->caller->kind != AUTH_SESSION) {
 		respond_error(r, 403, "Connect providers from a signed-in browser session.");
 		return;
 	}
@@ -248,7 +249,7 @@ api_social_connect(struct request *r)
 	}
 	if (prepare(r, p))
 		goto done;
-	start_flow(r, p, json_string_value(json_object_get(body, "next")), r->user.id, true);
+	start_flow(r, p, json_string_value(json_object_get(body, "next")), r->caller->user.id, true);
 done:
 	json_decref(body);
 }
@@ -311,7 +312,7 @@ callback_start(struct request *r, const struct social_provider *p)
 		goto done;
 	}
 	/* a connect belongs to the browser session that started it, still signed in */
-	if (j->s.link_user_id && (r->auth != AUTH_SESSION || r->user.id != j->s.link_user_id)) {
+	if (j->s.link_user_id && (r->caller->kind != AUTH_SESSION || r->caller->user.id != j->s.link_user_id)) {
 		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_link_session", "provider", p->name));
 		respond_error(r, 400, "Sign in again, then connect from your account page.");
 		goto done;
@@ -442,7 +443,7 @@ api_social_identities(struct request *r)
 {
 	struct identities c = { r, json_array(), 0, 0, false };
 
-	if (store_identity_list(r->app->store, r->user.id, add_identity, &c) != 0) {
+	if (store_identity_list(r->app->store, r->caller->user.id, add_identity, &c) != 0) {
 		json_decref(c.list);
 		api_respond_busy(r, NULL);
 		return;
@@ -457,7 +458,7 @@ api_social_identity_delete(struct request *r)
 	struct store_user u;
 	int rc;
 
-	if (store_user_by_id(r->app->store, r->user.id, &u) != 0 ||
+	if (store_user_by_id(r->app->store, r->caller->user.id, &u) != 0 ||
 	    store_identity_list(r->app->store, u.id, add_identity, &c) != 0) {
 		api_respond_busy(r, NULL);
 		return;

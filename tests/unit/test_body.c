@@ -1,6 +1,6 @@
-/* Unit tests for src/body.c: JSON and form bodies, and what they refuse. */
+/* Unit tests for src/http/body.c: JSON and form bodies, and what they refuse. */
 #include "test.h"
-#include "../../src/body.c"
+#include "../../src/http/body.c"
 
 static int
 parse(const char *ctype, const char *data, size_t len, json_t **out)

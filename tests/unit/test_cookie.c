@@ -1,6 +1,6 @@
-/* Unit tests for src/cookie.c: Cookie header parsing and Set-Cookie formatting. */
+/* Unit tests for src/http/cookie.c: Cookie header parsing and Set-Cookie formatting. */
 #include "test.h"
-#include "../../src/cookie.c"
+#include "../../src/http/cookie.c"
 
 static int
 find(const char *header, const char *name, char *out, size_t outsz)

@@ -1,8 +1,8 @@
-/* Unit tests for src/csrf.c: Django's mask/unmask and token shapes. */
+/* Unit tests for src/auth/csrf.c: Django's mask/unmask and token shapes. */
 #include <sodium.h>
 
 #include "test.h"
-#include "../../src/csrf.c"
+#include "../../src/auth/csrf.c"
 
 static void
 test_mask_roundtrip(void)

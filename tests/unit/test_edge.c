@@ -1,7 +1,7 @@
-/* Unit tests for src/edge.c: framing rules, the in-place layout walk, the
+/* Unit tests for src/http/edge.c: framing rules, the in-place layout walk, the
  * watchdog's cuts and the port claim. */
 #include "test.h"
-#include "../../src/edge.c"
+#include "../../src/http/edge.c"
 
 #include <fcntl.h>
 #include <poll.h>

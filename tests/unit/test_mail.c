@@ -1,8 +1,8 @@
-/* Unit tests for src/mail.c: the composed messages. */
+/* Unit tests for src/mail/mail.c: the composed messages. */
 #include <sodium.h>
 
 #include "test.h"
-#include "../../src/mail.c"
+#include "../../src/mail/mail.c"
 
 static struct config cfg;
 

@@ -1,10 +1,10 @@
-/* Unit tests for src/oidc.c: ID-token verification against a JWKS, and the
+/* Unit tests for src/social/oidc.c: ID-token verification against a JWKS, and the
  * attacks it must refuse (no network: the JWKS and discovery are preloaded). */
 #include <sodium.h>
 #include <cjose/cjose.h>
 
 #include "test.h"
-#include "../../src/oidc.c"
+#include "../../src/social/oidc.c"
 
 #define ISS "https://issuer.test"
 #define AUD "client-1"

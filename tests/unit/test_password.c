@@ -1,11 +1,11 @@
 /*
- * Unit test for src/password.c: agrees with Django on every vector in
+ * Unit test for src/auth/password.c: agrees with Django on every vector in
  * vectors/django_hashes.h (made by Django's own hashers), round-trips our
  * own Argon2id format, asks for rehash of everything else, and survives
  * malformed, truncated, mutated and over-expensive hash strings.
  * Must never: need network, Django or more than a few seconds.
  */
-#include "../../src/password.c"
+#include "../../src/auth/password.c"
 
 #include <stdint.h>
 #include <stdio.h>

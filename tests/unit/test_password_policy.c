@@ -1,6 +1,6 @@
-/* Unit tests for src/password_policy.c: Django's four validators. */
+/* Unit tests for src/auth/password_policy.c: Django's four validators. */
 #include "test.h"
-#include "../../src/password_policy.c"
+#include "../../src/auth/password_policy.c"
 
 static int
 problems(const char *pw, const char *email, const char *want)

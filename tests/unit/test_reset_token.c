@@ -1,8 +1,8 @@
-/* Unit tests for src/reset_token.c: uid encoding and the HMAC reset token. */
+/* Unit tests for src/auth/reset_token.c: uid encoding and the HMAC reset token. */
 #include <sodium.h>
 
 #include "test.h"
-#include "../../src/reset_token.c"
+#include "../../src/auth/reset_token.c"
 
 static const char *secret = "0123456789abcdef0123456789abcdef-test";
 

@@ -1,6 +1,6 @@
-/* Unit tests for src/static.c: which names count as content-hashed, and path refusal. */
+/* Unit tests for src/http/static.c: which names count as content-hashed, and path refusal. */
 #include "test.h"
-#include "../../src/static.c"
+#include "../../src/http/static.c"
 
 static void
 test_hashed(void)

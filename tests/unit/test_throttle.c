@@ -14,7 +14,7 @@
 
 #include "store/store.h"
 #include "test.h"
-#include "throttle.h"
+#include "auth/throttle.h"
 
 static char dir[] = "/tmp/gh-throttle-XXXXXX";
 static char dsn[128];

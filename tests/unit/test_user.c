@@ -1,7 +1,7 @@
-/* Unit tests for src/user.c: the email normal form (look-alikes, IDNA,
+/* Unit tests for src/accounts/user.c: the email normal form (look-alikes, IDNA,
  * Django's local-part rules), name validation and the profile JSON. */
 #include "test.h"
-#include "../../src/user.c"
+#include "../../src/accounts/user.c"
 
 static const char *
 norm(const char *in)

@@ -1,0 +1,885 @@
+/*
+ * store/sqlite — the embedded backend.  One connection per thread (WAL lets
+ * readers run beside the one writer), prepared statements cached on each
+ * connection, every value bound as a parameter (docs/style.md rule 14).  The only file
+ * that opens connections; sqlite_mail.c, sqlite_admin.c and sqlite_social.c
+ * hold the rest of the ops.  Must never receive a raw session key or token.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "util.h"
+#include "store/sqlite/sqlite_int.h"
+
+/* Numbered migrations, applied in order, each once, in one transaction. */
+static const char *migrations[] = {
+	/* 1: users, sessions, tokens */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL UNIQUE,"
+	"  password TEXT NOT NULL,"
+	"  first_name TEXT NOT NULL DEFAULT '',"
+	"  last_name TEXT NOT NULL DEFAULT '',"
+	"  is_active INTEGER NOT NULL DEFAULT 1,"
+	"  is_staff INTEGER NOT NULL DEFAULT 0,"
+	"  is_superuser INTEGER NOT NULL DEFAULT 0,"
+	"  email_verified INTEGER NOT NULL DEFAULT 0,"
+	"  date_joined INTEGER NOT NULL,"
+	"  last_login INTEGER,"
+	"  auth_hash TEXT NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  auth_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  user_agent TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE INDEX sessions_expires ON sessions(expires_at);"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER,"
+	"  last_used INTEGER);"
+	"CREATE INDEX tokens_user ON tokens(user_id);",
+	/* 2: email confirmation keys and the mail outbox */
+	"CREATE TABLE email_confirmations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  email TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX email_confirmations_user ON email_confirmations(user_id);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  recipient TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  next_attempt_at INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  sent_at INTEGER,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;",
+	/* 3: the audit log */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  actor_id INTEGER,"
+	"  user_id INTEGER,"
+	"  event TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '{}',"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  user_agent TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX audit_user ON audit(user_id, id);"
+	"CREATE INDEX audit_actor ON audit(actor_id, id);"
+	"CREATE INDEX audit_event ON audit(event, id);",
+	/* 4: social login */
+	"CREATE TABLE social_states ("
+	"  state_hash TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  browser_hash TEXT NOT NULL,"
+	"  verifier TEXT NOT NULL,"
+	"  nonce TEXT NOT NULL,"
+	"  next TEXT NOT NULL DEFAULT '/',"
+	"  link_user_id INTEGER,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE TABLE social_identities ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  provider TEXT NOT NULL,"
+	"  uid TEXT NOT NULL,"
+	"  extra TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (provider, uid));"
+	"CREATE INDEX social_identities_user ON social_identities(user_id);",
+	/* 5: throttle counters, one row per admitted attempt (sqlite_throttle.c) */
+	"CREATE TABLE throttle_hits ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key_hash TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX throttle_hits_key ON throttle_hits(key_hash, at);"
+	"CREATE INDEX throttle_hits_expires ON throttle_hits(expires_at);",
+	/* 6: pending social states bounded per browser and per client IP, purged through an index */
+	"ALTER TABLE social_states ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX social_states_expires ON social_states(expires_at);"
+	"CREATE INDEX social_states_browser ON social_states(browser_hash, expires_at);"
+	"CREATE INDEX social_states_ip ON social_states(ip, expires_at);",
+	/* 7: when each session last proved its password (sensitive admin actions want it recent) */
+	"ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;",
+};
+
+#define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
+	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
+#define NUSER_COLS 11
+
+
+static const char *stmt_sql[ST_COUNT] = {
+	[ST_USER_CREATE] = "INSERT INTO users (email, password, first_name, last_name, is_active, is_staff,"
+	    " is_superuser, email_verified, date_joined, last_login, auth_hash)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+	[ST_USER_BY_EMAIL] = "SELECT " USER_COLS ", u.password FROM users u WHERE u.email = ?",
+	[ST_USER_BY_ID] = "SELECT " USER_COLS ", u.password FROM users u WHERE u.id = ?",
+	[ST_USER_SET_PASSWORD] = "UPDATE users SET password = ?, auth_hash = ? WHERE id = ?",
+	[ST_USER_SET_PASSWORD_KEEP] = "UPDATE users SET password = ? WHERE id = ?",
+	[ST_USER_LAST_LOGIN] = "UPDATE users SET last_login = ? WHERE id = ?",
+	[ST_SESSION_CREATE] = "INSERT INTO sessions (key_hash, user_id, auth_hash, created_at, expires_at,"
+	    " last_seen, ip, user_agent, reauth_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_SESSION_GET] = "SELECT s.id, s.user_id, s.auth_hash, s.created_at, s.expires_at, s.last_seen, "
+	    USER_COLS ", s.reauth_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.key_hash = ?",
+	[ST_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = ? WHERE id = ?",
+	[ST_SESSION_DELETE] = "DELETE FROM sessions WHERE key_hash = ?",
+	[ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ? WHERE id = ?",
+	[ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ? AND id <> ?",
+	[ST_SESSION_DELETE_EXPIRED] = "DELETE FROM sessions WHERE expires_at <= ?",
+	[ST_TOKEN_CREATE] = "INSERT INTO tokens (key_hash, user_id, name, created_at, expires_at, last_used)"
+	    " VALUES (?, ?, ?, ?, ?, NULL)",
+	[ST_TOKEN_GET] = "SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used, "
+	    USER_COLS " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?",
+	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
+	[ST_TOKEN_DELETE_USER] = "DELETE FROM tokens WHERE user_id = ?",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_USER_SET_VERIFIED] = "UPDATE users SET email_verified = 1 WHERE id = ?",
+	[ST_CONFIRM_CREATE] = "INSERT INTO email_confirmations (key_hash, user_id, email, created_at, expires_at)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	[ST_CONFIRM_GET] = "SELECT id, user_id, email, created_at, expires_at FROM email_confirmations"
+	    " WHERE key_hash = ?",
+	[ST_CONFIRM_DELETE] = "DELETE FROM email_confirmations WHERE id = ?",
+	[ST_CONFIRM_DELETE_USER] = "DELETE FROM email_confirmations WHERE user_id = ?",
+	[ST_OUTBOX_ADD] = "INSERT INTO outbox (recipient, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+	[ST_OUTBOX_DUE] = "SELECT id, recipient, message, attempts FROM outbox"
+	    " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+	[ST_OUTBOX_LEASE] = "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+	/* a delivered message's text goes: its links hold keys that must not stay at rest */
+	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '', message = ''"
+	    " WHERE id = ?",
+	[ST_OUTBOX_FAILED] = "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?"
+	    " WHERE id = ?",
+	[ST_SESSION_LIST] = "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
+	    " WHERE user_id = ? ORDER BY last_seen DESC, id DESC",
+	[ST_SESSION_DELETE_ID] = "DELETE FROM sessions WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+	[ST_TOKEN_LIST] = "SELECT id, user_id, name, created_at, expires_at, last_used FROM tokens"
+	    " WHERE user_id = ? ORDER BY id DESC",
+	[ST_TOKEN_DELETE_ID] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+	[ST_USER_LIST] = "SELECT " USER_COLS ", '' FROM users u WHERE (?1 IS NULL OR instr(u.email, ?1) > 0)"
+	    " ORDER BY u.id LIMIT ?2 OFFSET ?3",
+	[ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR instr(email, ?1) > 0)",
+	[ST_USER_SET_FLAGS] = "UPDATE users SET is_active = ?, is_staff = ?, is_superuser = ?, email_verified = ?"
+	    " WHERE id = ?",
+	[ST_AUDIT_ADD] = "INSERT INTO audit (at, actor_id, user_id, event, detail, ip, user_agent)"
+	    " VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?)",
+#define AUDIT_WHERE " WHERE (?1 = 0 OR user_id = ?1) AND (?2 = 0 OR actor_id = ?2) AND (?3 IS NULL OR event = ?3)" \
+	" AND (?4 IS NULL OR substr(event, 1, length(?4)) = ?4)"
+	[ST_AUDIT_LIST] = "SELECT id, at, COALESCE(actor_id, 0), COALESCE(user_id, 0), event, detail, ip, user_agent"
+	    " FROM audit" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+	[ST_AUDIT_COUNT] = "SELECT count(*) FROM audit" AUDIT_WHERE,
+	[ST_STATE_CREATE] = "INSERT INTO social_states (state_hash, provider, browser_hash, verifier, nonce, next,"
+	    " link_user_id, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)",
+	[ST_STATE_GET] = "SELECT provider, browser_hash, verifier, nonce, next, COALESCE(link_user_id, 0), expires_at"
+	    " FROM social_states WHERE state_hash = ?",
+	[ST_STATE_DELETE] = "DELETE FROM social_states WHERE state_hash = ?",
+	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	    " WHERE expires_at <= ?1 LIMIT ?2)",
+	/* all of a browser's states but its ?2 newest */
+	[ST_STATE_TRIM_BROWSER] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	    " WHERE browser_hash = ?1 ORDER BY expires_at DESC, rowid DESC LIMIT -1 OFFSET ?2)",
+	/* an IP's live states, counted up to ?3 */
+	[ST_STATE_COUNT_IP] = "SELECT count(*) FROM (SELECT 1 FROM social_states WHERE ip = ?1 AND expires_at > ?2"
+	    " LIMIT ?3)",
+	[ST_IDENTITY_GET] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
+	    " WHERE provider = ? AND uid = ?",
+	[ST_IDENTITY_CREATE] = "INSERT INTO social_identities (user_id, provider, uid, extra, created_at)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	[ST_IDENTITY_EXTRA] = "UPDATE social_identities SET extra = ? WHERE id = ?",
+	[ST_IDENTITY_LIST] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
+	    " WHERE user_id = ? ORDER BY id",
+	[ST_IDENTITY_DELETE] = "DELETE FROM social_identities WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
+	[ST_USER_SET_NAMES] = "UPDATE users SET first_name = ?, last_name = ? WHERE id = ?",
+	/* one statement, so the count and the insert are one write: atomic */
+	[ST_THROTTLE_ADD] = "INSERT INTO throttle_hits (key_hash, at, expires_at) SELECT ?1, ?2, ?2 + ?3"
+	    " WHERE (SELECT count(*) FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3) < ?4",
+	[ST_THROTTLE_WAIT] = "SELECT at FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3"
+	    " ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?4 - 1",
+	[ST_THROTTLE_RELEASE] = "DELETE FROM throttle_hits WHERE id ="
+	    " (SELECT max(id) FROM throttle_hits WHERE key_hash = ?)",
+	[ST_THROTTLE_RESET] = "DELETE FROM throttle_hits WHERE key_hash = ?",
+	[ST_THROTTLE_PURGE] = "DELETE FROM throttle_hits WHERE id IN"
+	    " (SELECT id FROM throttle_hits WHERE expires_at <= ?1 LIMIT ?2)",
+	[ST_PING] = "SELECT 1",
+};
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	struct sqlite_impl *owner;
+	struct conn *next;
+};
+
+struct sqlite_impl {
+	char *path;
+	pthread_mutex_t lock;        /* guards conns */
+	struct conn *conns;          /* every connection, to close them all */
+	pthread_key_t tls;           /* this thread's connection */
+};
+
+static struct conn *conn_get(struct store *st);
+
+void
+sq_log_error(sqlite3 *db, const char *what)
+{
+	log_msg(LOG_ERROR, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char *err, size_t errsz)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static struct conn *
+conn_open(struct sqlite_impl *im, char *err, size_t errsz)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	if (sqlite3_open_v2(im->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "sqlite: cannot open %s: %s", im->path,
+		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	if (exec_sql(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	    " PRAGMA secure_delete=FAST; PRAGMA mmap_size=268435456;",
+	    err, errsz) != 0)
+		goto fail;
+	c->owner = im;
+	pthread_mutex_lock(&im->lock);
+	c->next = im->conns;
+	im->conns = c;
+	pthread_mutex_unlock(&im->lock);
+	return c;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return NULL;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* This thread's connection, opened on first use. */
+static struct conn *
+conn_get(struct store *st)
+{
+	struct sqlite_impl *im = st->impl;
+	struct conn *c = pthread_getspecific(im->tls);
+	char err[256];
+
+	if (c != NULL)
+		return c;
+	if ((c = conn_open(im, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERROR, "%s", err);
+		return NULL;
+	}
+	pthread_setspecific(im->tls, c);
+	return c;
+}
+
+/* A reset, cleared, cached statement ready for binding, or NULL. */
+sqlite3_stmt *
+sq_prep(struct store *st, enum stmt which)
+{
+	struct conn *c = conn_get(st);
+
+	if (c == NULL)
+		return NULL;
+	if (c->stmt[which] == NULL &&
+	    sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+	    &c->stmt[which], NULL) != SQLITE_OK) {
+		sq_log_error(c->db, stmt_sql[which]);
+		return NULL;
+	}
+	return c->stmt[which];
+}
+
+void
+sq_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+void
+sq_col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	strlcpy_ok(out, t ? (const char *)t : "", outsz);
+}
+
+void
+sq_read_user(sqlite3_stmt *s, int i, struct store_user *u)
+{
+	u->id = sqlite3_column_int64(s, i);
+	sq_col_text(s, i + 1, u->email, sizeof(u->email));
+	sq_col_text(s, i + 2, u->first_name, sizeof(u->first_name));
+	sq_col_text(s, i + 3, u->last_name, sizeof(u->last_name));
+	u->is_active = sqlite3_column_int(s, i + 4) != 0;
+	u->is_staff = sqlite3_column_int(s, i + 5) != 0;
+	u->is_superuser = sqlite3_column_int(s, i + 6) != 0;
+	u->email_verified = sqlite3_column_int(s, i + 7) != 0;
+	u->date_joined = sqlite3_column_int64(s, i + 8);
+	u->last_login = sqlite3_column_int64(s, i + 9);   /* NULL reads as 0 */
+	sq_col_text(s, i + 10, u->auth_hash, sizeof(u->auth_hash));
+	u->password[0] = '\0';
+}
+
+/* Step a write statement; 0, STORE_CONFLICT on a unique violation, or -1. */
+int
+sq_step_write(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s), ret = 0;
+
+	if (rc == SQLITE_CONSTRAINT)
+		ret = STORE_CONFLICT;
+	else if (rc != SQLITE_DONE) {
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+		ret = -1;
+	}
+	(void)st;
+	sq_done(s);
+	return ret;
+}
+
+static int
+sq_open(struct store *st, const char *dsn, char *err, size_t errsz)
+{
+	struct sqlite_impl *im = xcalloc(1, sizeof(*im));
+	const char *slash = strrchr(dsn, '/');
+	struct conn *c;
+
+	if (slash != NULL && slash != dsn) {
+		/* create the database's folder (one level: var/) when missing */
+		char *dir = xstrndup(dsn, (size_t)(slash - dsn));
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errsz, "cannot create %s: %s", dir, strerror(errno));
+			free(dir);
+			free(im);
+			return -1;
+		}
+		free(dir);
+	}
+	/* no global mutex around every allocation: per-thread connections need none */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	im->path = xstrdup(dsn);
+	pthread_mutex_init(&im->lock, NULL);
+	if (pthread_key_create(&im->tls, NULL) != 0)
+		fatal("pthread_key_create");
+	st->impl = im;
+	/* open one connection now so a bad path fails at start-up, not on the first request */
+	if ((c = conn_open(im, err, errsz)) == NULL) {
+		pthread_key_delete(im->tls);
+		pthread_mutex_destroy(&im->lock);
+		free(im->path);
+		free(im);
+		st->impl = NULL;
+		return -1;
+	}
+	pthread_setspecific(im->tls, c);
+	return 0;
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct sqlite_impl *im = st->impl;
+	struct conn *c, *next;
+
+	if (im == NULL)
+		return;
+	for (c = im->conns; c; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+	pthread_key_delete(im->tls);
+	pthread_mutex_destroy(&im->lock);
+	free(im->path);
+	free(im);
+}
+
+static int
+sq_migrate(struct store *st, int *applied, char *err, size_t errsz)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = NULL;
+	int current = 0, n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	char sql[128];
+
+	*applied = 0;
+	if (c == NULL) {
+		snprintf(err, errsz, "sqlite: no connection");
+		return -1;
+	}
+	if (exec_sql(c->db, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", err, errsz) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errsz, "sqlite: %s", sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	current = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (current > n) {
+		snprintf(err, errsz, "database schema is version %d, newer than this gatehouse (%d)", current, n);
+		goto fail;
+	}
+	for (int v = current + 1; v <= n; v++) {
+		if (exec_sql(c->db, migrations[v - 1], err, errsz) != 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d, %lld)", v,
+		    (long long)now_unix());
+		if (exec_sql(c->db, sql, err, errsz) != 0)
+			goto fail;
+		(*applied)++;
+	}
+	return exec_sql(c->db, "COMMIT", err, errsz);
+fail:
+	sqlite3_finalize(s);
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	*applied = 0;
+	return -1;
+}
+
+static int
+sq_ping(struct store *st)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_PING);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	sq_done(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+sq_user_create(struct store *st, struct store_user *u)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_USER_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, u->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, u->password, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, u->first_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, u->last_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, u->is_active);
+	sqlite3_bind_int(s, 6, u->is_staff);
+	sqlite3_bind_int(s, 7, u->is_superuser);
+	sqlite3_bind_int(s, 8, u->email_verified);
+	sqlite3_bind_int64(s, 9, u->date_joined);
+	sqlite3_bind_text(s, 10, u->auth_hash, -1, SQLITE_STATIC);
+	if ((ret = sq_step_write(st, s)) == 0)
+		u->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+user_query(sqlite3_stmt *s, struct store_user *u)
+{
+	int ret;
+
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	sq_read_user(s, 0, u);
+	sq_col_text(s, NUSER_COLS, u->password, sizeof(u->password));
+	sq_done(s);
+	return 0;
+}
+
+static int
+sq_user_by_email(struct store *st, const char *email, struct store_user *u)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_USER_BY_EMAIL);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	return user_query(s, u);
+}
+
+static int
+sq_user_by_id(struct store *st, int64_t id, struct store_user *u)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_USER_BY_ID);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return user_query(s, u);
+}
+
+static int
+sq_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash)
+{
+	sqlite3_stmt *s = sq_prep(st, new_auth_hash ? ST_USER_SET_PASSWORD : ST_USER_SET_PASSWORD_KEEP);
+	int i = 1;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, i++, hash, -1, SQLITE_STATIC);
+	if (new_auth_hash)
+		sqlite3_bind_text(s, i++, new_auth_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, i, id);
+	return sq_step_write(st, s);
+}
+
+int
+sq_exec2(struct store *st, enum stmt which, int64_t a, int64_t b)
+{
+	sqlite3_stmt *s = sq_prep(st, which);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	return sq_step_write(st, s);
+}
+
+int
+sq_exec1(struct store *st, enum stmt which, int64_t a)
+{
+	sqlite3_stmt *s = sq_prep(st, which);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	return sq_step_write(st, s);
+}
+
+static int
+sq_user_set_last_login(struct store *st, int64_t id, int64_t when)
+{
+	return sq_exec2(st, ST_USER_LAST_LOGIN, when, id);
+}
+
+static int
+sq_session_create(struct store *st, struct store_session *ss, const char *ip, const char *ua)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, ss->key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, ss->user_id);
+	sqlite3_bind_text(s, 3, ss->auth_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, ss->created_at);
+	sqlite3_bind_int64(s, 5, ss->expires_at);
+	sqlite3_bind_int64(s, 6, ss->last_seen);
+	sqlite3_bind_text(s, 7, ip ? ip : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, ua ? ua : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, ss->reauth_at);
+	if ((ret = sq_step_write(st, s)) == 0)
+		ss->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+sq_session_get(struct store *st, const char *key_hash, struct store_session *ss, struct store_user *u)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_GET);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	ss->id = sqlite3_column_int64(s, 0);
+	ss->user_id = sqlite3_column_int64(s, 1);
+	sq_col_text(s, 2, ss->auth_hash, sizeof(ss->auth_hash));
+	ss->created_at = sqlite3_column_int64(s, 3);
+	ss->expires_at = sqlite3_column_int64(s, 4);
+	ss->last_seen = sqlite3_column_int64(s, 5);
+	strlcpy_ok(ss->key_hash, key_hash, sizeof(ss->key_hash));
+	sq_read_user(s, 6, u);
+	ss->reauth_at = sqlite3_column_int64(s, 6 + NUSER_COLS);
+	sq_done(s);
+	return 0;
+}
+
+static int
+sq_session_delete(struct store *st, const char *key_hash)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_DELETE);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	return sq_step_write(st, s);
+}
+
+static int
+sq_session_touch(struct store *st, int64_t id, int64_t when)
+{
+	return sq_exec2(st, ST_SESSION_TOUCH, when, id);
+}
+
+static int
+sq_session_set_reauth(struct store *st, int64_t id, int64_t when)
+{
+	return sq_exec2(st, ST_SESSION_REAUTH, when, id);
+}
+
+static int
+sq_session_delete_user(struct store *st, int64_t user_id, int64_t except_id)
+{
+	return sq_exec2(st, ST_SESSION_DELETE_USER, user_id, except_id);
+}
+
+static int
+sq_session_delete_expired(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_SESSION_DELETE_EXPIRED);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	return sq_step_write(st, s);
+}
+
+static int
+sq_token_create(struct store *st, struct store_token *t)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_TOKEN_CREATE);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, t->key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, t->user_id);
+	sqlite3_bind_text(s, 3, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, t->created_at);
+	if (t->expires_at)
+		sqlite3_bind_int64(s, 5, t->expires_at);
+	else
+		sqlite3_bind_null(s, 5);
+	if ((ret = sq_step_write(st, s)) == 0)
+		t->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+	return ret;
+}
+
+static int
+sq_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_TOKEN_GET);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	if ((ret = sq_step_one(s)) != 0)
+		return ret;
+	t->id = sqlite3_column_int64(s, 0);
+	t->user_id = sqlite3_column_int64(s, 1);
+	sq_col_text(s, 2, t->name, sizeof(t->name));
+	t->created_at = sqlite3_column_int64(s, 3);
+	t->expires_at = sqlite3_column_int64(s, 4);
+	t->last_used = sqlite3_column_int64(s, 5);
+	strlcpy_ok(t->key_hash, key_hash, sizeof(t->key_hash));
+	sq_read_user(s, 6, u);
+	sq_done(s);
+	return 0;
+}
+
+static int
+sq_token_touch(struct store *st, int64_t id, int64_t when)
+{
+	return sq_exec2(st, ST_TOKEN_TOUCH, when, id);
+}
+
+static int
+sq_token_delete_user(struct store *st, int64_t user_id)
+{
+	return sq_exec1(st, ST_TOKEN_DELETE_USER, user_id) < 0 ? -1 : 0;
+}
+
+int
+sq_exec0(struct store *st, enum stmt which)
+{
+	sqlite3_stmt *s = sq_prep(st, which);
+
+	if (s == NULL)
+		return -1;
+	return sq_step_write(st, s) == 0 ? 0 : -1;
+}
+
+int sq_begin(struct store *st) { return sq_exec0(st, ST_BEGIN); }
+int sq_commit(struct store *st) { return sq_exec0(st, ST_COMMIT); }
+void sq_rollback(struct store *st) { sq_exec0(st, ST_ROLLBACK); }
+
+static int
+sq_user_set_verified(struct store *st, int64_t id)
+{
+	return sq_exec1(st, ST_USER_SET_VERIFIED, id);
+}
+
+int
+sq_each_row(sqlite3_stmt *s, void (*row)(sqlite3_stmt *, void *), void *ctx)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		row(s, ctx);
+	if (rc != SQLITE_DONE)
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	sq_done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+sq_step_one(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	sq_done(s);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : -1;
+}
+
+int
+sq_count_rows(sqlite3_stmt *s, int64_t *total)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		*total = sqlite3_column_int64(s, 0);
+	else
+		sq_log_error(sqlite3_db_handle(s), sqlite3_sql(s));
+	sq_done(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+sq_delete_owned(struct store *st, enum stmt which, int64_t id, int64_t user_id)
+{
+	sqlite3_stmt *s = sq_prep(st, which);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, user_id);
+	ret = sq_step_write(st, s);
+	if (ret == 0 && sqlite3_changes(sqlite3_db_handle(s)) == 0)
+		ret = STORE_NOTFOUND;
+	return ret;
+}
+
+static int
+sq_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_USER_SET_NAMES);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, first_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, last_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, id);
+	return sq_step_write(st, s);
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.migrate = sq_migrate,
+	.ping = sq_ping,
+	.user_create = sq_user_create,
+	.user_by_email = sq_user_by_email,
+	.user_by_id = sq_user_by_id,
+	.user_set_password = sq_user_set_password,
+	.user_set_last_login = sq_user_set_last_login,
+	.session_create = sq_session_create,
+	.session_get = sq_session_get,
+	.session_delete = sq_session_delete,
+	.session_touch = sq_session_touch,
+	.session_set_reauth = sq_session_set_reauth,
+	.session_delete_user = sq_session_delete_user,
+	.session_delete_expired = sq_session_delete_expired,
+	.token_create = sq_token_create,
+	.token_get = sq_token_get,
+	.token_touch = sq_token_touch,
+	.token_delete_user = sq_token_delete_user,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.user_set_verified = sq_user_set_verified,
+	.confirmation_create = sq_confirmation_create,
+	.confirmation_take = sq_confirmation_take,
+	.confirmation_delete_user = sq_confirmation_delete_user,
+	.outbox_add = sq_outbox_add,
+	.outbox_claim = sq_outbox_claim,
+	.outbox_sent = sq_outbox_sent,
+	.outbox_failed = sq_outbox_failed,
+	.session_list = sq_session_list,
+	.session_delete_id = sq_session_delete_id,
+	.token_list = sq_token_list,
+	.token_delete_id = sq_token_delete_id,
+	.user_list = sq_user_list,
+	.user_set_flags = sq_user_set_flags,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
+	.social_state_create = sq_social_state_create,
+	.social_state_purge = sq_social_state_purge,
+	.social_state_take = sq_social_state_take,
+	.identity_get = sq_identity_get,
+	.identity_create = sq_identity_create,
+	.identity_update_extra = sq_identity_update_extra,
+	.identity_list = sq_identity_list,
+	.identity_delete = sq_identity_delete,
+	.user_set_names = sq_user_set_names,
+	.throttle_reserve = sq_throttle_reserve,
+	.throttle_release = sq_throttle_release,
+	.throttle_reset = sq_throttle_reset,
+	.throttle_purge = sq_throttle_purge,
+};
