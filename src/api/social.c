@@ -125,7 +125,7 @@ prepare(struct request *r, const struct social_provider *p)
 	struct prepare_job *j;
 	char err[256];
 
-	if (r->phase == 0 && p->kind == SOCIAL_OIDC) {
+	if (r->phase == 0 && social_needs_prepare(p)) {
 		/* discovery may need the network: do it off the HTTP threads */
 		j = xcalloc(1, sizeof(*j));
 		j->p = p;
@@ -350,6 +350,31 @@ done:
 	json_decref(body);
 }
 
+/* The one place a pipeline error becomes an HTTP status: 403 for who may
+ * not sign in at all, 503 when the store failed, 400 for the rest (the user
+ * can do something about it).  No default: a new error must be placed here. */
+static int
+pipeline_status(enum social_error e)
+{
+	switch (e) {
+	case SOCIAL_OK:
+		return 200;
+	case SOCIAL_ERR_DOMAIN_NOT_ALLOWED:
+	case SOCIAL_ERR_INACTIVE:
+		return 403;
+	case SOCIAL_ERR_STORE:
+		return 503;
+	case SOCIAL_ERR_NO_UID:
+	case SOCIAL_ERR_IDENTITY_OF_OTHER_USER:
+	case SOCIAL_ERR_EMAIL_TAKEN_UNVERIFIED:
+	case SOCIAL_ERR_NO_EMAIL:
+	case SOCIAL_ERR_EMAIL_TAKEN:
+	case SOCIAL_ERR_NO_ACCOUNT:
+		break;
+	}
+	return 400;
+}
+
 static void
 callback_finish(struct request *r, const struct social_provider *p)
 {
@@ -372,14 +397,14 @@ callback_finish(struct request *r, const struct social_provider *p)
 		return;
 	}
 	social_pipeline(&r->app->cfg, st, p, &j->profile, j->s.link_user_id, &res);
-	if (res.status != 0) {
+	if (res.error != SOCIAL_OK) {
 		store_rollback(st);
 		audit_log(r, "login.failed", res.user.id, json_pack("{s:s, s:s, s:s}", "reason", "social_pipeline",
 		    "provider", p->name, "detail", res.detail));
-		if (res.status == 503)
+		if (pipeline_status(res.error) == 503)
 			api_respond_busy(r, NULL);
 		else
-			respond_error(r, res.status, res.detail);
+			respond_error(r, pipeline_status(res.error), res.detail);
 		return;
 	}
 	if (store_commit(st) != 0) {

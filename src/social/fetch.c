@@ -28,14 +28,14 @@ collect(char *p, size_t size, size_t n, void *arg)
 }
 
 int
-fetch_perform(const struct fetch *f, struct buf *out, long *status, char *err, size_t errsz)
+fetch_perform(const struct fetch *f, struct buf *out, long *http_code, char *err, size_t errsz)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	struct sink sink = { out, 0 };
 	CURLcode rc;
 
-	*status = 0;
+	*http_code = 0;
 	if (c == NULL) {
 		snprintf(err, errsz, "curl_easy_init failed");
 		return -1;
@@ -65,7 +65,7 @@ fetch_perform(const struct fetch *f, struct buf *out, long *status, char *err, s
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, f->body ? f->body : "");
 	}
 	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_code);
 	if (rc != CURLE_OK)
 		snprintf(err, errsz, "%s", sink.overflow ? "response too large" : curl_easy_strerror(rc));
 	curl_slist_free_all(hdrs);
@@ -74,20 +74,20 @@ fetch_perform(const struct fetch *f, struct buf *out, long *status, char *err, s
 }
 
 json_t *
-fetch_json(const struct fetch *f, long *status, int any_status, char *err, size_t errsz)
+fetch_json(const struct fetch *f, long *http_code, int any_code, char *err, size_t errsz)
 {
 	struct buf b = { 0 };
 	json_error_t jerr;
 	json_t *j = NULL;
 
-	if (fetch_perform(f, &b, status, err, errsz) != 0)
+	if (fetch_perform(f, &b, http_code, err, errsz) != 0)
 		goto done;
-	if (!any_status && (*status < 200 || *status > 299)) {
-		snprintf(err, errsz, "HTTP %ld", *status);
+	if (!any_code && (*http_code < 200 || *http_code > 299)) {
+		snprintf(err, errsz, "HTTP %ld", *http_code);
 		goto done;
 	}
 	if ((j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr)) == NULL)
-		snprintf(err, errsz, "HTTP %ld, not JSON", *status);
+		snprintf(err, errsz, "HTTP %ld, not JSON", *http_code);
 done:
 	if (b.data)
 		sodium_memzero(b.data, b.len);   /* may hold access tokens */

@@ -24,12 +24,12 @@ struct fetch {
 	long timeout;                /* seconds */
 };
 
-/* Perform f; the body goes to out, the status to *status.  0, or -1 with a
+/* Perform f; the body goes to out, the HTTP response code to *http_code.  0, or -1 with a
  * short reason in err (timeout, connection refused, too large...). */
-int fetch_perform(const struct fetch *f, struct buf *out, long *status, char *err, size_t errsz);
+int fetch_perform(const struct fetch *f, struct buf *out, long *http_code, char *err, size_t errsz);
 /* fetch_perform, then parse a JSON body (any type).  NULL with err on any
- * failure, including a non-2xx status when !any_status. */
-json_t *fetch_json(const struct fetch *f, long *status, int any_status, char *err, size_t errsz);
+ * failure, including a non-2xx code when !any_code. */
+json_t *fetch_json(const struct fetch *f, long *http_code, int any_code, char *err, size_t errsz);
 /* Append s percent-encoded (RFC 3986 unreserved kept) to b. */
 void fetch_urlencode(struct buf *b, const char *s);
 

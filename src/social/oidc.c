@@ -55,9 +55,9 @@ get_json(const char *url, long timeout, char *err, size_t errsz)
 {
 	struct fetch f = { .method = "GET", .url = url, .timeout = timeout,
 	    .headers = { "Accept: application/json", NULL } };
-	long status;
+	long http_code;
 
-	return fetch_json(&f, &status, 0, err, errsz);
+	return fetch_json(&f, &http_code, 0, err, errsz);
 }
 
 int
