@@ -2,7 +2,8 @@
  * fetch — outbound HTTP for talking to OAuth/OpenID providers: libcurl with
  * TLS verification on, connect and total timeouts, a cap on the response
  * size, and no redirects followed.  Blocking: call it from a worker thread,
- * never from an HTTP thread.  Never logs request bodies or tokens.
+ * never from an HTTP thread.  The only libcurl user in src/social (every call
+ * to a provider goes through here).  Never logs request bodies or tokens.
  */
 #ifndef GATEHOUSE_FETCH_H
 #define GATEHOUSE_FETCH_H

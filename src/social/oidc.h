@@ -4,7 +4,8 @@
  * and ID-token verification with cjose: asymmetric algorithms only (no
  * "none", no HS*), the key chosen by kid and matching the algorithm's key
  * type, then iss, aud/azp, exp, iat and nonce.  Thread-safe; blocking (it may
- * fetch), so call it from a worker thread.
+ * fetch), so call it from a worker thread.  Never logs a token; its errors
+ * quote provider text (an alg, a kid) only cut and made plain ASCII.
  */
 #ifndef GATEHOUSE_OIDC_H
 #define GATEHOUSE_OIDC_H

@@ -5,7 +5,7 @@
  * address, create the user, link the identity, keep extra data and fill in
  * missing names; cfg->social_pipeline picks and orders them.  Runs inside
  * the caller's transaction.  Answers with a domain error (enum social_error)
- * and text for the user, never an HTTP status: src/api/social.c maps them.
+ * and text for the user, never an HTTP answer: src/api/social.c maps them.
  * Must never link by an address the provider does not vouch for or the
  * account never confirmed, never put a password or provider token anywhere
  * but the store, and never log.

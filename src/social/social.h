@@ -12,7 +12,7 @@
  *
  * It must never touch the transport or the handlers (never http/, never api/):
  * it answers with domain errors (enum social_error) and text for the user, and
- * src/api/social.c alone decides which HTTP status each one becomes.  It never
+ * src/api/social.c alone decides which HTTP answer each one becomes.  It never
  * logs codes, tokens or secrets, and src/social/fetch.c is its only libcurl
  * user.
  */
