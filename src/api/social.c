@@ -4,7 +4,8 @@
  * an OIDC nonce, and binds them to this browser with an HttpOnly cookie; the
  * callback POST checks all of that before the code is exchanged on the
  * network pool, then runs the pipeline and logs in like a password login (new
- * session key, CSRF rotated).  Any failure answers 400/403 with no session.
+ * session key, CSRF rotated).  Any failure answers 400/403 with no session;
+ * the pipeline's domain errors become statuses in pipeline_status alone.
  * Connecting a provider to the signed-in user starts only from POST
  * .../connect/ (CSRF-checked), never from a link: a GET authorize by a
  * signed-in browser is refused.  Pending states are bounded per browser and
