@@ -43,6 +43,7 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: gatehouse [--config FILE] COMMAND [ARGS]\n"
+	/* clang-format off */
 	    "\n"
 	    "commands:\n"
 	    "  serve                                  run the server (default)\n"
@@ -59,6 +60,7 @@ usage(FILE *f)
 	    "  version                                print the version\n"
 	    "\n"
 	    "settings (environment wins over --config FILE):\n", f);
+	/* clang-format on */
 	config_print_keys();
 }
 
