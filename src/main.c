@@ -42,8 +42,8 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: gatehouse [--config FILE] COMMAND [ARGS]\n"
 	/* clang-format off */
+	fputs("usage: gatehouse [--config FILE] COMMAND [ARGS]\n"
 	    "\n"
 	    "commands:\n"
 	    "  serve                                  run the server (default)\n"
