@@ -2,7 +2,9 @@
 #
 #   make            build build/gatehouse
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
-#   make test       install what is missing, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
+#   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
+#   make lint       format (clang-format, Prettier), banned functions, layer rule: scripts/lint
+#   make format     rewrite the C and JS files as make lint wants them
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
 #   make fuzz       build and briefly run the libFuzzer drivers
 #   make mutants    the mutation check: each tests/mutants/*.mutant must be caught by its tests
@@ -43,7 +45,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
+.PHONY: all run test lint format unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -76,6 +78,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgatehouse.a
 deps:
 	@scripts/install-deps
 
+# the mechanical habits, in seconds: the file lists and rules live in scripts/lint
+lint:
+	@scripts/lint
+
+format:
+	@scripts/lint --format
+
 web: deps
 	cd web && npm run build --silent
 
@@ -99,6 +108,7 @@ e2e: $(BUILD)/gatehouse
 	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
 
 test: deps
+	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) unit api
 	$(MAKE) SANITIZE=1 all
