@@ -1,4 +1,11 @@
 /*
+ * The src/social/ layer (docs/architecture.md): social login, from the
+ * authorize URL to the pipeline that turns a provider profile into a user.
+ * Its blocking calls run on the network pool, never on an HTTP thread.  It
+ * may use accounts, auth, the store and the top; it must never include the
+ * transport or the handlers.
+ */
+/*
  * social — social login: the configured providers (GitHub, Google,
  * Facebook, any OpenID Connect issuer), the authorize URL with state, PKCE
  * S256 and nonce, the code exchange and profile fetch (blocking: worker
