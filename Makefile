@@ -2,7 +2,9 @@
 #
 #   make            build build/gatehouse
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
-#   make test       install what is missing, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
+#   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
+#   make lint       format (clang-format, Prettier), banned functions, layer rule: scripts/lint
+#   make format     rewrite the C and JS files as make lint wants them
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
 #   make fuzz       build and briefly run the libFuzzer drivers
 #   make mutants    the mutation check: each tests/mutants/*.mutant must be caught by its tests
@@ -34,7 +36,7 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(shell find src -name "*.c" | LC_ALL=C sort)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
-GENOBJ   := $(BUILD)/gen/common_passwords.o
+GENOBJ   := $(BUILD)/gen/common_passwords.o $(BUILD)/gen/sqlite_migrations.o
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
@@ -43,7 +45,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
+.PHONY: all run test lint format unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -66,6 +68,25 @@ $(BUILD)/gen/common_passwords.c: data/common-passwords.txt
 	    length($$0) > 0 { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\?/, "\\?"); printf "\t\"%s\",\n", $$0; n++ } \
 	    END { print "};"; printf "const size_t common_passwords_count = %d;\n", n }' > $@
 
+# the SQLite schema migrations (src/store/migrations/sqlite/NNNN_name.sql, numbered from 0001 without a
+# gap) compiled in, in file order, as sqlite_migrations[]; whole-line "--" comments and blank lines are
+# left out, every other line keeps its newline.  A later dialect gets its own folder and array.
+SQLITE_MIGRATIONS := $(sort $(wildcard src/store/migrations/sqlite/*.sql))
+$(BUILD)/gen/sqlite_migrations.c: $(SQLITE_MIGRATIONS) src/store/migrations/sqlite Makefile
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "/* generated from src/store/migrations/sqlite/ by the Makefile */"; \
+	    print "#include <stddef.h>"; print "extern const char *const sqlite_migrations[];"; \
+	    print "extern const size_t sqlite_migrations_count;"; print "const char *const sqlite_migrations[] = {" } \
+	    FNR == 1 { f = FILENAME; sub(/.*\//, "", f); n++; \
+	        if (f !~ /^[0-9][0-9][0-9][0-9]_[a-z0-9_]+\.sql$$/ || f + 0 != n) { \
+	            printf "%s: expected migration number %04d, named NNNN_name.sql\n", FILENAME, n > "/dev/stderr"; \
+	            bad = 1; exit 1 } \
+	        if (n > 1) print "\t,"; printf "\t/* %s */ \"\"\n", f } \
+	    /^[ \t]*(--.*)?$$/ { next } \
+	    { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\?/, "\\?"); printf "\t\"%s\\n\"\n", $$0 } \
+	    END { if (bad) exit 1; if (n) print "\t,"; print "};"; printf "const size_t sqlite_migrations_count = %d;\n", n }' \
+	    $(SQLITE_MIGRATIONS) > $@.tmp || { rm -f $@.tmp; exit 1; }; mv $@.tmp $@
+
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
@@ -75,6 +96,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgatehouse.a
 
 deps:
 	@scripts/install-deps
+
+# the mechanical habits, in seconds: the file lists and rules live in scripts/lint
+lint:
+	@scripts/lint
+
+format:
+	@scripts/lint --format
 
 web: deps
 	cd web && npm run build --silent
@@ -99,6 +127,7 @@ e2e: $(BUILD)/gatehouse
 	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
 
 test: deps
+	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) unit api
 	$(MAKE) SANITIZE=1 all

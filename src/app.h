@@ -1,4 +1,11 @@
 /*
+ * The src/ top (docs/architecture.md): config, log and util sit under every
+ * layer and include nothing of ours but each other; main.c is the CLI and
+ * start-up; app.h is the wiring, forward declarations only, included from
+ * any layer above the store.  Nothing here may be reached by a client's input
+ * on the way to fatal().
+ */
+/*
  * app — the process-wide context handed to every request: configuration and
  * the shared services.  Built once at start-up and read-only afterwards
  * (each service guards its own mutable state).

@@ -33,6 +33,7 @@ struct key {
 #define L(f) KEY_LONG, offsetof(struct config, f)
 #define B(f) KEY_BOOL, offsetof(struct config, f)
 
+/* clang-format off */
 static const struct key keys[] = {
 	{ "listen", S(listen), "127.0.0.1:8000", 0, 0, "address:port to listen on" },
 	{ "database", S(database), "sqlite:var/gatehouse.db", 0, 0, "sqlite:PATH" },
@@ -103,6 +104,7 @@ static const struct key keys[] = {
 	{ "debug", B(debug), "false", 0, 0, "debug mode (never in production)" },
 	{ "trust_proxy", B(trust_proxy), "false", 0, 0, "take the client IP from X-Forwarded-For (behind nginx)" },
 };
+/* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

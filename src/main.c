@@ -42,6 +42,7 @@
 static void
 usage(FILE *f)
 {
+	/* clang-format off */
 	fputs("usage: gatehouse [--config FILE] COMMAND [ARGS]\n"
 	    "\n"
 	    "commands:\n"
@@ -59,6 +60,7 @@ usage(FILE *f)
 	    "  version                                print the version\n"
 	    "\n"
 	    "settings (environment wins over --config FILE):\n", f);
+	/* clang-format on */
 	config_print_keys();
 }
 

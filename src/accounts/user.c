@@ -50,6 +50,7 @@ decode(const unsigned char **p, const unsigned char *end, uint32_t *cp)
 static int
 invisible(uint32_t cp)
 {
+	/* clang-format off */
 	static const uint32_t ranges[][2] = {
 		{ 0x0000, 0x001f }, { 0x007f, 0x00a0 }, { 0x00ad, 0x00ad }, { 0x034f, 0x034f },
 		{ 0x061c, 0x061c }, { 0x115f, 0x1160 }, { 0x1680, 0x1680 }, { 0x17b4, 0x17b5 },
@@ -58,6 +59,7 @@ invisible(uint32_t cp)
 		{ 0xfeff, 0xfeff }, { 0xffa0, 0xffa0 }, { 0xfff0, 0xfffb }, { 0x1bca0, 0x1bca3 },
 		{ 0x1d173, 0x1d17a }, { 0xe0000, 0xe0fff },
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
 		if (cp >= ranges[i][0] && cp <= ranges[i][1])

@@ -1,4 +1,10 @@
 /*
+ * The src/accounts/ layer (docs/architecture.md): rules over users (email
+ * normal form, names, public JSON) and the audit log.  It may use auth,
+ * mail, the store and the top; it must never include the transport, the
+ * handlers or social login.
+ */
+/*
  * user — rules about accounts that more than one caller needs: the shape and
  * normal form of an email address, what a stored name may hold, and the
  * public JSON of a user.  Never puts the password hash or auth hash into

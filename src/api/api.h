@@ -1,4 +1,9 @@
 /*
+ * The src/api/ layer (docs/architecture.md): the handlers, the only layer
+ * that may include every other one; routes.c is the route table.  A handler
+ * must never parse HTTP itself or bypass the store's wrappers.
+ */
+/*
  * api — the HTTP handlers, one file per group of endpoints; src/api/routes.c
  * maps them to paths.  A handler may assume the router has resolved auth and
  * checked CSRF for unsafe methods (router.h).

@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "http/router.h"
 
+/* clang-format off */
 const struct route routes[] = {
 	/* seed-compatible */
 	{ M_GET,  "/api/login-set-cookie/", api_login_set_cookie, 0 },
@@ -49,3 +50,4 @@ const struct route routes[] = {
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH },
 	{ 0, NULL, NULL, 0 },
 };
+/* clang-format on */

@@ -1,4 +1,12 @@
 /*
+ * The src/auth/ layer (docs/architecture.md): the rules -- sessions, CSRF,
+ * API tokens, password hashing and policy, the hash pool, throttling, reset
+ * tokens -- taking plain values and returning results, so a unit test calls
+ * them without a socket.  It may use the store and the top; it must never
+ * include the transport (src/http/), the handlers, accounts or social, and
+ * never compare a secret other than in constant time.
+ */
+/*
  * caller — who is making a request, as the auth rules found it: nobody, a
  * session (its user and row) or an API token (its user and row).  Filled by
  * session_resolve / token_resolve from plain inputs; the transport only

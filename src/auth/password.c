@@ -37,6 +37,7 @@
  * Bounds on stored parameters. FUZZING builds cap them hard so the fuzzer
  * spends its time in the parsers, not in legitimately expensive hashes.
  */
+/* clang-format off */
 #ifdef FUZZING
 #define PBKDF2_MAX_ITER		1000ULL
 #define ARGON2_MAX_T		4ULL
@@ -93,6 +94,7 @@ static int	verify_scrypt(const char *, const char *, size_t);
 static pthread_mutex_t		dummy_lock = PTHREAD_MUTEX_INITIALIZER;
 static char			dummy_encoded[PASSWORD_ENCODED_MAX];
 static struct password_params	dummy_params;
+/* clang-format on */
 
 static int
 has_prefix(const char *s, const char *prefix)

@@ -1,4 +1,12 @@
 /*
+ * The src/http/ layer (docs/architecture.md): the transport.  It owns
+ * libmicrohttpd, the strict edge, the request context, the router's order of
+ * checks, static files, body and cookie parsing.  It calls the rules in
+ * src/auth/ and hands requests to the handlers plugged in from src/api/; it
+ * must never read the store, include accounts, social or mail, or log a
+ * header or body.
+ */
+/*
  * http — the HTTP server on libmicrohttpd: one request context per request,
  * body collection with the size limit, suspend/resume around slow work, and
  * responses with any number of headers (several Set-Cookie lines).  The only

@@ -21,6 +21,7 @@
 #include "auth/caller.h"
 #include "log.h"
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	enum http_method m;
@@ -28,6 +29,7 @@ static const struct {
 	{ "GET", M_GET }, { "HEAD", M_HEAD }, { "POST", M_POST }, { "PUT", M_PUT },
 	{ "PATCH", M_PATCH }, { "DELETE", M_DELETE }, { "OPTIONS", M_OPTIONS },
 };
+/* clang-format on */
 
 static const char internal_error[] = "{\"detail\":\"Internal error.\"}";
 

@@ -1,4 +1,10 @@
 /*
+ * The src/mail/ layer (docs/architecture.md): the outbox -- composing and
+ * queueing the account mails (mail.c) and the mailer thread that delivers
+ * them (mailer.c).  It may use the store and the top; it must never know a
+ * request or a rule, or log a body or a credential.
+ */
+/*
  * mail — composing the account mails (templates with the product name, a
  * plain-text and an HTML part) and queueing them in the outbox through the
  * store, inside the caller's transaction, so an action and its mail land

@@ -1,4 +1,10 @@
 /*
+ * The src/store/ layer (docs/architecture.md): persistence.  store.h is the
+ * only door; backends live in sqlite/ (and later siblings), the schema in
+ * migrations/<dialect>/NNNN_name.sql.  It may use the top only; it must never
+ * know a rule, a request or a mail, nor receive a raw key or token.
+ */
+/*
  * store — the persistence interface: users, sessions and API tokens behind
  * one ops table per backend (sqlite now, pgsql next).  Everything above
  * src/store/ calls the store_* wrappers and never sees SQL or a backend

@@ -20,110 +20,13 @@
 #include "util.h"
 #include "store/sqlite/sqlite_int.h"
 
-/* Numbered migrations, applied in order, each once, in one transaction. */
-static const char *migrations[] = {
-	/* 1: users, sessions, tokens */
-	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY,"
-	"  email TEXT NOT NULL UNIQUE,"
-	"  password TEXT NOT NULL,"
-	"  first_name TEXT NOT NULL DEFAULT '',"
-	"  last_name TEXT NOT NULL DEFAULT '',"
-	"  is_active INTEGER NOT NULL DEFAULT 1,"
-	"  is_staff INTEGER NOT NULL DEFAULT 0,"
-	"  is_superuser INTEGER NOT NULL DEFAULT 0,"
-	"  email_verified INTEGER NOT NULL DEFAULT 0,"
-	"  date_joined INTEGER NOT NULL,"
-	"  last_login INTEGER,"
-	"  auth_hash TEXT NOT NULL);"
-	"CREATE TABLE sessions ("
-	"  id INTEGER PRIMARY KEY,"
-	"  key_hash TEXT NOT NULL UNIQUE,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  auth_hash TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  expires_at INTEGER NOT NULL,"
-	"  last_seen INTEGER NOT NULL,"
-	"  ip TEXT NOT NULL DEFAULT '',"
-	"  user_agent TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX sessions_user ON sessions(user_id);"
-	"CREATE INDEX sessions_expires ON sessions(expires_at);"
-	"CREATE TABLE tokens ("
-	"  id INTEGER PRIMARY KEY,"
-	"  key_hash TEXT NOT NULL UNIQUE,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL DEFAULT '',"
-	"  created_at INTEGER NOT NULL,"
-	"  expires_at INTEGER,"
-	"  last_used INTEGER);"
-	"CREATE INDEX tokens_user ON tokens(user_id);",
-	/* 2: email confirmation keys and the mail outbox */
-	"CREATE TABLE email_confirmations ("
-	"  id INTEGER PRIMARY KEY,"
-	"  key_hash TEXT NOT NULL UNIQUE,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  email TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  expires_at INTEGER NOT NULL);"
-	"CREATE INDEX email_confirmations_user ON email_confirmations(user_id);"
-	"CREATE TABLE outbox ("
-	"  id INTEGER PRIMARY KEY,"
-	"  recipient TEXT NOT NULL,"
-	"  message TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  next_attempt_at INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  sent_at INTEGER,"
-	"  last_error TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;",
-	/* 3: the audit log */
-	"CREATE TABLE audit ("
-	"  id INTEGER PRIMARY KEY,"
-	"  at INTEGER NOT NULL,"
-	"  actor_id INTEGER,"
-	"  user_id INTEGER,"
-	"  event TEXT NOT NULL,"
-	"  detail TEXT NOT NULL DEFAULT '{}',"
-	"  ip TEXT NOT NULL DEFAULT '',"
-	"  user_agent TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX audit_user ON audit(user_id, id);"
-	"CREATE INDEX audit_actor ON audit(actor_id, id);"
-	"CREATE INDEX audit_event ON audit(event, id);",
-	/* 4: social login */
-	"CREATE TABLE social_states ("
-	"  state_hash TEXT PRIMARY KEY,"
-	"  provider TEXT NOT NULL,"
-	"  browser_hash TEXT NOT NULL,"
-	"  verifier TEXT NOT NULL,"
-	"  nonce TEXT NOT NULL,"
-	"  next TEXT NOT NULL DEFAULT '/',"
-	"  link_user_id INTEGER,"
-	"  expires_at INTEGER NOT NULL);"
-	"CREATE TABLE social_identities ("
-	"  id INTEGER PRIMARY KEY,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  provider TEXT NOT NULL,"
-	"  uid TEXT NOT NULL,"
-	"  extra TEXT NOT NULL DEFAULT '{}',"
-	"  created_at INTEGER NOT NULL,"
-	"  UNIQUE (provider, uid));"
-	"CREATE INDEX social_identities_user ON social_identities(user_id);",
-	/* 5: throttle counters, one row per admitted attempt (sqlite_throttle.c) */
-	"CREATE TABLE throttle_hits ("
-	"  id INTEGER PRIMARY KEY,"
-	"  key_hash TEXT NOT NULL,"
-	"  at INTEGER NOT NULL,"
-	"  expires_at INTEGER NOT NULL);"
-	"CREATE INDEX throttle_hits_key ON throttle_hits(key_hash, at);"
-	"CREATE INDEX throttle_hits_expires ON throttle_hits(expires_at);",
-	/* 6: pending social states bounded per browser and per client IP, purged through an index */
-	"ALTER TABLE social_states ADD COLUMN ip TEXT NOT NULL DEFAULT '';"
-	"CREATE INDEX social_states_expires ON social_states(expires_at);"
-	"CREATE INDEX social_states_browser ON social_states(browser_hash, expires_at);"
-	"CREATE INDEX social_states_ip ON social_states(ip, expires_at);",
-	/* 7: when each session last proved its password (sensitive admin actions want it recent) */
-	"ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;",
-};
+/* Numbered migrations, applied in order, each once, in one transaction.  Each is a file,
+ * src/store/migrations/sqlite/NNNN_name.sql, numbered from 0001 without a gap; the Makefile compiles
+ * them in, in that order, as this array (build/gen/sqlite_migrations.c).  Another dialect gets its own
+ * folder beside sqlite/ (e.g. src/store/migrations/postgres/) with the same numbers and names, so
+ * version N means the same schema on every backend. */
+extern const char *const sqlite_migrations[];
+extern const size_t sqlite_migrations_count;
 
 #define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
 	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
@@ -443,7 +346,7 @@ sq_migrate(struct store *st, int *applied, char *err, size_t errsz)
 {
 	struct conn *c = conn_get(st);
 	sqlite3_stmt *s = NULL;
-	int current = 0, n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	int current = 0, n = (int)sqlite_migrations_count;
 	char sql[128];
 
 	*applied = 0;
@@ -467,7 +370,7 @@ sq_migrate(struct store *st, int *applied, char *err, size_t errsz)
 		goto fail;
 	}
 	for (int v = current + 1; v <= n; v++) {
-		if (exec_sql(c->db, migrations[v - 1], err, errsz) != 0)
+		if (exec_sql(c->db, sqlite_migrations[v - 1], err, errsz) != 0)
 			goto fail;
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES (%d, %lld)", v,
 		    (long long)now_unix());
