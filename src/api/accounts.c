@@ -16,8 +16,8 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "accounts/accounts.h"
 #include "app.h"
-#include "accounts/audit.h"
 #include "http/http.h"
 #include "auth/caller.h"
 #include "log.h"
@@ -270,46 +270,33 @@ signup_finish(struct request *r)
 {
 	struct pwjob *j = r->state;
 	struct store *st = r->app->store;
-	bool none = strcmp(r->app->cfg.email_verification, "none") == 0;
-	struct store_user u = { 0 }, existing;
+	bool none = r->app->cfg.email_verification == EMAIL_VERIFICATION_NONE;
+	struct accounts_new_user n = { .origin = ACCOUNTS_SIGNUP, .email = j->email, .first_name = j->first_name,
+	    .last_name = j->last_name, .password_hash = j->newhash };
+	struct accounts_actor a;
+	struct store_user u;
 	int rc;
 
 	if (!j->hashed || store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	rc = store_user_by_email(st, j->email, &existing);
-	if (rc == 0) {
-		/* taken: the same answer as a new signup; the owner is told by mail */
-		if (mail_queue(st, &r->app->cfg, MAIL_SIGNUP_EXISTS, existing.email, NULL) != 0)
-			goto fail;
-	} else if (rc == STORE_NOTFOUND) {
-		strlcpy_ok(u.email, j->email, sizeof(u.email));
-		strlcpy_ok(u.password, j->newhash, sizeof(u.password));
-		strlcpy_ok(u.first_name, j->first_name, sizeof(u.first_name));
-		strlcpy_ok(u.last_name, j->last_name, sizeof(u.last_name));
-		u.is_active = true;
-		u.date_joined = now_unix();
-		session_new_auth_hash(u.auth_hash);
-		rc = store_user_create(st, &u);
-		if (rc == STORE_CONFLICT) {
-			/* a concurrent signup took it first: answer as for any taken address */
-			store_rollback(st);
-			goto answer;
+	api_actor(r, &a);
+	rc = accounts_create_user(st, &n, &a, &u);
+	if (rc == ACCOUNTS_TAKEN) {
+		/* taken: the same answer as a new signup; the owner is told by mail
+		 * (an insert that lost a race has no row to name: nothing to send) */
+		if (u.id) {
+			if (mail_queue(st, &r->app->cfg, MAIL_SIGNUP_EXISTS, u.email, NULL) != 0)
+				goto fail;
+			audit_log(r, "user.signup_with_taken_address", u.id, NULL);
 		}
-		if (rc != 0 || (!none && confirmation_send(r, &u) != 0))
-			goto fail;
-	} else
-		goto fail;
+	} else if (rc != 0 || (!none && confirmation_send(r, &u) != 0))
+		goto fail;             /* the fields were checked already: only a store error is left */
 	if (commit_and_wake(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	if (u.id)
-		audit_log(r, "user.signed_up", u.id, NULL);
-	else
-		audit_log(r, "user.signup_with_taken_address", existing.id, NULL);
-answer:
 	respond_json(r, 201, json_pack("{s:s}", "detail", none ? "Account created." : "Verification e-mail sent."));
 	return;
 fail:
@@ -334,6 +321,7 @@ api_signup_confirm(struct request *r)
 	struct store *st = r->app->store;
 	json_t *body = NULL, *errors = json_object();
 	struct store_confirmation c;
+	struct accounts_actor a;
 	struct store_user u;
 	const char *key;
 	char kh[65];
@@ -366,11 +354,10 @@ api_signup_confirm(struct request *r)
 		respond_error(r, 400, BAD_CONFIRMATION);
 		goto done;
 	}
-	if (store_user_set_verified(st, u.id) != 0 || store_confirmation_delete_user(st, u.id) < 0 ||
-	    store_commit(st) != 0)
+	api_actor(r, &a);
+	if (accounts_confirm_email(st, &u, &a) != 0 || store_commit(st) != 0)
 		goto fail;
 	log_msg(LOG_INFO, "user %lld confirmed their email address", (long long)u.id);
-	audit_log(r, "email.confirmed", u.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Email confirmed."));
 	goto done;
 fail:
@@ -407,7 +394,7 @@ api_signup_resend(struct request *r)
 		goto done;
 	}
 	if (rc == 0 && !u.email_verified && u.is_active &&
-	    strcmp(r->app->cfg.email_verification, "none") != 0) {
+	    r->app->cfg.email_verification != EMAIL_VERIFICATION_NONE) {
 		if (store_begin(st) != 0 || confirmation_send(r, &u) != 0 || commit_and_wake(r) != 0) {
 			store_rollback(st);
 			api_respond_busy(r, NULL);
@@ -422,21 +409,6 @@ done:
 }
 
 /* ---- POST /api/password/reset/ ---- */
-
-int
-accounts_queue_reset(struct request *r, const struct store_user *u)
-{
-	char uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX], path[160];
-	int ret;
-
-	reset_uid_encode(u->id, uid, sizeof(uid));
-	reset_token_make(r->app->cfg.secret_key, u, now_unix(), token, sizeof(token));
-	snprintf(path, sizeof(path), "/reset-password/%s/%s", uid, token);
-	ret = mail_queue(r->app->store, &r->app->cfg, MAIL_RESET, u->email, path);
-	sodium_memzero(token, sizeof(token));
-	sodium_memzero(path, sizeof(path));
-	return ret;
-}
 
 void
 api_password_reset(struct request *r)
@@ -462,7 +434,7 @@ api_password_reset(struct request *r)
 		goto done;
 	}
 	if (rc == 0 && u.is_active) {
-		q = accounts_queue_reset(r, &u);
+		q = accounts_queue_reset(st, &r->app->cfg, &u);
 		if (q == 0)
 			audit_log(r, "password.reset_requested", u.id, NULL);
 	} else if (rc == STORE_NOTFOUND)
@@ -541,8 +513,8 @@ reset_confirm_finish(struct request *r)
 {
 	struct pwjob *j = r->state;
 	struct store *st = r->app->store;
+	struct accounts_actor a;
 	struct store_user u;
-	char auth[STORE_AUTHHASH_LEN + 1];
 
 	if (!j->hashed || store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
@@ -554,17 +526,13 @@ reset_confirm_finish(struct request *r)
 		respond_error(r, 400, BAD_RESET);
 		return;
 	}
-	session_new_auth_hash(auth);
-	if (store_user_set_password(st, u.id, j->newhash, auth) != 0 ||
-	    store_session_delete_user(st, u.id, 0) < 0 || store_token_delete_user(st, u.id) < 0 ||
-	    store_user_set_verified(st, u.id) != 0 || store_confirmation_delete_user(st, u.id) < 0 ||
-	    mail_queue(st, &r->app->cfg, MAIL_PASSWORD_CHANGED, u.email, NULL) != 0 || commit_and_wake(r) != 0) {
+	api_actor(r, &a);
+	if (accounts_set_password(st, &r->app->cfg, &u, j->newhash, ACCOUNTS_PW_RESET, &a) != 0 ||
+	    commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
-	log_msg(LOG_INFO, "user %lld reset their password; sessions and tokens ended", (long long)u.id);
-	audit_log(r, "password.reset", u.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Password has been reset with the new password."));
 }
 
@@ -630,6 +598,7 @@ change_finish(struct request *r)
 	const struct config *cfg = &r->app->cfg;
 	struct pwjob *j = r->state;
 	struct store *st = r->app->store;
+	struct accounts_actor a;
 
 	if (!j->old_ok) {
 		api_reauth_failed(r);        /* the attempt stays counted */
@@ -642,19 +611,14 @@ change_finish(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	session_new_auth_hash(j->user.auth_hash);
-	strlcpy_ok(j->user.password, j->newhash, sizeof(j->user.password));
+	api_actor(r, &a);
 	/* every session ends; this one goes on under a new key (session_rotate) */
-	if (store_user_set_password(st, j->user.id, j->newhash, j->user.auth_hash) != 0 ||
-	    store_session_delete_user(st, j->user.id, 0) < 0 ||
-	    mail_queue(st, cfg, MAIL_PASSWORD_CHANGED, j->user.email, NULL) != 0 ||
+	if (accounts_set_password(st, cfg, &j->user, j->newhash, ACCOUNTS_PW_CHANGE, &a) != 0 ||
 	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
-	log_msg(LOG_INFO, "user %lld changed their password; other sessions ended", (long long)j->user.id);
-	audit_log(r, "password.changed", j->user.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "New password has been saved."));
 }
 

@@ -50,6 +50,17 @@ void api_reauth_succeeded(struct request *r);
 void api_reauth_cancel(struct request *r);
 /* Wipe the string field name of obj in place (a password in a parsed body). */
 void api_wipe_field(json_t *obj, const char *name);
+/* The audit actor of r: its signed-in user (0: none), IP and User-Agent
+ * (borrowed from r). */
+struct accounts_actor;
+void api_actor(struct request *r, struct accounts_actor *a);
+/* Event about user_id (0: no subject) by r's caller, with r's IP and user
+ * agent (accounts/audit.h audit_write); detail (may be NULL) is taken over. */
+void audit_log(struct request *r, const char *event, int64_t user_id, json_t *detail);
+/* A store result as the answer: 0 for 0; otherwise -1 after answering
+ * STORE_NOTFOUND with 404 {"detail":"Not found."} and anything else (busy,
+ * error, conflict) with 503 (api_respond_busy). */
+int api_store_answer(struct request *r, int rc);
 
 
 /* auth.c */
@@ -65,9 +76,6 @@ void api_signup_resend(struct request *r);
 void api_password_reset(struct request *r);
 void api_password_reset_confirm(struct request *r);
 void api_password_change(struct request *r);
-/* Queue the password-reset mail for u (u->password loaded): 0 or -1. */
-struct store_user;
-int accounts_queue_reset(struct request *r, const struct store_user *u);
 /* sessions.c */
 void api_sessions_list(struct request *r);
 void api_session_delete(struct request *r);
@@ -77,6 +85,7 @@ void api_tokens_create(struct request *r);
 void api_token_delete(struct request *r);
 /* admin.c */
 void api_admin_users(struct request *r);
+void api_admin_user_create(struct request *r);
 void api_admin_user(struct request *r);
 void api_admin_user_update(struct request *r);
 void api_admin_user_sessions(struct request *r);

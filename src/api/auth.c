@@ -15,8 +15,8 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "accounts/accounts.h"
 #include "app.h"
-#include "accounts/audit.h"
 #include "auth/csrf.h"
 #include "http/http.h"
 #include "auth/caller.h"
@@ -215,13 +215,13 @@ login_finish(struct request *r)
 	/* only someone who knows the password learns that the address is
 	 * unconfirmed; it counts like a failure, so an unconfirmed signup cannot
 	 * keep the hash pool busy */
-	if (!l->user.email_verified && strcmp(cfg->email_verification, "mandatory") == 0) {
+	if (!l->user.email_verified && cfg->email_verification == EMAIL_VERIFICATION_MANDATORY) {
 		audit_log(r, "login.failed", l->user.id, json_pack("{s:s, s:s}", "reason", "unverified", "email",
 		    l->user.email));
 		respond_error(r, 400, "E-mail is not verified.");
 		return;
 	}
-	if (l->rehashed && store_user_set_password(r->app->store, l->user.id, l->newhash, NULL) != 0)
+	if (l->rehashed && accounts_upgrade_hash(r->app->store, l->user.id, l->newhash) != 0)
 		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
 	/* the right password: this attempt does not count against the account */
 	limiter_release(r->app->limiter, l->account_key);

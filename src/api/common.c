@@ -8,6 +8,8 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "accounts/accounts.h"
+#include "accounts/audit.h"
 #include "app.h"
 #include "http/http.h"
 #include "auth/caller.h"
@@ -202,4 +204,33 @@ api_reauth_cancel(struct request *r)
 	reauth_keys(r, ip, sizeof(ip), account, sizeof(account));
 	limiter_release(r->app->limiter, account);
 	limiter_release(r->app->limiter, ip);
+}
+
+void
+api_actor(struct request *r, struct accounts_actor *a)
+{
+	a->id = r->caller->kind != AUTH_NONE ? r->caller->user.id : 0;
+	a->ip = r->ip;
+	a->user_agent = request_header(r, "User-Agent");
+}
+
+void
+audit_log(struct request *r, const char *event, int64_t user_id, json_t *detail)
+{
+	struct accounts_actor a;
+
+	api_actor(r, &a);
+	audit_write(r->app->store, a.id, a.ip, a.user_agent, event, user_id, detail);
+}
+
+int
+api_store_answer(struct request *r, int rc)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == STORE_NOTFOUND)
+		respond_error(r, 404, "Not found.");
+	else
+		api_respond_busy(r, NULL);
+	return -1;
 }
