@@ -36,75 +36,14 @@
 
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-/* Work for the hash pool: check an old password and/or hash a new one. */
-struct pwjob {
-	struct password_params params;
-	char *old_pw, *new_pw;           /* owned, wiped */
-	size_t old_len, new_len;
-	char stored[STORE_HASH_MAX];     /* hash to check old_pw against */
-	bool old_ok, hashed;
-	char newhash[PASSWORD_ENCODED_MAX];
-	/* what the second phase needs */
+/* What the second phase of signup, reset-confirm and change needs, carried
+ * by the password job (api_pwjob: the passwords, wiped). */
+struct pwstate {
 	struct store_user user;
 	char email[STORE_EMAIL_MAX + 1];
 	char first_name[STORE_NAME_MAX * 4 + 1], last_name[STORE_NAME_MAX * 4 + 1];
 	char uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX];
 };
-
-static void
-pwjob_free(void *arg)
-{
-	struct pwjob *j = arg;
-
-	if (j->old_pw) {
-		sodium_memzero(j->old_pw, j->old_len);
-		free(j->old_pw);
-	}
-	if (j->new_pw) {
-		sodium_memzero(j->new_pw, j->new_len);
-		free(j->new_pw);
-	}
-	sodium_memzero(j, sizeof(*j));
-	free(j);
-}
-
-static void
-pwjob_run(void *arg)
-{
-	struct pwjob *j = arg;
-
-	if (j->old_pw) {
-		j->old_ok = password_verify(j->stored, j->old_pw, j->old_len) == 1;
-		if (!j->old_ok)
-			return;
-	}
-	if (j->new_pw)
-		j->hashed = password_hash(&j->params, j->new_pw, j->new_len, j->newhash, sizeof(j->newhash)) == 0;
-}
-
-static struct pwjob *
-pwjob_new(struct request *r)
-{
-	struct pwjob *j = xcalloc(1, sizeof(*j));
-
-	j->params = r->app->pw;
-	return j;
-}
-
-/* Hand j to the hash pool; the handler runs again with r->phase 1: 0.  On a
- * full queue: -1 after answering 503, and j is freed. */
-static int
-pwjob_defer(struct request *r, struct pwjob *j)
-{
-	if (request_defer(r, pwjob_run, j) != 0) {
-		pwjob_free(j);
-		api_respond_busy(r, "Too many requests in progress, try again shortly.");
-		return -1;
-	}
-	r->state = j;
-	r->state_free = pwjob_free;
-	return 0;
-}
 
 /* Per-IP and per-address limit on one of signup, resend and reset (all
  * requests count).  Each endpoint has its own budgets, so calls of one can
@@ -231,33 +170,31 @@ static void
 signup_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct pwjob *j = NULL;
+	struct api_pwjob *j;
+	struct pwstate *ps;
 	const char *pw;
 	size_t len = 0;
 	char email[STORE_EMAIL_MAX + 1];
 
 	if (request_json(r, &body) != 0)
 		goto done;
-	j = pwjob_new(r);
+	j = api_pwjob_new(r, sizeof(*ps));
+	ps = j->extra;
 	if (email_field(body, errors, email, sizeof(email)))
-		strlcpy_ok(j->email, email, sizeof(j->email));
-	pw = new_password_field(r, body, "password", j->email, errors, &len);
-	name_field(body, "first_name", errors, j->first_name, sizeof(j->first_name));
-	name_field(body, "last_name", errors, j->last_name, sizeof(j->last_name));
+		strlcpy_ok(ps->email, email, sizeof(ps->email));
+	pw = new_password_field(r, body, "password", ps->email, errors, &len);
+	name_field(body, "first_name", errors, ps->first_name, sizeof(ps->first_name));
+	name_field(body, "last_name", errors, ps->last_name, sizeof(ps->last_name));
 	if (json_object_size(errors) > 0) {
 		respond_json(r, 400, errors);
 		errors = NULL;
 		goto done;
 	}
-	if (throttled(r, "signup", j->email))
+	if (throttled(r, "signup", ps->email))
 		goto done;
-	j->new_pw = xstrndup(pw, len);
-	j->new_len = len;
-	pwjob_defer(r, j);
-	j = NULL;
+	api_pwjob_hash(j, pw, len);
+	api_pwjob_defer(r, j, NULL);
 done:
-	if (j)
-		pwjob_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "password");
@@ -268,11 +205,12 @@ done:
 static void
 signup_finish(struct request *r)
 {
-	struct pwjob *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
 	bool none = r->app->cfg.email_verification == EMAIL_VERIFICATION_NONE;
-	struct accounts_new_user n = { .origin = ACCOUNTS_SIGNUP, .email = j->email, .first_name = j->first_name,
-	    .last_name = j->last_name, .password_hash = j->newhash };
+	struct accounts_new_user n = { .origin = ACCOUNTS_SIGNUP, .email = ps->email, .first_name = ps->first_name,
+	    .last_name = ps->last_name, .password_hash = j->newhash };
 	struct accounts_actor a;
 	struct store_user u;
 	int rc;
@@ -467,7 +405,8 @@ static void
 reset_confirm_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct pwjob *j = NULL;
+	struct api_pwjob *j;
+	struct pwstate *ps;
 	const char *uid, *token, *pw;
 	size_t len = 0;
 
@@ -481,26 +420,23 @@ reset_confirm_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	j = pwjob_new(r);
-	if (reset_user(r, uid, token, &j->user) != 0) {
+	j = api_pwjob_new(r, sizeof(*ps));
+	ps = j->extra;
+	if (reset_user(r, uid, token, &ps->user) != 0) {
 		respond_error(r, 400, BAD_RESET);
 		goto done;
 	}
-	if ((pw = new_password_field(r, body, "new_password", j->user.email, errors, &len)) == NULL) {
+	if ((pw = new_password_field(r, body, "new_password", ps->user.email, errors, &len)) == NULL) {
 		respond_json(r, 400, errors);
 		errors = NULL;
 		goto done;
 	}
 	/* kept for the second check after hashing (a concurrent use of the same link) */
-	strlcpy_ok(j->uid, uid, sizeof(j->uid));
-	strlcpy_ok(j->token, token, sizeof(j->token));
-	j->new_pw = xstrndup(pw, len);
-	j->new_len = len;
-	pwjob_defer(r, j);
-	j = NULL;
+	strlcpy_ok(ps->uid, uid, sizeof(ps->uid));
+	strlcpy_ok(ps->token, token, sizeof(ps->token));
+	api_pwjob_hash(j, pw, len);
+	api_pwjob_defer(r, j, NULL);
 done:
-	if (j)
-		pwjob_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "new_password");
@@ -511,7 +447,8 @@ done:
 static void
 reset_confirm_finish(struct request *r)
 {
-	struct pwjob *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
 	struct accounts_actor a;
 	struct store_user u;
@@ -521,7 +458,7 @@ reset_confirm_finish(struct request *r)
 		return;
 	}
 	/* again, inside the transaction: only one use of a link can win */
-	if (reset_user(r, j->uid, j->token, &u) != 0) {
+	if (reset_user(r, ps->uid, ps->token, &u) != 0) {
 		store_rollback(st);
 		respond_error(r, 400, BAD_RESET);
 		return;
@@ -551,7 +488,8 @@ static void
 change_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct pwjob *j = NULL;
+	struct api_pwjob *j;
+	struct pwstate *ps;
 	const char *old, *pw;
 	size_t len = 0;
 
@@ -567,23 +505,18 @@ change_start(struct request *r)
 	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_reauth_throttled(r))
 		goto done;
-	j = pwjob_new(r);
-	if (store_user_by_id(r->app->store, r->caller->user.id, &j->user) != 0) {
+	j = api_pwjob_new(r, sizeof(*ps));
+	ps = j->extra;
+	if (store_user_by_id(r->app->store, r->caller->user.id, &ps->user) != 0) {
 		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	strlcpy_ok(j->stored, j->user.password, sizeof(j->stored));
-	j->old_len = json_string_length(json_object_get(body, "old_password"));
-	j->old_pw = xstrndup(old, j->old_len);
-	j->new_pw = xstrndup(pw, len);
-	j->new_len = len;
-	if (pwjob_defer(r, j) != 0)
+	api_pwjob_verify(j, ps->user.password, old, json_string_length(json_object_get(body, "old_password")));
+	api_pwjob_hash(j, pw, len);
+	if (api_pwjob_defer(r, j, NULL) != 0)
 		api_reauth_cancel(r);
-	j = NULL;
 done:
-	if (j)
-		pwjob_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "old_password");
@@ -596,11 +529,12 @@ static void
 change_finish(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
-	struct pwjob *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
 	struct accounts_actor a;
 
-	if (!j->old_ok) {
+	if (!j->verified) {
 		api_reauth_failed(r);        /* the attempt stays counted */
 		respond_json(r, 400, json_pack("{s:[s]}", "old_password",
 		    "Your old password was entered incorrectly. Please enter it again."));
@@ -613,8 +547,8 @@ change_finish(struct request *r)
 	}
 	api_actor(r, &a);
 	/* every session ends; this one goes on under a new key (session_rotate) */
-	if (accounts_set_password(st, cfg, &j->user, j->newhash, ACCOUNTS_PW_CHANGE, &a) != 0 ||
-	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
+	if (accounts_set_password(st, cfg, &ps->user, j->newhash, ACCOUNTS_PW_CHANGE, &a) != 0 ||
+	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &ps->user) != 0) || commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;

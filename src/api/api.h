@@ -11,6 +11,9 @@
 
 #include <jansson.h>
 
+#include "auth/password.h"
+#include "store/store.h"
+
 struct request;
 
 /* common.c — helpers every handler group shares */
@@ -62,6 +65,43 @@ void audit_log(struct request *r, const char *event, int64_t user_id, json_t *de
  * error, conflict) with 503 (api_respond_busy). */
 int api_store_answer(struct request *r, int rc);
 
+
+/* The one way handlers defer password work to the hash pool, as a
+ * start/finish pair:
+ *   start (r->phase 0): j = api_pwjob_new(r, sizeof(struct my_state));
+ *       api_pwjob_verify(j, stored_hash, pw, len) and/or api_pwjob_hash(j, new_pw, len);
+ *       fill j->extra; if (api_pwjob_defer(r, j, NULL) != 0) { undo counters; return; }
+ *   finish (r->phase 1): j = r->state; read j->verified / j->hashed / j->newhash.
+ * The request owns the job from api_pwjob_new on: it is freed (passwords and
+ * extra wiped) when the request ends, however it ends. */
+struct api_pwjob {
+	struct password_params params;
+	/* inputs: set through api_pwjob_verify / api_pwjob_hash */
+	char stored[STORE_HASH_MAX];     /* verify against this; "" or "!...": no usable hash */
+	char *verify_pw, *new_pw;        /* owned copies, wiped */
+	size_t verify_len, new_len;
+	bool rehash;                     /* after a right password, rehash it if params moved on */
+	/* outputs (on the worker) */
+	bool verified;                   /* verify_pw matched stored */
+	bool hashed;                     /* newhash holds new_pw's hash (or the rehash of verify_pw) */
+	bool rehashed;
+	char newhash[PASSWORD_ENCODED_MAX];
+	/* the handler's own state (extra_size bytes, zeroed), wiped and freed with
+	 * the job; extra_free (optional) runs first, to give back what it holds */
+	void *extra;
+	size_t extra_size;
+	void (*extra_free)(void *extra);
+};
+/* A job for r with extra_size bytes of handler state, owned by r at once. */
+struct api_pwjob *api_pwjob_new(struct request *r, size_t extra_size);
+/* Check pw (len bytes, copied) against the encoded hash stored (NULL, "" or
+ * "!..." costs a dummy verify of the same price and fails). */
+void api_pwjob_verify(struct api_pwjob *j, const char *stored, const char *pw, size_t len);
+/* Hash pw (len bytes, copied); when a verify is set too, only after it passed. */
+void api_pwjob_hash(struct api_pwjob *j, const char *pw, size_t len);
+/* Queue j on the hash pool: 0, or -1 after answering 503 with busy (NULL: the
+ * generic "Too many requests in progress" text) when the queue is full. */
+int api_pwjob_defer(struct request *r, struct api_pwjob *j, const char *busy);
 
 /* auth.c */
 void api_login_set_cookie(struct request *r);
