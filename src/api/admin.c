@@ -1,12 +1,13 @@
 /*
  * api/admin — the admin area's API (staff only; the router answers 401/403
- * before any of this runs).  Admins see and end sessions and tokens, switch
+ * before any of this runs).  Admins create accounts (without a password:
+ * the person gets a reset mail), see and end sessions and tokens, switch
  * flags, and trigger reset mails; they never see or set a password.  Only a
  * superuser grants or removes staff and superuser status, and only a
- * superuser touches a superuser's account.  Granting staff or superuser
- * status and deactivating someone also need the actor's password checked
- * on this session within reauth_max_age (api/reauth.c); a token never
- * qualifies.  Every change is audited with who did it.
+ * superuser touches a superuser's account.  Creating an account, granting
+ * staff or superuser status and deactivating someone also need the actor's
+ * password checked on this session within reauth_max_age (api/reauth.c); a
+ * token never qualifies.  Every change is audited with who did it.
  */
 #include <stdbool.h>
 #include <stdio.h>
