@@ -43,10 +43,10 @@ static const struct key keys[] = {
 	{ "secret_key", S(secret_key), "", 0, 0, "secret key (default: generated beside the database)" },
 	{ "email", S(email), "console", 0, 0, "mail transport: console, file:DIR, smtp://[user:pass@]host:port, smtps://..." },
 	{ "email_from", S(email_from), "Gatehouse <noreply@localhost>", 0, 0, "From: of outgoing mail" },
-	{ "email_tls", S(email_tls), "try", 0, 0, "smtp:// STARTTLS: try, require or off" },
-	{ "email_verification", S(email_verification), "mandatory", 0, 0, "mandatory, optional or none" },
+	{ "email_tls", S(email_tls_name), "try", 0, 0, "smtp:// STARTTLS: try, require or off" },
+	{ "email_verification", S(email_verification_name), "mandatory", 0, 0, "mandatory, optional or none" },
 	{ "product_name", S(product_name), "Gatehouse", 0, 0, "name used in mail" },
-	{ "log_level", S(log_level), "info", 0, 0, "debug, info, warn or error" },
+	{ "log_level", S(log_level_name), "info", 0, 0, "debug, info, warn or error" },
 	{ "csp", S(csp), "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
 	    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
 	    0, 0, "Content-Security-Policy of the SPA's pages (empty: none)" },
@@ -107,6 +107,21 @@ static const struct key keys[] = {
 /* clang-format on */
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* The names of each choice, in the order of its enum (config.h), NULL-ended. */
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const tls_modes[] = { "try", "require", "off", NULL };
+static const char *const verification_modes[] = { "mandatory", "optional", "none", NULL };
+
+/* The index of v among names, or -1. */
+static int
+choice(const char *v, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	return -1;
+}
 
 static int set_key(struct config *c, const struct key *k, const char *v, const char *src, char *err, size_t errsz);
 static int check_origin(const char *o, size_t len);
@@ -223,6 +238,7 @@ validate(struct config *c, char *err, size_t errsz)
 	const char *colon = strrchr(c->listen, ':');
 	long long port;
 	char *tmp = NULL;
+	int v;
 
 	if (colon == NULL || (size_t)(colon - c->listen) >= sizeof(c->listen_host) || colon == c->listen ||
 	    parse_ll(colon + 1, 0, 65535, &port) != 0) {
@@ -265,29 +281,37 @@ validate(struct config *c, char *err, size_t errsz)
 			break;
 		p = e + 1;
 	}
-	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") && strcmp(c->log_level, "warn") &&
-	    strcmp(c->log_level, "error")) {
+	if ((v = choice(c->log_level_name, log_levels)) < 0) {
 		snprintf(err, errsz, "log_level must be debug, info, warn or error");
 		return -1;
 	}
+	c->log_level = (enum config_log_level)v;
 	if (c->secret_key[0] != '\0' && strlen(c->secret_key) < 32) {
 		snprintf(err, errsz, "secret_key must be at least 32 characters");
 		return -1;
 	}
-	if (strcmp(c->email, "console") != 0 && strncmp(c->email, "file:", 5) != 0 &&
-	    strncmp(c->email, "smtp://", 7) != 0 && strncmp(c->email, "smtps://", 8) != 0) {
+	if (strcmp(c->email, "console") == 0)
+		c->email_transport = CONFIG_MAIL_CONSOLE;
+	else if (strncmp(c->email, "file:", 5) == 0)
+		c->email_transport = CONFIG_MAIL_FILE;
+	else if (strncmp(c->email, "smtp://", 7) == 0)
+		c->email_transport = CONFIG_MAIL_SMTP;
+	else if (strncmp(c->email, "smtps://", 8) == 0)
+		c->email_transport = CONFIG_MAIL_SMTPS;
+	else {
 		snprintf(err, errsz, "email must be console, file:DIR, smtp://... or smtps://...");
 		return -1;
 	}
-	if (strcmp(c->email_tls, "try") && strcmp(c->email_tls, "require") && strcmp(c->email_tls, "off")) {
+	if ((v = choice(c->email_tls_name, tls_modes)) < 0) {
 		snprintf(err, errsz, "email_tls must be try, require or off");
 		return -1;
 	}
-	if (strcmp(c->email_verification, "mandatory") && strcmp(c->email_verification, "optional") &&
-	    strcmp(c->email_verification, "none")) {
+	c->email_tls = (enum config_email_tls)v;
+	if ((v = choice(c->email_verification_name, verification_modes)) < 0) {
 		snprintf(err, errsz, "email_verification must be mandatory, optional or none");
 		return -1;
 	}
+	c->email_verification = (enum config_email_verification)v;
 	if (strchr(c->email_from, '\r') || strchr(c->email_from, '\n') || strchr(c->product_name, '\r') ||
 	    strchr(c->product_name, '\n') || !strchr(c->email_from, '@')) {
 		snprintf(err, errsz, "email_from must be an address (\"Name <addr@host>\") on one line");
@@ -501,15 +525,16 @@ config_check_deploy(const struct config *c)
 		    c->listen_host);
 		n++;
 	}
-	if (strcmp(c->email, "console") == 0 || strncmp(c->email, "file:", 5) == 0) {
+	if (c->email_transport == CONFIG_MAIL_CONSOLE || c->email_transport == CONFIG_MAIL_FILE) {
 		printf("WARNING email is %s: mail is not delivered to anyone\n", c->email);
 		n++;
-	} else if (strncmp(c->email, "smtp://", 7) == 0 && strcmp(c->email_tls, "require") != 0) {
-		printf("WARNING email_tls is %s: SMTP may run without TLS\n", c->email_tls);
+	} else if (c->email_transport == CONFIG_MAIL_SMTP && c->email_tls != CONFIG_TLS_REQUIRE) {
+		printf("WARNING email_tls is %s: SMTP may run without TLS\n", tls_modes[c->email_tls]);
 		n++;
 	}
-	if (strcmp(c->email_verification, "mandatory") != 0) {
-		printf("WARNING email_verification is %s: unconfirmed addresses can sign in\n", c->email_verification);
+	if (c->email_verification != EMAIL_VERIFICATION_MANDATORY) {
+		printf("WARNING email_verification is %s: unconfirmed addresses can sign in\n",
+		    verification_modes[c->email_verification]);
 		n++;
 	}
 	if (c->session_max_age > 30L * 86400) {

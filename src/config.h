@@ -9,6 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Settings that are a choice among names: parsed into these when the config
+ * loads, so nothing compares their text afterwards. */
+enum config_email_tls { CONFIG_TLS_TRY, CONFIG_TLS_REQUIRE, CONFIG_TLS_OFF };
+enum config_email_verification { EMAIL_VERIFICATION_MANDATORY, EMAIL_VERIFICATION_OPTIONAL, EMAIL_VERIFICATION_NONE };
+enum config_log_level { CONFIG_LOG_DEBUG, CONFIG_LOG_INFO, CONFIG_LOG_WARN, CONFIG_LOG_ERROR };
+enum config_mail_transport { CONFIG_MAIL_CONSOLE, CONFIG_MAIL_FILE, CONFIG_MAIL_SMTP, CONFIG_MAIL_SMTPS };
+
 struct config {
 	char *listen;            /* host:port */
 	char *database;          /* sqlite:PATH */
@@ -18,10 +25,10 @@ struct config {
 	char *secret_key;        /* default: generated, stored beside the database */
 	char *email;             /* mail transport: console | file:DIR | smtp://... | smtps://... */
 	char *email_from;
-	char *email_tls;         /* try | require | off */
-	char *email_verification;/* mandatory | optional | none */
+	char *email_tls_name;    /* try | require | off: as configured (see email_tls) */
+	char *email_verification_name; /* mandatory | optional | none (see email_verification) */
 	char *product_name;
-	char *log_level;
+	char *log_level_name;    /* debug | info | warn | error (see log_level) */
 	char *csp;               /* Content-Security-Policy for the SPA's HTML */
 	/* social login (empty client id: provider off) */
 	char *github_client_id, *github_client_secret, *github_authorize_url, *github_token_url, *github_api_url;
@@ -44,6 +51,10 @@ struct config {
 	bool debug, trust_proxy;
 
 	/* derived by config_load */
+	enum config_email_tls email_tls;
+	enum config_email_verification email_verification;
+	enum config_log_level log_level;
+	enum config_mail_transport email_transport;   /* from the scheme of email */
 	char listen_host[64];
 	unsigned short listen_port;
 	bool secure_cookies;     /* public origin is https */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "accounts/accounts.h"
 #include "app.h"
 #include "accounts/audit.h"
 #include "config.h"
@@ -75,9 +76,9 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return -1;
 	}
-	log_set_level(!strcmp(app->cfg.log_level, "debug") ? LOG_DEBUG :
-	    !strcmp(app->cfg.log_level, "warn") ? LOG_WARN :
-	    !strcmp(app->cfg.log_level, "error") ? LOG_ERROR : LOG_INFO);
+	log_set_level(app->cfg.log_level == CONFIG_LOG_DEBUG ? LOG_DEBUG :
+	    app->cfg.log_level == CONFIG_LOG_WARN ? LOG_WARN :
+	    app->cfg.log_level == CONFIG_LOG_ERROR ? LOG_ERROR : LOG_INFO);
 	app->pw.iterations = (unsigned long long)app->cfg.argon2_iterations;
 	app->pw.memory_kib = (size_t)app->cfg.argon2_memory_kib;
 	if ((app->store = store_open(app->cfg.database, err, sizeof(err))) == NULL) {
@@ -272,17 +273,18 @@ done:
 static int
 cmd_createuser(struct app *app, int argc, char **argv)
 {
-	struct store_user u = { 0 };
-	const char *email = NULL;
+	struct accounts_new_user n = { .origin = ACCOUNTS_CLI, .email_verified = true };   /* an operator vouches */
+	struct store_user u;
+	char norm[STORE_EMAIL_MAX + 1], hash[PASSWORD_ENCODED_MAX];
 	int rc, weak_ok = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--allow-weak-password"))
 			weak_ok = 1;
 		else if (!strcmp(argv[i], "--staff"))
-			u.is_staff = true;
+			n.is_staff = true;
 		else if (!strcmp(argv[i], "--superuser"))
-			u.is_staff = u.is_superuser = true;
+			n.is_staff = n.is_superuser = true;
 		else if ((!strcmp(argv[i], "--first-name") || !strcmp(argv[i], "--last-name")) && i + 1 < argc) {
 			const char *v = argv[++i];
 			bool first = argv[i - 1][2] == 'f';
@@ -293,47 +295,43 @@ cmd_createuser(struct app *app, int argc, char **argv)
 				    "without control characters\n", first ? "--first-name" : "--last-name", STORE_NAME_MAX);
 				return 1;
 			}
-			strlcpy_ok(first ? u.first_name : u.last_name, v, sizeof(u.first_name));
-		} else if (argv[i][0] != '-' && email == NULL)
-			email = argv[i];
+			if (first)
+				n.first_name = v;
+			else
+				n.last_name = v;
+		} else if (argv[i][0] != '-' && n.email == NULL)
+			n.email = argv[i];
 		else {
 			fprintf(stderr, "gatehouse: createuser: unexpected \"%s\"\n", argv[i]);
 			return 2;
 		}
 	}
-	if (email == NULL) {
+	if (n.email == NULL) {
 		fprintf(stderr, "gatehouse: createuser needs an EMAIL\n");
 		return 2;
 	}
-	if (user_normalize_email(email, u.email, sizeof(u.email)) != 0) {
+	if (user_normalize_email(n.email, norm, sizeof(norm)) != 0) {
 		fprintf(stderr, "gatehouse: createuser: not a valid email address (ASCII before the @; no control or "
 		    "invisible characters)\n");
 		return 1;
 	}
-	{
-		struct store_user existing;
-		if (store_user_by_email(app->store, u.email, &existing) == 0) {
-			fprintf(stderr, "gatehouse: a user with email %s already exists\n", u.email);
-			return 1;
-		}
-	}
-	if (new_password_hash(app, u.email, weak_ok, u.password, sizeof(u.password)) != 0)
+	if (store_user_by_email(app->store, norm, &u) == 0) {
+		fprintf(stderr, "gatehouse: a user with email %s already exists\n", norm);
 		return 1;
-	u.is_active = true;
-	u.email_verified = true;     /* an operator vouches for it */
-	u.date_joined = now_unix();
-	session_new_auth_hash(u.auth_hash);
-	rc = store_user_create(app->store, &u);
-	if (rc == STORE_CONFLICT) {
-		fprintf(stderr, "gatehouse: a user with email %s already exists\n", u.email);
+	}
+	if (new_password_hash(app, norm, weak_ok, hash, sizeof(hash)) != 0)
+		return 1;
+	n.password_hash = hash;
+	rc = accounts_create_user(app->store, &n, NULL, &u);
+	sodium_memzero(hash, sizeof(hash));
+	if (rc == ACCOUNTS_TAKEN) {
+		fprintf(stderr, "gatehouse: a user with email %s already exists\n", norm);
 		return 1;
 	}
 	if (rc != 0) {
 		fprintf(stderr, "gatehouse: could not create the user\n");
 		return 1;
 	}
-	audit_log_cli(app->store, "admin.user.created", u.id, json_pack("{s:b, s:b}", "is_staff", u.is_staff,
-	    "is_superuser", u.is_superuser));
 	printf("created user %lld <%s>%s\n", (long long)u.id, u.email,
 	    u.is_superuser ? " (superuser)" : u.is_staff ? " (staff)" : "");
 	return 0;
@@ -359,22 +357,24 @@ static int
 cmd_changepassword(struct app *app, int argc, char **argv)
 {
 	struct store_user u;
-	char hash[PASSWORD_ENCODED_MAX], auth[STORE_AUTHHASH_LEN + 1];
-	int weak_ok = argc == 2 && !strcmp(argv[1], "--allow-weak-password");
+	char hash[PASSWORD_ENCODED_MAX];
+	int rc, weak_ok = argc == 2 && !strcmp(argv[1], "--allow-weak-password");
 
 	if ((argc != 1 && !weak_ok) || find_user(app, argv[0], &u) != 0)
 		return argc != 1 && !weak_ok ? 2 : 1;
 	if (new_password_hash(app, u.email, weak_ok, hash, sizeof(hash)) != 0)
 		return 1;
-	/* a new auth hash ends every session made under the old password */
-	session_new_auth_hash(auth);
-	if (store_user_set_password(app->store, u.id, hash, auth) != 0 ||
-	    store_session_delete_user(app->store, u.id, 0) < 0) {
+	/* the policy for an operator's change (accounts.h): every session
+	 * ends, tokens stay, the owner is told by mail; all or nothing */
+	rc = store_begin(app->store) != 0 ? -1 :
+	    accounts_set_password(app->store, &app->cfg, &u, hash, ACCOUNTS_PW_CLI, NULL);
+	sodium_memzero(hash, sizeof(hash));
+	if (rc != 0 || store_commit(app->store) != 0) {
+		store_rollback(app->store);
 		fprintf(stderr, "gatehouse: could not change the password\n");
 		return 1;
 	}
-	audit_log_cli(app->store, "password.changed", u.id, NULL);
-	printf("password changed for %s; their sessions have ended\n", u.email);
+	printf("password changed for %s; their sessions have ended and they are told by mail\n", u.email);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * audit — see audit.h.
+ * audit — see audit.h.  Plain inputs only: never includes http/ (the
+ * request-taking wrapper audit_log lives in api/common.c).
  */
 #include "accounts/audit.h"
 
@@ -7,8 +8,6 @@
 #include <string.h>
 
 #include "app.h"
-#include "http/http.h"
-#include "auth/caller.h"
 #include "log.h"
 #include "store/store.h"
 
@@ -28,19 +27,19 @@ write_row(struct store *st, struct store_audit *a, json_t *detail)
 }
 
 void
-audit_log(struct request *r, const char *event, int64_t user_id, json_t *detail)
+audit_write(struct store *st, int64_t actor_id, const char *ip, const char *user_agent, const char *event,
+    int64_t user_id, json_t *detail)
 {
 	struct store_audit a = { 0 };
-	const char *ua = request_header(r, "User-Agent");
 
 	strlcpy_ok(a.event, event, sizeof(a.event));
-	a.actor_id = r->caller->kind != AUTH_NONE ? r->caller->user.id : 0;
+	a.actor_id = actor_id;
 	a.user_id = user_id;
-	strlcpy_ok(a.ip, r->ip, sizeof(a.ip));
-	strlcpy_ok(a.user_agent, ua ? ua : "", sizeof(a.user_agent));
+	strlcpy_ok(a.ip, ip ? ip : "", sizeof(a.ip));
+	strlcpy_ok(a.user_agent, user_agent ? user_agent : "", sizeof(a.user_agent));
 	if (!utf8_valid(a.user_agent, strlen(a.user_agent)))
 		a.user_agent[0] = '\0';
-	write_row(r->app->store, &a, detail);
+	write_row(st, &a, detail);
 }
 
 void

@@ -16,8 +16,8 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "accounts/accounts.h"
 #include "app.h"
-#include "accounts/audit.h"
 #include "http/http.h"
 #include "auth/caller.h"
 #include "log.h"
@@ -36,75 +36,14 @@
 
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-/* Work for the hash pool: check an old password and/or hash a new one. */
-struct pwjob {
-	struct password_params params;
-	char *old_pw, *new_pw;           /* owned, wiped */
-	size_t old_len, new_len;
-	char stored[STORE_HASH_MAX];     /* hash to check old_pw against */
-	bool old_ok, hashed;
-	char newhash[PASSWORD_ENCODED_MAX];
-	/* what the second phase needs */
+/* What the second phase of signup, reset-confirm and change needs, carried
+ * by the password job (api_pwjob: the passwords, wiped). */
+struct pwstate {
 	struct store_user user;
 	char email[STORE_EMAIL_MAX + 1];
 	char first_name[STORE_NAME_MAX * 4 + 1], last_name[STORE_NAME_MAX * 4 + 1];
 	char uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX];
 };
-
-static void
-pwjob_free(void *arg)
-{
-	struct pwjob *j = arg;
-
-	if (j->old_pw) {
-		sodium_memzero(j->old_pw, j->old_len);
-		free(j->old_pw);
-	}
-	if (j->new_pw) {
-		sodium_memzero(j->new_pw, j->new_len);
-		free(j->new_pw);
-	}
-	sodium_memzero(j, sizeof(*j));
-	free(j);
-}
-
-static void
-pwjob_run(void *arg)
-{
-	struct pwjob *j = arg;
-
-	if (j->old_pw) {
-		j->old_ok = password_verify(j->stored, j->old_pw, j->old_len) == 1;
-		if (!j->old_ok)
-			return;
-	}
-	if (j->new_pw)
-		j->hashed = password_hash(&j->params, j->new_pw, j->new_len, j->newhash, sizeof(j->newhash)) == 0;
-}
-
-static struct pwjob *
-pwjob_new(struct request *r)
-{
-	struct pwjob *j = xcalloc(1, sizeof(*j));
-
-	j->params = r->app->pw;
-	return j;
-}
-
-/* Hand j to the hash pool; the handler runs again with r->phase 1: 0.  On a
- * full queue: -1 after answering 503, and j is freed. */
-static int
-pwjob_defer(struct request *r, struct pwjob *j)
-{
-	if (request_defer(r, pwjob_run, j) != 0) {
-		pwjob_free(j);
-		api_respond_busy(r, "Too many requests in progress, try again shortly.");
-		return -1;
-	}
-	r->state = j;
-	r->state_free = pwjob_free;
-	return 0;
-}
 
 /* Per-IP and per-address limit on one of signup, resend and reset (all
  * requests count).  Each endpoint has its own budgets, so calls of one can
@@ -231,33 +170,31 @@ static void
 signup_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct pwjob *j = NULL;
+	struct api_pwjob *j;
+	struct pwstate *ps;
 	const char *pw;
 	size_t len = 0;
 	char email[STORE_EMAIL_MAX + 1];
 
 	if (request_json(r, &body) != 0)
 		goto done;
-	j = pwjob_new(r);
+	j = api_pwjob_new(r, sizeof(*ps));
+	ps = j->extra;
 	if (email_field(body, errors, email, sizeof(email)))
-		strlcpy_ok(j->email, email, sizeof(j->email));
-	pw = new_password_field(r, body, "password", j->email, errors, &len);
-	name_field(body, "first_name", errors, j->first_name, sizeof(j->first_name));
-	name_field(body, "last_name", errors, j->last_name, sizeof(j->last_name));
+		strlcpy_ok(ps->email, email, sizeof(ps->email));
+	pw = new_password_field(r, body, "password", ps->email, errors, &len);
+	name_field(body, "first_name", errors, ps->first_name, sizeof(ps->first_name));
+	name_field(body, "last_name", errors, ps->last_name, sizeof(ps->last_name));
 	if (json_object_size(errors) > 0) {
 		respond_json(r, 400, errors);
 		errors = NULL;
 		goto done;
 	}
-	if (throttled(r, "signup", j->email))
+	if (throttled(r, "signup", ps->email))
 		goto done;
-	j->new_pw = xstrndup(pw, len);
-	j->new_len = len;
-	pwjob_defer(r, j);
-	j = NULL;
+	api_pwjob_hash(j, pw, len);
+	api_pwjob_defer(r, j, NULL);
 done:
-	if (j)
-		pwjob_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "password");
@@ -268,48 +205,36 @@ done:
 static void
 signup_finish(struct request *r)
 {
-	struct pwjob *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
-	bool none = strcmp(r->app->cfg.email_verification, "none") == 0;
-	struct store_user u = { 0 }, existing;
+	bool none = r->app->cfg.email_verification == EMAIL_VERIFICATION_NONE;
+	struct accounts_new_user n = { .origin = ACCOUNTS_SIGNUP, .email = ps->email, .first_name = ps->first_name,
+	    .last_name = ps->last_name, .password_hash = j->newhash };
+	struct accounts_actor a;
+	struct store_user u;
 	int rc;
 
 	if (!j->hashed || store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	rc = store_user_by_email(st, j->email, &existing);
-	if (rc == 0) {
-		/* taken: the same answer as a new signup; the owner is told by mail */
-		if (mail_queue(st, &r->app->cfg, MAIL_SIGNUP_EXISTS, existing.email, NULL) != 0)
-			goto fail;
-	} else if (rc == STORE_NOTFOUND) {
-		strlcpy_ok(u.email, j->email, sizeof(u.email));
-		strlcpy_ok(u.password, j->newhash, sizeof(u.password));
-		strlcpy_ok(u.first_name, j->first_name, sizeof(u.first_name));
-		strlcpy_ok(u.last_name, j->last_name, sizeof(u.last_name));
-		u.is_active = true;
-		u.date_joined = now_unix();
-		session_new_auth_hash(u.auth_hash);
-		rc = store_user_create(st, &u);
-		if (rc == STORE_CONFLICT) {
-			/* a concurrent signup took it first: answer as for any taken address */
-			store_rollback(st);
-			goto answer;
+	api_actor(r, &a);
+	rc = accounts_create_user(st, &n, &a, &u);
+	if (rc == ACCOUNTS_TAKEN) {
+		/* taken: the same answer as a new signup; the owner is told by mail
+		 * (an insert that lost a race has no row to name: nothing to send) */
+		if (u.id) {
+			if (mail_queue(st, &r->app->cfg, MAIL_SIGNUP_EXISTS, u.email, NULL) != 0)
+				goto fail;
+			audit_log(r, "user.signup_with_taken_address", u.id, NULL);
 		}
-		if (rc != 0 || (!none && confirmation_send(r, &u) != 0))
-			goto fail;
-	} else
-		goto fail;
+	} else if (rc != 0 || (!none && confirmation_send(r, &u) != 0))
+		goto fail;             /* the fields were checked already: only a store error is left */
 	if (commit_and_wake(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	if (u.id)
-		audit_log(r, "user.signed_up", u.id, NULL);
-	else
-		audit_log(r, "user.signup_with_taken_address", existing.id, NULL);
-answer:
 	respond_json(r, 201, json_pack("{s:s}", "detail", none ? "Account created." : "Verification e-mail sent."));
 	return;
 fail:
@@ -334,6 +259,7 @@ api_signup_confirm(struct request *r)
 	struct store *st = r->app->store;
 	json_t *body = NULL, *errors = json_object();
 	struct store_confirmation c;
+	struct accounts_actor a;
 	struct store_user u;
 	const char *key;
 	char kh[65];
@@ -366,11 +292,10 @@ api_signup_confirm(struct request *r)
 		respond_error(r, 400, BAD_CONFIRMATION);
 		goto done;
 	}
-	if (store_user_set_verified(st, u.id) != 0 || store_confirmation_delete_user(st, u.id) < 0 ||
-	    store_commit(st) != 0)
+	api_actor(r, &a);
+	if (accounts_confirm_email(st, &u, &a) != 0 || store_commit(st) != 0)
 		goto fail;
 	log_msg(LOG_INFO, "user %lld confirmed their email address", (long long)u.id);
-	audit_log(r, "email.confirmed", u.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Email confirmed."));
 	goto done;
 fail:
@@ -407,7 +332,7 @@ api_signup_resend(struct request *r)
 		goto done;
 	}
 	if (rc == 0 && !u.email_verified && u.is_active &&
-	    strcmp(r->app->cfg.email_verification, "none") != 0) {
+	    r->app->cfg.email_verification != EMAIL_VERIFICATION_NONE) {
 		if (store_begin(st) != 0 || confirmation_send(r, &u) != 0 || commit_and_wake(r) != 0) {
 			store_rollback(st);
 			api_respond_busy(r, NULL);
@@ -422,21 +347,6 @@ done:
 }
 
 /* ---- POST /api/password/reset/ ---- */
-
-int
-accounts_queue_reset(struct request *r, const struct store_user *u)
-{
-	char uid[RESET_UID_MAX + 1], token[RESET_TOKEN_MAX], path[160];
-	int ret;
-
-	reset_uid_encode(u->id, uid, sizeof(uid));
-	reset_token_make(r->app->cfg.secret_key, u, now_unix(), token, sizeof(token));
-	snprintf(path, sizeof(path), "/reset-password/%s/%s", uid, token);
-	ret = mail_queue(r->app->store, &r->app->cfg, MAIL_RESET, u->email, path);
-	sodium_memzero(token, sizeof(token));
-	sodium_memzero(path, sizeof(path));
-	return ret;
-}
 
 void
 api_password_reset(struct request *r)
@@ -462,7 +372,7 @@ api_password_reset(struct request *r)
 		goto done;
 	}
 	if (rc == 0 && u.is_active) {
-		q = accounts_queue_reset(r, &u);
+		q = accounts_queue_reset(st, &r->app->cfg, &u);
 		if (q == 0)
 			audit_log(r, "password.reset_requested", u.id, NULL);
 	} else if (rc == STORE_NOTFOUND)
@@ -495,7 +405,8 @@ static void
 reset_confirm_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct pwjob *j = NULL;
+	struct api_pwjob *j;
+	struct pwstate *ps;
 	const char *uid, *token, *pw;
 	size_t len = 0;
 
@@ -509,26 +420,23 @@ reset_confirm_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	j = pwjob_new(r);
-	if (reset_user(r, uid, token, &j->user) != 0) {
+	j = api_pwjob_new(r, sizeof(*ps));
+	ps = j->extra;
+	if (reset_user(r, uid, token, &ps->user) != 0) {
 		respond_error(r, 400, BAD_RESET);
 		goto done;
 	}
-	if ((pw = new_password_field(r, body, "new_password", j->user.email, errors, &len)) == NULL) {
+	if ((pw = new_password_field(r, body, "new_password", ps->user.email, errors, &len)) == NULL) {
 		respond_json(r, 400, errors);
 		errors = NULL;
 		goto done;
 	}
 	/* kept for the second check after hashing (a concurrent use of the same link) */
-	strlcpy_ok(j->uid, uid, sizeof(j->uid));
-	strlcpy_ok(j->token, token, sizeof(j->token));
-	j->new_pw = xstrndup(pw, len);
-	j->new_len = len;
-	pwjob_defer(r, j);
-	j = NULL;
+	strlcpy_ok(ps->uid, uid, sizeof(ps->uid));
+	strlcpy_ok(ps->token, token, sizeof(ps->token));
+	api_pwjob_hash(j, pw, len);
+	api_pwjob_defer(r, j, NULL);
 done:
-	if (j)
-		pwjob_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "new_password");
@@ -539,32 +447,29 @@ done:
 static void
 reset_confirm_finish(struct request *r)
 {
-	struct pwjob *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
+	struct accounts_actor a;
 	struct store_user u;
-	char auth[STORE_AUTHHASH_LEN + 1];
 
 	if (!j->hashed || store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
 	/* again, inside the transaction: only one use of a link can win */
-	if (reset_user(r, j->uid, j->token, &u) != 0) {
+	if (reset_user(r, ps->uid, ps->token, &u) != 0) {
 		store_rollback(st);
 		respond_error(r, 400, BAD_RESET);
 		return;
 	}
-	session_new_auth_hash(auth);
-	if (store_user_set_password(st, u.id, j->newhash, auth) != 0 ||
-	    store_session_delete_user(st, u.id, 0) < 0 || store_token_delete_user(st, u.id) < 0 ||
-	    store_user_set_verified(st, u.id) != 0 || store_confirmation_delete_user(st, u.id) < 0 ||
-	    mail_queue(st, &r->app->cfg, MAIL_PASSWORD_CHANGED, u.email, NULL) != 0 || commit_and_wake(r) != 0) {
+	api_actor(r, &a);
+	if (accounts_set_password(st, &r->app->cfg, &u, j->newhash, ACCOUNTS_PW_RESET, &a) != 0 ||
+	    commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
-	log_msg(LOG_INFO, "user %lld reset their password; sessions and tokens ended", (long long)u.id);
-	audit_log(r, "password.reset", u.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Password has been reset with the new password."));
 }
 
@@ -583,7 +488,8 @@ static void
 change_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct pwjob *j = NULL;
+	struct api_pwjob *j;
+	struct pwstate *ps;
 	const char *old, *pw;
 	size_t len = 0;
 
@@ -599,23 +505,18 @@ change_start(struct request *r)
 	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_reauth_throttled(r))
 		goto done;
-	j = pwjob_new(r);
-	if (store_user_by_id(r->app->store, r->caller->user.id, &j->user) != 0) {
+	j = api_pwjob_new(r, sizeof(*ps));
+	ps = j->extra;
+	if (store_user_by_id(r->app->store, r->caller->user.id, &ps->user) != 0) {
 		api_reauth_cancel(r);
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	strlcpy_ok(j->stored, j->user.password, sizeof(j->stored));
-	j->old_len = json_string_length(json_object_get(body, "old_password"));
-	j->old_pw = xstrndup(old, j->old_len);
-	j->new_pw = xstrndup(pw, len);
-	j->new_len = len;
-	if (pwjob_defer(r, j) != 0)
+	api_pwjob_verify(j, ps->user.password, old, json_string_length(json_object_get(body, "old_password")));
+	api_pwjob_hash(j, pw, len);
+	if (api_pwjob_defer(r, j, NULL) != 0)
 		api_reauth_cancel(r);
-	j = NULL;
 done:
-	if (j)
-		pwjob_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "old_password");
@@ -628,10 +529,12 @@ static void
 change_finish(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
-	struct pwjob *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
+	struct accounts_actor a;
 
-	if (!j->old_ok) {
+	if (!j->verified) {
 		api_reauth_failed(r);        /* the attempt stays counted */
 		respond_json(r, 400, json_pack("{s:[s]}", "old_password",
 		    "Your old password was entered incorrectly. Please enter it again."));
@@ -642,19 +545,14 @@ change_finish(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	session_new_auth_hash(j->user.auth_hash);
-	strlcpy_ok(j->user.password, j->newhash, sizeof(j->user.password));
+	api_actor(r, &a);
 	/* every session ends; this one goes on under a new key (session_rotate) */
-	if (store_user_set_password(st, j->user.id, j->newhash, j->user.auth_hash) != 0 ||
-	    store_session_delete_user(st, j->user.id, 0) < 0 ||
-	    mail_queue(st, cfg, MAIL_PASSWORD_CHANGED, j->user.email, NULL) != 0 ||
-	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
+	if (accounts_set_password(st, cfg, &ps->user, j->newhash, ACCOUNTS_PW_CHANGE, &a) != 0 ||
+	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &ps->user) != 0) || commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
-	log_msg(LOG_INFO, "user %lld changed their password; other sessions ended", (long long)j->user.id);
-	audit_log(r, "password.changed", j->user.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "New password has been saved."));
 }
 

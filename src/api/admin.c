@@ -1,20 +1,22 @@
 /*
  * api/admin — the admin area's API (staff only; the router answers 401/403
- * before any of this runs).  Admins see and end sessions and tokens, switch
+ * before any of this runs).  Admins create accounts (without a password:
+ * the person gets a reset mail), see and end sessions and tokens, switch
  * flags, and trigger reset mails; they never see or set a password.  Only a
  * superuser grants or removes staff and superuser status, and only a
- * superuser touches a superuser's account.  Granting staff or superuser
- * status and deactivating someone also need the actor's password checked
- * on this session within reauth_max_age (api/reauth.c); a token never
- * qualifies.  Every change is audited with who did it.
+ * superuser touches a superuser's account.  Creating an account, granting
+ * staff or superuser status and deactivating someone also need the actor's
+ * password checked on this session within reauth_max_age (api/reauth.c); a
+ * token never qualifies.  Every change is audited with who did it.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "app.h"
+#include "accounts/accounts.h"
 #include "accounts/audit.h"
+#include "app.h"
 #include "http/http.h"
 #include "auth/caller.h"
 #include "mail/mailer.h"
@@ -72,17 +74,88 @@ api_admin_users(struct request *r)
 	respond_json(r, 200, api_paginated(r, page, size, total, results));
 }
 
+static int bool_field(json_t *body, const char *name, bool *out, json_t *errors, bool *seen);
+
+/* POST /api/admin/users/ {email, first_name?, last_name?, is_staff?, is_superuser?}:
+ * an active account with an unusable password and its address marked
+ * verified (the admin vouches for it); the person gets the password-reset
+ * mail and sets their own password.  Needs a fresh re-authentication, like
+ * granting staff; only a superuser creates staff or superusers. */
+void
+api_admin_user_create(struct request *r)
+{
+	struct store *st = r->app->store;
+	json_t *body = NULL, *errors = json_object();
+	struct accounts_new_user n = { .origin = ACCOUNTS_ADMIN, .email_verified = true };
+	struct accounts_actor a;
+	struct store_user u;
+	bool seen = false;
+	int rc;
+
+	if (!session_reauth_fresh(r)) {
+		respond_json(r, 403, json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.",
+		    "code", "reauthentication_required"));
+		goto done;
+	}
+	if (request_json(r, &body) != 0)
+		goto done;
+	n.email = api_string_field(body, "email", errors);
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "last_name" : "first_name";
+		json_t *v = json_object_get(body, name);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_is_string(v))
+			json_object_set_new(errors, name, json_pack("[s]", "Not a valid string."));
+		else if (i)
+			n.last_name = json_string_value(v);
+		else
+			n.first_name = json_string_value(v);
+	}
+	bool_field(body, "is_staff", &n.is_staff, errors, &seen);
+	bool_field(body, "is_superuser", &n.is_superuser, errors, &seen);
+	if (json_object_size(errors) > 0) {
+		respond_json(r, 400, errors);
+		errors = NULL;
+		goto done;
+	}
+	if ((n.is_staff || n.is_superuser) && !r->caller->user.is_superuser) {
+		respond_error(r, 403, "Only a superuser can grant or remove staff or superuser status.");
+		goto done;
+	}
+	api_actor(r, &a);
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	rc = accounts_create_user(st, &n, &a, &u);
+	if (rc == ACCOUNTS_BAD_EMAIL || rc == ACCOUNTS_TAKEN || rc == ACCOUNTS_BAD_NAME) {
+		store_rollback(st);
+		if (rc == ACCOUNTS_BAD_NAME)
+			respond_json(r, 400, json_pack("{s:[s]}", user_name_valid(n.first_name ? n.first_name : "",
+			    n.first_name ? strlen(n.first_name) : 0) ? "last_name" : "first_name", "Enter a valid name."));
+		else
+			respond_json(r, 400, json_pack("{s:[s]}", "email", rc == ACCOUNTS_TAKEN ?
+			    "A user with that email address already exists." : "Enter a valid email address."));
+		goto done;
+	}
+	if (rc != 0 || accounts_queue_reset(st, &r->app->cfg, &u) != 0 || store_commit(st) != 0) {
+		store_rollback(st);
+		api_respond_busy(r, NULL);
+		goto done;
+	}
+	mailer_wake(r->app->mailer);
+	respond_json(r, 201, admin_user_json(&u));
+done:
+	json_decref(errors);
+	json_decref(body);
+}
+
 /* The user named by the path's id into u: 0, or -1 after answering 404/503. */
 static int
 target(struct request *r, struct store_user *u)
 {
-	int rc = store_user_by_id(r->app->store, r->ids[0], u);
-
-	if (rc == STORE_NOTFOUND)
-		respond_error(r, 404, "Not found.");
-	else if (rc != 0)
-		api_respond_busy(r, NULL);
-	return rc == 0 ? 0 : -1;
+	return api_store_answer(r, store_user_by_id(r->app->store, r->ids[0], u));
 }
 
 /* Staff may act on ordinary users; a superuser's account only a superuser touches. */
@@ -170,8 +243,7 @@ api_admin_user_update(struct request *r)
 		goto busy;
 	if (store_user_set_flags(st, u.id, active, staff, super, verified) != 0)
 		goto fail;
-	if (!active && u.is_active &&
-	    (store_session_delete_user(st, u.id, 0) < 0 || store_token_delete_user(st, u.id) < 0))
+	if (!active && u.is_active && accounts_deactivate(st, u.id) != 0)
 		goto fail;               /* deactivated: everything of theirs ends now */
 	if (store_commit(st) != 0)
 		goto fail;
@@ -265,14 +337,8 @@ delete_one(struct request *r, bool token)
 	if (target(r, &u) != 0 || !may_manage(r, &u))
 		return;
 	rc = token ? store_token_delete_id(r->app->store, id, u.id) : store_session_delete_id(r->app->store, id, u.id);
-	if (rc == STORE_NOTFOUND) {
-		respond_error(r, 404, "Not found.");
+	if (api_store_answer(r, rc) != 0)
 		return;
-	}
-	if (rc != 0) {
-		api_respond_busy(r, NULL);
-		return;
-	}
 	if (token)
 		audit_log(r, "admin.token.revoked", u.id, json_pack("{s:I}", "token_id", (json_int_t)id));
 	else
@@ -309,7 +375,7 @@ api_admin_user_password_reset(struct request *r)
 		respond_error(r, 400, "The account is inactive: activate it first.");
 		return;
 	}
-	if (accounts_queue_reset(r, &u) != 0) {
+	if (accounts_queue_reset(r->app->store, &r->app->cfg, &u) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}

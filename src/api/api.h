@@ -16,6 +16,9 @@
 
 #include <jansson.h>
 
+#include "auth/password.h"
+#include "store/store.h"
+
 struct request;
 
 /* common.c — helpers every handler group shares */
@@ -55,7 +58,55 @@ void api_reauth_succeeded(struct request *r);
 void api_reauth_cancel(struct request *r);
 /* Wipe the string field name of obj in place (a password in a parsed body). */
 void api_wipe_field(json_t *obj, const char *name);
+/* The audit actor of r: its signed-in user (0: none), IP and User-Agent
+ * (borrowed from r). */
+struct accounts_actor;
+void api_actor(struct request *r, struct accounts_actor *a);
+/* Event about user_id (0: no subject) by r's caller, with r's IP and user
+ * agent (accounts/audit.h audit_write); detail (may be NULL) is taken over. */
+void audit_log(struct request *r, const char *event, int64_t user_id, json_t *detail);
+/* A store result as the answer: 0 for 0; otherwise -1 after answering
+ * STORE_NOTFOUND with 404 {"detail":"Not found."} and anything else (busy,
+ * error, conflict) with 503 (api_respond_busy). */
+int api_store_answer(struct request *r, int rc);
 
+
+/* The one way handlers defer password work to the hash pool, as a
+ * start/finish pair:
+ *   start (r->phase 0): j = api_pwjob_new(r, sizeof(struct my_state));
+ *       api_pwjob_verify(j, stored_hash, pw, len) and/or api_pwjob_hash(j, new_pw, len);
+ *       fill j->extra; if (api_pwjob_defer(r, j, NULL) != 0) { undo counters; return; }
+ *   finish (r->phase 1): j = r->state; read j->verified / j->hashed / j->newhash.
+ * The request owns the job from api_pwjob_new on: it is freed (passwords and
+ * extra wiped) when the request ends, however it ends. */
+struct api_pwjob {
+	struct password_params params;
+	/* inputs: set through api_pwjob_verify / api_pwjob_hash */
+	char stored[STORE_HASH_MAX];     /* verify against this; "" or "!...": no usable hash */
+	char *verify_pw, *new_pw;        /* owned copies, wiped */
+	size_t verify_len, new_len;
+	bool rehash;                     /* after a right password, rehash it if params moved on */
+	/* outputs (on the worker) */
+	bool verified;                   /* verify_pw matched stored */
+	bool hashed;                     /* newhash holds new_pw's hash (or the rehash of verify_pw) */
+	bool rehashed;
+	char newhash[PASSWORD_ENCODED_MAX];
+	/* the handler's own state (extra_size bytes, zeroed), wiped and freed with
+	 * the job; extra_free (optional) runs first, to give back what it holds */
+	void *extra;
+	size_t extra_size;
+	void (*extra_free)(void *extra);
+};
+/* A job for r with extra_size bytes of handler state, owned by r at once. */
+struct api_pwjob *api_pwjob_new(struct request *r, size_t extra_size);
+/* Check pw (len bytes, copied) against the encoded hash stored (NULL, "" or
+ * "!..." costs a dummy verify of the same price and fails). */
+void api_pwjob_verify(struct api_pwjob *j, const char *stored, const char *pw, size_t len);
+/* Hash pw (len bytes, copied); when a verify is set too, only after it passed. */
+void api_pwjob_hash(struct api_pwjob *j, const char *pw, size_t len);
+/* Queue j on the hash pool: 0, or -1 after answering 503 with busy (NULL: the
+ * generic "Too many requests in progress" text) when the queue is full. */
+int api_pwjob_defer(struct request *r, struct api_pwjob *j, const char *busy);
 
 /* auth.c */
 void api_login_set_cookie(struct request *r);
@@ -70,9 +121,6 @@ void api_signup_resend(struct request *r);
 void api_password_reset(struct request *r);
 void api_password_reset_confirm(struct request *r);
 void api_password_change(struct request *r);
-/* Queue the password-reset mail for u (u->password loaded): 0 or -1. */
-struct store_user;
-int accounts_queue_reset(struct request *r, const struct store_user *u);
 /* sessions.c */
 void api_sessions_list(struct request *r);
 void api_session_delete(struct request *r);
@@ -82,6 +130,7 @@ void api_tokens_create(struct request *r);
 void api_token_delete(struct request *r);
 /* admin.c */
 void api_admin_users(struct request *r);
+void api_admin_user_create(struct request *r);
 void api_admin_user(struct request *r);
 void api_admin_user_update(struct request *r);
 void api_admin_user_sessions(struct request *r);

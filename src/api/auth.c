@@ -15,8 +15,8 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "accounts/accounts.h"
 #include "app.h"
-#include "accounts/audit.h"
 #include "auth/csrf.h"
 #include "http/http.h"
 #include "auth/caller.h"
@@ -41,55 +41,27 @@ api_login_set_cookie(struct request *r)
 	respond_json(r, 200, json_pack("{s:s}", "detail", "CSRF cookie set"));
 }
 
+/* The login's own state, carried by its password job (api_pwjob). */
 struct login {
-	struct password_params params;
 	struct limiter *limiter;
 	char email[STORE_EMAIL_MAX + 1];
 	char ip_key[112], account_key[STORE_EMAIL_MAX + 16];
-	char *password;              /* owned, wiped */
-	size_t pwlen;
 	struct store_user user;
 	bool found;
 	bool in_flight;              /* holds a place among the account's checks in flight */
 	double admitted;             /* now_mono() when the attempt was counted */
-	/* set by the hash worker */
-	bool ok;
-	bool rehashed;
-	char newhash[PASSWORD_ENCODED_MAX];
 };
 
+/* The job's extra_free: a place among the account's checks goes back,
+ * however the request ends. */
 static void
-login_free(void *arg)
+login_leave(void *extra)
 {
-	struct login *l = arg;
+	struct login *l = extra;
 
 	if (l->in_flight)
 		limiter_leave(l->limiter, l->account_key);
-	if (l->password) {
-		sodium_memzero(l->password, l->pwlen);
-		free(l->password);
-	}
-	sodium_memzero(l, sizeof(*l));
-	free(l);
-}
-
-/* On a hash worker: the only slow part of a login. */
-static void
-login_verify(void *arg)
-{
-	struct login *l = arg;
-	const char *h = l->user.password;
-
-	if (l->found && h[0] != '\0' && h[0] != '!') {
-		l->ok = password_verify(h, l->password, l->pwlen) == 1;
-		if (l->ok && password_needs_rehash(&l->params, h))
-			l->rehashed = password_hash(&l->params, l->password, l->pwlen, l->newhash,
-			    sizeof(l->newhash)) == 0;
-	} else {
-		/* unknown email or no usable password: a hash's cost, no answer */
-		password_dummy_verify(&l->params, l->password, l->pwlen);
-		l->ok = false;
-	}
+	l->in_flight = false;
 }
 
 /* Give back both reservations of an attempt that was never checked. */
@@ -106,7 +78,8 @@ login_start(struct request *r)
 	const struct config *cfg = &r->app->cfg;
 	json_t *body = NULL, *errors = json_object(), *pwv;
 	const char *email, *password;
-	struct login *l = NULL;
+	struct api_pwjob *j;
+	struct login *l;
 	int rc;
 
 	if (request_json(r, &body) != 0)
@@ -123,8 +96,9 @@ login_start(struct request *r)
 		errors = NULL;
 		goto done;
 	}
-	l = xcalloc(1, sizeof(*l));
-	l->params = r->app->pw;
+	j = api_pwjob_new(r, sizeof(*l));
+	j->extra_free = login_leave;
+	l = j->extra;
 	l->limiter = r->app->limiter;
 	if (user_normalize_email(email, l->email, sizeof(l->email)) != 0)
 		l->email[0] = '\0';  /* cannot exist; still costs a hash below */
@@ -146,9 +120,6 @@ login_start(struct request *r)
 		goto done;
 	}
 	l->admitted = now_mono();
-	pwv = json_object_get(body, "password");
-	l->pwlen = json_string_length(pwv);
-	l->password = xstrndup(password, l->pwlen);
 	if (l->email[0]) {
 		rc = store_user_by_email(r->app->store, l->email, &l->user);
 		if (rc < 0) {
@@ -158,17 +129,13 @@ login_start(struct request *r)
 		}
 		l->found = rc == 0;
 	}
-	if (request_defer(r, login_verify, l) != 0) {
+	/* an unknown address or no usable password costs a dummy verify */
+	api_pwjob_verify(j, l->found ? l->user.password : NULL, password,
+	    json_string_length(json_object_get(body, "password")));
+	j->rehash = true;
+	if (api_pwjob_defer(r, j, "Too many logins in progress, try again shortly.") != 0)
 		login_uncount(r, l);
-		api_respond_busy(r, "Too many logins in progress, try again shortly.");
-		goto done;
-	}
-	r->state = l;
-	r->state_free = login_free;
-	l = NULL;
 done:
-	if (l)
-		login_free(l);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "password");   /* the parsed body holds the password */
@@ -195,18 +162,16 @@ static void
 login_finish(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
-	struct login *l = r->state;
+	struct api_pwjob *j = r->state;
+	struct login *l = j->extra;
 
 	/* the hash is done: its place among the account's checks goes back */
-	if (l->in_flight) {
-		limiter_leave(l->limiter, l->account_key);
-		l->in_flight = false;
-	}
+	login_leave(l);
 	/* a failure keeps both reservations: the attempt stays counted */
-	if (!l->ok || !l->user.is_active) {
+	if (!j->verified || !l->user.is_active) {
 		/* the reason class only: never what was typed */
 		audit_log(r, "login.failed", l->found ? l->user.id : 0, json_pack("{s:s, s:s}", "reason",
-		    !l->found ? "unknown_email" : !l->ok ? "wrong_password" : "inactive",
+		    !l->found ? "unknown_email" : !j->verified ? "wrong_password" : "inactive",
 		    "email", l->email[0] ? l->email : "(invalid)"));
 		respond_error(r, 400, INVALID_CREDENTIALS);
 		login_pad(r, l);
@@ -215,13 +180,13 @@ login_finish(struct request *r)
 	/* only someone who knows the password learns that the address is
 	 * unconfirmed; it counts like a failure, so an unconfirmed signup cannot
 	 * keep the hash pool busy */
-	if (!l->user.email_verified && strcmp(cfg->email_verification, "mandatory") == 0) {
+	if (!l->user.email_verified && cfg->email_verification == EMAIL_VERIFICATION_MANDATORY) {
 		audit_log(r, "login.failed", l->user.id, json_pack("{s:s, s:s}", "reason", "unverified", "email",
 		    l->user.email));
 		respond_error(r, 400, "E-mail is not verified.");
 		return;
 	}
-	if (l->rehashed && store_user_set_password(r->app->store, l->user.id, l->newhash, NULL) != 0)
+	if (j->rehashed && accounts_upgrade_hash(r->app->store, l->user.id, j->newhash) != 0)
 		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
 	/* the right password: this attempt does not count against the account */
 	limiter_release(r->app->limiter, l->account_key);

@@ -3,11 +3,14 @@
  * validation and refusals read and sound the same everywhere.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "api/api.h"
+#include "accounts/accounts.h"
+#include "accounts/audit.h"
 #include "app.h"
 #include "http/http.h"
 #include "auth/caller.h"
@@ -202,4 +205,124 @@ api_reauth_cancel(struct request *r)
 	reauth_keys(r, ip, sizeof(ip), account, sizeof(account));
 	limiter_release(r->app->limiter, account);
 	limiter_release(r->app->limiter, ip);
+}
+
+void
+api_actor(struct request *r, struct accounts_actor *a)
+{
+	a->id = r->caller->kind != AUTH_NONE ? r->caller->user.id : 0;
+	a->ip = r->ip;
+	a->user_agent = request_header(r, "User-Agent");
+}
+
+void
+audit_log(struct request *r, const char *event, int64_t user_id, json_t *detail)
+{
+	struct accounts_actor a;
+
+	api_actor(r, &a);
+	audit_write(r->app->store, a.id, a.ip, a.user_agent, event, user_id, detail);
+}
+
+int
+api_store_answer(struct request *r, int rc)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == STORE_NOTFOUND)
+		respond_error(r, 404, "Not found.");
+	else
+		api_respond_busy(r, NULL);
+	return -1;
+}
+
+/* ---- password work on the hash pool ---- */
+
+static void
+pwjob_free(void *arg)
+{
+	struct api_pwjob *j = arg;
+
+	if (j->extra) {
+		if (j->extra_free)
+			j->extra_free(j->extra);
+		sodium_memzero(j->extra, j->extra_size);
+		free(j->extra);
+	}
+	if (j->verify_pw) {
+		sodium_memzero(j->verify_pw, j->verify_len);
+		free(j->verify_pw);
+	}
+	if (j->new_pw) {
+		sodium_memzero(j->new_pw, j->new_len);
+		free(j->new_pw);
+	}
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+}
+
+/* On a hash worker: the only slow part of the handlers that use it. */
+static void
+pwjob_run(void *arg)
+{
+	struct api_pwjob *j = arg;
+
+	if (j->verify_pw) {
+		if (j->stored[0] != '\0' && j->stored[0] != '!') {
+			j->verified = password_verify(j->stored, j->verify_pw, j->verify_len) == 1;
+			if (j->verified && j->rehash && !j->new_pw && password_needs_rehash(&j->params, j->stored))
+				j->rehashed = j->hashed = password_hash(&j->params, j->verify_pw, j->verify_len, j->newhash,
+				    sizeof(j->newhash)) == 0;
+		} else {
+			/* no usable hash: a hash's cost, no answer */
+			password_dummy_verify(&j->params, j->verify_pw, j->verify_len);
+			j->verified = false;
+		}
+		if (!j->verified)
+			return;
+	}
+	if (j->new_pw)
+		j->hashed = password_hash(&j->params, j->new_pw, j->new_len, j->newhash, sizeof(j->newhash)) == 0;
+}
+
+struct api_pwjob *
+api_pwjob_new(struct request *r, size_t extra_size)
+{
+	struct api_pwjob *j = xcalloc(1, sizeof(*j));
+
+	j->params = r->app->pw;
+	if (extra_size) {
+		j->extra = xcalloc(1, extra_size);
+		j->extra_size = extra_size;
+	}
+	/* owned by the request from now on (request_defer keeps it so) */
+	if (r->state_free && r->state)
+		r->state_free(r->state);
+	r->state = j;
+	r->state_free = pwjob_free;
+	return j;
+}
+
+void
+api_pwjob_verify(struct api_pwjob *j, const char *stored, const char *pw, size_t len)
+{
+	strlcpy_ok(j->stored, stored ? stored : "", sizeof(j->stored));
+	j->verify_pw = xstrndup(pw, len);
+	j->verify_len = len;
+}
+
+void
+api_pwjob_hash(struct api_pwjob *j, const char *pw, size_t len)
+{
+	j->new_pw = xstrndup(pw, len);
+	j->new_len = len;
+}
+
+int
+api_pwjob_defer(struct request *r, struct api_pwjob *j, const char *busy)
+{
+	if (request_defer(r, pwjob_run, j, pwjob_free) == 0)
+		return 0;
+	api_respond_busy(r, busy ? busy : "Too many requests in progress, try again shortly.");
+	return -1;
 }

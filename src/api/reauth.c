@@ -24,39 +24,11 @@
 
 #define TOKEN_CANNOT "Re-authentication needs a signed-in session; an API token cannot re-authenticate."
 
-struct reauth_job {
-	char stored[STORE_HASH_MAX];     /* wiped */
-	char *password;                  /* owned, wiped */
-	size_t len;
-	bool ok;
-};
-
-static void
-job_free(void *arg)
-{
-	struct reauth_job *j = arg;
-
-	if (j->password) {
-		sodium_memzero(j->password, j->len);
-		free(j->password);
-	}
-	sodium_memzero(j, sizeof(*j));
-	free(j);
-}
-
-static void
-job_run(void *arg)
-{
-	struct reauth_job *j = arg;
-
-	j->ok = password_verify(j->stored, j->password, j->len) == 1;
-}
-
 static void
 reauth_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
-	struct reauth_job *j = NULL;
+	struct api_pwjob *j;
 	struct store_user u;
 	const char *pw;
 
@@ -79,22 +51,12 @@ reauth_start(struct request *r)
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	j = xcalloc(1, sizeof(*j));
-	strlcpy_ok(j->stored, u.password, sizeof(j->stored));
+	j = api_pwjob_new(r, 0);
+	api_pwjob_verify(j, u.password, pw, json_string_length(json_object_get(body, "password")));
 	sodium_memzero(u.password, sizeof(u.password));
-	j->len = json_string_length(json_object_get(body, "password"));
-	j->password = xstrndup(pw, j->len);
-	if (request_defer(r, job_run, j) != 0) {
+	if (api_pwjob_defer(r, j, NULL) != 0)
 		api_reauth_cancel(r);
-		api_respond_busy(r, "Too many requests in progress, try again shortly.");
-		goto done;
-	}
-	r->state = j;
-	r->state_free = job_free;
-	j = NULL;
 done:
-	if (j)
-		job_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "password");
@@ -105,9 +67,9 @@ done:
 static void
 reauth_finish(struct request *r)
 {
-	struct reauth_job *j = r->state;
+	struct api_pwjob *j = r->state;
 
-	if (!j->ok) {
+	if (!j->verified) {
 		api_reauth_failed(r);        /* the attempt stays counted */
 		audit_log(r, "auth.reauthentication_failed", r->caller->user.id, NULL);
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));

@@ -35,6 +35,7 @@ const struct route routes[] = {
 	{ M_DELETE, "/api/tokens/<id>/",              api_token_delete,           ROUTE_LOGIN_REQUIRED },
 	/* admin (staff only) */
 	{ M_GET,    "/api/admin/users/",                          api_admin_users,                ROUTE_STAFF },
+	{ M_POST,   "/api/admin/users/",                          api_admin_user_create,          ROUTE_STAFF },
 	{ M_GET,    "/api/admin/users/<id>/",                     api_admin_user,                 ROUTE_STAFF },
 	{ M_PATCH,  "/api/admin/users/<id>/",                     api_admin_user_update,          ROUTE_STAFF },
 	{ M_GET,    "/api/admin/users/<id>/sessions/",            api_admin_user_sessions,        ROUTE_STAFF },

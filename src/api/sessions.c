@@ -51,16 +51,8 @@ void
 api_session_delete(struct request *r)
 {
 	int64_t id = r->ids[0];
-	int rc = store_session_delete_id(r->app->store, id, r->caller->user.id);
-
-	if (rc == STORE_NOTFOUND) {
-		respond_error(r, 404, "Not found.");
+	if (api_store_answer(r, store_session_delete_id(r->app->store, id, r->caller->user.id)) != 0)
 		return;
-	}
-	if (rc != 0) {
-		api_respond_busy(r, NULL);
-		return;
-	}
 	audit_log(r, "session.revoked", r->caller->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
 	if (r->caller->kind == AUTH_SESSION && id == r->caller->session.id)
 		session_logout(r);       /* this browser's own: clear its cookie too */
@@ -99,42 +91,19 @@ api_tokens_list(struct request *r)
 	respond_json(r, 200, list);
 }
 
-/* Creating a token re-authenticates: the password is checked on the hash pool. */
-struct token_job {
-	char *password;
-	size_t len;
-	char stored[STORE_HASH_MAX];
-	int ok;
+/* Creating a token re-authenticates: the password is checked on the hash
+ * pool (api_pwjob); this is what the second phase needs besides. */
+struct token_req {
 	char name[STORE_NAME_MAX * 4 + 1];
 	long days;
 };
 
 static void
-token_job_free(void *arg)
-{
-	struct token_job *j = arg;
-
-	if (j->password) {
-		sodium_memzero(j->password, j->len);
-		free(j->password);
-	}
-	sodium_memzero(j, sizeof(*j));
-	free(j);
-}
-
-static void
-token_job_run(void *arg)
-{
-	struct token_job *j = arg;
-
-	j->ok = password_verify(j->stored, j->password, j->len) == 1;
-}
-
-static void
 tokens_create_start(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object(), *days;
-	struct token_job *j = NULL;
+	struct api_pwjob *j;
+	struct token_req *t;
 	const char *name, *pw;
 	struct store_user u;
 	size_t chars = 0;
@@ -168,24 +137,15 @@ tokens_create_start(struct request *r)
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	j = xcalloc(1, sizeof(*j));
-	strlcpy_ok(j->stored, u.password, sizeof(j->stored));
-	strlcpy_ok(j->name, name, sizeof(j->name));
-	j->days = json_is_integer(days) ? (long)json_integer_value(days) : 0;
-	j->len = json_string_length(json_object_get(body, "password"));
-	j->password = xstrndup(pw, j->len);
+	j = api_pwjob_new(r, sizeof(*t));
+	t = j->extra;
+	strlcpy_ok(t->name, name, sizeof(t->name));
+	t->days = json_is_integer(days) ? (long)json_integer_value(days) : 0;
+	api_pwjob_verify(j, u.password, pw, json_string_length(json_object_get(body, "password")));
 	sodium_memzero(u.password, sizeof(u.password));
-	if (request_defer(r, token_job_run, j) != 0) {
+	if (api_pwjob_defer(r, j, NULL) != 0)
 		api_reauth_cancel(r);
-		api_respond_busy(r, "Too many requests in progress, try again shortly.");
-		goto done;
-	}
-	r->state = j;
-	r->state_free = token_job_free;
-	j = NULL;
 done:
-	if (j)
-		token_job_free(j);
 	json_decref(errors);
 	if (body) {
 		api_wipe_field(body, "password");
@@ -196,18 +156,19 @@ done:
 static void
 tokens_create_finish(struct request *r)
 {
-	struct token_job *j = r->state;
+	struct api_pwjob *j = r->state;
+	struct token_req *req = j->extra;
 	struct store_token t;
 	char key[TOKEN_KEY_LEN + 1];
 	json_t *out;
 
-	if (!j->ok) {
+	if (!j->verified) {
 		api_reauth_failed(r);        /* the attempt stays counted */
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
 		return;
 	}
 	api_reauth_succeeded(r);
-	if (token_create(r->app->store, r->caller->user.id, j->name, j->days, key, &t) != 0) {
+	if (token_create(r->app->store, r->caller->user.id, req->name, req->days, key, &t) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
@@ -231,16 +192,8 @@ void
 api_token_delete(struct request *r)
 {
 	int64_t id = r->ids[0];
-	int rc = store_token_delete_id(r->app->store, id, r->caller->user.id);
-
-	if (rc == STORE_NOTFOUND) {
-		respond_error(r, 404, "Not found.");
+	if (api_store_answer(r, store_token_delete_id(r->app->store, id, r->caller->user.id)) != 0)
 		return;
-	}
-	if (rc != 0) {
-		api_respond_busy(r, NULL);
-		return;
-	}
 	audit_log(r, "token.revoked", r->caller->user.id, json_pack("{s:I}", "token_id", (json_int_t)id));
 	respond_empty(r, 204);
 }

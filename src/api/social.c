@@ -482,7 +482,6 @@ api_social_identity_delete(struct request *r)
 {
 	struct identities c = { r, NULL, 0, r->ids[0], false };
 	struct store_user u;
-	int rc;
 
 	if (store_user_by_id(r->app->store, r->caller->user.id, &u) != 0 ||
 	    store_identity_list(r->app->store, u.id, add_identity, &c) != 0) {
@@ -501,15 +500,8 @@ api_social_identity_delete(struct request *r)
 		return;
 	}
 	sodium_memzero(u.password, sizeof(u.password));
-	rc = store_identity_delete(r->app->store, r->ids[0], u.id);
-	if (rc == STORE_NOTFOUND) {
-		respond_error(r, 404, "Not found.");
+	if (api_store_answer(r, store_identity_delete(r->app->store, r->ids[0], u.id)) != 0)
 		return;
-	}
-	if (rc != 0) {
-		api_respond_busy(r, NULL);
-		return;
-	}
 	audit_log(r, "social.unlinked", u.id, json_pack("{s:I}", "identity_id", (json_int_t)r->ids[0]));
 	respond_empty(r, 204);
 }

@@ -144,9 +144,12 @@ void respond_text(struct request *r, int status, const char *text);
 void respond_empty(struct request *r, int status);
 
 /* Run work(arg) on the hash pool while this connection is suspended; the
- * handler is called again (r->phase incremented) when it is done.  0, or -1
- * when the pool's queue is full (nothing was queued). */
-int request_defer(struct request *r, void (*work)(void *), void *arg);
+ * handler is called again (r->phase incremented), with arg as r->state, when
+ * it is done.  The request owns arg from this call on, whatever it returns:
+ * arg_free(arg) runs when the request ends, also when the connection dies
+ * first (any earlier r->state is freed now).  0, or -1 when the pool's queue
+ * is full (nothing was queued; the handler answers, typically 503). */
+int request_defer(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *));
 /* The same on the pool for outbound network calls (social login), so slow
  * providers never hold up password hashing. */
 int request_defer_net(struct request *r, void (*work)(void *), void *arg);

@@ -254,8 +254,16 @@ defer_on(struct request *r, struct hashpool *pool, void (*work)(void *), void *a
 }
 
 int
-request_defer(struct request *r, void (*work)(void *), void *arg)
+request_defer(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *))
 {
+	/* the request owns arg from here on, queued or not: freed with it, also
+	 * when the connection dies while the work is queued or running */
+	if (r->state != arg) {
+		if (r->state_free && r->state)
+			r->state_free(r->state);
+		r->state = arg;
+		r->state_free = arg_free;
+	}
 	return defer_on(r, r->app->hashpool, work, arg);
 }
 

@@ -133,9 +133,9 @@ send_smtp(const struct config *cfg, const struct store_mail *m, char *err, size_
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	if (strncmp(cfg->email, "smtp://", 7) == 0)
-		curl_easy_setopt(c, CURLOPT_USE_SSL, !strcmp(cfg->email_tls, "require") ? (long)CURLUSESSL_ALL :
-		    !strcmp(cfg->email_tls, "off") ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_TRY);
+	if (cfg->email_transport == CONFIG_MAIL_SMTP)
+		curl_easy_setopt(c, CURLOPT_USE_SSL, cfg->email_tls == CONFIG_TLS_REQUIRE ? (long)CURLUSESSL_ALL :
+		    cfg->email_tls == CONFIG_TLS_OFF ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_TRY);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK)
@@ -148,9 +148,9 @@ send_smtp(const struct config *cfg, const struct store_mail *m, char *err, size_
 static int
 deliver(const struct config *cfg, const struct store_mail *m, char *err, size_t errsz)
 {
-	if (strcmp(cfg->email, "console") == 0)
+	if (cfg->email_transport == CONFIG_MAIL_CONSOLE)
 		return send_console(m);
-	if (strncmp(cfg->email, "file:", 5) == 0)
+	if (cfg->email_transport == CONFIG_MAIL_FILE)
 		return send_file(cfg->email + 5, m, err, errsz);
 	return send_smtp(cfg, m, err, errsz);
 }

@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "auth/session.h"
+#include "accounts/accounts.h"
 #include "config.h"
 #include "social/social.h"
 
@@ -143,34 +143,28 @@ step_associate_by_email(struct ctx *c)
 static int
 step_create_user(struct ctx *c)
 {
-	struct store_user u = { 0 }, existing;
-	char pw[40];
-	int rc;
+	struct accounts_new_user n = { .origin = ACCOUNTS_SOCIAL, .email = c->profile->email,
+	    .first_name = c->profile->first_name, .last_name = c->profile->last_name, .method = c->p->name,
+	    .email_verified = c->profile->email_verified };
+	struct store_user u;
 
 	if (c->have_user)
 		return 0;
 	if (!c->profile->email[0])
 		return fail(c, SOCIAL_ERR_NO_EMAIL, "%s did not share an email address; add one there and try again.",
 		    c->p->label);
-	if (store_user_by_email(c->st, c->profile->email, &existing) == 0)
+	/* no password (an unusable one; a reset can set a real one) */
+	switch (accounts_create_user(c->st, &n, NULL, &u)) {
+	case 0:
+		break;
+	case ACCOUNTS_TAKEN:
 		return fail(c, SOCIAL_ERR_EMAIL_TAKEN, "An account already uses this email address. Sign in with your "
 		    "password, then connect %s from your account page.", c->p->label);
-	strlcpy_ok(u.email, c->profile->email, sizeof(u.email));
-	/* no usable password: "!" never verifies; a reset can set a real one */
-	random_chars(pw, 39, "abcdefghijklmnopqrstuvwxyz0123456789");
-	snprintf(u.password, sizeof(u.password), "!%s", pw);
-	strlcpy_ok(u.first_name, c->profile->first_name, sizeof(u.first_name));
-	strlcpy_ok(u.last_name, c->profile->last_name, sizeof(u.last_name));
-	u.is_active = true;
-	u.email_verified = c->profile->email_verified;
-	u.date_joined = now_unix();
-	session_new_auth_hash(u.auth_hash);
-	rc = store_user_create(c->st, &u);
-	if (rc == STORE_CONFLICT)
-		return fail(c, SOCIAL_ERR_EMAIL_TAKEN, "An account already uses this email address. Sign in with your "
-		    "password, then connect %s from your account page.", c->p->label);
-	if (rc != 0)
+	case ACCOUNTS_BAD_EMAIL:
+		return fail(c, SOCIAL_ERR_NO_EMAIL, "%s shared an email address that cannot be used here.", c->p->label);
+	default:
 		return fail(c, SOCIAL_ERR_STORE, "%s", "Service temporarily unavailable.");
+	}
 	c->res->user = u;
 	c->res->created = true;
 	c->have_user = true;

@@ -148,6 +148,81 @@ test_deploy_warnings(void)
 	clear_env();
 }
 
+/* A choice setting set through its variable: config_load's answer, and the
+ * error text when it refuses. */
+static int
+load_with(const char *var, const char *value, struct config *c, char *err, size_t errsz)
+{
+	int rc;
+
+	clear_env();
+	setenv(var, value, 1);
+	rc = config_load(c, NULL, err, errsz);
+	unsetenv(var);
+	return rc;
+}
+
+static void
+test_choices_are_enums(void)
+{
+	static const struct {
+		const char *var, *value;
+		int field;       /* 0 email_verification, 1 email_tls, 2 log_level, 3 email_transport */
+		int want;
+	} ok[] = {
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "mandatory", 0, EMAIL_VERIFICATION_MANDATORY },
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "optional", 0, EMAIL_VERIFICATION_OPTIONAL },
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "none", 0, EMAIL_VERIFICATION_NONE },
+		{ "GATEHOUSE_EMAIL_TLS", "try", 1, CONFIG_TLS_TRY },
+		{ "GATEHOUSE_EMAIL_TLS", "require", 1, CONFIG_TLS_REQUIRE },
+		{ "GATEHOUSE_EMAIL_TLS", "off", 1, CONFIG_TLS_OFF },
+		{ "GATEHOUSE_LOG_LEVEL", "debug", 2, CONFIG_LOG_DEBUG },
+		{ "GATEHOUSE_LOG_LEVEL", "info", 2, CONFIG_LOG_INFO },
+		{ "GATEHOUSE_LOG_LEVEL", "warn", 2, CONFIG_LOG_WARN },
+		{ "GATEHOUSE_LOG_LEVEL", "error", 2, CONFIG_LOG_ERROR },
+		{ "GATEHOUSE_EMAIL", "console", 3, CONFIG_MAIL_CONSOLE },
+		{ "GATEHOUSE_EMAIL", "file:/tmp/mail", 3, CONFIG_MAIL_FILE },
+		{ "GATEHOUSE_EMAIL", "smtp://127.0.0.1:25", 3, CONFIG_MAIL_SMTP },
+		{ "GATEHOUSE_EMAIL", "smtps://mail.example.com:465", 3, CONFIG_MAIL_SMTPS },
+	};
+	static const struct {
+		const char *var, *value, *message;
+	} bad[] = {
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "Mandatory", "email_verification must be mandatory, optional or none" },
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "", "email_verification must be mandatory, optional or none" },
+		{ "GATEHOUSE_EMAIL_TLS", "yes", "email_tls must be try, require or off" },
+		{ "GATEHOUSE_LOG_LEVEL", "verbose", "log_level must be debug, info, warn or error" },
+		{ "GATEHOUSE_EMAIL", "sendmail", "email must be console, file:DIR, smtp://... or smtps://..." },
+	};
+	struct config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int got = -1;
+		CHECK(load_with(ok[i].var, ok[i].value, &c, err, sizeof(err)) == 0);
+		switch (ok[i].field) {
+		case 0: got = (int)c.email_verification; break;
+		case 1: got = (int)c.email_tls; break;
+		case 2: got = (int)c.log_level; break;
+		case 3: got = (int)c.email_transport; break;
+		}
+		CHECK(got == ok[i].want);
+		config_free(&c);
+	}
+	/* the defaults */
+	clear_env();
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	CHECK(c.email_verification == EMAIL_VERIFICATION_MANDATORY && c.email_tls == CONFIG_TLS_TRY &&
+	    c.log_level == CONFIG_LOG_INFO && c.email_transport == CONFIG_MAIL_CONSOLE);
+	config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(load_with(bad[i].var, bad[i].value, &c, err, sizeof(err)) == -1);
+		CHECK_STR(err, bad[i].message);
+		config_free(&c);
+	}
+	clear_env();
+}
+
 int
 main(void)
 {
@@ -155,5 +230,6 @@ main(void)
 	test_ini_and_env();
 	test_rejects();
 	test_deploy_warnings();
+	test_choices_are_enums();
 	return test_summary("test_config");
 }
