@@ -23,6 +23,18 @@ export const passwordHint =
   'passwords made only of digits, and passwords close to your email address.'
 
 /**
+ * The checks on a new password and its confirmation before sending:
+ * { password, confirmation }, each '' when fine (NewPasswordFields shows them).
+ */
+export function newPasswordErrors(password, confirmation) {
+  return {
+    password: password ? '' : 'Choose a new password.',
+    confirmation: !confirmation ? 'Type the new password again.'
+      : confirmation !== password ? "The two passwords don't match." : '',
+  }
+}
+
+/**
  * Server field errors that the form has no field for, folded into one
  * sentence for the form-level message (so nothing the server said is lost).
  */
