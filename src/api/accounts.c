@@ -27,7 +27,7 @@
 #include "auth/password_policy.h"
 #include "auth/reset_token.h"
 #include "http/router.h"
-#include "auth/session.h"
+#include "http/authn.h"
 #include "accounts/user.h"
 
 #define CONFIRM_KEY_LEN 40
@@ -648,7 +648,7 @@ change_finish(struct request *r)
 	if (store_user_set_password(st, j->user.id, j->newhash, j->user.auth_hash) != 0 ||
 	    store_session_delete_user(st, j->user.id, 0) < 0 ||
 	    mail_queue(st, cfg, MAIL_PASSWORD_CHANGED, j->user.email, NULL) != 0 ||
-	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
+	    (r->caller->kind == AUTH_SESSION && authn_rotate(r, &j->user) != 0) || commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
