@@ -69,7 +69,7 @@ router_path_match(const char *pattern, const char *path, int64_t *ids, int *nids
 	if (*q != '\0')
 		return 0;
 	if (nids)
-		*nids = n;
+		*nids = n < ROUTE_MAX_IDS ? n : ROUTE_MAX_IDS;   /* never more than ids[] holds */
 	return 1;
 }
 
