@@ -42,7 +42,7 @@ LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-FUZZERS  := cookie body config tokens password oidc request edge
+FUZZERS  := cookie body config tokens password oidc request edge router static
 FUZZ_SECONDS ?= 30
 
 .PHONY: all run test lint format unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean

@@ -27,7 +27,7 @@
 #include "auth/password_policy.h"
 #include "auth/reset_token.h"
 #include "http/router.h"
-#include "auth/session.h"
+#include "http/authn.h"
 #include "accounts/user.h"
 
 #define CONFIRM_KEY_LEN 40
@@ -546,9 +546,9 @@ change_finish(struct request *r)
 		return;
 	}
 	api_actor(r, &a);
-	/* every session ends; this one goes on under a new key (session_rotate) */
+	/* every session ends; this one goes on under a new key (authn_rotate) */
 	if (accounts_set_password(st, cfg, &ps->user, j->newhash, ACCOUNTS_PW_CHANGE, &a) != 0 ||
-	    (r->caller->kind == AUTH_SESSION && session_rotate(r, &ps->user) != 0) || commit_and_wake(r) != 0) {
+	    (r->caller->kind == AUTH_SESSION && authn_rotate(r, &ps->user) != 0) || commit_and_wake(r) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;

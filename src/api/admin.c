@@ -20,7 +20,7 @@
 #include "http/http.h"
 #include "auth/caller.h"
 #include "mail/mailer.h"
-#include "auth/session.h"
+#include "http/authn.h"
 #include "auth/token.h"
 #include "accounts/user.h"
 
@@ -92,7 +92,7 @@ api_admin_user_create(struct request *r)
 	bool seen = false;
 	int rc;
 
-	if (!session_reauth_fresh(r)) {
+	if (!authn_reauth_fresh(r)) {
 		respond_json(r, 403, json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.",
 		    "code", "reauthentication_required"));
 		goto done;
@@ -234,7 +234,7 @@ api_admin_user_update(struct request *r)
 	}
 	/* granting power or locking someone out: a stolen session or token alone must not do it */
 	if (((staff && !u.is_staff) || (super && !u.is_superuser) || (!active && u.is_active)) &&
-	    !session_reauth_fresh(r)) {
+	    !authn_reauth_fresh(r)) {
 		respond_json(r, 403, json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.",
 		    "code", "reauthentication_required"));
 		goto done;

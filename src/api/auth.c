@@ -22,7 +22,7 @@
 #include "auth/caller.h"
 #include "log.h"
 #include "auth/password.h"
-#include "auth/session.h"
+#include "http/authn.h"
 #include "auth/throttle.h"
 #include "accounts/user.h"
 
@@ -34,9 +34,9 @@ api_login_set_cookie(struct request *r)
 	char secret[CSRF_SECRET_LEN + 1];
 
 	/* keep a valid secret (Django's ensure_csrf_cookie), else make one */
-	if (csrf_cookie_secret(r, secret) != 0)
+	if (authn_csrf_cookie_secret(r, secret) != 0)
 		csrf_new_secret(secret);
-	csrf_set_cookie(r, secret);
+	authn_csrf_set_cookie(r, secret);
 	sodium_memzero(secret, sizeof(secret));
 	respond_json(r, 200, json_pack("{s:s}", "detail", "CSRF cookie set"));
 }
@@ -190,7 +190,7 @@ login_finish(struct request *r)
 		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
 	/* the right password: this attempt does not count against the account */
 	limiter_release(r->app->limiter, l->account_key);
-	if (session_login(r, &l->user) != 0) {
+	if (authn_login(r, &l->user) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
@@ -212,7 +212,7 @@ api_logout(struct request *r)
 {
 	if (r->caller->kind == AUTH_SESSION)
 		audit_log(r, "logout", r->caller->user.id, NULL);
-	if (session_logout(r) != 0) {
+	if (authn_logout(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}

@@ -20,7 +20,7 @@
 #include "auth/caller.h"
 #include "log.h"
 #include "auth/password.h"
-#include "auth/session.h"
+#include "http/authn.h"
 
 #define TOKEN_CANNOT "Re-authentication needs a signed-in session; an API token cannot re-authenticate."
 
@@ -76,7 +76,7 @@ reauth_finish(struct request *r)
 		return;
 	}
 	api_reauth_succeeded(r);
-	if (session_mark_reauth(r) != 0) {
+	if (authn_mark_reauth(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}

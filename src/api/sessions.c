@@ -17,7 +17,7 @@
 #include "http/http.h"
 #include "auth/caller.h"
 #include "auth/password.h"
-#include "auth/session.h"
+#include "http/authn.h"
 #include "auth/throttle.h"
 #include "auth/token.h"
 
@@ -55,7 +55,7 @@ api_session_delete(struct request *r)
 		return;
 	audit_log(r, "session.revoked", r->caller->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
 	if (r->caller->kind == AUTH_SESSION && id == r->caller->session.id)
-		session_logout(r);       /* this browser's own: clear its cookie too */
+		authn_logout(r);       /* this browser's own: clear its cookie too */
 	respond_empty(r, 204);
 }
 

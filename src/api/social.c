@@ -27,7 +27,7 @@
 #include "http/http.h"
 #include "auth/caller.h"
 #include "log.h"
-#include "auth/session.h"
+#include "http/authn.h"
 #include "social/social.h"
 #include "store/store.h"
 
@@ -419,7 +419,7 @@ callback_finish(struct request *r, const struct social_provider *p)
 		respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Connected", "next", next));
 		return;
 	}
-	if (session_login(r, &res.user) != 0) {
+	if (authn_login(r, &res.user) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}

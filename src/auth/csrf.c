@@ -9,9 +9,8 @@
 
 #include <sodium.h>
 
-#include "app.h"
-#include "http/cookie.h"
-#include "http/http.h"
+#include "config.h"
+#include "util.h"
 
 static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 #define NCHARS 62
@@ -68,31 +67,22 @@ csrf_unmask(const char *token, size_t len, char *out)
 }
 
 int
-csrf_cookie_secret(struct request *r, char *out)
+csrf_cookie_secret(const struct auth_in *in, char *out)
 {
-	const char *v;
-	size_t n;
-
-	if (!cookie_find(request_header(r, "Cookie"), "csrftoken", &v, &n))
+	if (in->csrf_cookie == NULL)
 		return -1;
-	return csrf_unmask(v, n, out);
+	return csrf_unmask(in->csrf_cookie, in->csrf_cookie_len, out);
 }
 
-void
-csrf_set_cookie(struct request *r, const char *secret)
+int
+csrf_set_cookie(const struct auth_env *env, const char *secret, struct auth_cookies *out)
 {
-	struct cookie_attrs a = { .max_age = 31449600, .http_only = false,
-	    .secure = r->app->cfg.secure_cookies };
-	struct buf b = { 0 };
-
-	cookie_format(&b, "csrftoken", secret, &a, now_unix());
-	response_header(r, "Set-Cookie", b.data);
-	buf_free(&b);
+	return auth_cookie_add(out, "csrftoken", secret, 31449600, false, env->cfg->secure_cookies);
 }
 
 /* Django checks the Referer of https requests that carry no Origin. */
 static int
-referer_ok(struct request *r, const char *referer)
+referer_ok(const struct config *cfg, const char *referer)
 {
 	const char *p;
 	size_t n;
@@ -105,20 +95,20 @@ referer_ok(struct request *r, const char *referer)
 		return 0;
 	p += 3;
 	n = (size_t)(p - referer) + strcspn(p, "/?#");
-	return config_origin_allowed(&r->app->cfg, referer, n);
+	return config_origin_allowed(cfg, referer, n);
 }
 
 int
-csrf_check(struct request *r, char *why, size_t whysz)
+csrf_check(const struct auth_env *env, const struct auth_in *in, char *why, size_t whysz)
 {
-	const char *origin = request_header(r, "Origin");
-	const char *header = request_header(r, "X-CSRFToken");
+	const char *origin = in->origin;
+	const char *header = in->csrf_header;
 	char cookie[CSRF_SECRET_LEN + 1], given[CSRF_SECRET_LEN + 1];
 	size_t hlen;
 	int ret = -1;
 
 	if (origin != NULL) {
-		if (!config_origin_allowed(&r->app->cfg, origin, strlen(origin))) {
+		if (!config_origin_allowed(env->cfg, origin, strlen(origin))) {
 			char shown[128];
 
 			/* the client's text, only as a printable ASCII copy */
@@ -127,13 +117,13 @@ csrf_check(struct request *r, char *why, size_t whysz)
 			    shown);
 			return -1;
 		}
-	} else if (r->app->cfg.secure_cookies) {
-		const char *referer = request_header(r, "Referer");
+	} else if (in->https) {
+		const char *referer = in->referer;
 		if (referer == NULL) {
 			snprintf(why, whysz, "CSRF Failed: Referer checking failed - no Referer.");
 			return -1;
 		}
-		if (!referer_ok(r, referer)) {
+		if (!referer_ok(env->cfg, referer)) {
 			char shown[128];
 
 			ascii_sanitize(referer, 100, shown, sizeof(shown));
@@ -142,7 +132,7 @@ csrf_check(struct request *r, char *why, size_t whysz)
 			return -1;
 		}
 	}
-	if (csrf_cookie_secret(r, cookie) != 0) {
+	if (csrf_cookie_secret(in, cookie) != 0) {
 		snprintf(why, whysz, "CSRF Failed: CSRF cookie not set.");
 		return -1;
 	}

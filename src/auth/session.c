@@ -1,5 +1,5 @@
 /*
- * session — see session.h.
+ * session — see session.h.  Also owns the auth_cookies list of caller.h.
  */
 #include "auth/session.h"
 
@@ -8,18 +8,41 @@
 
 #include <sodium.h>
 
-#include "app.h"
-#include "http/cookie.h"
+#include "config.h"
 #include "auth/csrf.h"
-#include "http/http.h"
 #include "auth/caller.h"
 #include "log.h"
 #include "auth/useragent.h"
+#include "util.h"
 
 /* Django's session key alphabet: 32 of 36 characters is 165 bits. */
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-static int issue(struct request *r, const struct store_user *u, bool login);
+static int issue(const struct auth_env *env, const struct auth_in *in, const struct store_user *u,
+    struct caller *c, struct auth_cookies *out, bool login);
+
+int
+auth_cookie_add(struct auth_cookies *out, const char *name, const char *value, int64_t max_age, bool http_only,
+    bool secure)
+{
+	struct auth_cookie *k;
+
+	if (out->n >= AUTH_MAX_COOKIES || strlen(value) > AUTH_COOKIE_VALUE_MAX)
+		return -1;
+	k = &out->c[out->n++];
+	k->name = name;
+	strlcpy_ok(k->value, value, sizeof(k->value));
+	k->max_age = max_age;
+	k->http_only = http_only;
+	k->secure = secure;
+	return 0;
+}
+
+void
+auth_cookies_wipe(struct auth_cookies *out)
+{
+	sodium_memzero(out, sizeof(*out));
+}
 
 /* last_seen is rewritten at most once a minute, so the hot path stays
  * read-only; a short idle timeout needs it fresher than that. */
@@ -34,7 +57,7 @@ touch_interval(const struct config *cfg)
 static int
 key_valid(const char *v, size_t n)
 {
-	if (n != SESSION_KEY_LEN)
+	if (v == NULL || n != SESSION_KEY_LEN)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9')))
@@ -44,14 +67,11 @@ key_valid(const char *v, size_t n)
 
 /* The hash of the presented sessionid, when it has a valid shape. */
 static int
-cookie_key_hash(struct request *r, char out[65])
+cookie_key_hash(const struct auth_in *in, char out[65])
 {
-	const char *v;
-	size_t n;
-
-	if (!cookie_find(request_header(r, "Cookie"), "sessionid", &v, &n) || !key_valid(v, n))
+	if (!key_valid(in->session_key, in->session_key_len))
 		return 0;
-	sha256_hex(v, n, out);
+	sha256_hex(in->session_key, in->session_key_len, out);
 	return 1;
 }
 
@@ -65,65 +85,65 @@ session_new_auth_hash(char *out)
 }
 
 int
-session_resolve(struct request *r)
+session_resolve(const struct auth_env *env, const struct auth_in *in, struct caller *c)
 {
-	const struct config *cfg = &r->app->cfg;
+	const struct config *cfg = env->cfg;
 	char kh[65];
-	int64_t now;
+	int64_t now = in->now;
 	int rc;
 
-	if (!cookie_key_hash(r, kh))
+	if (!cookie_key_hash(in, kh))
 		return 0;
-	rc = store_session_get(r->app->store, kh, &r->caller->session, &r->caller->user);
+	rc = store_session_get(env->store, kh, &c->session, &c->user);
 	if (rc != 0)
 		return rc == STORE_NOTFOUND ? 0 : -1;
-	now = now_unix();
-	if (r->caller->session.expires_at <= now ||
-	    (cfg->session_idle_timeout > 0 && r->caller->session.last_seen + cfg->session_idle_timeout <= now) ||
-	    sodium_memcmp(r->caller->session.auth_hash, r->caller->user.auth_hash, STORE_AUTHHASH_LEN) != 0 ||
-	    !r->caller->user.is_active) {
+	if (c->session.expires_at <= now ||
+	    (cfg->session_idle_timeout > 0 && c->session.last_seen + cfg->session_idle_timeout <= now) ||
+	    sodium_memcmp(c->session.auth_hash, c->user.auth_hash, STORE_AUTHHASH_LEN) != 0 ||
+	    !c->user.is_active) {
 		/* dead for good: remove it so it cannot come back */
-		store_session_delete(r->app->store, kh);
-		memset(&r->caller->session, 0, sizeof(r->caller->session));
-		memset(&r->caller->user, 0, sizeof(r->caller->user));
+		store_session_delete(env->store, kh);
+		memset(&c->session, 0, sizeof(c->session));
+		memset(&c->user, 0, sizeof(c->user));
 		return 0;
 	}
-	if (now - r->caller->session.last_seen >= touch_interval(cfg))
-		store_session_touch(r->app->store, r->caller->session.id, now);
-	r->caller->kind = AUTH_SESSION;
+	if (now - c->session.last_seen >= touch_interval(cfg))
+		store_session_touch(env->store, c->session.id, now);
+	c->kind = AUTH_SESSION;
 	return 1;
 }
 
 int
-session_login(struct request *r, const struct store_user *u)
+session_login(const struct auth_env *env, const struct auth_in *in, const struct store_user *u, struct caller *c,
+    struct auth_cookies *out)
 {
-	return issue(r, u, true);
+	return issue(env, in, u, c, out, true);
 }
 
 int
-session_rotate(struct request *r, const struct store_user *u)
+session_rotate(const struct auth_env *env, const struct auth_in *in, const struct store_user *u, struct caller *c,
+    struct auth_cookies *out)
 {
-	return issue(r, u, false);
+	return issue(env, in, u, c, out, false);
 }
 
-/* A new key for u on r (the one the browser came with is deleted first). */
+/* A new key for u (the one the browser came with is deleted first). */
 static int
-issue(struct request *r, const struct store_user *u, bool login)
+issue(const struct auth_env *env, const struct auth_in *in, const struct store_user *u, struct caller *c,
+    struct auth_cookies *out, bool login)
 {
-	const struct config *cfg = &r->app->cfg;
-	struct cookie_attrs a = { .max_age = cfg->session_max_age, .http_only = true,
-	    .secure = cfg->secure_cookies };
+	const struct config *cfg = env->cfg;
 	struct store_session s = { 0 };
 	char key[SESSION_KEY_LEN + 1], old[65], csrf[CSRF_SECRET_LEN + 1];
-	const char *ua = request_header(r, "User-Agent");
 	char ua_cut[256];
-	struct buf b = { 0 };
-	int64_t now = now_unix();
+	int64_t now = in->now;
 	int ret = -1;
 
+	if (out->n + 2 > AUTH_MAX_COOKIES)
+		return -1;
 	/* no fixation: whatever session the browser came with ends here */
-	if (cookie_key_hash(r, old))
-		store_session_delete(r->app->store, old);
+	if (cookie_key_hash(in, old))
+		store_session_delete(env->store, old);
 	random_chars(key, SESSION_KEY_LEN, key_chars);
 	sha256_hex(key, SESSION_KEY_LEN, s.key_hash);
 	s.user_id = u->id;
@@ -131,66 +151,57 @@ issue(struct request *r, const struct store_user *u, bool login)
 	s.created_at = s.last_seen = now;
 	s.reauth_at = now;           /* the password (or a provider) was just checked */
 	s.expires_at = now + cfg->session_max_age;
-	strlcpy_ok(ua_cut, ua ? ua : "", sizeof(ua_cut));
+	strlcpy_ok(ua_cut, in->user_agent ? in->user_agent : "", sizeof(ua_cut));
 	if (!utf8_valid(ua_cut, strlen(ua_cut)))
 		ua_cut[0] = '\0';
-	if (store_session_create(r->app->store, &s, r->ip, ua_cut) != 0)
+	if (store_session_create(env->store, &s, in->ip ? in->ip : "", ua_cut) != 0)
 		goto done;
 	if (login)
-		store_user_set_last_login(r->app->store, u->id, now);
+		store_user_set_last_login(env->store, u->id, now);
 
-	cookie_format(&b, "sessionid", key, &a, now);
-	response_header(r, "Set-Cookie", b.data);
+	auth_cookie_add(out, "sessionid", key, cfg->session_max_age, true, cfg->secure_cookies);
 	csrf_new_secret(csrf);
-	csrf_set_cookie(r, csrf);
-	r->caller->kind = AUTH_SESSION;
-	r->caller->session = s;
-	r->caller->user = *u;
+	csrf_set_cookie(env, csrf, out);
+	c->kind = AUTH_SESSION;
+	c->session = s;
+	c->user = *u;
 	if (login)
-		r->caller->user.last_login = now;
+		c->user.last_login = now;
 	ret = 0;
 done:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(csrf, sizeof(csrf));
-	if (b.data)
-		sodium_memzero(b.data, b.len);
-	buf_free(&b);
 	return ret;
 }
 
 int
-session_logout(struct request *r)
+session_logout(const struct auth_env *env, const struct auth_in *in, struct caller *c, struct auth_cookies *out)
 {
-	struct cookie_attrs a = { .max_age = -1, .secure = r->app->cfg.secure_cookies };
-	struct buf b = { 0 };
 	char kh[65];
 	int ret = 0;
 
-	if (cookie_key_hash(r, kh))
-		ret = store_session_delete(r->app->store, kh) < 0 ? -1 : 0;
-	cookie_format(&b, "sessionid", "", &a, now_unix());
-	response_header(r, "Set-Cookie", b.data);
-	buf_free(&b);
-	r->caller->kind = AUTH_NONE;
+	if (cookie_key_hash(in, kh))
+		ret = store_session_delete(env->store, kh) < 0 ? -1 : 0;
+	if (auth_cookie_add(out, "sessionid", "", -1, false, env->cfg->secure_cookies) != 0)
+		ret = -1;
+	c->kind = AUTH_NONE;
 	return ret;
 }
 
 int
-session_reauth_fresh(const struct request *r)
+session_reauth_fresh(const struct auth_env *env, const struct caller *c, int64_t now)
 {
-	int64_t at = r->caller->session.reauth_at;
+	int64_t at = c->session.reauth_at;
 
-	return r->caller->kind == AUTH_SESSION && at > 0 && now_unix() - at < r->app->cfg.reauth_max_age;
+	return c->kind == AUTH_SESSION && at > 0 && now - at < env->cfg->reauth_max_age;
 }
 
 int
-session_mark_reauth(struct request *r)
+session_mark_reauth(const struct auth_env *env, struct caller *c, int64_t now)
 {
-	int64_t now = now_unix();
-
-	if (r->caller->kind != AUTH_SESSION || store_session_set_reauth(r->app->store, r->caller->session.id, now) != 0)
+	if (c->kind != AUTH_SESSION || store_session_set_reauth(env->store, c->session.id, now) != 0)
 		return -1;
-	r->caller->session.reauth_at = now;
+	c->session.reauth_at = now;
 	return 0;
 }
 

@@ -11,17 +11,16 @@
 
 #include <sodium.h>
 
-#include "app.h"
-#include "http/http.h"
 #include "auth/caller.h"
 #include "store/store.h"
+#include "util.h"
 
 #define TOUCH_INTERVAL 60
 
 int
-token_resolve(struct request *r, char *detail, size_t detailsz)
+token_resolve(const struct auth_env *env, const struct auth_in *in, struct caller *c, char *detail, size_t detailsz)
 {
-	const char *h = request_header(r, "Authorization"), *p, *key, *end;
+	const char *h = in->authorization, *p, *key, *end;
 	size_t klen;
 	char kh[65];
 	int64_t now;
@@ -58,18 +57,18 @@ token_resolve(struct request *r, char *detail, size_t detailsz)
 	if (klen != TOKEN_KEY_LEN)
 		return -1;
 	sha256_hex(key, klen, kh);
-	rc = store_token_get(r->app->store, kh, &r->caller->token, &r->caller->user);
+	rc = store_token_get(env->store, kh, &c->token, &c->user);
 	if (rc < 0)
 		return -2;
-	now = now_unix();
-	if (rc == STORE_NOTFOUND || (r->caller->token.expires_at && r->caller->token.expires_at <= now) || !r->caller->user.is_active) {
-		memset(&r->caller->token, 0, sizeof(r->caller->token));
-		memset(&r->caller->user, 0, sizeof(r->caller->user));
+	now = in->now;
+	if (rc == STORE_NOTFOUND || (c->token.expires_at && c->token.expires_at <= now) || !c->user.is_active) {
+		memset(&c->token, 0, sizeof(c->token));
+		memset(&c->user, 0, sizeof(c->user));
 		return -1;
 	}
-	if (now - r->caller->token.last_used >= TOUCH_INTERVAL)
-		store_token_touch(r->app->store, r->caller->token.id, now);
-	r->caller->kind = AUTH_TOKEN;
+	if (now - c->token.last_used >= TOUCH_INTERVAL)
+		store_token_touch(env->store, c->token.id, now);
+	c->kind = AUTH_TOKEN;
 	detail[0] = '\0';
 	return 1;
 }

@@ -1,7 +1,9 @@
 /*
  * token — DRF-style API tokens: "Authorization: Token <key>".  Keys are 160
- * random bits shown once at creation; the store keeps SHA-256 of them.  Must
- * never log or store a key.
+ * random bits shown once at creation; the store keeps SHA-256 of them.  Works
+ * on plain values (auth/caller.h): never parses anything but the
+ * Authorization value it is given, never writes a response.  Must never log
+ * or store a key.
  */
 #ifndef GATEHOUSE_TOKEN_H
 #define GATEHOUSE_TOKEN_H
@@ -11,16 +13,18 @@
 
 #include <jansson.h>
 
+#include "auth/caller.h"
+
 #define TOKEN_KEY_LEN 40
 
-struct request;
 struct store;
 
-/* Look at the Authorization header.  0: no Token credentials offered (the
- * caller tries the session); 1: r->auth = AUTH_TOKEN with r->user/r->token
+/* Look at in->authorization.  0: no Token credentials offered (the caller
+ * tries the session); 1: c->kind = AUTH_TOKEN with c->user/c->token
  * filled; -1: credentials offered but bad — detail gets DRF's message for a
  * 401; -2 on a store error. */
-int token_resolve(struct request *r, char *detail, size_t detailsz);
+int token_resolve(const struct auth_env *env, const struct auth_in *in, struct caller *c, char *detail,
+    size_t detailsz);
 struct store_token;
 /* Create a token for user_id named name, expiring after days (0: never);
  * the key goes to key (TOKEN_KEY_LEN + 1 bytes), to be shown once, and the

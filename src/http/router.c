@@ -3,25 +3,24 @@
  * on it (an unsafe request that reaches them passed CSRF; r->caller->kind is set).
  */
 #include "http/router.h"
-#include "auth/caller.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "app.h"
+#include "auth/caller.h"
 #include "auth/csrf.h"
-#include "log.h"
 #include "auth/session.h"
-#include "http/static.h"
 #include "auth/token.h"
+#include "http/authn.h"
+#include "http/static.h"
+#include "log.h"
 
 static const char *method_names[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER" };
 
-/* "/api/login" and "/api/login/" both match "/api/login/" (no redirect).
- * A "<id>" segment matches 1 to 18 digits, stored in ids[] when given; a
- * "<name>" segment matches 1 to 40 of [a-z0-9-], copied to slug. */
-static int
-path_match(const char *pattern, const char *path, int64_t *ids, int *nids, char *slug)
+/* "/api/login" and "/api/login/" both match "/api/login/" (no redirect). */
+int
+router_path_match(const char *pattern, const char *path, int64_t *ids, int *nids, char *slug)
 {
 	const char *p = pattern, *q = path;
 	int n = 0;
@@ -70,7 +69,7 @@ path_match(const char *pattern, const char *path, int64_t *ids, int *nids, char 
 	if (*q != '\0')
 		return 0;
 	if (nids)
-		*nids = n;
+		*nids = n < ROUTE_MAX_IDS ? n : ROUTE_MAX_IDS;   /* never more than ids[] holds */
 	return 1;
 }
 
@@ -95,7 +94,7 @@ allow_header(struct request *r, const char *path)
 	size_t n = 0;
 
 	for (const struct route *rt = routes; rt->path && n < sizeof(allow); rt++)
-		if (path_match(rt->path, path, NULL, NULL, NULL))
+		if (router_path_match(rt->path, path, NULL, NULL, NULL))
 			n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", method_names[rt->method],
 			    rt->method == M_GET ? ", HEAD, " : ", ");
 	if (n < sizeof(allow))
@@ -108,7 +107,7 @@ static int
 exact_methods(const char *path)
 {
 	for (const struct route *rt = routes; rt->path; rt++)
-		if ((rt->flags & ROUTE_EXACT_METHODS) && path_match(rt->path, path, NULL, NULL, NULL))
+		if ((rt->flags & ROUTE_EXACT_METHODS) && router_path_match(rt->path, path, NULL, NULL, NULL))
 			return 1;
 	return 0;
 }
@@ -132,7 +131,7 @@ router_dispatch(struct request *r)
 	}
 	r->api = true;
 	for (rt = routes; rt->path; rt++) {
-		if (!path_match(rt->path, r->path, r->ids, &r->nids, r->slug))
+		if (!router_path_match(rt->path, r->path, r->ids, &r->nids, r->slug))
 			continue;
 		path_known = 1;
 		if (rt->method == r->method || (rt->method == M_GET && r->method == M_HEAD)) {
@@ -157,19 +156,23 @@ router_dispatch(struct request *r)
 	}
 	r->route = found;
 	if (!(found->flags & ROUTE_NO_AUTH)) {
-		rc = token_resolve(r, why, sizeof(why));
+		struct auth_env env = authn_env(r);
+		struct auth_in in;
+
+		authn_input(r, &in);
+		rc = token_resolve(&env, &in, r->caller, why, sizeof(why));
 		if (rc == -1) {
 			respond_unauthenticated(r, why);
 			return;
 		}
 		if (rc == 0)
-			rc = session_resolve(r);
+			rc = session_resolve(&env, &in, r->caller);
 		if (rc < 0) {
 			respond_error(r, 503, "Service temporarily unavailable.");
 			response_header(r, "Retry-After", "1");
 			return;
 		}
-		if (unsafe(r->method) && r->caller->kind != AUTH_TOKEN && csrf_check(r, why, sizeof(why)) != 0) {
+		if (unsafe(r->method) && r->caller->kind != AUTH_TOKEN && csrf_check(&env, &in, why, sizeof(why)) != 0) {
 			respond_error(r, 403, why);
 			return;
 		}

@@ -24,6 +24,12 @@ struct route {
 /* The table, in src/api/routes.c, ended by a NULL path. */
 extern const struct route routes[];
 
+/* 1 if path matches the route pattern (see struct route), else 0: "/x" and
+ * "/x/" both match "/x/"; "<id>" takes 1 to 18 digits (a positive int64, so
+ * none of 0, a sign or an overflow), stored in ids[] (at most ROUTE_MAX_IDS;
+ * the count in *nids); "<name>" takes 1 to 40 of [a-z0-9-], copied to slug
+ * (41 bytes).  ids, nids and slug may be NULL.  Needs no request. */
+int router_path_match(const char *pattern, const char *path, int64_t *ids, int *nids, char *slug);
 /* Run the request through the chain (or, after a resume, straight back into
  * its handler).  Always leaves a response on r unless the handler deferred. */
 void router_dispatch(struct request *r);

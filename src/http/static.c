@@ -117,45 +117,63 @@ open_inside(const char *realroot, const char *rel, struct stat *st)
 	return fd;
 }
 
+int
+static_map(const char *dir, const char *path, struct static_file *out)
+{
+	const char *rel = path;
+	char realroot[PATH_MAX];
+	struct stat st;
+	int fd = -1;
+	const char *served = "index.html";
+
+	*out = (struct static_file){ .fd = -1 };
+	if (realpath(dir, realroot) == NULL)
+		return -2;
+	while (*rel == '/')
+		rel++;
+	if (*rel != '\0' && bad_path(rel))
+		return -1;
+	if (*rel != '\0' && (fd = open_inside(realroot, rel, &st)) >= 0) {
+		served = rel;
+		out->hashed = static_is_hashed(rel) != 0;
+	}
+	if (fd < 0 && (fd = open_inside(realroot, "index.html", &st)) < 0)
+		return -1;
+	out->fd = fd;
+	out->size = (uint64_t)st.st_size;
+	out->content_type = content_type(served);
+	out->html = strcmp(out->content_type, "text/html; charset=utf-8") == 0;
+	/* a link with a secret in its path: the page's own asset requests must
+	 * not carry it as Referer before the SPA takes it out of the address bar */
+	out->no_referrer = strncmp(path, "/reset-password/", 16) == 0 || strncmp(path, "/confirm-email/", 15) == 0 ||
+	    strncmp(path, "/auth/", 6) == 0;
+	return 0;
+}
+
 void
 static_serve(struct request *r)
 {
-	const char *dir = r->app->cfg.static_dir, *rel = r->path;
-	char realroot[PATH_MAX];
-	struct stat st;
-	int fd = -1, hashed = 0;
-	const char *served = "index.html";
+	struct static_file f;
+	int rc;
 
 	if (r->method != M_GET && r->method != M_HEAD) {
 		respond_error(r, 405, "Method not allowed.");
 		response_header(r, "Allow", "GET, HEAD");
 		return;
 	}
-	if (realpath(dir, realroot) == NULL) {
+	rc = static_map(r->app->cfg.static_dir, r->path, &f);
+	if (rc == -2) {
 		respond_text(r, 404, "Not found (the SPA is not built: run make run).\n");
 		return;
 	}
-	while (*rel == '/')
-		rel++;
-	if (*rel != '\0' && !bad_path(rel) && (fd = open_inside(realroot, rel, &st)) >= 0) {
-		served = rel;
-		hashed = static_is_hashed(rel);
-	} else if (*rel != '\0' && bad_path(rel)) {
+	if (rc != 0) {
 		respond_text(r, 404, "Not found.\n");
 		return;
 	}
-	if (fd < 0 && (fd = open_inside(realroot, "index.html", &st)) < 0) {
-		respond_text(r, 404, "Not found.\n");
-		return;
-	}
-	respond_file(r, 200, fd, (uint64_t)st.st_size, content_type(served));
-	response_header(r, "Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
-	if (strcmp(content_type(served), "text/html; charset=utf-8") == 0 && r->app->cfg.csp[0])
+	respond_file(r, 200, f.fd, f.size, f.content_type);
+	response_header(r, "Cache-Control", f.hashed ? "public, max-age=31536000, immutable" : "no-cache");
+	if (f.html && r->app->cfg.csp[0])
 		response_header(r, "Content-Security-Policy", r->app->cfg.csp);
-	/* a link with a secret in its path (reset, confirmation, a provider's
-	 * code): the page's own asset requests must not carry it as Referer
-	 * before the SPA takes it out of the address bar */
-	if (strncmp(r->path, "/reset-password/", 16) == 0 || strncmp(r->path, "/confirm-email/", 15) == 0 ||
-	    strncmp(r->path, "/auth/", 6) == 0)
+	if (f.no_referrer)
 		response_header(r, "Referrer-Policy", "no-referrer");
 }
