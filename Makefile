@@ -88,7 +88,7 @@ $(BUILD)/gen/sqlite_migrations.c: $(SQLITE_MIGRATIONS) src/store/migrations/sqli
 	    $(SQLITE_MIGRATIONS) > $@.tmp || { rm -f $@.tmp; exit 1; }; mv $@.tmp $@
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(if $(filter clang,$(CC)),-Wno-string-concatenation) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgatehouse.a
 	@mkdir -p $(dir $@)

@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SESSION_KEY "fuzzsessionkeyaaaaaaaaaaaaaaaaaa"
 
 static struct app app;
+static struct password_params pw;
 
 static void
 die(const char *what, const char *err)
@@ -93,8 +94,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (config_load(&app.cfg, NULL, err, sizeof(err)) != 0)
 		die("config", err);
 	log_set_level(LOG_ERROR);
-	app.pw.iterations = 1;
-	app.pw.memory_kib = 64;     /* FUZZING builds cap Argon2 at 64 KiB: fast hashes */
+	pw.iterations = 1;
+	pw.memory_kib = 64;     /* FUZZING builds cap Argon2 at 64 KiB: fast hashes */
+	app.pw = &pw;
 	if ((app.store = store_open(app.cfg.database, err, sizeof(err))) == NULL)
 		die("store", err);
 	if (store_migrate(app.store, &applied, err, sizeof(err)) != 0)
@@ -106,7 +108,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	app.limiter = limiter_store_new(app.store);
 
 	strlcpy_ok(u.email, "alice@example.com", sizeof(u.email));
-	if (password_hash(&app.pw, "correct horse battery staple", 28, u.password, sizeof(u.password)) != 0)
+	if (password_hash(app.pw, "correct horse battery staple", 28, u.password, sizeof(u.password)) != 0)
 		die("hash", "failed (argon2 settings?)");
 	u.is_active = u.is_staff = u.is_superuser = u.email_verified = true;
 	u.date_joined = now_unix();

@@ -14,8 +14,8 @@
 #define GATEHOUSE_APP_H
 
 #include "config.h"
-#include "auth/password.h"
 
+struct password_params;
 struct store;
 struct hashpool;
 struct limiter;
@@ -24,7 +24,7 @@ struct social;
 
 struct app {
 	struct config cfg;
-	struct password_params pw;
+	const struct password_params *pw; /* Argon2 cost of new hashes */
 	struct store *store;
 	struct hashpool *hashpool;       /* password hashing */
 	struct hashpool *netpool;        /* blocking calls to social login providers */

@@ -65,6 +65,9 @@ usage(FILE *f)
 	config_print_keys();
 }
 
+/* The Argon2 cost of new hashes, from the configuration (app->pw points here). */
+static struct password_params hash_cost;
+
 /* Configuration, secret and store: what every command but version needs. */
 static int
 app_open(struct app *app, const char *cfgfile, int migrate)
@@ -79,8 +82,9 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 	log_set_level(app->cfg.log_level == CONFIG_LOG_DEBUG ? LOG_DEBUG :
 	    app->cfg.log_level == CONFIG_LOG_WARN ? LOG_WARN :
 	    app->cfg.log_level == CONFIG_LOG_ERROR ? LOG_ERROR : LOG_INFO);
-	app->pw.iterations = (unsigned long long)app->cfg.argon2_iterations;
-	app->pw.memory_kib = (size_t)app->cfg.argon2_memory_kib;
+	hash_cost.iterations = (unsigned long long)app->cfg.argon2_iterations;
+	hash_cost.memory_kib = (size_t)app->cfg.argon2_memory_kib;
+	app->pw = &hash_cost;
 	if ((app->store = store_open(app->cfg.database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return -1;
@@ -137,7 +141,7 @@ cmd_serve(struct app *app)
 	app->netpool = hashpool_new(4, 64, 0);
 	app->limiter = limiter_store_new(app->store);
 	/* the first unknown-email login should not pay for making the dummy hash */
-	password_dummy_verify(&app->pw, "", 0);
+	password_dummy_verify(app->pw, "", 0);
 	store_session_delete_expired(app->store, now_unix());
 
 	if ((http = http_start(app, err, sizeof(err))) == NULL) {
@@ -259,7 +263,7 @@ new_password_hash(struct app *app, const char *email, int weak_ok, char *hash, s
 		}
 		fprintf(stderr, "gatehouse: warning: accepting it anyway\n");
 	}
-	if (password_hash(&app->pw, pw, strlen(pw), hash, hashsz) != 0) {
+	if (password_hash(app->pw, pw, strlen(pw), hash, hashsz) != 0) {
 		fprintf(stderr, "gatehouse: cannot hash the password\n");
 		goto done;
 	}

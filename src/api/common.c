@@ -290,7 +290,7 @@ api_pwjob_new(struct request *r, size_t extra_size)
 {
 	struct api_pwjob *j = xcalloc(1, sizeof(*j));
 
-	j->params = r->app->pw;
+	j->params = *r->app->pw;
 	if (extra_size) {
 		j->extra = xcalloc(1, extra_size);
 		j->extra_size = extra_size;
