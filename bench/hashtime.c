@@ -95,11 +95,11 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return 1;
 	if (crypto_pwhash_argon2id_str(hashed, password, strlen(password), (unsigned long long)iters,
-	    (size_t)mem_kib * 1024) != 0) {
+	        (size_t)mem_kib * 1024) != 0) {
 		fprintf(stderr, "hashtime: out of memory\n");
 		return 1;
 	}
-	verify_once();   /* warm: first touch of the memory */
+	verify_once(); /* warm: first touch of the memory */
 
 	t = calloc((size_t)count, sizeof(*t));
 	cpu = calloc((size_t)count, sizeof(*cpu));
@@ -126,8 +126,8 @@ main(int argc, char **argv)
 	elapsed = now() - t0;
 
 	printf("{\"single_ms\":%.3f,\"single_min_ms\":%.3f,\"single_cpu_ms\":%.3f,\"count\":%ld,"
-	    "\"threads\":%ld,\"parallel_per_s\":%.2f,\"memory_kib\":%ld,\"iterations\":%ld,"
-	    "\"library\":\"libsodium %s\"}\n",
+	       "\"threads\":%ld,\"parallel_per_s\":%.2f,\"memory_kib\":%ld,\"iterations\":%ld,"
+	       "\"library\":\"libsodium %s\"}\n",
 	    t[count / 2] * 1000, t[0] * 1000, cpu[count / 2] * 1000, count, threads,
 	    (double)(per_thread * threads) / elapsed, mem_kib, iters, sodium_version_string());
 	free(t);

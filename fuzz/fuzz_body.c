@@ -10,14 +10,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *types[] = { "application/json", "application/x-www-form-urlencoded", "text/plain", NULL };
+	static const char *types[] = { "application/json", "application/x-www-form-urlencoded", "text/plain",
+		NULL };
 	char detail[256];
 	json_t *out = NULL;
 	int status;
 
 	if (size == 0)
 		return 0;
-	status = body_parse(types[data[0] % 4], (const char *)data + 1, size - 1, &out, detail, sizeof(detail));
+	status = body_parse(types[data[0] % 4], (const char *)data + 1, size - 1, &out, detail,
+	    sizeof(detail));
 	if ((status == 0) != (out != NULL))
 		abort();
 	if (out && !json_is_object(out))

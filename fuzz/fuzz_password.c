@@ -23,19 +23,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static int	known_match(const char *);
+static int known_match(const char *);
 
 static const struct password_params fuzz_params = { 1, 8 };
 
 static const char *const known[] = {
 	"argon2$argon2i$m=8,t=1,p=1$ZnV6enNhbHRmdXp6c2FsdA$QNjH+p7Ek7m5k4HAHdCabA",
 	"argon2$argon2i$v=19$m=64,t=1,p=2$ZnV6enNhbHRmdXp6c2FsdA$14clFBt6a+Lqpu5CqGKZCA",
-	"argon2$argon2id$v=19$m=64,t=1,p=1$ZnV6enNhbHRmdXp6c2FsdA$UskYEmznRFg4XzuyMtLzuBYnmAsI1FFlLUBicI0roCs",
+	"argon2$argon2id$v=19$m=64,t=1,p=1$ZnV6enNhbHRmdXp6c2FsdA$"
+	"UskYEmznRFg4XzuyMtLzuBYnmAsI1FFlLUBicI0roCs",
 	"bcrypt$$2b$04$uwNxyafCnmPj9jggbLQgrumL9/8wIt4qGQJiCvWx8qa6VIGr0muh6",
 	"bcrypt_sha256$$2b$04$rwcYB24bcPPmcc9V.WDqQOaxQSSmnulpEmSOBiMpnCS9y4ggW/u1m",
 	"pbkdf2_sha1$1000$fuzzsalt$1CDc9y/pUrzE9xTAWXohcLutWRU=",
 	"pbkdf2_sha256$1000$fuzzsalt$QrptiIlygGLCcATjebvhOK4AVtcIuweVyGE5AGhR6Yo=",
-	"scrypt$16$fuzzsalt$8$1$+NL0/+D13/qrZOCs1Hq6EIJJOyky127JDM6sFlTPRWK1koK5FSF5/IAXME4EZc7cOG8DzUxym2XWw62aBMKOxQ==",
+	"scrypt$16$fuzzsalt$8$1$+NL0/+D13/qrZOCs1Hq6EIJJOyky127JDM6sFlTPRWK1koK5FSF5/"
+	"IAXME4EZc7cOG8DzUxym2XWw62aBMKOxQ==",
 };
 
 static int
@@ -51,10 +53,8 @@ known_match(const char *s)
 		if ((b = strstr(known[i], "$$2b$")) == NULL)
 			continue;
 		n = (size_t)(b - known[i]) + 3;
-		if (strlen(s) == strlen(known[i]) &&
-		    strncmp(s, known[i], n) == 0 &&
-		    strchr("aby", s[n]) != NULL && s[n] != '\0' &&
-		    strcmp(s + n + 1, known[i] + n + 1) == 0)
+		if (strlen(s) == strlen(known[i]) && strncmp(s, known[i], n) == 0 &&
+		    strchr("aby", s[n]) != NULL && s[n] != '\0' && strcmp(s + n + 1, known[i] + n + 1) == 0)
 			return 1;
 	}
 	return 0;

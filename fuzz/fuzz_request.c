@@ -95,7 +95,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("config", err);
 	log_set_level(LOG_ERROR);
 	pw.iterations = 1;
-	pw.memory_kib = 64;     /* FUZZING builds cap Argon2 at 64 KiB: fast hashes */
+	pw.memory_kib = 64; /* FUZZING builds cap Argon2 at 64 KiB: fast hashes */
 	app.pw = &pw;
 	if ((app.store = store_open(app.cfg.database, err, sizeof(err))) == NULL)
 		die("store", err);
@@ -146,7 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct request *r;
 
 	if (memchr(data, '\0', size) != NULL)
-		return 0;       /* a transport never hands NUL bytes in a head over */
+		return 0; /* a transport never hands NUL bytes in a head over */
 	line = next_line(in, size, &pos);
 	owned[nowned++] = line;
 	if ((sp = strchr(line, ' ')) == NULL)

@@ -159,7 +159,9 @@ check_auth(const char *cookie, struct auth_in *in)
 			must_be_printable("csrf message", why);
 		}
 	}
-	if (csrf_cookie_secret(in, secret) == 0 && strspn(secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != CSRF_SECRET_LEN)
+	if (csrf_cookie_secret(in, secret) == 0 &&
+	    strspn(secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+	        CSRF_SECRET_LEN)
 		abort();
 	memset(&c, 0, sizeof(c));
 	rc = token_resolve(&env, in, &c, detail, sizeof(detail));
@@ -180,7 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct auth_in in = { 0 };
 
 	if (memchr(data, '\0', size) != NULL)
-		return 0;       /* a transport never hands NUL bytes in a head over */
+		return 0; /* a transport never hands NUL bytes in a head over */
 	text = xmalloc(size + 1);
 	memcpy(text, data, size);
 	text[size] = '\0';

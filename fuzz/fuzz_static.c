@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	if (memchr(data, '\0', size) != NULL)
-		return 0;       /* a decoded path never holds NUL: the transport refuses %00 */
+		return 0; /* a decoded path never holds NUL: the transport refuses %00 */
 	path = malloc(size + 1);
 	memcpy(path, data, size);
 	path[size] = '\0';

@@ -22,7 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (csrf_unmask(s, size, secret) == 0 && strlen(secret) != CSRF_SECRET_LEN)
 		abort();
-	if (user_normalize_email(s, email, sizeof(email)) == 0 && (strlen(email) > STORE_EMAIL_MAX || !strchr(email, '@')))
+	if (user_normalize_email(s, email, sizeof(email)) == 0 &&
+	    (strlen(email) > STORE_EMAIL_MAX || !strchr(email, '@')))
 		abort();
 	{
 		int64_t id;

@@ -26,11 +26,11 @@ struct app {
 	struct config cfg;
 	const struct password_params *pw; /* Argon2 cost of new hashes */
 	struct store *store;
-	struct hashpool *hashpool;       /* password hashing */
-	struct hashpool *netpool;        /* blocking calls to social login providers */
-	struct social *social;           /* configured providers (may be empty) */
+	struct hashpool *hashpool; /* password hashing */
+	struct hashpool *netpool;  /* blocking calls to social login providers */
+	struct social *social;     /* configured providers (may be empty) */
 	struct limiter *limiter;
-	struct mailer *mailer;       /* NULL outside `serve`: mail waits in the outbox */
+	struct mailer *mailer; /* NULL outside `serve`: mail waits in the outbox */
 };
 
 #endif

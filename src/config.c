@@ -21,7 +21,7 @@
 enum key_type { KEY_STR, KEY_LONG, KEY_BOOL };
 
 struct key {
-	const char *name;        /* INI name; variable is GATEHOUSE_<NAME> */
+	const char *name; /* INI name; variable is GATEHOUSE_<NAME> */
 	enum key_type type;
 	size_t off;
 	const char *def;
@@ -123,7 +123,8 @@ choice(const char *v, const char *const *names)
 	return -1;
 }
 
-static int set_key(struct config *c, const struct key *k, const char *v, const char *src, char *err, size_t errsz);
+static int set_key(struct config *c, const struct key *k, const char *v, const char *src, char *err,
+    size_t errsz);
 static int check_origin(const char *o, size_t len);
 
 static const struct key *
@@ -150,16 +151,18 @@ set_key(struct config *c, const struct key *k, const char *v, const char *src, c
 	}
 	case KEY_LONG:
 		if (parse_ll(v, k->min, k->max, &n) != 0) {
-			snprintf(err, errsz, "%s: %s must be an integer from %ld to %ld, not \"%s\"",
-			    src, k->name, k->min, k->max, v);
+			snprintf(err, errsz, "%s: %s must be an integer from %ld to %ld, not \"%s\"", src,
+			    k->name, k->min, k->max, v);
 			return -1;
 		}
 		*(long *)(base + k->off) = (long)n;
 		return 0;
 	case KEY_BOOL:
-		if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+		if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+		    !strcasecmp(v, "on"))
 			*(bool *)(base + k->off) = true;
-		else if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !*v)
+		else if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+		    !strcasecmp(v, "off") || !*v)
 			*(bool *)(base + k->off) = false;
 		else {
 			snprintf(err, errsz, "%s: %s must be true or false, not \"%s\"", src, k->name, v);
@@ -187,7 +190,8 @@ on_ini_line(void *user, const char *section, const char *name, const char *value
 	if (ctx->failed)
 		return 0;
 	if (section[0] != '\0' && strcasecmp(section, "gatehouse") != 0) {
-		snprintf(ctx->err, ctx->errsz, "%s: unknown section [%s] (use [gatehouse] or none)", ctx->file, section);
+		snprintf(ctx->err, ctx->errsz, "%s: unknown section [%s] (use [gatehouse] or none)",
+		    ctx->file, section);
 		ctx->failed = 1;
 		return 0;
 	}
@@ -250,7 +254,9 @@ validate(struct config *c, char *err, size_t errsz)
 	c->listen_port = (unsigned short)port;
 
 	if (strncmp(c->database, "sqlite:", 7) != 0 || c->database[7] == '\0') {
-		snprintf(err, errsz, "database must be sqlite:PATH (PostgreSQL is not supported yet), not \"%s\"", c->database);
+		snprintf(err, errsz,
+		    "database must be sqlite:PATH (PostgreSQL is not supported yet), not \"%s\"",
+		    c->database);
 		return -1;
 	}
 	if (c->public_origin[0] == '\0') {
@@ -261,7 +267,8 @@ validate(struct config *c, char *err, size_t errsz)
 		c->public_origin = tmp;
 	}
 	if (check_origin(c->public_origin, strlen(c->public_origin)) != 0) {
-		snprintf(err, errsz, "public_origin must look like https://example.com[:port] (no path), not \"%s\"",
+		snprintf(err, errsz,
+		    "public_origin must look like https://example.com[:port] (no path), not \"%s\"",
 		    c->public_origin);
 		return -1;
 	}
@@ -274,7 +281,8 @@ validate(struct config *c, char *err, size_t errsz)
 		while (n && p[n - 1] == ' ')
 			n--;
 		if (n && check_origin(p, n) != 0) {
-			snprintf(err, errsz, "trusted_origins: \"%.*s\" is not an origin like https://example.com", (int)n, p);
+			snprintf(err, errsz,
+			    "trusted_origins: \"%.*s\" is not an origin like https://example.com", (int)n, p);
 			return -1;
 		}
 		if (!e)
@@ -447,7 +455,8 @@ config_ensure_secret(struct config *c, char *err, size_t errsz)
 		random_chars(key, 64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
 		    write(fd, key, 64) != 64) {
-			snprintf(err, errsz, "%s: cannot create the secret key file: %s", path, strerror(errno));
+			snprintf(err, errsz, "%s: cannot create the secret key file: %s", path,
+			    strerror(errno));
 			goto done;
 		}
 	}
@@ -491,12 +500,14 @@ config_check_deploy(const struct config *c)
 	int n = 0;
 
 	if (!c->secure_cookies) {
-		printf("WARNING public_origin is %s: use https in production, or cookies travel in clear text\n",
+		printf("WARNING public_origin is %s: use https in production, or cookies travel in clear "
+		       "text\n",
 		    c->public_origin);
 		n++;
 	}
 	if (c->secure_cookies && c->hsts_max_age < 180L * 86400) {
-		printf("WARNING hsts_max_age is %ld: without HSTS (at least 180 days) a browser may reach %s over plain http first\n",
+		printf("WARNING hsts_max_age is %ld: without HSTS (at least 180 days) a browser may reach %s "
+		       "over plain http first\n",
 		    c->hsts_max_age, c->public_origin);
 		n++;
 	}
@@ -505,7 +516,8 @@ config_check_deploy(const struct config *c)
 		n++;
 	}
 	if (c->secret_generated) {
-		printf("WARNING secret_key is the generated one beside the database: set GATEHOUSE_SECRET_KEY "
+		printf(
+		    "WARNING secret_key is the generated one beside the database: set GATEHOUSE_SECRET_KEY "
 		    "so every instance shares it and it is backed up apart from the data\n");
 		n++;
 	}
@@ -521,7 +533,8 @@ config_check_deploy(const struct config *c)
 	}
 	if (strcmp(c->listen_host, "127.0.0.1") != 0 && strcmp(c->listen_host, "localhost") != 0 &&
 	    strcmp(c->listen_host, "::1") != 0 && strcmp(c->listen_host, "[::1]") != 0) {
-		printf("WARNING listening on %s: run gatehouse behind nginx (libmicrohttpd 0.9 should not face the internet)\n",
+		printf("WARNING listening on %s: run gatehouse behind nginx (libmicrohttpd 0.9 should not "
+		       "face the internet)\n",
 		    c->listen_host);
 		n++;
 	}

@@ -12,30 +12,35 @@
 /* Settings that are a choice among names: parsed into these when the config
  * loads, so nothing compares their text afterwards. */
 enum config_email_tls { CONFIG_TLS_TRY, CONFIG_TLS_REQUIRE, CONFIG_TLS_OFF };
-enum config_email_verification { EMAIL_VERIFICATION_MANDATORY, EMAIL_VERIFICATION_OPTIONAL, EMAIL_VERIFICATION_NONE };
+enum config_email_verification {
+	EMAIL_VERIFICATION_MANDATORY,
+	EMAIL_VERIFICATION_OPTIONAL,
+	EMAIL_VERIFICATION_NONE
+};
 enum config_log_level { CONFIG_LOG_DEBUG, CONFIG_LOG_INFO, CONFIG_LOG_WARN, CONFIG_LOG_ERROR };
 enum config_mail_transport { CONFIG_MAIL_CONSOLE, CONFIG_MAIL_FILE, CONFIG_MAIL_SMTP, CONFIG_MAIL_SMTPS };
 
 struct config {
-	char *listen;            /* host:port */
-	char *database;          /* sqlite:PATH */
+	char *listen;   /* host:port */
+	char *database; /* sqlite:PATH */
 	char *static_dir;
-	char *public_origin;     /* scheme://host[:port]; default http://<listen> */
-	char *trusted_origins;   /* comma-separated origins allowed in Origin */
-	char *secret_key;        /* default: generated, stored beside the database */
-	char *email;             /* mail transport: console | file:DIR | smtp://... | smtps://... */
+	char *public_origin;   /* scheme://host[:port]; default http://<listen> */
+	char *trusted_origins; /* comma-separated origins allowed in Origin */
+	char *secret_key;      /* default: generated, stored beside the database */
+	char *email;           /* mail transport: console | file:DIR | smtp://... | smtps://... */
 	char *email_from;
-	char *email_tls_name;    /* try | require | off: as configured (see email_tls) */
+	char *email_tls_name;          /* try | require | off: as configured (see email_tls) */
 	char *email_verification_name; /* mandatory | optional | none (see email_verification) */
 	char *product_name;
-	char *log_level_name;    /* debug | info | warn | error (see log_level) */
-	char *csp;               /* Content-Security-Policy for the SPA's HTML */
+	char *log_level_name; /* debug | info | warn | error (see log_level) */
+	char *csp;            /* Content-Security-Policy for the SPA's HTML */
 	/* social login (empty client id: provider off) */
-	char *github_client_id, *github_client_secret, *github_authorize_url, *github_token_url, *github_api_url;
+	char *github_client_id, *github_client_secret, *github_authorize_url, *github_token_url,
+	    *github_api_url;
 	char *google_client_id, *google_client_secret, *google_issuer;
 	char *facebook_client_id, *facebook_client_secret, *facebook_authorize_url, *facebook_token_url,
 	    *facebook_graph_url;
-	char *oidc_providers;    /* names of generic OIDC providers; each has GATEHOUSE_OIDC_<NAME>_* */
+	char *oidc_providers; /* names of generic OIDC providers; each has GATEHOUSE_OIDC_<NAME>_* */
 	char *social_pipeline, *social_allowed_domains, *social_allowed_emails;
 	long social_state_ttl, social_timeout;
 	long threads, hash_threads, hash_queue;
@@ -54,12 +59,12 @@ struct config {
 	enum config_email_tls email_tls;
 	enum config_email_verification email_verification;
 	enum config_log_level log_level;
-	enum config_mail_transport email_transport;   /* from the scheme of email */
+	enum config_mail_transport email_transport; /* from the scheme of email */
 	char listen_host[64];
 	unsigned short listen_port;
-	bool secure_cookies;     /* public origin is https */
-	bool secret_generated;   /* secret_key came from the generated file */
-	struct config_extra *extra;  /* oidc_* keys from the INI file */
+	bool secure_cookies;        /* public origin is https */
+	bool secret_generated;      /* secret_key came from the generated file */
+	struct config_extra *extra; /* oidc_* keys from the INI file */
 };
 
 struct config_extra {

@@ -9,7 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static enum log_level min_level = LOG_INFO;   /* set once at start-up */
+static enum log_level min_level = LOG_INFO; /* set once at start-up */
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
 void
@@ -60,8 +60,8 @@ line_start(struct buf *b, enum log_level lvl)
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
-	buf_printf(b, "{\"ts\":%lld.%03ld,\"level\":\"%s\"", (long long)tv.tv_sec,
-	    (long)(tv.tv_usec / 1000), level_names[lvl]);
+	buf_printf(b, "{\"ts\":%lld.%03ld,\"level\":\"%s\"", (long long)tv.tv_sec, (long)(tv.tv_usec / 1000),
+	    level_names[lvl]);
 }
 
 static void
@@ -94,8 +94,7 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 }
 
 void
-log_access(const char *method, const char *path, int status, double ms,
-    int64_t user_id, const char *ip)
+log_access(const char *method, const char *path, int status, double ms, int64_t user_id, const char *ip)
 {
 	struct buf b = { 0 };
 

@@ -16,8 +16,7 @@ void log_set_level(enum log_level min);
 /* {"ts":..,"level":..,"msg":"<formatted>"} */
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One access-log line; user_id 0 means anonymous. */
-void log_access(const char *method, const char *path, int status, double ms,
-    int64_t user_id, const char *ip);
+void log_access(const char *method, const char *path, int status, double ms, int64_t user_id, const char *ip);
 /* Append s as a JSON string literal (with quotes) to b. */
 void json_quote(struct buf *b, const char *s);
 

@@ -80,8 +80,9 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 		return -1;
 	}
 	log_set_level(app->cfg.log_level == CONFIG_LOG_DEBUG ? LOG_DEBUG :
-	    app->cfg.log_level == CONFIG_LOG_WARN ? LOG_WARN :
-	    app->cfg.log_level == CONFIG_LOG_ERROR ? LOG_ERROR : LOG_INFO);
+	        app->cfg.log_level == CONFIG_LOG_WARN        ? LOG_WARN :
+	        app->cfg.log_level == CONFIG_LOG_ERROR       ? LOG_ERROR :
+	                                                       LOG_INFO);
 	hash_cost.iterations = (unsigned long long)app->cfg.argon2_iterations;
 	hash_cost.memory_kib = (size_t)app->cfg.argon2_memory_kib;
 	app->pw = &hash_cost;
@@ -149,8 +150,10 @@ cmd_serve(struct app *app)
 		return 1;
 	}
 	app->mailer = mailer_start(app);
-	log_msg(LOG_INFO, "gatehouse %s listening on http://%s (public origin %s, %ld threads, %ld hash threads)",
-	    GATEHOUSE_VERSION, app->cfg.listen, app->cfg.public_origin, app->cfg.threads, app->cfg.hash_threads);
+	log_msg(LOG_INFO,
+	    "gatehouse %s listening on http://%s (public origin %s, %ld threads, %ld hash threads)",
+	    GATEHOUSE_VERSION, app->cfg.listen, app->cfg.public_origin, app->cfg.threads,
+	    app->cfg.hash_threads);
 	for (;;) {
 		struct timespec hour = { 3600, 0 };
 		sig = sigtimedwait(&set, NULL, &hour);
@@ -253,12 +256,13 @@ new_password_hash(struct app *app, const char *email, int weak_ok, char *hash, s
 	if (password_policy_check(pw, strlen(pw), app->cfg.password_min_length, email, msgs) > 0) {
 		size_t i;
 		json_t *m;
-		json_array_foreach(msgs, i, m)
+		json_array_foreach (msgs, i, m)
 			fprintf(stderr, "gatehouse: %s\n", json_string_value(m));
 		/* like Django's createsuperuser: a person at the prompt must insist,
 		 * a script feeding stdin has chosen its password (warned above) */
 		if (!weak_ok && isatty(STDIN_FILENO)) {
-			fprintf(stderr, "gatehouse: choose another password (or pass --allow-weak-password)\n");
+			fprintf(stderr,
+			    "gatehouse: choose another password (or pass --allow-weak-password)\n");
 			goto done;
 		}
 		fprintf(stderr, "gatehouse: warning: accepting it anyway\n");
@@ -277,7 +281,8 @@ done:
 static int
 cmd_createuser(struct app *app, int argc, char **argv)
 {
-	struct accounts_new_user n = { .origin = ACCOUNTS_CLI, .email_verified = true };   /* an operator vouches */
+	struct accounts_new_user n = { .origin = ACCOUNTS_CLI,
+		.email_verified = true }; /* an operator vouches */
 	struct store_user u;
 	char norm[STORE_EMAIL_MAX + 1], hash[PASSWORD_ENCODED_MAX];
 	int rc, weak_ok = 0;
@@ -289,14 +294,17 @@ cmd_createuser(struct app *app, int argc, char **argv)
 			n.is_staff = true;
 		else if (!strcmp(argv[i], "--superuser"))
 			n.is_staff = n.is_superuser = true;
-		else if ((!strcmp(argv[i], "--first-name") || !strcmp(argv[i], "--last-name")) && i + 1 < argc) {
+		else if ((!strcmp(argv[i], "--first-name") || !strcmp(argv[i], "--last-name")) &&
+		    i + 1 < argc) {
 			const char *v = argv[++i];
 			bool first = argv[i - 1][2] == 'f';
 			/* stored as given and served as JSON later: refuse what could
 			 * not be shown (bad UTF-8) or would mislead (controls) */
 			if (!user_name_valid(v, strlen(v))) {
-				fprintf(stderr, "gatehouse: createuser: %s must be valid UTF-8 of at most %d characters, "
-				    "without control characters\n", first ? "--first-name" : "--last-name", STORE_NAME_MAX);
+				fprintf(stderr,
+				    "gatehouse: createuser: %s must be valid UTF-8 of at most %d characters, "
+				    "without control characters\n",
+				    first ? "--first-name" : "--last-name", STORE_NAME_MAX);
 				return 1;
 			}
 			if (first)
@@ -315,7 +323,8 @@ cmd_createuser(struct app *app, int argc, char **argv)
 		return 2;
 	}
 	if (user_normalize_email(n.email, norm, sizeof(norm)) != 0) {
-		fprintf(stderr, "gatehouse: createuser: not a valid email address (ASCII before the @; no control or "
+		fprintf(stderr,
+		    "gatehouse: createuser: not a valid email address (ASCII before the @; no control or "
 		    "invisible characters)\n");
 		return 1;
 	}
@@ -337,7 +346,9 @@ cmd_createuser(struct app *app, int argc, char **argv)
 		return 1;
 	}
 	printf("created user %lld <%s>%s\n", (long long)u.id, u.email,
-	    u.is_superuser ? " (superuser)" : u.is_staff ? " (staff)" : "");
+	    u.is_superuser ? " (superuser)" :
+	        u.is_staff ? " (staff)" :
+	                     "");
 	return 0;
 }
 
@@ -370,7 +381,8 @@ cmd_changepassword(struct app *app, int argc, char **argv)
 		return 1;
 	/* the policy for an operator's change (accounts.h): every session
 	 * ends, tokens stay, the owner is told by mail; all or nothing */
-	rc = store_begin(app->store) != 0 ? -1 :
+	rc = store_begin(app->store) != 0 ?
+	    -1 :
 	    accounts_set_password(app->store, &app->cfg, &u, hash, ACCOUNTS_PW_CLI, NULL);
 	sodium_memzero(hash, sizeof(hash));
 	if (rc != 0 || store_commit(app->store) != 0) {
@@ -412,10 +424,10 @@ cmd_createtoken(struct app *app, int argc, char **argv)
 		fprintf(stderr, "gatehouse: could not create the token\n");
 		return 1;
 	}
-	audit_log_cli(app->store, "token.created", u.id, json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id,
-	    "name", name));
-	fprintf(stderr, "token for %s%s%s (shown once; store it now):\n", u.email,
-	    name[0] ? ", named " : "", name);
+	audit_log_cli(app->store, "token.created", u.id,
+	    json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", name));
+	fprintf(stderr, "token for %s%s%s (shown once; store it now):\n", u.email, name[0] ? ", named " : "",
+	    name);
 	printf("%s\n", key);
 	sodium_memzero(key, sizeof(key));
 	return 0;

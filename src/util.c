@@ -242,11 +242,14 @@ utf8_valid(const char *s, size_t len)
 			p++;
 			continue;
 		} else if ((c & 0xe0) == 0xc0) {
-			n = 1; cp = c & 0x1f;
+			n = 1;
+			cp = c & 0x1f;
 		} else if ((c & 0xf0) == 0xe0) {
-			n = 2; cp = c & 0x0f;
+			n = 2;
+			cp = c & 0x0f;
 		} else if ((c & 0xf8) == 0xf0) {
-			n = 3; cp = c & 0x07;
+			n = 3;
+			cp = c & 0x07;
 		} else
 			return 0;
 		if ((size_t)(end - p) <= n)
@@ -257,9 +260,8 @@ utf8_valid(const char *s, size_t len)
 			cp = (cp << 6) | (p[i] & 0x3f);
 		}
 		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		p += n + 1;
 	}

@@ -35,8 +35,8 @@ int parse_ll(const char *s, long long min, long long max, long long *out);
 /* Bounded copy; 0, or -1 when src did not fit (dst then holds a truncated, terminated copy). */
 int strlcpy_ok(char *dst, const char *src, size_t dstsz);
 
-int64_t now_unix(void);          /* wall clock, seconds; GATEHOUSE_FAKE_TIME_OFFSET never applies */
-double now_mono(void);           /* monotonic seconds, for durations */
+int64_t now_unix(void); /* wall clock, seconds; GATEHOUSE_FAKE_TIME_OFFSET never applies */
+double now_mono(void);  /* monotonic seconds, for durations */
 /* RFC 1123 date ("Thu, 01 Jan 1970 00:00:00 GMT") for cookies; out needs 30 bytes. */
 void http_date(int64_t t, char *out, size_t outsz);
 /* ISO 8601 UTC with seconds ("2026-11-27T08:32:35Z"); out needs 21 bytes. */
@@ -46,7 +46,7 @@ void iso8601(int64_t t, char *out, size_t outsz);
 void random_chars(char *out, size_t n, const char *alphabet);
 /* Lower-case hex of SHA-256(data) into out (65 bytes). */
 void sha256_hex(const void *data, size_t len, char out[65]);
-void hex_encode(const unsigned char *in, size_t n, char *out);  /* out: 2n+1 */
+void hex_encode(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */
 
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
 int utf8_valid(const char *s, size_t len);

@@ -100,8 +100,11 @@ accounts_create_user(struct store *st, const struct accounts_new_user *n, const 
 	switch (n->origin) {
 	case ACCOUNTS_SIGNUP:
 	case ACCOUNTS_SOCIAL:
-		audit(st, a, "user.signed_up", u.id, json_pack("{s:s}", "method",
-		    n->origin == ACCOUNTS_SIGNUP ? "password" : n->method ? n->method : "social"));
+		audit(st, a, "user.signed_up", u.id,
+		    json_pack("{s:s}", "method",
+		        n->origin == ACCOUNTS_SIGNUP ? "password" :
+		            n->method                ? n->method :
+		                                       "social"));
 		break;
 	case ACCOUNTS_ADMIN:
 	case ACCOUNTS_CLI:
@@ -150,7 +153,8 @@ accounts_set_password(struct store *st, const struct config *cfg, struct store_u
 		return -1;
 	switch (why) {
 	case ACCOUNTS_PW_RESET:
-		log_msg(LOG_INFO, "user %lld reset their password; sessions and tokens ended", (long long)u->id);
+		log_msg(LOG_INFO, "user %lld reset their password; sessions and tokens ended",
+		    (long long)u->id);
 		audit(st, a, "password.reset", u->id, NULL);
 		break;
 	case ACCOUNTS_PW_CHANGE:

@@ -46,27 +46,27 @@ struct accounts_actor {
 
 /* Where a new user comes from: decides the audit event and how bad names are treated. */
 enum accounts_origin {
-	ACCOUNTS_SIGNUP,             /* audit user.signed_up {"method":"password"} */
-	ACCOUNTS_SOCIAL,             /* audit user.signed_up {"method":<provider>}; a name that is not
-	                              * acceptable is dropped (provider text), not refused */
-	ACCOUNTS_ADMIN,              /* audit admin.user.created {is_staff, is_superuser} */
-	ACCOUNTS_CLI,                /* the same, no actor, user agent "gatehouse command line" */
+	ACCOUNTS_SIGNUP, /* audit user.signed_up {"method":"password"} */
+	ACCOUNTS_SOCIAL, /* audit user.signed_up {"method":<provider>}; a name that is not
+	                  * acceptable is dropped (provider text), not refused */
+	ACCOUNTS_ADMIN,  /* audit admin.user.created {is_staff, is_superuser} */
+	ACCOUNTS_CLI,    /* the same, no actor, user agent "gatehouse command line" */
 };
 
 struct accounts_new_user {
 	enum accounts_origin origin;
-	const char *email;           /* as given: normalised here (user_normalize_email) */
-	const char *first_name, *last_name;   /* NULL or "" for none */
-	const char *password_hash;   /* encoded, already computed; NULL: an unusable password */
-	const char *method;          /* ACCOUNTS_SOCIAL: the provider's name */
-	bool is_staff, is_superuser; /* a superuser is always staff */
+	const char *email;                  /* as given: normalised here (user_normalize_email) */
+	const char *first_name, *last_name; /* NULL or "" for none */
+	const char *password_hash;          /* encoded, already computed; NULL: an unusable password */
+	const char *method;                 /* ACCOUNTS_SOCIAL: the provider's name */
+	bool is_staff, is_superuser;        /* a superuser is always staff */
 	bool email_verified;
 };
 
 /* accounts_create_user's answers besides 0 and -1 (store error). */
-#define ACCOUNTS_BAD_EMAIL 1     /* not an address, or a look-alike (user_normalize_email refuses it) */
-#define ACCOUNTS_BAD_NAME 2      /* a name user_name_valid refuses */
-#define ACCOUNTS_TAKEN 3         /* an account has this normal form: *out is that account */
+#define ACCOUNTS_BAD_EMAIL 1 /* not an address, or a look-alike (user_normalize_email refuses it) */
+#define ACCOUNTS_BAD_NAME  2 /* a name user_name_valid refuses */
+#define ACCOUNTS_TAKEN     3 /* an account has this normal form: *out is that account */
 
 /* Create an active user: normalised email, checked names, the given hash (or
  * an unusable one), flags, verified or not, a fresh auth hash, the audit row.

@@ -61,10 +61,8 @@ audit_json(const struct store_audit *a)
 	json_t *detail = json_loads(a->detail, 0, &err);
 
 	iso8601(a->at, at, sizeof(at));
-	return json_pack("{s:I, s:s, s:o, s:o, s:s, s:o, s:s, s:s}",
-	    "id", (json_int_t)a->id, "at", at,
-	    "actor_id", a->actor_id ? json_integer(a->actor_id) : json_null(),
-	    "user_id", a->user_id ? json_integer(a->user_id) : json_null(),
-	    "event", a->event, "detail", detail ? detail : json_object(),
-	    "ip", a->ip, "user_agent", a->user_agent);
+	return json_pack("{s:I, s:s, s:o, s:o, s:s, s:o, s:s, s:s}", "id", (json_int_t)a->id, "at", at,
+	    "actor_id", a->actor_id ? json_integer(a->actor_id) : json_null(), "user_id",
+	    a->user_id ? json_integer(a->user_id) : json_null(), "event", a->event, "detail",
+	    detail ? detail : json_object(), "ip", a->ip, "user_agent", a->user_agent);
 }

@@ -16,8 +16,8 @@ struct store;
  * from ip and user_agent (NULL: none; a user agent that is not valid UTF-8
  * is dropped); detail (may be NULL) is taken over.  The HTTP handlers call
  * it through audit_log (api/api.h), which fills the actor from the request. */
-void audit_write(struct store *st, int64_t actor_id, const char *ip, const char *user_agent, const char *event,
-    int64_t user_id, json_t *detail);
+void audit_write(struct store *st, int64_t actor_id, const char *ip, const char *user_agent,
+    const char *event, int64_t user_id, json_t *detail);
 /* The same from the command line (actor "cli", no IP). */
 void audit_log_cli(struct store *st, const char *event, int64_t user_id, json_t *detail);
 /* An audit row as JSON for the admin API (new reference). */

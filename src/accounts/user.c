@@ -14,7 +14,7 @@
 
 #include "util.h"
 
-#define LOCAL_MAX 64             /* RFC 5321 4.5.3.1.1 */
+#define LOCAL_MAX 64 /* RFC 5321 4.5.3.1.1 */
 
 static int decode(const unsigned char **p, const unsigned char *end, uint32_t *cp);
 static int invisible(uint32_t cp);
@@ -234,7 +234,7 @@ user_normalize_email(const char *in, char *out, size_t outsz)
 		if (decode(&p, end, &cp) != 0 || invisible(cp))
 			return -1;
 		if (cp == '@')
-			at = (const char *)p - 1;     /* the last one, as Django's rpartition */
+			at = (const char *)p - 1; /* the last one, as Django's rpartition */
 	}
 	if (at == NULL)
 		return -1;
@@ -268,8 +268,9 @@ user_name_valid(const char *s, size_t len)
 		uint32_t cp;
 		if (decode(&p, end, &cp) != 0)
 			return 0;
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200e && cp <= 0x200f) ||
-		    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c ||
+		    (cp >= 0x200e && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
 			return 0;
 		if (++chars > STORE_NAME_MAX)
 			return 0;
@@ -312,9 +313,9 @@ user_profile_json(const struct store_user *u)
 	iso8601(u->date_joined, joined, sizeof(joined));
 	if (u->last_login)
 		iso8601(u->last_login, last, sizeof(last));
-	j = json_pack("{s:I, s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:b}",
-	    "id", (json_int_t)u->id, "email", safe_string(u->email), "first_name", safe_string(u->first_name),
-	    "last_name", safe_string(u->last_name), "is_staff", u->is_staff, "is_superuser", u->is_superuser,
+	j = json_pack("{s:I, s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:b}", "id", (json_int_t)u->id, "email",
+	    safe_string(u->email), "first_name", safe_string(u->first_name), "last_name",
+	    safe_string(u->last_name), "is_staff", u->is_staff, "is_superuser", u->is_superuser,
 	    "date_joined", joined, "last_login", u->last_login ? json_string(last) : json_null(),
 	    "email_verified", u->email_verified);
 	/* only out of memory can fail here: the caller's answer becomes a 500 */

@@ -30,9 +30,9 @@
 #include "http/authn.h"
 #include "accounts/user.h"
 
-#define CONFIRM_KEY_LEN 40
+#define CONFIRM_KEY_LEN  40
 #define BAD_CONFIRMATION "Invalid or expired confirmation link."
-#define BAD_RESET "Invalid or expired reset link."
+#define BAD_RESET        "Invalid or expired reset link."
 
 static const char key_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -97,7 +97,8 @@ name_field(json_t *body, const char *name, json_t *errors, char *out, size_t out
 		if (((unsigned char)*p & 0xc0) != 0x80)
 			chars++;
 	if (chars > STORE_NAME_MAX || strlen(s) >= outsz) {
-		json_object_set_new(errors, name, json_pack("[s]", "Ensure this field has no more than 150 characters."));
+		json_object_set_new(errors, name,
+		    json_pack("[s]", "Ensure this field has no more than 150 characters."));
 		return;
 	}
 	/* the same rule as the CLI: no control or bidi characters in a name
@@ -209,8 +210,11 @@ signup_finish(struct request *r)
 	struct pwstate *ps = j->extra;
 	struct store *st = r->app->store;
 	bool none = r->app->cfg.email_verification == EMAIL_VERIFICATION_NONE;
-	struct accounts_new_user n = { .origin = ACCOUNTS_SIGNUP, .email = ps->email, .first_name = ps->first_name,
-	    .last_name = ps->last_name, .password_hash = j->newhash };
+	struct accounts_new_user n = { .origin = ACCOUNTS_SIGNUP,
+		.email = ps->email,
+		.first_name = ps->first_name,
+		.last_name = ps->last_name,
+		.password_hash = j->newhash };
 	struct accounts_actor a;
 	struct store_user u;
 	int rc;
@@ -230,12 +234,13 @@ signup_finish(struct request *r)
 			audit_log(r, "user.signup_with_taken_address", u.id, NULL);
 		}
 	} else if (rc != 0 || (!none && confirmation_send(r, &u) != 0))
-		goto fail;             /* the fields were checked already: only a store error is left */
+		goto fail; /* the fields were checked already: only a store error is left */
 	if (commit_and_wake(r) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
-	respond_json(r, 201, json_pack("{s:s}", "detail", none ? "Account created." : "Verification e-mail sent."));
+	respond_json(r, 201,
+	    json_pack("{s:s}", "detail", none ? "Account created." : "Verification e-mail sent."));
 	return;
 fail:
 	store_rollback(st);
@@ -284,8 +289,8 @@ api_signup_confirm(struct request *r)
 	rc = store_confirmation_take(st, kh, &c);
 	if (rc < 0)
 		goto fail;
-	if (rc == STORE_NOTFOUND || c.expires_at <= now_unix() ||
-	    store_user_by_id(st, c.user_id, &u) != 0 || strcmp(u.email, c.email) != 0 || !u.is_active) {
+	if (rc == STORE_NOTFOUND || c.expires_at <= now_unix() || store_user_by_id(st, c.user_id, &u) != 0 ||
+	    strcmp(u.email, c.email) != 0 || !u.is_active) {
 		/* a dead key: it stays deleted */
 		if (store_commit(st) != 0)
 			store_rollback(st);
@@ -339,8 +344,9 @@ api_signup_resend(struct request *r)
 			goto done;
 		}
 	}
-	respond_json(r, 200, json_pack("{s:s}", "detail",
-	    "If this address has an unconfirmed account, a new confirmation e-mail is on its way."));
+	respond_json(r, 200,
+	    json_pack("{s:s}", "detail",
+	        "If this address has an unconfirmed account, a new confirmation e-mail is on its way."));
 done:
 	json_decref(errors);
 	json_decref(body);
@@ -512,7 +518,8 @@ change_start(struct request *r)
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	api_pwjob_verify(j, ps->user.password, old, json_string_length(json_object_get(body, "old_password")));
+	api_pwjob_verify(j, ps->user.password, old,
+	    json_string_length(json_object_get(body, "old_password")));
 	api_pwjob_hash(j, pw, len);
 	if (api_pwjob_defer(r, j, NULL) != 0)
 		api_reauth_cancel(r);
@@ -535,9 +542,10 @@ change_finish(struct request *r)
 	struct accounts_actor a;
 
 	if (!j->verified) {
-		api_reauth_failed(r);        /* the attempt stays counted */
-		respond_json(r, 400, json_pack("{s:[s]}", "old_password",
-		    "Your old password was entered incorrectly. Please enter it again."));
+		api_reauth_failed(r); /* the attempt stays counted */
+		respond_json(r, 400,
+		    json_pack("{s:[s]}", "old_password",
+		        "Your old password was entered incorrectly. Please enter it again."));
 		return;
 	}
 	api_reauth_succeeded(r);

@@ -61,7 +61,7 @@ api_admin_users(struct request *r)
 		norm[i] = '\0';
 	}
 	if (store_user_list(r->app->store, norm[0] ? norm : NULL, (page - 1) * size, size, add_user, results,
-	    &total) != 0) {
+	        &total) != 0) {
 		json_decref(results);
 		api_respond_busy(r, NULL);
 		return;
@@ -93,8 +93,9 @@ api_admin_user_create(struct request *r)
 	int rc;
 
 	if (!authn_reauth_fresh(r)) {
-		respond_json(r, 403, json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.",
-		    "code", "reauthentication_required"));
+		respond_json(r, 403,
+		    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
+		        "reauthentication_required"));
 		goto done;
 	}
 	if (request_json(r, &body) != 0)
@@ -132,11 +133,18 @@ api_admin_user_create(struct request *r)
 	if (rc == ACCOUNTS_BAD_EMAIL || rc == ACCOUNTS_TAKEN || rc == ACCOUNTS_BAD_NAME) {
 		store_rollback(st);
 		if (rc == ACCOUNTS_BAD_NAME)
-			respond_json(r, 400, json_pack("{s:[s]}", user_name_valid(n.first_name ? n.first_name : "",
-			    n.first_name ? strlen(n.first_name) : 0) ? "last_name" : "first_name", "Enter a valid name."));
+			respond_json(r, 400,
+			    json_pack("{s:[s]}",
+			        user_name_valid(n.first_name ? n.first_name : "",
+			            n.first_name ? strlen(n.first_name) : 0) ?
+			            "last_name" :
+			            "first_name",
+			        "Enter a valid name."));
 		else
-			respond_json(r, 400, json_pack("{s:[s]}", "email", rc == ACCOUNTS_TAKEN ?
-			    "A user with that email address already exists." : "Enter a valid email address."));
+			respond_json(r, 400,
+			    json_pack("{s:[s]}", "email",
+			        rc == ACCOUNTS_TAKEN ? "A user with that email address already exists." :
+			                               "Enter a valid email address."));
 		goto done;
 	}
 	if (rc != 0 || accounts_queue_reset(st, &r->app->cfg, &u) != 0 || store_commit(st) != 0) {
@@ -219,11 +227,12 @@ api_admin_user_update(struct request *r)
 		goto done;
 	}
 	if (!seen) {
-		respond_error(r, 400, "Nothing to change: send is_active, is_staff, is_superuser or email_verified.");
+		respond_error(r, 400,
+		    "Nothing to change: send is_active, is_staff, is_superuser or email_verified.");
 		goto done;
 	}
 	if (super)
-		staff = true;             /* a superuser is staff */
+		staff = true; /* a superuser is staff */
 	if ((staff != u.is_staff || super != u.is_superuser) && !r->caller->user.is_superuser) {
 		respond_error(r, 403, "Only a superuser can grant or remove staff or superuser status.");
 		goto done;
@@ -235,8 +244,9 @@ api_admin_user_update(struct request *r)
 	/* granting power or locking someone out: a stolen session or token alone must not do it */
 	if (((staff && !u.is_staff) || (super && !u.is_superuser) || (!active && u.is_active)) &&
 	    !authn_reauth_fresh(r)) {
-		respond_json(r, 403, json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.",
-		    "code", "reauthentication_required"));
+		respond_json(r, 403,
+		    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
+		        "reauthentication_required"));
 		goto done;
 	}
 	if (store_begin(st) != 0)
@@ -244,10 +254,12 @@ api_admin_user_update(struct request *r)
 	if (store_user_set_flags(st, u.id, active, staff, super, verified) != 0)
 		goto fail;
 	if (!active && u.is_active && accounts_deactivate(st, u.id) != 0)
-		goto fail;               /* deactivated: everything of theirs ends now */
+		goto fail; /* deactivated: everything of theirs ends now */
 	if (store_commit(st) != 0)
 		goto fail;
-#define CHANGED(field, was, now) if ((was) != (now)) json_object_set_new(changes, field, json_boolean(now))
+#define CHANGED(field, was, now)                                                                             \
+	if ((was) != (now))                                                                                  \
+	json_object_set_new(changes, field, json_boolean(now))
 	CHANGED("is_active", u.is_active, active);
 	CHANGED("is_staff", u.is_staff, staff);
 	CHANGED("is_superuser", u.is_superuser, super);
@@ -295,7 +307,7 @@ list_of_user(struct request *r, bool tokens)
 		return;
 	list = json_array();
 	rc = tokens ? store_token_list(r->app->store, u.id, add_token, list) :
-	    store_session_list(r->app->store, u.id, add_session, list);
+	              store_session_list(r->app->store, u.id, add_session, list);
 	if (rc != 0) {
 		json_decref(list);
 		api_respond_busy(r, NULL);
@@ -336,7 +348,8 @@ delete_one(struct request *r, bool token)
 
 	if (target(r, &u) != 0 || !may_manage(r, &u))
 		return;
-	rc = token ? store_token_delete_id(r->app->store, id, u.id) : store_session_delete_id(r->app->store, id, u.id);
+	rc = token ? store_token_delete_id(r->app->store, id, u.id) :
+	             store_session_delete_id(r->app->store, id, u.id);
 	if (api_store_answer(r, rc) != 0)
 		return;
 	if (token)

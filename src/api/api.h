@@ -38,7 +38,8 @@ json_t *api_paginated(struct request *r, int64_t page, int size, int64_t total, 
 void api_ip_key(struct request *r, const char *prefix, char *out, size_t outsz);
 /* Reserve one attempt of key1 and of key2 (same window), both or neither:
  * 0, or 1 after answering 429 (or 503 when the counters cannot be reached). */
-int api_reserve_two(struct request *r, const char *key1, long limit1, const char *key2, long limit2, long window);
+int api_reserve_two(struct request *r, const char *key1, long limit1, const char *key2, long limit2,
+    long window);
 /* Admit one password check: reserves, atomically, one attempt of the per-IP
  * budget (every attempt counts) and of account_key's budget (kept for a
  * failure, released by the caller for a right password).  0 admitted; 1 after
@@ -70,7 +71,6 @@ void audit_log(struct request *r, const char *event, int64_t user_id, json_t *de
  * error, conflict) with 503 (api_respond_busy). */
 int api_store_answer(struct request *r, int rc);
 
-
 /* The one way handlers defer password work to the hash pool, as a
  * start/finish pair:
  *   start (r->phase 0): j = api_pwjob_new(r, sizeof(struct my_state));
@@ -82,13 +82,13 @@ int api_store_answer(struct request *r, int rc);
 struct api_pwjob {
 	struct password_params params;
 	/* inputs: set through api_pwjob_verify / api_pwjob_hash */
-	char stored[STORE_HASH_MAX];     /* verify against this; "" or "!...": no usable hash */
-	char *verify_pw, *new_pw;        /* owned copies, wiped */
+	char stored[STORE_HASH_MAX]; /* verify against this; "" or "!...": no usable hash */
+	char *verify_pw, *new_pw;    /* owned copies, wiped */
 	size_t verify_len, new_len;
-	bool rehash;                     /* after a right password, rehash it if params moved on */
+	bool rehash; /* after a right password, rehash it if params moved on */
 	/* outputs (on the worker) */
-	bool verified;                   /* verify_pw matched stored */
-	bool hashed;                     /* newhash holds new_pw's hash (or the rehash of verify_pw) */
+	bool verified; /* verify_pw matched stored */
+	bool hashed;   /* newhash holds new_pw's hash (or the rehash of verify_pw) */
 	bool rehashed;
 	char newhash[PASSWORD_ENCODED_MAX];
 	/* the handler's own state (extra_size bytes, zeroed), wiped and freed with

@@ -48,8 +48,8 @@ struct login {
 	char ip_key[112], account_key[STORE_EMAIL_MAX + 16];
 	struct store_user user;
 	bool found;
-	bool in_flight;              /* holds a place among the account's checks in flight */
-	double admitted;             /* now_mono() when the attempt was counted */
+	bool in_flight;  /* holds a place among the account's checks in flight */
+	double admitted; /* now_mono() when the attempt was counted */
 };
 
 /* The job's extra_free: a place among the account's checks goes back,
@@ -86,7 +86,8 @@ login_start(struct request *r)
 		goto done;
 	email = api_string_field(body, "email", errors);
 	password = api_string_field(body, "password", errors);
-	if (password && (pwv = json_object_get(body, "password")) && json_string_length(pwv) > PASSWORD_MAX_BYTES) {
+	if (password && (pwv = json_object_get(body, "password")) &&
+	    json_string_length(pwv) > PASSWORD_MAX_BYTES) {
 		json_object_set_new(errors, "password",
 		    json_pack("[s]", "Ensure this field has no more than 4096 characters."));
 		password = NULL;
@@ -101,7 +102,7 @@ login_start(struct request *r)
 	l = j->extra;
 	l->limiter = r->app->limiter;
 	if (user_normalize_email(email, l->email, sizeof(l->email)) != 0)
-		l->email[0] = '\0';  /* cannot exist; still costs a hash below */
+		l->email[0] = '\0'; /* cannot exist; still costs a hash below */
 	api_ip_key(r, "login", l->ip_key, sizeof(l->ip_key));
 	snprintf(l->account_key, sizeof(l->account_key), "login:account:%s", l->email[0] ? l->email : email);
 
@@ -116,7 +117,8 @@ login_start(struct request *r)
 	if (api_password_reserve(r, l->ip_key, l->account_key) != 0) {
 		log_msg(LOG_WARN, "login throttled for %s", r->ip);
 		if (r->status == 429)
-			audit_log(r, "login.throttled", 0, json_pack("{s:s}", "email", l->email[0] ? l->email : "(invalid)"));
+			audit_log(r, "login.throttled", 0,
+			    json_pack("{s:s}", "email", l->email[0] ? l->email : "(invalid)"));
 		goto done;
 	}
 	l->admitted = now_mono();
@@ -138,7 +140,7 @@ login_start(struct request *r)
 done:
 	json_decref(errors);
 	if (body) {
-		api_wipe_field(body, "password");   /* the parsed body holds the password */
+		api_wipe_field(body, "password"); /* the parsed body holds the password */
 		json_decref(body);
 	}
 }
@@ -170,9 +172,12 @@ login_finish(struct request *r)
 	/* a failure keeps both reservations: the attempt stays counted */
 	if (!j->verified || !l->user.is_active) {
 		/* the reason class only: never what was typed */
-		audit_log(r, "login.failed", l->found ? l->user.id : 0, json_pack("{s:s, s:s}", "reason",
-		    !l->found ? "unknown_email" : !j->verified ? "wrong_password" : "inactive",
-		    "email", l->email[0] ? l->email : "(invalid)"));
+		audit_log(r, "login.failed", l->found ? l->user.id : 0,
+		    json_pack("{s:s, s:s}", "reason",
+		        !l->found        ? "unknown_email" :
+		            !j->verified ? "wrong_password" :
+		                           "inactive",
+		        "email", l->email[0] ? l->email : "(invalid)"));
 		respond_error(r, 400, INVALID_CREDENTIALS);
 		login_pad(r, l);
 		return;
@@ -181,8 +186,8 @@ login_finish(struct request *r)
 	 * unconfirmed; it counts like a failure, so an unconfirmed signup cannot
 	 * keep the hash pool busy */
 	if (!l->user.email_verified && cfg->email_verification == EMAIL_VERIFICATION_MANDATORY) {
-		audit_log(r, "login.failed", l->user.id, json_pack("{s:s, s:s}", "reason", "unverified", "email",
-		    l->user.email));
+		audit_log(r, "login.failed", l->user.id,
+		    json_pack("{s:s, s:s}", "reason", "unverified", "email", l->user.email));
 		respond_error(r, 400, "E-mail is not verified.");
 		return;
 	}

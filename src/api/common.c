@@ -104,8 +104,8 @@ page_link(struct request *r, int64_t page)
 			continue;
 		buf_printf(&b, "&%s=", keep[i]);
 		for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
-			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-			    *c == '-' || *c == '.' || *c == '_' || *c == '~')
+			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_' || *c == '~')
 				buf_append(&b, c, 1);
 			else
 				buf_printf(&b, "%%%02X", *c);
@@ -119,9 +119,9 @@ page_link(struct request *r, int64_t page)
 json_t *
 api_paginated(struct request *r, int64_t page, int size, int64_t total, json_t *results)
 {
-	return json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)total,
-	    "next", page * size < total ? page_link(r, page + 1) : json_null(),
-	    "previous", page > 1 ? page_link(r, page - 1) : json_null(), "results", results);
+	return json_pack("{s:I, s:o, s:o, s:o}", "count", (json_int_t)total, "next",
+	    page * size < total ? page_link(r, page + 1) : json_null(), "previous",
+	    page > 1 ? page_link(r, page - 1) : json_null(), "results", results);
 }
 
 void
@@ -146,7 +146,7 @@ api_reserve_two(struct request *r, const char *key1, long limit1, const char *ke
 		rc = limiter_reserve(l, key2, limit2, window, now, &wait);
 		if (rc == 0)
 			return 0;
-		limiter_release(l, key1);        /* refused after all: not an attempt */
+		limiter_release(l, key1); /* refused after all: not an attempt */
 	}
 	if (rc < 0)
 		api_respond_busy(r, NULL);
@@ -185,7 +185,7 @@ api_reauth_throttled(struct request *r)
 void
 api_reauth_failed(struct request *r)
 {
-	(void)r;                 /* counted when api_reauth_throttled admitted it */
+	(void)r; /* counted when api_reauth_throttled admitted it */
 }
 
 void
@@ -270,9 +270,11 @@ pwjob_run(void *arg)
 	if (j->verify_pw) {
 		if (j->stored[0] != '\0' && j->stored[0] != '!') {
 			j->verified = password_verify(j->stored, j->verify_pw, j->verify_len) == 1;
-			if (j->verified && j->rehash && !j->new_pw && password_needs_rehash(&j->params, j->stored))
-				j->rehashed = j->hashed = password_hash(&j->params, j->verify_pw, j->verify_len, j->newhash,
-				    sizeof(j->newhash)) == 0;
+			if (j->verified && j->rehash && !j->new_pw &&
+			    password_needs_rehash(&j->params, j->stored))
+				j->rehashed = j->hashed = password_hash(&j->params, j->verify_pw,
+				                              j->verify_len, j->newhash,
+				                              sizeof(j->newhash)) == 0;
 		} else {
 			/* no usable hash: a hash's cost, no answer */
 			password_dummy_verify(&j->params, j->verify_pw, j->verify_len);
@@ -282,7 +284,8 @@ pwjob_run(void *arg)
 			return;
 	}
 	if (j->new_pw)
-		j->hashed = password_hash(&j->params, j->new_pw, j->new_len, j->newhash, sizeof(j->newhash)) == 0;
+		j->hashed = password_hash(&j->params, j->new_pw, j->new_len, j->newhash,
+		                sizeof(j->newhash)) == 0;
 }
 
 struct api_pwjob *

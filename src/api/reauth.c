@@ -4,8 +4,8 @@
  * admin actions that grant power or lock someone out ask for that to be
  * recent (session_reauth_fresh).  The password is checked on the hash pool
  * and counts against the account like a login (reserved by
- * api_reauth_throttled, given back by api_reauth_succeeded or _cancel).  A token cannot re-authenticate: it has no session to
- * mark.  Never logs or keeps the password.
+ * api_reauth_throttled, given back by api_reauth_succeeded or _cancel).  A token cannot re-authenticate: it
+ * has no session to mark.  Never logs or keeps the password.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ reauth_finish(struct request *r)
 	struct api_pwjob *j = r->state;
 
 	if (!j->verified) {
-		api_reauth_failed(r);        /* the attempt stays counted */
+		api_reauth_failed(r); /* the attempt stays counted */
 		audit_log(r, "auth.reauthentication_failed", r->caller->user.id, NULL);
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
 		return;

@@ -55,7 +55,7 @@ api_session_delete(struct request *r)
 		return;
 	audit_log(r, "session.revoked", r->caller->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
 	if (r->caller->kind == AUTH_SESSION && id == r->caller->session.id)
-		authn_logout(r);       /* this browser's own: clear its cookie too */
+		authn_logout(r); /* this browser's own: clear its cookie too */
 	respond_empty(r, 204);
 }
 
@@ -117,11 +117,12 @@ tokens_create_start(struct request *r)
 			if (((unsigned char)*p & 0xc0) != 0x80)
 				chars++;
 		if (chars > STORE_NAME_MAX)
-			json_object_set_new(errors, "name", json_pack("[s]", "Ensure this field has no more than 150 characters."));
+			json_object_set_new(errors, "name",
+			    json_pack("[s]", "Ensure this field has no more than 150 characters."));
 	}
 	days = json_object_get(body, "expires_in_days");
-	if (days && !json_is_null(days) && (!json_is_integer(days) || json_integer_value(days) < 1 ||
-	    json_integer_value(days) > 3650))
+	if (days && !json_is_null(days) &&
+	    (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > 3650))
 		json_object_set_new(errors, "expires_in_days",
 		    json_pack("[s]", "Ensure this value is a whole number from 1 to 3650."));
 	if (json_object_size(errors) > 0) {
@@ -163,7 +164,7 @@ tokens_create_finish(struct request *r)
 	json_t *out;
 
 	if (!j->verified) {
-		api_reauth_failed(r);        /* the attempt stays counted */
+		api_reauth_failed(r); /* the attempt stays counted */
 		respond_json(r, 400, json_pack("{s:[s]}", "password", "Incorrect password."));
 		return;
 	}
@@ -172,7 +173,8 @@ tokens_create_finish(struct request *r)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	audit_log(r, "token.created", r->caller->user.id, json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", t.name));
+	audit_log(r, "token.created", r->caller->user.id,
+	    json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", t.name));
 	out = token_json(&t);
 	json_object_set_new(out, "key", json_string(key));
 	sodium_memzero(key, sizeof(key));

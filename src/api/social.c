@@ -31,13 +31,13 @@
 #include "social/social.h"
 #include "store/store.h"
 
-#define BIND_COOKIE "gh_social"
-#define BIND_LEN 32
-#define BAD_STATE "Invalid or expired sign-in attempt. Please try again."
-#define STATES_PER_BROWSER 10        /* pending sign-ins kept per browser: the oldest go */
-#define STATES_PER_IP 1000           /* live ones per client IP (IPv6: per /64): then 429 */
-#define PURGE_EVERY 60               /* seconds between two purges of expired states */
-#define PURGE_BATCH 5000
+#define BIND_COOKIE        "gh_social"
+#define BIND_LEN           32
+#define BAD_STATE          "Invalid or expired sign-in attempt. Please try again."
+#define STATES_PER_BROWSER 10   /* pending sign-ins kept per browser: the oldest go */
+#define STATES_PER_IP      1000 /* live ones per client IP (IPv6: per /64): then 429 */
+#define PURGE_EVERY        60   /* seconds between two purges of expired states */
+#define PURGE_BATCH        5000
 
 static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -80,7 +80,8 @@ safe_next(const char *next, char *out, size_t outsz)
 	size_t n = next ? strlen(next) : 0;
 
 	strlcpy_ok(out, "/", outsz);
-	if (n == 0 || n >= outsz || next[0] != '/' || next[1] == '/' || next[1] == '\\' || !utf8_valid(next, n))
+	if (n == 0 || n >= outsz || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
+	    !utf8_valid(next, n))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)next[i] < 0x20 || next[i] == 0x7f || next[i] == '\\')
@@ -141,7 +142,8 @@ prepare(struct request *r, const struct social_provider *p)
 		return 1;
 	}
 	if (r->phase > 0 && !((struct prepare_job *)r->state)->ok) {
-		log_msg(LOG_WARN, "social: %s discovery failed: %s", p->name, ((struct prepare_job *)r->state)->err);
+		log_msg(LOG_WARN, "social: %s discovery failed: %s", p->name,
+		    ((struct prepare_job *)r->state)->err);
 		snprintf(err, sizeof(err), "Could not reach %s. Please try again later.", p->label);
 		respond_error(r, 400, err);
 		return 1;
@@ -153,7 +155,8 @@ prepare(struct request *r, const struct social_provider *p)
  * is set, to that user for connecting) and answer with the provider's URL:
  * {"url"} when as_json, else a 302 to it. */
 static void
-start_flow(struct request *r, const struct social_provider *p, const char *next, int64_t link_user_id, bool as_json)
+start_flow(struct request *r, const struct social_provider *p, const char *next, int64_t link_user_id,
+    bool as_json)
 {
 	const struct config *cfg = &r->app->cfg;
 	struct store_social_state s = { 0 };
@@ -167,7 +170,8 @@ start_flow(struct request *r, const struct social_provider *p, const char *next,
 	random_chars(s.verifier, 64, alnum);
 	random_chars(s.nonce, 32, alnum);
 	crypto_hash_sha256(digest, (const unsigned char *)s.verifier, strlen(s.verifier));
-	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (bind_cookie(r, bind) != 0)
 		random_chars(bind, BIND_LEN, alnum);
 	sha256_hex(state, 32, s.state_hash);
@@ -184,7 +188,8 @@ start_flow(struct request *r, const struct social_provider *p, const char *next,
 	purge_states(r->app->store, now);
 	rc = store_social_state_create(r->app->store, &s, STATES_PER_BROWSER, STATES_PER_IP);
 	if (rc == STORE_TOO_MANY) {
-		respond_error(r, 429, "Too many sign-in attempts from your network. Please try again in a few minutes.");
+		respond_error(r, 429,
+		    "Too many sign-in attempts from your network. Please try again in a few minutes.");
 		response_header(r, "Retry-After", "60");
 		goto done;
 	}
@@ -192,8 +197,9 @@ start_flow(struct request *r, const struct social_provider *p, const char *next,
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	snprintf(cookie, sizeof(cookie), BIND_COOKIE "=%s; HttpOnly; Max-Age=%ld; Path=/api/social/; SameSite=Lax%s",
-	    bind, cfg->social_state_ttl, cfg->secure_cookies ? "; Secure" : "");
+	snprintf(cookie, sizeof(cookie),
+	    BIND_COOKIE "=%s; HttpOnly; Max-Age=%ld; Path=/api/social/; SameSite=Lax%s", bind,
+	    cfg->social_state_ttl, cfg->secure_cookies ? "; Secure" : "");
 	response_header(r, "Set-Cookie", cookie);
 	if (as_json)
 		respond_json(r, 200, json_pack("{s:s}", "url", url.data));
@@ -219,8 +225,10 @@ api_social_authorize(struct request *r)
 	/* a plain link (maybe from another site) never connects a provider to the
 	 * signed-in user: that takes POST .../connect/ with CSRF */
 	if (r->caller->kind == AUTH_SESSION) {
-		snprintf(detail, sizeof(detail), "You are already signed in. To connect %s, use Connect on your "
-		    "account page.", p->label);
+		snprintf(detail, sizeof(detail),
+		    "You are already signed in. To connect %s, use Connect on your "
+		    "account page.",
+		    p->label);
 		respond_error(r, 400, detail);
 		return;
 	}
@@ -278,7 +286,7 @@ exchange_run(void *arg)
 	struct exchange_job *j = arg;
 
 	j->ok = social_exchange(j->p, j->cfg, j->code, j->s.verifier, j->s.nonce, &j->profile, j->err,
-	    sizeof(j->err)) == 0;
+	            sizeof(j->err)) == 0;
 }
 
 static void
@@ -306,15 +314,18 @@ callback_start(struct request *r, const struct social_provider *p)
 	}
 	/* the state must be ours, fresh, for this provider, and from this browser */
 	if (rc != 0 || j->s.expires_at <= now_unix() || strcmp(j->s.provider, p->name) != 0 ||
-	    bind_cookie(r, bind) != 0 || (sha256_hex(bind, BIND_LEN, bind_hash),
-	    sodium_memcmp(bind_hash, j->s.browser_hash, 64) != 0)) {
-		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_state", "provider", p->name));
+	    bind_cookie(r, bind) != 0 ||
+	    (sha256_hex(bind, BIND_LEN, bind_hash), sodium_memcmp(bind_hash, j->s.browser_hash, 64) != 0)) {
+		audit_log(r, "login.failed", 0,
+		    json_pack("{s:s, s:s}", "reason", "social_state", "provider", p->name));
 		respond_error(r, 400, BAD_STATE);
 		goto done;
 	}
 	/* a connect belongs to the browser session that started it, still signed in */
-	if (j->s.link_user_id && (r->caller->kind != AUTH_SESSION || r->caller->user.id != j->s.link_user_id)) {
-		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_link_session", "provider", p->name));
+	if (j->s.link_user_id &&
+	    (r->caller->kind != AUTH_SESSION || r->caller->user.id != j->s.link_user_id)) {
+		audit_log(r, "login.failed", 0,
+		    json_pack("{s:s, s:s}", "reason", "social_link_session", "provider", p->name));
 		respond_error(r, 400, "Sign in again, then connect from your account page.");
 		goto done;
 	}
@@ -386,9 +397,11 @@ callback_finish(struct request *r, const struct social_provider *p)
 
 	if (!j->ok) {
 		log_msg(LOG_WARN, "social: %s: %s", p->name, j->err);
-		audit_log(r, "login.failed", 0, json_pack("{s:s, s:s}", "reason", "social_provider", "provider", p->name));
+		audit_log(r, "login.failed", 0,
+		    json_pack("{s:s, s:s}", "reason", "social_provider", "provider", p->name));
 		/* the reason may quote the provider: only whole, valid text is shown */
-		respond_error(r, 400, j->err[0] && utf8_valid(j->err, strlen(j->err)) ? j->err : "Sign-in failed.");
+		respond_error(r, 400,
+		    j->err[0] && utf8_valid(j->err, strlen(j->err)) ? j->err : "Sign-in failed.");
 		return;
 	}
 	/* a state stored before next was checked as it is now goes home */
@@ -400,8 +413,9 @@ callback_finish(struct request *r, const struct social_provider *p)
 	social_pipeline(&r->app->cfg, st, p, &j->profile, j->s.link_user_id, &res);
 	if (res.error != SOCIAL_OK) {
 		store_rollback(st);
-		audit_log(r, "login.failed", res.user.id, json_pack("{s:s, s:s, s:s}", "reason", "social_pipeline",
-		    "provider", p->name, "detail", res.detail));
+		audit_log(r, "login.failed", res.user.id,
+		    json_pack("{s:s, s:s, s:s}", "reason", "social_pipeline", "provider", p->name, "detail",
+		        res.detail));
 		if (pipeline_status(res.error) == 503)
 			api_respond_busy(r, NULL);
 		else
@@ -423,7 +437,8 @@ callback_finish(struct request *r, const struct social_provider *p)
 		api_respond_busy(r, NULL);
 		return;
 	}
-	audit_log(r, "login.succeeded", res.user.id, json_pack("{s:s, s:b}", "method", p->name, "created", res.created));
+	audit_log(r, "login.succeeded", res.user.id,
+	    json_pack("{s:s, s:b}", "method", p->name, "created", res.created));
 	respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Success", "next", next));
 }
 
@@ -444,7 +459,7 @@ struct identities {
 	struct request *r;
 	json_t *list;
 	int count;
-	int64_t target;              /* set: note whether this id is among them */
+	int64_t target; /* set: note whether this id is among them */
 	bool found;
 };
 
@@ -460,8 +475,9 @@ add_identity(void *ctx, const struct store_identity *i)
 	if (i->id == c->target)
 		c->found = true;
 	if (c->list)
-		json_array_append_new(c->list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)i->id,
-		    "provider", i->provider, "label", p ? p->label : i->provider, "uid", i->uid, "created", created));
+		json_array_append_new(c->list,
+		    json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)i->id, "provider", i->provider,
+		        "label", p ? p->label : i->provider, "uid", i->uid, "created", created));
 }
 
 void
@@ -496,7 +512,8 @@ api_social_identity_delete(struct request *r)
 	/* never cut the last way in: no usable password and no other identity */
 	if ((u.password[0] == '\0' || u.password[0] == '!') && c.count <= 1) {
 		sodium_memzero(u.password, sizeof(u.password));
-		respond_error(r, 400, "This is your only way to sign in: set a password first (use Forgot password).");
+		respond_error(r, 400,
+		    "This is your only way to sign in: set a password first (use Forgot password).");
 		return;
 	}
 	sodium_memzero(u.password, sizeof(u.password));

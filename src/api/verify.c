@@ -18,5 +18,6 @@ api_verify(struct request *r)
 	response_header(r, "X-Auth-User-Id", id);
 	response_header(r, "X-Auth-Email", r->caller->user.email);
 	response_header(r, "X-Auth-Staff", r->caller->user.is_staff ? "true" : "false");
-	respond_json(r, 200, json_pack("{s:I, s:s}", "id", (json_int_t)r->caller->user.id, "email", r->caller->user.email));
+	respond_json(r, 200,
+	    json_pack("{s:I, s:s}", "id", (json_int_t)r->caller->user.id, "email", r->caller->user.email));
 }

@@ -32,8 +32,8 @@ enum auth_kind { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN };
 struct caller {
 	enum auth_kind kind;
 	struct store_user user;
-	struct store_session session;   /* kind == AUTH_SESSION */
-	struct store_token token;       /* kind == AUTH_TOKEN */
+	struct store_session session; /* kind == AUTH_SESSION */
+	struct store_token token;     /* kind == AUTH_TOKEN */
 };
 
 /* What the rules need of the app: borrowed, read-only. */
@@ -47,28 +47,28 @@ struct auth_env {
 /* What one request presented, already split out by the transport (every
  * pointer borrowed; NULL when absent). */
 struct auth_in {
-	const char *session_key;        /* the sessionid cookie's value, session_key_len bytes */
+	const char *session_key; /* the sessionid cookie's value, session_key_len bytes */
 	size_t session_key_len;
-	const char *csrf_cookie;        /* the csrftoken cookie's value, csrf_cookie_len bytes */
+	const char *csrf_cookie; /* the csrftoken cookie's value, csrf_cookie_len bytes */
 	size_t csrf_cookie_len;
-	const char *csrf_header;        /* X-CSRFToken */
-	const char *origin;             /* Origin */
-	const char *referer;            /* Referer */
-	const char *authorization;      /* Authorization */
-	const char *user_agent;         /* User-Agent */
-	const char *ip;                 /* the client's address as the transport decided it */
-	bool https;                     /* the request reached the public origin over https */
-	int64_t now;                    /* wall clock, seconds */
+	const char *csrf_header;   /* X-CSRFToken */
+	const char *origin;        /* Origin */
+	const char *referer;       /* Referer */
+	const char *authorization; /* Authorization */
+	const char *user_agent;    /* User-Agent */
+	const char *ip;            /* the client's address as the transport decided it */
+	bool https;                /* the request reached the public origin over https */
+	int64_t now;               /* wall clock, seconds */
 };
 
-#define AUTH_MAX_COOKIES 4
+#define AUTH_MAX_COOKIES      4
 #define AUTH_COOKIE_VALUE_MAX 64
 
 /* One Set-Cookie the rules want; the HTTP side formats it (cookie_format). */
 struct auth_cookie {
-	const char *name;               /* static string */
+	const char *name; /* static string */
 	char value[AUTH_COOKIE_VALUE_MAX + 1];
-	int64_t max_age;                /* seconds; < 0 deletes the cookie */
+	int64_t max_age; /* seconds; < 0 deletes the cookie */
 	bool http_only;
 	bool secure;
 };

@@ -113,7 +113,8 @@ csrf_check(const struct auth_env *env, const struct auth_in *in, char *why, size
 
 			/* the client's text, only as a printable ASCII copy */
 			ascii_sanitize(origin, 100, shown, sizeof(shown));
-			snprintf(why, whysz, "CSRF Failed: Origin checking failed - %s does not match any trusted origins.",
+			snprintf(why, whysz,
+			    "CSRF Failed: Origin checking failed - %s does not match any trusted origins.",
 			    shown);
 			return -1;
 		}
@@ -127,7 +128,8 @@ csrf_check(const struct auth_env *env, const struct auth_in *in, char *why, size
 			char shown[128];
 
 			ascii_sanitize(referer, 100, shown, sizeof(shown));
-			snprintf(why, whysz, "CSRF Failed: Referer checking failed - %s does not match any trusted origins.",
+			snprintf(why, whysz,
+			    "CSRF Failed: Referer checking failed - %s does not match any trusted origins.",
 			    shown);
 			return -1;
 		}
@@ -142,11 +144,13 @@ csrf_check(const struct auth_env *env, const struct auth_in *in, char *why, size
 	}
 	hlen = strlen(header);
 	if (hlen != CSRF_SECRET_LEN && hlen != CSRF_TOKEN_LEN) {
-		snprintf(why, whysz, "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has incorrect length.");
+		snprintf(why, whysz,
+		    "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has incorrect length.");
 		goto done;
 	}
 	if (csrf_unmask(header, hlen, given) != 0) {
-		snprintf(why, whysz, "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has invalid characters.");
+		snprintf(why, whysz,
+		    "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has invalid characters.");
 		goto done;
 	}
 	if (sodium_memcmp(given, cookie, CSRF_SECRET_LEN) != 0) {

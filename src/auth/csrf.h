@@ -13,7 +13,7 @@
 #include "auth/caller.h"
 
 #define CSRF_SECRET_LEN 32
-#define CSRF_TOKEN_LEN 64
+#define CSRF_TOKEN_LEN  64
 
 /* A fresh secret: 32 chars of [A-Za-z0-9] (out: 33 bytes). */
 void csrf_new_secret(char *out);

@@ -23,8 +23,8 @@ struct hashpool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *head, *tail;
-	unsigned capacity;           /* threads + max_waiting */
-	unsigned inflight;           /* reserved + queued + running */
+	unsigned capacity; /* threads + max_waiting */
+	unsigned inflight; /* reserved + queued + running */
 	bool stopping;
 	unsigned nthreads;
 	pthread_t *threads;

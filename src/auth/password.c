@@ -152,15 +152,13 @@ parse_dec(struct slice s, unsigned long long max, unsigned long long *out)
 static int
 b64_equal(const unsigned char *bin, size_t binlen, struct slice want)
 {
-	char buf[sodium_base64_ENCODED_LEN(MAX_DK_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL)];
+	char buf[sodium_base64_ENCODED_LEN(MAX_DK_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 	size_t n;
 	int eq = 0;
 
 	if (binlen > MAX_DK_BYTES)
 		goto done;
-	sodium_bin2base64(buf, sizeof buf, bin, binlen,
-	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(buf, sizeof buf, bin, binlen, sodium_base64_VARIANT_ORIGINAL);
 	n = strlen(buf);
 	eq = n == want.len && sodium_memcmp(buf, want.p, n) == 0;
 done:
@@ -177,7 +175,7 @@ b64_decoded_len(struct slice s, size_t *out)
 	int rc = -1;
 
 	if (sodium_base642bin(bin, sizeof bin, s.p, s.len, NULL, out, &end,
-	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 &&
+	        sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 &&
 	    end == s.p + s.len)
 		rc = 0;
 	sodium_memzero(bin, sizeof bin);
@@ -196,8 +194,8 @@ is_b64(struct slice s)
 	for (i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		        c == '+' || c == '/'))
 			return 0;
 	}
 	return 1;
@@ -238,8 +236,7 @@ parse_argon2(const char *s, struct argon2_desc *d)
 		struct slice v = { f[1].p + 2, f[1].len - 2 };
 
 		if (parse_dec(v, UINT32_MAX, &d->version) == -1 ||
-		    (d->version != ARGON2_VERSION_10 &&
-		    d->version != ARGON2_VERSION_13))
+		    (d->version != ARGON2_VERSION_10 && d->version != ARGON2_VERSION_13))
 			return -1;
 		i = 2;
 	}
@@ -268,8 +265,7 @@ parse_argon2(const char *s, struct argon2_desc *d)
 	}
 	d->salt = f[i + 1];
 	d->hash = f[i + 2];
-	if (d->salt.len == 0 || d->hash.len == 0 || !is_b64(d->salt) ||
-	    !is_b64(d->hash))
+	if (d->salt.len == 0 || d->hash.len == 0 || !is_b64(d->salt) || !is_b64(d->hash))
 		return -1;
 	return 0;
 }
@@ -282,8 +278,8 @@ verify_argon2(const char *phc, const char *pw, size_t pwlen)
 
 	if (parse_argon2(phc, &d) == -1)
 		goto done;
-	if (d.t < 1 || d.t > ARGON2_MAX_T || d.p < 1 || d.p > ARGON2_MAX_P ||
-	    d.m < 8 * d.p || d.m > ARGON2_MAX_M_KIB)
+	if (d.t < 1 || d.t > ARGON2_MAX_T || d.p < 1 || d.p > ARGON2_MAX_P || d.m < 8 * d.p ||
+	    d.m > ARGON2_MAX_M_KIB)
 		goto done;
 	/*
 	 * libsodium is about twice as fast as libargon2 but only does p=1,
@@ -303,8 +299,7 @@ done:
 
 /* "<iter>$<salt>$<b64>" after the algorithm name; dk is md's size. */
 static int
-verify_pbkdf2(const char *rest, const EVP_MD *md, size_t dklen,
-    const char *pw, size_t pwlen)
+verify_pbkdf2(const char *rest, const EVP_MD *md, size_t dklen, const char *pw, size_t pwlen)
 {
 	unsigned char dk[MAX_DK_BYTES];
 	struct slice f[3];
@@ -314,8 +309,8 @@ verify_pbkdf2(const char *rest, const EVP_MD *md, size_t dklen,
 	if (split(rest, f, 3) != 3 || f[1].len == 0 || dklen > sizeof dk ||
 	    parse_dec(f[0], PBKDF2_MAX_ITER, &iter) == -1 || iter == 0)
 		goto done;
-	if (PKCS5_PBKDF2_HMAC(pw, (int)pwlen, (const unsigned char *)f[1].p,
-	    (int)f[1].len, (int)iter, md, (int)dklen, dk) != 1)
+	if (PKCS5_PBKDF2_HMAC(pw, (int)pwlen, (const unsigned char *)f[1].p, (int)f[1].len, (int)iter, md,
+	        (int)dklen, dk) != 1)
 		goto done;
 	ok = b64_equal(dk, dklen, f[2]);
 done:
@@ -332,8 +327,7 @@ done:
 static int
 verify_bcrypt(const char *setting, int prehash, const char *pw, size_t pwlen)
 {
-	static const char alphabet[] =
-	    "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char alphabet[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	char key[BCRYPT_KEY_MAX + 1], salt[BCRYPT_LEN + 1];
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	struct crypt_data *cd = NULL;
@@ -341,11 +335,9 @@ verify_bcrypt(const char *setting, int prehash, const char *pw, size_t pwlen)
 	size_t i, n;
 	int cost, ok = 0;
 
-	if (strlen(setting) != BCRYPT_LEN || setting[0] != '$' ||
-	    setting[1] != '2' || strchr("aby", setting[2]) == NULL ||
-	    setting[3] != '$' || setting[6] != '$' ||
-	    setting[4] < '0' || setting[4] > '9' ||
-	    setting[5] < '0' || setting[5] > '9')
+	if (strlen(setting) != BCRYPT_LEN || setting[0] != '$' || setting[1] != '2' ||
+	    strchr("aby", setting[2]) == NULL || setting[3] != '$' || setting[6] != '$' || setting[4] < '0' ||
+	    setting[4] > '9' || setting[5] < '0' || setting[5] > '9')
 		goto done;
 	cost = (setting[4] - '0') * 10 + (setting[5] - '0');
 	if (cost < 4 || cost > BCRYPT_MAX_COST)
@@ -393,18 +385,16 @@ verify_scrypt(const char *rest, const char *pw, size_t pwlen)
 	unsigned long long n, r, p;
 	int ok = 0;
 
-	if (split(rest, f, 6) != 5 || f[1].len == 0 ||
-	    parse_dec(f[0], SCRYPT_MAX_N, &n) == -1 ||
-	    parse_dec(f[2], SCRYPT_MAX_R, &r) == -1 ||
-	    parse_dec(f[3], SCRYPT_MAX_P, &p) == -1)
+	if (split(rest, f, 6) != 5 || f[1].len == 0 || parse_dec(f[0], SCRYPT_MAX_N, &n) == -1 ||
+	    parse_dec(f[2], SCRYPT_MAX_R, &r) == -1 || parse_dec(f[3], SCRYPT_MAX_P, &p) == -1)
 		goto done;
 	if (n < 2 || (n & (n - 1)) != 0 || r == 0 || p == 0)
 		goto done;
 	/* OpenSSL's own accounting: B is 128*r*p, V is 128*r*(N+2) */
 	if (128 * r * (p + n + 2) > SCRYPT_MAX_MEM)
 		goto done;
-	if (EVP_PBE_scrypt(pw, pwlen, (const unsigned char *)f[1].p, f[1].len,
-	    n, r, p, SCRYPT_MAX_MEM, dk, sizeof dk) != 1)
+	if (EVP_PBE_scrypt(pw, pwlen, (const unsigned char *)f[1].p, f[1].len, n, r, p, SCRYPT_MAX_MEM, dk,
+	        sizeof dk) != 1)
 		goto done;
 	ok = b64_equal(dk, sizeof dk, f[4]);
 done:
@@ -413,37 +403,32 @@ done:
 }
 
 int
-password_hash(const struct password_params *p, const char *pw, size_t pwlen,
-    char *out, size_t outsz)
+password_hash(const struct password_params *p, const char *pw, size_t pwlen, char *out, size_t outsz)
 {
 	unsigned char salt[OUR_SALT_BYTES], hash[OUR_HASH_BYTES];
-	char salt64[sodium_base64_ENCODED_LEN(OUR_SALT_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
-	char hash64[sodium_base64_ENCODED_LEN(OUR_HASH_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+	char salt64[sodium_base64_ENCODED_LEN(OUR_SALT_BYTES, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+	char hash64[sodium_base64_ENCODED_LEN(OUR_HASH_BYTES, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
 	int n, rc = -1;
 
 	if (out == NULL || outsz == 0)
 		return -1;
 	out[0] = '\0';
-	if (p == NULL || (pw == NULL && pwlen != 0) ||
-	    pwlen > PASSWORD_MAX_BYTES)
+	if (p == NULL || (pw == NULL && pwlen != 0) || pwlen > PASSWORD_MAX_BYTES)
 		goto done;
 	/* only what password_verify() will accept back */
-	if (p->iterations < 1 || p->iterations > ARGON2_MAX_T ||
-	    p->memory_kib < 8 || p->memory_kib > ARGON2_MAX_M_KIB)
+	if (p->iterations < 1 || p->iterations > ARGON2_MAX_T || p->memory_kib < 8 ||
+	    p->memory_kib > ARGON2_MAX_M_KIB)
 		goto done;
 	randombytes_buf(salt, sizeof salt);
-	if (crypto_pwhash(hash, sizeof hash, pw != NULL ? pw : "", pwlen, salt,
-	    p->iterations, p->memory_kib * 1024,
-	    crypto_pwhash_ALG_ARGON2ID13) != 0)
+	if (crypto_pwhash(hash, sizeof hash, pw != NULL ? pw : "", pwlen, salt, p->iterations,
+	        p->memory_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		goto done;
 	sodium_bin2base64(salt64, sizeof salt64, salt, sizeof salt,
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 	sodium_bin2base64(hash64, sizeof hash64, hash, sizeof hash,
 	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-	n = snprintf(out, outsz, "argon2$argon2id$v=19$m=%zu,t=%llu,p=1$%s$%s",
-	    p->memory_kib, p->iterations, salt64, hash64);
+	n = snprintf(out, outsz, "argon2$argon2id$v=19$m=%zu,t=%llu,p=1$%s$%s", p->memory_kib, p->iterations,
+	    salt64, hash64);
 	if (n < 0 || (size_t)n >= outsz) {
 		sodium_memzero(out, outsz);
 		goto done;
@@ -461,8 +446,7 @@ password_verify(const char *encoded, const char *pw, size_t pwlen)
 	size_t len;
 	int ok = 0;
 
-	if (encoded == NULL || (pw == NULL && pwlen != 0) ||
-	    pwlen > PASSWORD_MAX_BYTES)
+	if (encoded == NULL || (pw == NULL && pwlen != 0) || pwlen > PASSWORD_MAX_BYTES)
 		goto done;
 	if (pw == NULL)
 		pw = "";
@@ -473,14 +457,11 @@ password_verify(const char *encoded, const char *pw, size_t pwlen)
 	if (has_prefix(encoded, "argon2$"))
 		ok = verify_argon2(encoded + strlen("argon2"), pw, pwlen);
 	else if (has_prefix(encoded, "pbkdf2_sha256$"))
-		ok = verify_pbkdf2(encoded + strlen("pbkdf2_sha256$"),
-		    EVP_sha256(), 32, pw, pwlen);
+		ok = verify_pbkdf2(encoded + strlen("pbkdf2_sha256$"), EVP_sha256(), 32, pw, pwlen);
 	else if (has_prefix(encoded, "pbkdf2_sha1$"))
-		ok = verify_pbkdf2(encoded + strlen("pbkdf2_sha1$"),
-		    EVP_sha1(), 20, pw, pwlen);
+		ok = verify_pbkdf2(encoded + strlen("pbkdf2_sha1$"), EVP_sha1(), 20, pw, pwlen);
 	else if (has_prefix(encoded, "bcrypt_sha256$"))
-		ok = verify_bcrypt(encoded + strlen("bcrypt_sha256$"), 1,
-		    pw, pwlen);
+		ok = verify_bcrypt(encoded + strlen("bcrypt_sha256$"), 1, pw, pwlen);
 	else if (has_prefix(encoded, "bcrypt$"))
 		ok = verify_bcrypt(encoded + strlen("bcrypt$"), 0, pw, pwlen);
 	else if (has_prefix(encoded, "scrypt$"))
@@ -495,24 +476,20 @@ password_needs_rehash(const struct password_params *p, const char *encoded)
 	struct argon2_desc d;
 	size_t saltlen, hashlen;
 
-	if (p == NULL || encoded == NULL ||
-	    strnlen(encoded, PASSWORD_ENCODED_MAX) >= PASSWORD_ENCODED_MAX ||
-	    !has_prefix(encoded, "argon2$") ||
-	    parse_argon2(encoded + strlen("argon2"), &d) == -1)
+	if (p == NULL || encoded == NULL || strnlen(encoded, PASSWORD_ENCODED_MAX) >= PASSWORD_ENCODED_MAX ||
+	    !has_prefix(encoded, "argon2$") || parse_argon2(encoded + strlen("argon2"), &d) == -1)
 		return 1;
-	if (d.type != Argon2_id || d.version != ARGON2_VERSION_13 ||
-	    d.p != 1 || d.t != p->iterations || d.m != p->memory_kib)
+	if (d.type != Argon2_id || d.version != ARGON2_VERSION_13 || d.p != 1 || d.t != p->iterations ||
+	    d.m != p->memory_kib)
 		return 1;
-	if (b64_decoded_len(d.salt, &saltlen) == -1 ||
-	    b64_decoded_len(d.hash, &hashlen) == -1 ||
+	if (b64_decoded_len(d.salt, &saltlen) == -1 || b64_decoded_len(d.hash, &hashlen) == -1 ||
 	    saltlen < OUR_SALT_BYTES || hashlen != OUR_HASH_BYTES)
 		return 1;
 	return 0;
 }
 
 int
-password_dummy_verify(const struct password_params *p, const char *pw,
-    size_t pwlen)
+password_dummy_verify(const struct password_params *p, const char *pw, size_t pwlen)
 {
 	char enc[PASSWORD_ENCODED_MAX];
 	unsigned char junk[16];
@@ -521,13 +498,12 @@ password_dummy_verify(const struct password_params *p, const char *pw,
 	if (p == NULL || pthread_mutex_lock(&dummy_lock) != 0)
 		goto done;
 	locked = 1;
-	if (dummy_encoded[0] == '\0' ||
-	    dummy_params.iterations != p->iterations ||
+	if (dummy_encoded[0] == '\0' || dummy_params.iterations != p->iterations ||
 	    dummy_params.memory_kib != p->memory_kib) {
 		/* once per cost setting; nobody knows this password */
 		randombytes_buf(junk, sizeof junk);
-		if (password_hash(p, (const char *)junk, sizeof junk,
-		    dummy_encoded, sizeof dummy_encoded) == -1)
+		if (password_hash(p, (const char *)junk, sizeof junk, dummy_encoded, sizeof dummy_encoded) ==
+		    -1)
 			goto done;
 		dummy_params = *p;
 	}

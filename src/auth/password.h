@@ -13,12 +13,12 @@
 
 #include <stddef.h>
 
-#define PASSWORD_MAX_BYTES 4096      /* longer passwords are rejected by callers before hashing */
-#define PASSWORD_ENCODED_MAX 512     /* buffer size that fits any encoded hash we write */
+#define PASSWORD_MAX_BYTES   4096 /* longer passwords are rejected by callers before hashing */
+#define PASSWORD_ENCODED_MAX 512  /* buffer size that fits any encoded hash we write */
 
 struct password_params {
-	unsigned long long iterations;   /* argon2 t, default 2 */
-	size_t memory_kib;               /* argon2 m in KiB, default 19456 (19 MiB) */
+	unsigned long long iterations; /* argon2 t, default 2 */
+	size_t memory_kib;             /* argon2 m in KiB, default 19456 (19 MiB) */
 };
 
 #define PASSWORD_DEFAULT_ITERATIONS 2ULL
@@ -32,8 +32,7 @@ struct password_params {
  * memory runs out, pwlen > PASSWORD_MAX_BYTES, or p is outside what
  * password_verify accepts (t 1..100, m 8..1048576 KiB); out is then "".
  */
-int password_hash(const struct password_params *p, const char *pw, size_t pwlen,
-    char *out, size_t outsz);
+int password_hash(const struct password_params *p, const char *pw, size_t pwlen, char *out, size_t outsz);
 
 /*
  * 1 if pw matches encoded, 0 otherwise: mismatch, unusable ("!...") or empty

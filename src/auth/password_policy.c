@@ -36,7 +36,8 @@ password_policy_is_common(const char *pw, size_t len)
 	for (size_t i = 0; i < len; i++)
 		lower[i] = (char)tolower((unsigned char)pw[i]);
 	lower[len] = '\0';
-	found = bsearch(lower, common_passwords, common_passwords_count, sizeof(common_passwords[0]), cmp) != NULL;
+	found = bsearch(lower, common_passwords, common_passwords_count, sizeof(common_passwords[0]), cmp) !=
+	    NULL;
 	sodium_memzero(lower, sizeof(lower));
 	return found;
 }
@@ -112,17 +113,20 @@ password_policy_check(const char *pw, size_t len, long min_length, const char *e
 	char msg[128];
 
 	if (len > PASSWORD_MAX_BYTES) {
-		json_array_append_new(messages, json_string("Ensure this field has no more than 4096 characters."));
+		json_array_append_new(messages,
+		    json_string("Ensure this field has no more than 4096 characters."));
 		return 1;
 	}
 	if (utf8_chars(pw, len) < (size_t)min_length) {
-		snprintf(msg, sizeof(msg), "This password is too short. It must contain at least %ld character%s.",
-		    min_length, min_length == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg),
+		    "This password is too short. It must contain at least %ld character%s.", min_length,
+		    min_length == 1 ? "" : "s");
 		json_array_append_new(messages, json_string(msg));
 		n++;
 	}
 	if (email && *email && too_similar(pw, len, email)) {
-		json_array_append_new(messages, json_string("The password is too similar to the email address."));
+		json_array_append_new(messages,
+		    json_string("The password is too similar to the email address."));
 		n++;
 	}
 	if (password_policy_is_common(pw, len)) {

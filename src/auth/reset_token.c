@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-#define MAC_HEX 32                   /* 128 bits of HMAC-SHA256, hex */
+#define MAC_HEX 32 /* 128 bits of HMAC-SHA256, hex */
 
 void
 reset_uid_encode(int64_t id, char *out, size_t outsz)
@@ -32,7 +32,8 @@ reset_uid_decode(const char *uid, int64_t *id)
 
 	if (strlen(uid) > RESET_UID_MAX ||
 	    sodium_base642bin(dec, sizeof(dec) - 1, uid, strlen(uid), NULL, &n, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n == 0 || memchr(dec, '\0', n) != NULL)
+	        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    n == 0 || memchr(dec, '\0', n) != NULL)
 		return -1;
 	memcpy(s, dec, n);
 	s[n] = '\0';

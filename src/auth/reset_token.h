@@ -14,7 +14,7 @@
 
 #include "store/store.h"
 
-#define RESET_UID_MAX 32
+#define RESET_UID_MAX   32
 #define RESET_TOKEN_MAX 64
 
 /* Django's urlsafe_base64_encode(str(id)) without padding. */
@@ -24,6 +24,7 @@ int reset_uid_decode(const char *uid, int64_t *id);
 /* The token for u issued at now into out (RESET_TOKEN_MAX). u->password must be loaded. */
 void reset_token_make(const char *secret, const struct store_user *u, int64_t now, char *out, size_t outsz);
 /* 0 when token was made for u as it is now, at most ttl seconds ago; else -1. */
-int reset_token_check(const char *secret, const struct store_user *u, const char *token, int64_t now, int64_t ttl);
+int reset_token_check(const char *secret, const struct store_user *u, const char *token, int64_t now,
+    int64_t ttl);
 
 #endif

@@ -22,8 +22,8 @@ static int issue(const struct auth_env *env, const struct auth_in *in, const str
     struct caller *c, struct auth_cookies *out, bool login);
 
 int
-auth_cookie_add(struct auth_cookies *out, const char *name, const char *value, int64_t max_age, bool http_only,
-    bool secure)
+auth_cookie_add(struct auth_cookies *out, const char *name, const char *value, int64_t max_age,
+    bool http_only, bool secure)
 {
 	struct auth_cookie *k;
 
@@ -114,15 +114,15 @@ session_resolve(const struct auth_env *env, const struct auth_in *in, struct cal
 }
 
 int
-session_login(const struct auth_env *env, const struct auth_in *in, const struct store_user *u, struct caller *c,
-    struct auth_cookies *out)
+session_login(const struct auth_env *env, const struct auth_in *in, const struct store_user *u,
+    struct caller *c, struct auth_cookies *out)
 {
 	return issue(env, in, u, c, out, true);
 }
 
 int
-session_rotate(const struct auth_env *env, const struct auth_in *in, const struct store_user *u, struct caller *c,
-    struct auth_cookies *out)
+session_rotate(const struct auth_env *env, const struct auth_in *in, const struct store_user *u,
+    struct caller *c, struct auth_cookies *out)
 {
 	return issue(env, in, u, c, out, false);
 }
@@ -149,7 +149,7 @@ issue(const struct auth_env *env, const struct auth_in *in, const struct store_u
 	s.user_id = u->id;
 	memcpy(s.auth_hash, u->auth_hash, sizeof(s.auth_hash));
 	s.created_at = s.last_seen = now;
-	s.reauth_at = now;           /* the password (or a provider) was just checked */
+	s.reauth_at = now; /* the password (or a provider) was just checked */
 	s.expires_at = now + cfg->session_max_age;
 	strlcpy_ok(ua_cut, in->user_agent ? in->user_agent : "", sizeof(ua_cut));
 	if (!utf8_valid(ua_cut, strlen(ua_cut)))
@@ -175,7 +175,8 @@ done:
 }
 
 int
-session_logout(const struct auth_env *env, const struct auth_in *in, struct caller *c, struct auth_cookies *out)
+session_logout(const struct auth_env *env, const struct auth_in *in, struct caller *c,
+    struct auth_cookies *out)
 {
 	char kh[65];
 	int ret = 0;
@@ -214,7 +215,7 @@ session_info_json(const struct store_session_info *s, int64_t current_id)
 	iso8601(s->last_seen, seen, sizeof(seen));
 	iso8601(s->expires_at, expires, sizeof(expires));
 	useragent_describe(s->user_agent, device, sizeof(device));
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)s->id, "created", created,
-	    "last_seen", seen, "expires", expires, "ip", s->ip, "device", device, "user_agent", s->user_agent,
-	    "current", s->id == current_id);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id", (json_int_t)s->id, "created",
+	    created, "last_seen", seen, "expires", expires, "ip", s->ip, "device", device, "user_agent",
+	    s->user_agent, "current", s->id == current_id);
 }

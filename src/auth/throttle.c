@@ -27,9 +27,9 @@
 #include "store/store.h"
 #include "util.h"
 
-#define PURGE_EVERY 60           /* seconds between purges */
-#define PURGE_BATCH 5000         /* rows per purge at most: one request pays for a few ms */
-#define STRIPES 64
+#define PURGE_EVERY 60   /* seconds between purges */
+#define PURGE_BATCH 5000 /* rows per purge at most: one request pays for a few ms */
+#define STRIPES     64
 
 /* ---- the store backend ---- */
 
@@ -83,7 +83,7 @@ store_purge(struct limiter *l, int64_t now, int max)
 static void
 store_free(struct limiter *l)
 {
-	(void)l;                     /* the store is the app's */
+	(void)l; /* the store is the app's */
 }
 
 static const struct limiter_ops store_ops = {
@@ -108,7 +108,7 @@ struct limiter_inflight {
 		pthread_mutex_t lock;
 		struct flight *head;
 	} stripe[STRIPES];
-	unsigned char seed[crypto_shorthash_KEYBYTES];   /* keyed: no crafted pile-ups */
+	unsigned char seed[crypto_shorthash_KEYBYTES]; /* keyed: no crafted pile-ups */
 };
 
 static struct limiter_inflight *
@@ -217,18 +217,31 @@ limiter_reserve(struct limiter *l, const char *key, long limit, long window, int
 	int64_t due = __atomic_load_n(&l->next_purge, __ATOMIC_RELAXED);
 
 	/* one caller a minute wins the exchange and purges a bounded batch */
-	if (now >= due && __atomic_compare_exchange_n(&l->next_purge, &due, now + PURGE_EVERY, false,
-	    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+	if (now >= due &&
+	    __atomic_compare_exchange_n(&l->next_purge, &due, now + PURGE_EVERY, false, __ATOMIC_RELAXED,
+	        __ATOMIC_RELAXED)) {
 		int n = l->ops->purge(l, now, PURGE_BATCH);
-		if (n == PURGE_BATCH)    /* more left: the next caller takes another batch */
+		if (n == PURGE_BATCH) /* more left: the next caller takes another batch */
 			__atomic_store_n(&l->next_purge, now, __ATOMIC_RELAXED);
 	}
 	return l->ops->reserve(l, key, limit, window, now, retry_after);
 }
 
-void limiter_release(struct limiter *l, const char *key) { l->ops->release(l, key); }
-void limiter_reset(struct limiter *l, const char *key) { l->ops->reset(l, key); }
-int limiter_purge(struct limiter *l, int64_t now, int max) { return l->ops->purge(l, now, max); }
+void
+limiter_release(struct limiter *l, const char *key)
+{
+	l->ops->release(l, key);
+}
+void
+limiter_reset(struct limiter *l, const char *key)
+{
+	l->ops->reset(l, key);
+}
+int
+limiter_purge(struct limiter *l, int64_t now, int max)
+{
+	return l->ops->purge(l, now, max);
+}
 
 void
 limiter_free(struct limiter *l)

@@ -44,8 +44,8 @@ struct limiter_inflight;
 struct limiter {
 	const struct limiter_ops *ops;
 	void *impl;
-	struct limiter_inflight *inflight;   /* per-key work in flight, this process */
-	int64_t next_purge;                  /* unix time of the next bounded purge (atomic) */
+	struct limiter_inflight *inflight; /* per-key work in flight, this process */
+	int64_t next_purge;                /* unix time of the next bounded purge (atomic) */
 };
 
 /* Counters in the store's database (the store outlives the limiter). */
@@ -53,7 +53,8 @@ struct limiter *limiter_store_new(struct store *st);
 
 /* reserve/release/reset through the ops table; reserve also purges expired
  * attempts now and then (at most once a minute, a bounded batch). */
-int limiter_reserve(struct limiter *l, const char *key, long limit, long window, int64_t now, long *retry_after);
+int limiter_reserve(struct limiter *l, const char *key, long limit, long window, int64_t now,
+    long *retry_after);
 void limiter_release(struct limiter *l, const char *key);
 void limiter_reset(struct limiter *l, const char *key);
 int limiter_purge(struct limiter *l, int64_t now, int max);

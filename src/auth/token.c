@@ -18,7 +18,8 @@
 #define TOUCH_INTERVAL 60
 
 int
-token_resolve(const struct auth_env *env, const struct auth_in *in, struct caller *c, char *detail, size_t detailsz)
+token_resolve(const struct auth_env *env, const struct auth_in *in, struct caller *c, char *detail,
+    size_t detailsz)
 {
 	const char *h = in->authorization, *p, *key, *end;
 	size_t klen;
@@ -32,7 +33,7 @@ token_resolve(const struct auth_env *env, const struct auth_in *in, struct calle
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (strncasecmp(p, "token", 5) != 0 || (p[5] != '\0' && p[5] != ' ' && p[5] != '\t'))
-		return 0;           /* another scheme: not ours (DRF returns None) */
+		return 0; /* another scheme: not ours (DRF returns None) */
 	p += 5;
 	while (*p == ' ' || *p == '\t')
 		p++;
@@ -50,7 +51,8 @@ token_resolve(const struct auth_env *env, const struct auth_in *in, struct calle
 		return -1;
 	}
 	if (!utf8_valid(key, klen)) {
-		snprintf(detail, detailsz, "Invalid token header. Token string should not contain invalid characters.");
+		snprintf(detail, detailsz,
+		    "Invalid token header. Token string should not contain invalid characters.");
 		return -1;
 	}
 	snprintf(detail, detailsz, "Invalid token.");
@@ -61,7 +63,8 @@ token_resolve(const struct auth_env *env, const struct auth_in *in, struct calle
 	if (rc < 0)
 		return -2;
 	now = in->now;
-	if (rc == STORE_NOTFOUND || (c->token.expires_at && c->token.expires_at <= now) || !c->user.is_active) {
+	if (rc == STORE_NOTFOUND || (c->token.expires_at && c->token.expires_at <= now) ||
+	    !c->user.is_active) {
 		memset(&c->token, 0, sizeof(c->token));
 		memset(&c->user, 0, sizeof(c->user));
 		return -1;
@@ -74,7 +77,8 @@ token_resolve(const struct auth_env *env, const struct auth_in *in, struct calle
 }
 
 int
-token_create(struct store *st, int64_t user_id, const char *name, long days, char *key, struct store_token *out)
+token_create(struct store *st, int64_t user_id, const char *name, long days, char *key,
+    struct store_token *out)
 {
 	struct store_token t = { 0 };
 	unsigned char raw[TOKEN_KEY_LEN / 2];
@@ -110,7 +114,7 @@ time_or_null(int64_t t)
 json_t *
 token_json(const struct store_token *t)
 {
-	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name,
-	    "created", time_or_null(t->created_at), "last_used", time_or_null(t->last_used),
-	    "expires", time_or_null(t->expires_at));
+	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name, "created",
+	    time_or_null(t->created_at), "last_used", time_or_null(t->last_used), "expires",
+	    time_or_null(t->expires_at));
 }

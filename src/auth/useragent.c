@@ -10,17 +10,30 @@
 static const struct {
 	const char *token, *name;
 } browsers[] = {
-	{ "Edg/", "Edge" }, { "OPR/", "Opera" }, { "Firefox/", "Firefox" }, { "Chromium/", "Chromium" },
-	{ "HeadlessChrome/", "Chrome (headless)" }, { "Chrome/", "Chrome" }, { "Safari/", "Safari" },
-	{ "curl/", "curl" }, { "python-requests/", "Python requests" }, { "Wget/", "Wget" },
-	{ "node", "Node.js" }, { "okhttp/", "OkHttp" },
+	{ "Edg/", "Edge" },
+	{ "OPR/", "Opera" },
+	{ "Firefox/", "Firefox" },
+	{ "Chromium/", "Chromium" },
+	{ "HeadlessChrome/", "Chrome (headless)" },
+	{ "Chrome/", "Chrome" },
+	{ "Safari/", "Safari" },
+	{ "curl/", "curl" },
+	{ "python-requests/", "Python requests" },
+	{ "Wget/", "Wget" },
+	{ "node", "Node.js" },
+	{ "okhttp/", "OkHttp" },
 };
 
 static const struct {
 	const char *token, *name;
 } systems[] = {
-	{ "Android", "Android" }, { "iPhone", "iOS" }, { "iPad", "iPadOS" }, { "Windows", "Windows" },
-	{ "Mac OS X", "macOS" }, { "CrOS", "ChromeOS" }, { "Linux", "Linux" },
+	{ "Android", "Android" },
+	{ "iPhone", "iOS" },
+	{ "iPad", "iPadOS" },
+	{ "Windows", "Windows" },
+	{ "Mac OS X", "macOS" },
+	{ "CrOS", "ChromeOS" },
+	{ "Linux", "Linux" },
 };
 
 void

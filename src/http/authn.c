@@ -45,8 +45,9 @@ authn_apply(struct request *r, struct auth_cookies *c)
 	int64_t now = now_unix();
 
 	for (int i = 0; i < c->n; i++) {
-		struct cookie_attrs a = { .max_age = c->c[i].max_age, .http_only = c->c[i].http_only,
-		    .secure = c->c[i].secure };
+		struct cookie_attrs a = { .max_age = c->c[i].max_age,
+			.http_only = c->c[i].http_only,
+			.secure = c->c[i].secure };
 		struct buf b = { 0 };
 
 		cookie_format(&b, c->c[i].name, c->c[i].value, &a, now);
@@ -67,7 +68,8 @@ issue(struct request *r, const struct store_user *u, int login)
 	int rc;
 
 	authn_input(r, &in);
-	rc = login ? session_login(&env, &in, u, r->caller, &out) : session_rotate(&env, &in, u, r->caller, &out);
+	rc = login ? session_login(&env, &in, u, r->caller, &out) :
+	             session_rotate(&env, &in, u, r->caller, &out);
 	if (rc == 0)
 		authn_apply(r, &out);
 	auth_cookies_wipe(&out);

@@ -60,8 +60,9 @@ cookie_format(struct buf *b, const char *name, const char *value, const struct c
 	char date[40];
 
 	if (a->max_age < 0) {
-		buf_printf(b, "%s=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax%s",
-		    name, a->secure ? "; Secure" : "");
+		buf_printf(b,
+		    "%s=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax%s", name,
+		    a->secure ? "; Secure" : "");
 		return;
 	}
 	http_date(now + a->max_age, date, sizeof(date));

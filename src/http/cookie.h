@@ -18,13 +18,14 @@
 int cookie_find(const char *header, const char *name, const char **val, size_t *len);
 
 struct cookie_attrs {
-	int64_t max_age;             /* seconds; < 0 deletes the cookie */
+	int64_t max_age; /* seconds; < 0 deletes the cookie */
 	bool http_only;
 	bool secure;
 };
 
 /* "name=value; expires=...; [HttpOnly; ]Max-Age=N; Path=/; SameSite=Lax[; Secure]"
  * (Django's attribute order) into b.  max_age < 0 writes Django's deletion form. */
-void cookie_format(struct buf *b, const char *name, const char *value, const struct cookie_attrs *a, int64_t now);
+void cookie_format(struct buf *b, const char *name, const char *value, const struct cookie_attrs *a,
+    int64_t now);
 
 #endif

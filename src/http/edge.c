@@ -73,8 +73,8 @@ struct edge_conn {
 	int fd;
 	bool cut;
 	enum phase phase;
-	double deadline;         /* PHASE_HEAD: the head must be complete by then */
-	double body_start;       /* PHASE_BODY */
+	double deadline;   /* PHASE_HEAD: the head must be complete by then */
+	double body_start; /* PHASE_BODY */
 	unsigned long long body_bytes;
 	char ip[48];
 };
@@ -84,10 +84,10 @@ struct edge {
 	unsigned nshards;
 	struct edge_shard *shards;
 	pthread_t thread;
-	pthread_mutex_t lock;    /* stopping, cond */
+	pthread_mutex_t lock; /* stopping, cond */
 	pthread_cond_t cond;
 	bool stopping;
-	unsigned long cuts;      /* under lock */
+	unsigned long cuts; /* under lock */
 };
 
 static bool is_tchar(unsigned char ch);
@@ -168,8 +168,8 @@ edge_check_framing(const struct edge_header *h, size_t n, const char **why)
 }
 
 int
-edge_check_layout(const char *head, size_t head_size, const char *version,
-    const struct edge_header *h, size_t n)
+edge_check_layout(const char *head, size_t head_size, const char *version, const struct edge_header *h,
+    size_t n)
 {
 	uintptr_t lo = (uintptr_t)head, hi = lo + head_size;
 	const char *end = head + head_size, *p, *q;
@@ -419,8 +419,8 @@ edge_cuts(struct edge *e)
 /* --- the listening port --------------------------------------------------- */
 
 int
-edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, int *lock_fd,
-    char *err, size_t errsz)
+edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, int *lock_fd, char *err,
+    size_t errsz)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -438,7 +438,7 @@ edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, i
 		port = ntohs(in6->sin6_port);
 	}
 	if (port == 0)
-		return 0;            /* an ephemeral port is nobody else's */
+		return 0; /* an ephemeral port is nobody else's */
 
 	/* abstract socket: unique in the network namespace, gone with the process */
 	n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "gatehouse-listen-%s-%u", host, port);
@@ -446,9 +446,11 @@ edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, i
 		snprintf(err, errsz, "cannot claim %s: %s", label, strerror(errno));
 		goto done;
 	}
-	if (bind(fd, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
+	if (bind(fd, (struct sockaddr *)&un,
+	        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0) {
 		if (errno == EADDRINUSE)
-			snprintf(err, errsz, "cannot listen on %s: another gatehouse is already serving it", label);
+			snprintf(err, errsz, "cannot listen on %s: another gatehouse is already serving it",
+			    label);
 		else
 			snprintf(err, errsz, "cannot claim %s: %s", label, strerror(errno));
 		goto done;
@@ -464,7 +466,8 @@ edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, i
 		(void)setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(probe, addr, len) != 0) {
 		if (errno == EADDRINUSE)
-			snprintf(err, errsz, "cannot listen on %s: the address is already in use by another process", label);
+			snprintf(err, errsz,
+			    "cannot listen on %s: the address is already in use by another process", label);
 		else
 			snprintf(err, errsz, "cannot listen on %s: %s", label, strerror(errno));
 		goto done;

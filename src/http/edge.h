@@ -32,15 +32,15 @@ int edge_check_framing(const struct edge_header *h, size_t n, const char **why);
  * the empty line, version the parsed HTTP version inside it, h[0..n) the
  * headers in arrival order.  0 when every line ended in CR LF and none was
  * folded, else -1. */
-int edge_check_layout(const char *head, size_t head_size, const char *version,
-    const struct edge_header *h, size_t n);
+int edge_check_layout(const char *head, size_t head_size, const char *version, const struct edge_header *h,
+    size_t n);
 
 /* Limits the watchdog enforces; 0 turns one off. */
 struct edge_limits {
-	double head_timeout;     /* seconds from the request line to the end of the head */
-	double idle_timeout;     /* the server's idle timeout: added to the head timeout for a
-	                          * head that starts on a new or idle keep-alive connection */
-	double min_body_rate;    /* bytes per second a body must keep up after head_timeout */
+	double head_timeout;  /* seconds from the request line to the end of the head */
+	double idle_timeout;  /* the server's idle timeout: added to the head timeout for a
+	                       * head that starts on a new or idle keep-alive connection */
+	double min_body_rate; /* bytes per second a body must keep up after head_timeout */
 };
 
 struct edge;
@@ -83,7 +83,7 @@ unsigned long edge_cuts(struct edge *e);
  * never both pass, then a plain bind that fails when anything listens there.
  * 0 and *lock_fd (keep it open while serving; close it at the end), or -1
  * with a message in err. */
-int edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, int *lock_fd,
-    char *err, size_t errsz);
+int edge_claim_port(const struct sockaddr *addr, socklen_t len, const char *label, int *lock_fd, char *err,
+    size_t errsz);
 
 #endif

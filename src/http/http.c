@@ -53,7 +53,7 @@
  * keep-alive connections onto one thread (bench/RESULTS.md). */
 struct http_thread {
 	struct http_server *server;
-	unsigned index;              /* the edge registry's shard */
+	unsigned index; /* the edge registry's shard */
 };
 
 struct http_server {
@@ -62,18 +62,18 @@ struct http_server {
 	unsigned n;
 	struct app *app;
 	struct edge *edge;
-	int port_lock;               /* edge_claim_port's, held while serving */
-	bool mhd09;                  /* libmicrohttpd 0.9.x: check the head's layout */
-	char hsts[64];               /* Strict-Transport-Security value, or "" */
+	int port_lock; /* edge_claim_port's, held while serving */
+	bool mhd09;    /* libmicrohttpd 0.9.x: check the head's layout */
+	char hsts[64]; /* Strict-Transport-Security value, or "" */
 	atomic_bool stopping;
-	atomic_int suspended;        /* connections suspended right now */
-	atomic_int live;             /* requests begun and not yet completed */
+	atomic_int suspended; /* connections suspended right now */
+	atomic_int live;      /* requests begun and not yet completed */
 
 	/* answers held until a time (request_answer_at), soonest first */
 	pthread_mutex_t hold_lock;
-	pthread_cond_t hold_cond;            /* on CLOCK_MONOTONIC */
+	pthread_cond_t hold_cond; /* on CLOCK_MONOTONIC */
 	struct held *held;
-	bool holding;                        /* false once stopping: answer at once */
+	bool holding; /* false once stopping: answer at once */
 	bool holder_started;
 	pthread_t holder;
 };
@@ -140,7 +140,8 @@ http_request_new(struct http_server *s, struct MHD_Connection *c, const char *ur
 
 	r->conn = c;
 	r->server = s;
-	MHD_get_connection_values(c, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND), collect, r);
+	MHD_get_connection_values(c, (enum MHD_ValueKind)(MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND), collect,
+	    r);
 	client_ip(r, c);
 	atomic_fetch_add(&s->live, 1);
 	return r;
@@ -253,23 +254,24 @@ send_response(struct http_server *s, struct request *r, bool close)
 
 	if (r->fd >= 0) {
 		resp = MHD_create_response_from_fd64(r->fd_size, r->fd);
-		r->fd = -1;                       /* MHD closes it */
+		r->fd = -1; /* MHD closes it */
 	} else {
 		resp = MHD_create_response_from_buffer(r->resp.len, r->resp.data, MHD_RESPMEM_MUST_FREE);
-		r->resp.data = NULL;              /* MHD frees it */
+		r->resp.data = NULL; /* MHD frees it */
 		r->resp.len = r->resp.cap = 0;
 	}
 	if (resp == NULL)
 		return MHD_NO;
 	/* docs/design.md §3: on every response */
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (!has_header(r, "Referrer-Policy"))     /* a handler may ask for a stricter one */
+	if (!has_header(r, "Referrer-Policy")) /* a handler may ask for a stricter one */
 		MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
 	MHD_add_response_header(resp, "Vary", "Cookie, Authorization");
 	if (r->content_type)
-		MHD_add_response_header(resp, "Content-Type", r->api ? "application/json; charset=utf-8" : r->content_type);
+		MHD_add_response_header(resp, "Content-Type",
+		    r->api ? "application/json; charset=utf-8" : r->content_type);
 	if (r->api)
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (s->hsts[0])
@@ -308,8 +310,9 @@ check_head(struct http_server *s, struct MHD_Connection *c, struct request *r, c
 	}
 	if (edge_check_framing(h, r->nin_headers, why) != 0)
 		goto done;
-	if (s->mhd09 && ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) == NULL ||
-	    edge_check_layout(method, ci->header_size, version, h, r->nin_headers) != 0)) {
+	if (s->mhd09 &&
+	    ((ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) == NULL ||
+	        edge_check_layout(method, ci->header_size, version, h, r->nin_headers) != 0)) {
 		*why = "Malformed request head (lines must end in CR LF, headers may not be folded).";
 		goto done;
 	}
@@ -342,8 +345,8 @@ refuse(struct http_server *s, struct request *r, int status, const char *detail)
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+    const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct http_thread *t = cls;
 	struct http_server *s = t->server;
@@ -377,7 +380,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		edge_body_progress(conn_edge(c), *upload_data_size);
 		if (!r->body_too_large) {
 			if (r->body.len + *upload_data_size > max) {
-				r->body_too_large = true;     /* chunked past the limit */
+				r->body_too_large = true; /* chunked past the limit */
 				sodium_memzero(r->body.data, r->body.len);
 				buf_free(&r->body);
 			} else
@@ -391,7 +394,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		r->suspended = false;
 		atomic_fetch_sub(&s->suspended, 1);
 		r->phase++;
-		r->deferred_work = NULL;     /* done; the handler may defer again */
+		r->deferred_work = NULL; /* done; the handler may defer again */
 		/* its work was skipped, or ran and is not acted on (the work itself
 		 * commits nothing), or its answer was held: 503 all the same */
 		if (atomic_load(&s->stopping))
@@ -450,25 +453,30 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	(void)cls;
 	(void)uri;
 	edge_head_started(conn_edge(c));
-	return NULL;                 /* the request is made on the first handler call */
+	return NULL; /* the request is made on the first handler call */
 }
 
 static void
-on_connection(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode toe)
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
 {
 	struct http_thread *t = cls;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		char ip[INET6_ADDRSTRLEN] = "unknown";
 
 		if (ci != NULL && ci->client_addr != NULL && ci->client_addr->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-			    ip, sizeof(ip));
+			inet_ntop(AF_INET,
+			    &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, ip,
+			    sizeof(ip));
 		else if (ci != NULL && ci->client_addr != NULL && ci->client_addr->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
-			    ip, sizeof(ip));
+			inet_ntop(AF_INET6,
+			    &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, ip,
+			    sizeof(ip));
 		*socket_context = fd ? edge_conn_open(t->server->edge, t->index, fd->connect_fd, ip) : NULL;
 	} else {
 		/* before the descriptor is closed: the watchdog lets go of it here */
@@ -493,10 +501,13 @@ http_start(struct app *app, char *err, size_t errsz)
 {
 	const struct config *cfg = &app->cfg;
 	struct http_server *s = xcalloc(1, sizeof(*s));
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_NUMERICSERV | AI_PASSIVE }, *ai = NULL;
-	struct edge_limits lim = { .head_timeout = (double)cfg->head_timeout, .idle_timeout = (double)cfg->timeout,
-	    .min_body_rate = (double)cfg->min_body_rate };
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV | AI_PASSIVE },
+	                *ai = NULL;
+	struct edge_limits lim = { .head_timeout = (double)cfg->head_timeout,
+		.idle_timeout = (double)cfg->timeout,
+		.min_body_rate = (double)cfg->min_body_rate };
 	char host[64], port[8];
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 	    MHD_USE_ITC;
@@ -556,16 +567,13 @@ http_start(struct app *app, char *err, size_t errsz)
 		/* limits are per daemon, that is per HTTP thread: the kernel's
 		 * SO_REUSEPORT hash does not split connections exactly evenly, so a
 		 * divided cap would refuse connections while another thread had room */
-		s->daemons[i] = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, &s->threads[i],
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s->threads[i],
-		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s->threads[i],
+		s->daemons[i] = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request,
+		    &s->threads[i], MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+		    ai->ai_addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)cfg->max_header, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		    &s->threads[i], MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s->threads[i],
 		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s->threads[i],
 #if MHD_VERSION >= 0x00097701
 		    /* refuses bare LF and folded lines (edge.c does it for 0.9.75) */
@@ -576,7 +584,8 @@ http_start(struct app *app, char *err, size_t errsz)
 #endif
 		    MHD_OPTION_END);
 		if (s->daemons[i] == NULL) {
-			snprintf(err, errsz, "cannot listen on %s (in use, or not a local address?)", cfg->listen);
+			snprintf(err, errsz, "cannot listen on %s (in use, or not a local address?)",
+			    cfg->listen);
 			freeaddrinfo(ai);
 			http_stop(s);
 			return NULL;
@@ -607,7 +616,7 @@ http_drain(struct http_server *s)
 	double start, said = now_mono();
 
 	atomic_store(&s->stopping, true);
-	release_held(s);             /* held answers resume now, and become 503s */
+	release_held(s); /* held answers resume now, and become 503s */
 	/* a suspended connection must be resumed and answered before its daemon
 	 * stops; its job may still be running, bounded by one hash or one
 	 * provider call (social_timeout), so this waits as long as it takes */

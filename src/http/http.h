@@ -31,11 +31,11 @@ struct hashpool;
 enum http_method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M_OTHER };
 
 #define HTTP_MAX_HEADERS 16
-#define ROUTE_MAX_IDS 2
+#define ROUTE_MAX_IDS    2
 
 struct http_header {
-	const char *name;            /* static string */
-	char *value;                 /* owned */
+	const char *name; /* static string */
+	char *value;      /* owned */
 };
 
 /* A header or query argument the client sent: borrowed from the transport
@@ -47,15 +47,15 @@ struct request_kv {
 
 struct request {
 	struct app *app;
-	void *conn;                  /* struct MHD_Connection, opaque outside http.c */
+	void *conn; /* struct MHD_Connection, opaque outside http.c */
 	const char *method_name;
 	enum http_method method;
-	char *path;                  /* owned copy of the decoded path, no query */
+	char *path; /* owned copy of the decoded path, no query */
 	char ip[64];
 	double started;
-	int64_t ids[2];              /* numbers from "<id>" segments of the route, in order */
+	int64_t ids[2]; /* numbers from "<id>" segments of the route, in order */
 	int nids;
-	char slug[48];               /* the "<name>" segment of the route */
+	char slug[48]; /* the "<name>" segment of the route */
 
 	/* what the client sent (filled by the transport; the array is owned) */
 	struct request_kv *in_headers, *in_args;
@@ -70,27 +70,27 @@ struct request {
 	struct caller *caller;
 
 	/* slow work: a handler that called request_defer is called again after it */
-	int phase;                   /* 0 on the first handler call, incremented on each resume */
-	void *state;                 /* the handler's, freed by state_free at the end */
+	int phase;   /* 0 on the first handler call, incremented on each resume */
+	void *state; /* the handler's, freed by state_free at the end */
 	void (*state_free)(void *);
-	const void *route;           /* the matched route, for the resume */
+	const void *route; /* the matched route, for the resume */
 	void (*deferred_work)(void *);
 	void *deferred_arg;
 	struct hashpool *deferred_pool;
 	bool suspended;
-	double answer_at;            /* hold the answer until this now_mono() time (0: at once) */
-	void *server;                /* the transport's, opaque */
+	double answer_at; /* hold the answer until this now_mono() time (0: at once) */
+	void *server;     /* the transport's, opaque */
 
 	/* response */
-	int status;                  /* 0 until a response is set */
-	bool api;                    /* API response: no-store, JSON */
+	int status; /* 0 until a response is set */
+	bool api;   /* API response: no-store, JSON */
 	struct buf resp;
 	const char *content_type;
-	int fd;                      /* file response when >= 0 */
+	int fd; /* file response when >= 0 */
 	uint64_t fd_size;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int nheaders;
-	bool broken;                 /* an answer could not be built: send a plain 500 */
+	bool broken; /* an answer could not be built: send a plain 500 */
 };
 
 struct http_server;

@@ -51,7 +51,7 @@ request_new(struct app *app, const char *method, const char *path)
 	r->caller->kind = AUTH_NONE;
 	r->started = now_mono();
 	r->method = M_OTHER;
-	r->method_name = "OTHER";     /* a client's own method name is never echoed */
+	r->method_name = "OTHER"; /* a client's own method name is never echoed */
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (strcmp(method, methods[i].name) == 0) {
 			r->method = methods[i].m;
@@ -75,7 +75,7 @@ request_free(struct request *r)
 		free(r->headers[i].value);
 	}
 	if (r->body.data) {
-		sodium_memzero(r->body.data, r->body.len);   /* may hold a password */
+		sodium_memzero(r->body.data, r->body.len); /* may hold a password */
 		buf_free(&r->body);
 	}
 	buf_free(&r->resp);

@@ -69,7 +69,7 @@ router_path_match(const char *pattern, const char *path, int64_t *ids, int *nids
 	if (*q != '\0')
 		return 0;
 	if (nids)
-		*nids = n < ROUTE_MAX_IDS ? n : ROUTE_MAX_IDS;   /* never more than ids[] holds */
+		*nids = n < ROUTE_MAX_IDS ? n : ROUTE_MAX_IDS; /* never more than ids[] holds */
 	return 1;
 }
 
@@ -172,7 +172,8 @@ router_dispatch(struct request *r)
 			response_header(r, "Retry-After", "1");
 			return;
 		}
-		if (unsafe(r->method) && r->caller->kind != AUTH_TOKEN && csrf_check(&env, &in, why, sizeof(why)) != 0) {
+		if (unsafe(r->method) && r->caller->kind != AUTH_TOKEN &&
+		    csrf_check(&env, &in, why, sizeof(why)) != 0) {
 			respond_error(r, 403, why);
 			return;
 		}

@@ -20,12 +20,23 @@
 static const struct {
 	const char *ext, *type;
 } types[] = {
-	{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-	{ ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
-	{ ".json", "application/json" }, { ".map", "application/json" }, { ".svg", "image/svg+xml" },
-	{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" }, { ".gif", "image/gif" },
-	{ ".webp", "image/webp" }, { ".ico", "image/x-icon" }, { ".woff2", "font/woff2" }, { ".woff", "font/woff" },
-	{ ".txt", "text/plain; charset=utf-8" }, { ".webmanifest", "application/manifest+json" },
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".mjs", "text/javascript; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".json", "application/json" },
+	{ ".map", "application/json" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".jpg", "image/jpeg" },
+	{ ".jpeg", "image/jpeg" },
+	{ ".gif", "image/gif" },
+	{ ".webp", "image/webp" },
+	{ ".ico", "image/x-icon" },
+	{ ".woff2", "font/woff2" },
+	{ ".woff", "font/woff" },
+	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".webmanifest", "application/manifest+json" },
 	{ ".wasm", "application/wasm" },
 };
 
@@ -44,7 +55,8 @@ content_type(const char *path)
 static int
 hash_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+	    c == '-';
 }
 
 int
@@ -145,8 +157,8 @@ static_map(const char *dir, const char *path, struct static_file *out)
 	out->html = strcmp(out->content_type, "text/html; charset=utf-8") == 0;
 	/* a link with a secret in its path: the page's own asset requests must
 	 * not carry it as Referer before the SPA takes it out of the address bar */
-	out->no_referrer = strncmp(path, "/reset-password/", 16) == 0 || strncmp(path, "/confirm-email/", 15) == 0 ||
-	    strncmp(path, "/auth/", 6) == 0;
+	out->no_referrer = strncmp(path, "/reset-password/", 16) == 0 ||
+	    strncmp(path, "/confirm-email/", 15) == 0 || strncmp(path, "/auth/", 6) == 0;
 	return 0;
 }
 

@@ -13,12 +13,12 @@ struct request;
 
 /* The file a path maps to. */
 struct static_file {
-	int fd;                      /* open read-only; the caller closes it */
+	int fd; /* open read-only; the caller closes it */
 	uint64_t size;
-	const char *content_type;    /* static string */
-	bool hashed;                 /* content-hashed name: cacheable for a year */
-	bool html;                   /* text/html: gets the CSP */
-	bool no_referrer;            /* the path may carry a secret (reset, confirmation, a provider's code) */
+	const char *content_type; /* static string */
+	bool hashed;              /* content-hashed name: cacheable for a year */
+	bool html;                /* text/html: gets the CSP */
+	bool no_referrer;         /* the path may carry a secret (reset, confirmation, a provider's code) */
 };
 
 /* Map a percent-decoded URL path to a file under dir, without a request:

@@ -13,7 +13,8 @@
 
 #include "store/store.h"
 
-struct template {
+struct template
+{
 	const char *subject;
 	const char *text;
 	const char *html;
@@ -72,12 +73,23 @@ append_html(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '<': buf_puts(b, "&lt;"); break;
-		case '>': buf_puts(b, "&gt;"); break;
-		case '&': buf_puts(b, "&amp;"); break;
-		case '"': buf_puts(b, "&quot;"); break;
-		case '\'': buf_puts(b, "&#39;"); break;
-		default: buf_append(b, s, 1);
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '"':
+			buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(b, "&#39;");
+			break;
+		default:
+			buf_append(b, s, 1);
 		}
 	}
 }
@@ -156,8 +168,11 @@ mail_compose(const struct config *cfg, enum mail_kind kind, const char *to, cons
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	{
 		const char *const vars[][2] = {
-			{ "product", cfg->product_name }, { "link", link }, { "origin", cfg->public_origin },
-			{ "email", to }, { NULL, NULL },
+			{ "product", cfg->product_name },
+			{ "link", link },
+			{ "origin", cfg->public_origin },
+			{ "email", to },
+			{ NULL, NULL },
 		};
 		char hostpart[256];
 
@@ -167,14 +182,20 @@ mail_compose(const struct config *cfg, enum mail_kind kind, const char *to, cons
 		header_text(out, cfg->email_from);
 		buf_printf(out, "\r\nTo: %s\r\nSubject: ", to);
 		header_text(out, subject);
-		buf_printf(out, "\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
+		buf_printf(out,
+		    "\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
 		    "Auto-Submitted: auto-generated\r\n"
-		    "Content-Type: multipart/alternative; boundary=\"=_gh_%s\"\r\n\r\n", date, id, hostpart, boundary);
-		buf_printf(out, "--=_gh_%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		    "Content-Transfer-Encoding: 8bit\r\n\r\n", boundary);
+		    "Content-Type: multipart/alternative; boundary=\"=_gh_%s\"\r\n\r\n",
+		    date, id, hostpart, boundary);
+		buf_printf(out,
+		    "--=_gh_%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n",
+		    boundary);
 		expand(out, t->text, vars, 0);
-		buf_printf(out, "\r\n--=_gh_%s\r\nContent-Type: text/html; charset=utf-8\r\n"
-		    "Content-Transfer-Encoding: 8bit\r\n\r\n<!doctype html><html><body style=\"font-family:sans-serif\">",
+		buf_printf(out,
+		    "\r\n--=_gh_%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n<!doctype html><html><body "
+		    "style=\"font-family:sans-serif\">",
 		    boundary);
 		expand(out, t->html, vars, 1);
 		buf_printf(out, "</body></html>\r\n--=_gh_%s--\r\n", boundary);

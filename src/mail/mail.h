@@ -20,18 +20,20 @@
 struct store;
 
 enum mail_kind {
-	MAIL_CONFIRM,                /* link: /confirm-email/<key> */
-	MAIL_SIGNUP_EXISTS,          /* someone signed up with a taken address */
-	MAIL_RESET,                  /* link: /reset-password/<uid>/<token> */
-	MAIL_RESET_UNKNOWN,          /* reset asked for an address without an account */
+	MAIL_CONFIRM,       /* link: /confirm-email/<key> */
+	MAIL_SIGNUP_EXISTS, /* someone signed up with a taken address */
+	MAIL_RESET,         /* link: /reset-password/<uid>/<token> */
+	MAIL_RESET_UNKNOWN, /* reset asked for an address without an account */
 	MAIL_PASSWORD_CHANGED,
 };
 
 /* Build the whole RFC 5322 message (CRLF lines) for kind into out.  path is
  * appended to the public origin to make the link (ignored by kinds without
  * one).  0, or -1 when to is not a plain address. */
-int mail_compose(const struct config *cfg, enum mail_kind kind, const char *to, const char *path, struct buf *out);
+int mail_compose(const struct config *cfg, enum mail_kind kind, const char *to, const char *path,
+    struct buf *out);
 /* Compose and add to the outbox (inside the caller's transaction).  0 or -1. */
-int mail_queue(struct store *st, const struct config *cfg, enum mail_kind kind, const char *to, const char *path);
+int mail_queue(struct store *st, const struct config *cfg, enum mail_kind kind, const char *to,
+    const char *path);
 
 #endif

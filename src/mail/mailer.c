@@ -20,9 +20,9 @@
 #include "log.h"
 #include "store/store.h"
 
-#define BATCH 16
-#define GIVE_UP_AFTER 72             /* attempts; about three days at the backoff cap */
-#define BACKOFF_CAP 3600
+#define BATCH         16
+#define GIVE_UP_AFTER 72 /* attempts; about three days at the backoff cap */
+#define BACKOFF_CAP   3600
 
 struct mailer {
 	struct app *app;
@@ -134,12 +134,15 @@ send_smtp(const struct config *cfg, const struct store_mail *m, char *err, size_
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	if (cfg->email_transport == CONFIG_MAIL_SMTP)
-		curl_easy_setopt(c, CURLOPT_USE_SSL, cfg->email_tls == CONFIG_TLS_REQUIRE ? (long)CURLUSESSL_ALL :
-		    cfg->email_tls == CONFIG_TLS_OFF ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_TRY);
+		curl_easy_setopt(c, CURLOPT_USE_SSL,
+		    cfg->email_tls == CONFIG_TLS_REQUIRE ? (long)CURLUSESSL_ALL :
+		        cfg->email_tls == CONFIG_TLS_OFF ? (long)CURLUSESSL_NONE :
+		                                           (long)CURLUSESSL_TRY);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK)
-		snprintf(err, errsz, "smtp: %s (%ld)%s%s", curl_easy_strerror(rc), code, cerr[0] ? ": " : "", cerr);
+		snprintf(err, errsz, "smtp: %s (%ld)%s%s", curl_easy_strerror(rc), code, cerr[0] ? ": " : "",
+		    cerr);
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(c);
 	return rc == CURLE_OK ? 0 : -1;
@@ -172,7 +175,8 @@ drain(struct mailer *ml)
 
 		if (deliver(cfg, &batch[i], err, sizeof(err)) == 0) {
 			if (store_outbox_sent(st, batch[i].id, now_unix()) != 0)
-				log_msg(LOG_ERROR, "mail %lld delivered but not marked sent", (long long)batch[i].id);
+				log_msg(LOG_ERROR, "mail %lld delivered but not marked sent",
+				    (long long)batch[i].id);
 			else
 				log_msg(LOG_INFO, "mail %lld delivered", (long long)batch[i].id);
 		} else {
@@ -183,8 +187,8 @@ drain(struct mailer *ml)
 			if (delay > BACKOFF_CAP)
 				delay = BACKOFF_CAP;
 			if (attempts >= GIVE_UP_AFTER) {
-				log_msg(LOG_ERROR, "mail %lld: giving up after %d attempts: %s", (long long)batch[i].id,
-				    attempts, err);
+				log_msg(LOG_ERROR, "mail %lld: giving up after %d attempts: %s",
+				    (long long)batch[i].id, attempts, err);
 				store_outbox_failed(st, batch[i].id, INT64_MAX / 2, err);
 			} else {
 				log_msg(LOG_WARN, "mail %lld: attempt %d failed, retry in %llds: %s",
@@ -214,7 +218,7 @@ run(void *arg)
 		pthread_mutex_unlock(&ml->lock);
 
 		if (drain(ml) == BATCH)
-			continue;           /* more may be due */
+			continue; /* more may be due */
 
 		pthread_mutex_lock(&ml->lock);
 		clock_gettime(CLOCK_REALTIME, &until);

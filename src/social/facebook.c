@@ -35,7 +35,7 @@ exchange(const struct social_provider *p, const struct config *cfg, json_t *tok,
 	(void)nonce;
 	snprintf(url, sizeof(url), "%s/me?fields=id,name,email", p->api_url);
 	if ((me = oauth2_api_get(p, cfg, url, json_string_value(json_object_get(tok, "access_token")), err,
-	    errsz)) == NULL)
+	         errsz)) == NULL)
 		return -1;
 	if ((id = json_string_value(json_object_get(me, "id"))) == NULL || !*id || strlen(id) > 200) {
 		snprintf(err, errsz, "Facebook sent no user id");

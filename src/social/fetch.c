@@ -21,7 +21,7 @@ collect(char *p, size_t size, size_t n, void *arg)
 
 	if (s->b->len + size * n > FETCH_MAX_BYTES) {
 		s->overflow = 1;
-		return 0;            /* aborts the transfer */
+		return 0; /* aborts the transfer */
 	}
 	buf_append(s->b, p, size * n);
 	return size * n;
@@ -90,7 +90,7 @@ fetch_json(const struct fetch *f, long *http_code, int any_code, char *err, size
 		snprintf(err, errsz, "HTTP %ld, not JSON", *http_code);
 done:
 	if (b.data)
-		sodium_memzero(b.data, b.len);   /* may hold access tokens */
+		sodium_memzero(b.data, b.len); /* may hold access tokens */
 	buf_free(&b);
 	return j;
 }

@@ -17,12 +17,12 @@
 #define FETCH_MAX_BYTES (1024 * 1024)
 
 struct fetch {
-	const char *method;          /* "GET" or "POST" */
+	const char *method; /* "GET" or "POST" */
 	const char *url;
-	const char *body;            /* form body for POST, or NULL */
-	const char *headers[6];      /* "Name: value", NULL-terminated */
-	const char *basic_user, *basic_password;  /* HTTP Basic auth when set */
-	long timeout;                /* seconds */
+	const char *body;                        /* form body for POST, or NULL */
+	const char *headers[6];                  /* "Name: value", NULL-terminated */
+	const char *basic_user, *basic_password; /* HTTP Basic auth when set */
+	long timeout;                            /* seconds */
 };
 
 /* Perform f; the body goes to out, the HTTP response code to *http_code.  0, or -1 with a

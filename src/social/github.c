@@ -44,12 +44,13 @@ exchange(const struct social_provider *p, const struct config *cfg, json_t *tok,
 		json_decref(user);
 		return -1;
 	}
-	snprintf(out->uid, sizeof(out->uid), "%lld", (long long)json_integer_value(json_object_get(user, "id")));
+	snprintf(out->uid, sizeof(out->uid), "%lld",
+	    (long long)json_integer_value(json_object_get(user, "id")));
 	profile_split_name(json_string_value(json_object_get(user, "name")), out);
 	login = json_string_value(json_object_get(user, "login"));
 	{
-		json_t *x = json_pack("{s:s?}", "login", login && strlen(login) < 256 && social_text_ok(login) ? login :
-		    NULL);
+		json_t *x = json_pack("{s:s?}", "login",
+		    login && strlen(login) < 256 && social_text_ok(login) ? login : NULL);
 		char *s = json_dumps(x, JSON_COMPACT);
 		if (s && strlen(s) < sizeof(out->extra))
 			strlcpy_ok(out->extra, s, sizeof(out->extra));
@@ -61,8 +62,9 @@ exchange(const struct social_provider *p, const struct config *cfg, json_t *tok,
 	snprintf(url, sizeof(url), "%s/user/emails", p->api_url);
 	if ((emails = oauth2_api_get(p, cfg, url, access, err, errsz)) == NULL)
 		return -1;
-	json_array_foreach(emails, i, e)
-		if (json_is_true(json_object_get(e, "primary")) && json_is_true(json_object_get(e, "verified")))
+	json_array_foreach (emails, i, e)
+		if (json_is_true(json_object_get(e, "primary")) &&
+		    json_is_true(json_object_get(e, "verified")))
 			profile_set_email(out, json_string_value(json_object_get(e, "email")), true);
 	json_decref(emails);
 	return 0;

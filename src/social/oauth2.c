@@ -67,13 +67,16 @@ social_authorize_url(const struct social_provider *p, const struct config *cfg, 
 
 /* POST the code to the token endpoint: the parsed answer, or NULL with err. */
 static json_t *
-token_request(const struct social_provider *p, const struct config *cfg, const char *endpoint, const char *code,
-    const char *verifier, char *err, size_t errsz)
+token_request(const struct social_provider *p, const struct config *cfg, const char *endpoint,
+    const char *code, const char *verifier, char *err, size_t errsz)
 {
 	struct buf body = { 0 }, user = { 0 }, pass = { 0 };
 	char redirect[600];
-	struct fetch f = { .method = "POST", .url = endpoint, .timeout = cfg->social_timeout,
-	    .headers = { "Accept: application/json", "Content-Type: application/x-www-form-urlencoded", NULL } };
+	struct fetch f = { .method = "POST",
+		.url = endpoint,
+		.timeout = cfg->social_timeout,
+		.headers = { "Accept: application/json", "Content-Type: application/x-www-form-urlencoded",
+		    NULL } };
 	json_t *j;
 	long http_code;
 
@@ -128,8 +131,10 @@ oauth2_api_get(const struct social_provider *p, const struct config *cfg, const 
     char *err, size_t errsz)
 {
 	char auth[1200];
-	struct fetch f = { .method = "GET", .url = url, .timeout = cfg->social_timeout,
-	    .headers = { "Accept: application/json", auth, NULL } };
+	struct fetch f = { .method = "GET",
+		.url = url,
+		.timeout = cfg->social_timeout,
+		.headers = { "Accept: application/json", auth, NULL } };
 	long http_code;
 	json_t *j;
 
@@ -153,7 +158,8 @@ social_exchange(const struct social_provider *p, const struct config *cfg, const
 
 	memset(out, 0, sizeof(*out));
 	if (p->ops->token_endpoint) {
-		if (p->ops->token_endpoint(p, cfg->social_timeout, endpoint, sizeof(endpoint), err, errsz) != 0)
+		if (p->ops->token_endpoint(p, cfg->social_timeout, endpoint, sizeof(endpoint), err, errsz) !=
+		    0)
 			return -1;
 	} else
 		strlcpy_ok(endpoint, p->token_url, sizeof(endpoint));

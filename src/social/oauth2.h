@@ -20,7 +20,7 @@ struct config;
 
 /* GET url with "Authorization: Bearer token": the JSON answer (caller
  * json_decref's), or NULL with a reason for the user in err. */
-json_t *oauth2_api_get(const struct social_provider *p, const struct config *cfg, const char *url, const char *token,
-    char *err, size_t errsz);
+json_t *oauth2_api_get(const struct social_provider *p, const struct config *cfg, const char *url,
+    const char *token, char *err, size_t errsz);
 
 #endif

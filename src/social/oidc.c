@@ -15,14 +15,14 @@
 #include "log.h"
 #include "util.h"
 
-#define DISCOVERY_TTL 3600
+#define DISCOVERY_TTL    3600
 #define JWKS_MIN_REFETCH 60
-#define LEEWAY 60
+#define LEEWAY           60
 
 struct oidc {
 	char *issuer;
-	pthread_mutex_t lock;        /* guards everything below */
-	json_t *meta;                /* discovery document */
+	pthread_mutex_t lock; /* guards everything below */
+	json_t *meta;         /* discovery document */
 	int64_t meta_at;
 	json_t *jwks;
 	int64_t jwks_at;
@@ -33,7 +33,7 @@ oidc_new(const char *issuer)
 {
 	struct oidc *o = xcalloc(1, sizeof(*o));
 
-	o->issuer = xstrdup(issuer);     /* compared exactly with iss: keep it as configured */
+	o->issuer = xstrdup(issuer); /* compared exactly with iss: keep it as configured */
 	pthread_mutex_init(&o->lock, NULL);
 	return o;
 }
@@ -53,8 +53,10 @@ oidc_free(struct oidc *o)
 static json_t *
 get_json(const char *url, long timeout, char *err, size_t errsz)
 {
-	struct fetch f = { .method = "GET", .url = url, .timeout = timeout,
-	    .headers = { "Accept: application/json", NULL } };
+	struct fetch f = { .method = "GET",
+		.url = url,
+		.timeout = timeout,
+		.headers = { "Accept: application/json", NULL } };
 	long http_code;
 
 	return fetch_json(&f, &http_code, 0, err, errsz);
@@ -76,8 +78,8 @@ oidc_discover(struct oidc *o, long timeout, char *err, size_t errsz)
 	}
 	pthread_mutex_unlock(&o->lock);
 
-	buf_printf(&url, "%.*s/.well-known/openid-configuration", (int)(n && o->issuer[n - 1] == '/' ? n - 1 : n),
-	    o->issuer);
+	buf_printf(&url, "%.*s/.well-known/openid-configuration",
+	    (int)(n && o->issuer[n - 1] == '/' ? n - 1 : n), o->issuer);
 	meta = get_json(url.data, timeout, err, errsz);
 	buf_free(&url);
 	if (meta == NULL)
@@ -185,7 +187,7 @@ find_key(json_t *jwks, const char *kid, const char *kty, const char *alg)
 	size_t i;
 	int matches = 0;
 
-	json_array_foreach(keys, i, k) {
+	json_array_foreach (keys, i, k) {
 		const char *kkid = json_string_value(json_object_get(k, "kid"));
 		const char *kkty = json_string_value(json_object_get(k, "kty"));
 		const char *use = json_string_value(json_object_get(k, "use"));
@@ -207,7 +209,7 @@ oidc_check_claims(json_t *claims, const char *issuer, const char *client_id, con
     char *err, size_t errsz)
 {
 	json_t *aud = json_object_get(claims, "aud"), *exp = json_object_get(claims, "exp"),
-	    *iat = json_object_get(claims, "iat"), *v;
+	       *iat = json_object_get(claims, "iat"), *v;
 	const char *iss = json_string_value(json_object_get(claims, "iss"));
 	const char *tnonce = json_string_value(json_object_get(claims, "nonce"));
 	const char *azp = json_string_value(json_object_get(claims, "azp"));
@@ -226,7 +228,7 @@ oidc_check_claims(json_t *claims, const char *issuer, const char *client_id, con
 	if (json_is_string(aud))
 		aud_ok = strcmp(json_string_value(aud), client_id) == 0;
 	else if (json_is_array(aud)) {
-		json_array_foreach(aud, i, v)
+		json_array_foreach (aud, i, v)
 			if (json_is_string(v) && strcmp(json_string_value(v), client_id) == 0)
 				aud_ok = 1;
 		if (json_array_size(aud) > 1 && (azp == NULL || strcmp(azp, client_id) != 0))

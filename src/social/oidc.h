@@ -29,7 +29,7 @@ int oidc_endpoint(struct oidc *o, const char *name, char *out, size_t outsz);
 int oidc_verify(struct oidc *o, const char *id_token, const char *client_id, const char *nonce, int64_t now,
     long timeout, json_t **claims, char *err, size_t errsz);
 /* The claim checks alone (for unit tests and the fuzzer): 0 or -1 with err. */
-int oidc_check_claims(json_t *claims, const char *issuer, const char *client_id, const char *nonce, int64_t now,
-    char *err, size_t errsz);
+int oidc_check_claims(json_t *claims, const char *issuer, const char *client_id, const char *nonce,
+    int64_t now, char *err, size_t errsz);
 
 #endif

@@ -36,8 +36,8 @@ static int
 authorize_endpoint(const struct social_provider *p, char *out, size_t outsz, char *err, size_t errsz)
 {
 	/* the provider's own text goes into a Location header: a URL, nothing else */
-	if (oidc_endpoint(p->oidc, "authorization_endpoint", out, outsz) != 0 || strncmp(out, "http", 4) != 0 ||
-	    !social_ascii_word(out)) {
+	if (oidc_endpoint(p->oidc, "authorization_endpoint", out, outsz) != 0 ||
+	    strncmp(out, "http", 4) != 0 || !social_ascii_word(out)) {
 		snprintf(err, errsz, "%s is not reachable", p->label);
 		return -1;
 	}
@@ -45,7 +45,8 @@ authorize_endpoint(const struct social_provider *p, char *out, size_t outsz, cha
 }
 
 static int
-token_endpoint(const struct social_provider *p, long timeout, char *out, size_t outsz, char *err, size_t errsz)
+token_endpoint(const struct social_provider *p, long timeout, char *out, size_t outsz, char *err,
+    size_t errsz)
 {
 	if (oidc_discover(p->oidc, timeout, err, errsz) != 0 ||
 	    oidc_endpoint(p->oidc, "token_endpoint", out, outsz) != 0) {
@@ -65,7 +66,7 @@ exchange(const struct social_provider *p, const struct config *cfg, json_t *tok,
 	int ret = -1;
 
 	if (oidc_verify(p->oidc, json_string_value(json_object_get(tok, "id_token")), p->client_id, nonce,
-	    now_unix(), cfg->social_timeout, &claims, err, errsz) != 0) {
+	        now_unix(), cfg->social_timeout, &claims, err, errsz) != 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errsz, "Invalid ID token from %s (%s).", p->label, why);
@@ -78,7 +79,7 @@ exchange(const struct social_provider *p, const struct config *cfg, json_t *tok,
 	if (!json_is_string(json_object_get(claims, "email")) &&
 	    oidc_endpoint(p->oidc, "userinfo_endpoint", url, sizeof(url)) == 0 &&
 	    (info = oauth2_api_get(p, cfg, url, json_string_value(json_object_get(tok, "access_token")), err,
-	    errsz)) != NULL) {
+	         errsz)) != NULL) {
 		const char *isub = json_string_value(json_object_get(info, "sub"));
 		if (isub == NULL || strcmp(isub, sub) != 0) {
 			snprintf(err, errsz, "%s userinfo is for another subject", p->label);
@@ -88,7 +89,8 @@ exchange(const struct social_provider *p, const struct config *cfg, json_t *tok,
 	}
 	email = json_string_value(json_object_get(src, "email"));
 	profile_set_email(out, email, json_is_true(json_object_get(src, "email_verified")));
-	if (json_is_string(json_object_get(src, "given_name")) || json_is_string(json_object_get(src, "family_name")))
+	if (json_is_string(json_object_get(src, "given_name")) ||
+	    json_is_string(json_object_get(src, "family_name")))
 		profile_set_names(json_string_value(json_object_get(src, "given_name")),
 		    json_string_value(json_object_get(src, "family_name")), out);
 	else

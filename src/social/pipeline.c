@@ -64,7 +64,7 @@ in_list(const char *list, const char *item)
 static int
 step_details(struct ctx *c)
 {
-	(void)c;                     /* the profile was fetched by social_exchange */
+	(void)c; /* the profile was fetched by social_exchange */
 	return 0;
 }
 
@@ -84,9 +84,11 @@ step_auth_allowed(struct ctx *c)
 	if (!c->cfg->social_allowed_domains[0] && !c->cfg->social_allowed_emails[0])
 		return 0;
 	if (at && c->profile->email_verified &&
-	    (in_list(c->cfg->social_allowed_emails, email) || in_list(c->cfg->social_allowed_domains, at + 1)))
+	    (in_list(c->cfg->social_allowed_emails, email) ||
+	        in_list(c->cfg->social_allowed_domains, at + 1)))
 		return 0;
-	return fail(c, SOCIAL_ERR_DOMAIN_NOT_ALLOWED, "%s", "Your email address is not allowed to sign in here.");
+	return fail(c, SOCIAL_ERR_DOMAIN_NOT_ALLOWED, "%s",
+	    "Your email address is not allowed to sign in here.");
 }
 
 static int
@@ -102,8 +104,8 @@ step_social_user(struct ctx *c)
 		return 0;
 	}
 	if (c->link_user_id && c->identity.user_id != c->link_user_id)
-		return fail(c, SOCIAL_ERR_IDENTITY_OF_OTHER_USER, "This %s account is already connected to another user.",
-		    c->p->label);
+		return fail(c, SOCIAL_ERR_IDENTITY_OF_OTHER_USER,
+		    "This %s account is already connected to another user.", c->p->label);
 	c->have_identity = true;
 	if (store_user_by_id(c->st, c->identity.user_id, &c->res->user) != 0)
 		return fail(c, SOCIAL_ERR_STORE, "%s", BUSY);
@@ -132,9 +134,12 @@ step_associate_by_email(struct ctx *c)
 	}
 	sodium_memzero(u.password, sizeof(u.password));
 	if (!u.email_verified)
-		return fail(c, SOCIAL_ERR_EMAIL_TAKEN_UNVERIFIED, "An account already uses this email address but has not "
-		    "confirmed it. If it is yours, sign in with your password (or reset it), then connect %s from your "
-		    "account page.", c->p->label);
+		return fail(c, SOCIAL_ERR_EMAIL_TAKEN_UNVERIFIED,
+		    "An account already uses this email address but has not "
+		    "confirmed it. If it is yours, sign in with your password (or reset it), then connect %s "
+		    "from your "
+		    "account page.",
+		    c->p->label);
 	c->res->user = u;
 	c->have_user = true;
 	return 0;
@@ -143,25 +148,31 @@ step_associate_by_email(struct ctx *c)
 static int
 step_create_user(struct ctx *c)
 {
-	struct accounts_new_user n = { .origin = ACCOUNTS_SOCIAL, .email = c->profile->email,
-	    .first_name = c->profile->first_name, .last_name = c->profile->last_name, .method = c->p->name,
-	    .email_verified = c->profile->email_verified };
+	struct accounts_new_user n = { .origin = ACCOUNTS_SOCIAL,
+		.email = c->profile->email,
+		.first_name = c->profile->first_name,
+		.last_name = c->profile->last_name,
+		.method = c->p->name,
+		.email_verified = c->profile->email_verified };
 	struct store_user u;
 
 	if (c->have_user)
 		return 0;
 	if (!c->profile->email[0])
-		return fail(c, SOCIAL_ERR_NO_EMAIL, "%s did not share an email address; add one there and try again.",
-		    c->p->label);
+		return fail(c, SOCIAL_ERR_NO_EMAIL,
+		    "%s did not share an email address; add one there and try again.", c->p->label);
 	/* no password (an unusable one; a reset can set a real one) */
 	switch (accounts_create_user(c->st, &n, NULL, &u)) {
 	case 0:
 		break;
 	case ACCOUNTS_TAKEN:
-		return fail(c, SOCIAL_ERR_EMAIL_TAKEN, "An account already uses this email address. Sign in with your "
-		    "password, then connect %s from your account page.", c->p->label);
+		return fail(c, SOCIAL_ERR_EMAIL_TAKEN,
+		    "An account already uses this email address. Sign in with your "
+		    "password, then connect %s from your account page.",
+		    c->p->label);
 	case ACCOUNTS_BAD_EMAIL:
-		return fail(c, SOCIAL_ERR_NO_EMAIL, "%s shared an email address that cannot be used here.", c->p->label);
+		return fail(c, SOCIAL_ERR_NO_EMAIL, "%s shared an email address that cannot be used here.",
+		    c->p->label);
 	default:
 		return fail(c, SOCIAL_ERR_STORE, "%s", "Service temporarily unavailable.");
 	}
@@ -180,11 +191,12 @@ step_associate_user(struct ctx *c)
 	c->identity.user_id = c->res->user.id;
 	strlcpy_ok(c->identity.provider, c->p->name, sizeof(c->identity.provider));
 	strlcpy_ok(c->identity.uid, c->profile->uid, sizeof(c->identity.uid));
-	strlcpy_ok(c->identity.extra, c->profile->extra[0] ? c->profile->extra : "{}", sizeof(c->identity.extra));
+	strlcpy_ok(c->identity.extra, c->profile->extra[0] ? c->profile->extra : "{}",
+	    sizeof(c->identity.extra));
 	c->identity.created_at = now_unix();
 	if (store_identity_create(c->st, &c->identity) != 0)
-		return fail(c, SOCIAL_ERR_IDENTITY_OF_OTHER_USER, "This %s account is already connected to another user.",
-		    c->p->label);
+		return fail(c, SOCIAL_ERR_IDENTITY_OF_OTHER_USER,
+		    "This %s account is already connected to another user.", c->p->label);
 	c->have_identity = true;
 	c->res->linked = true;
 	return 0;
@@ -221,10 +233,15 @@ static const struct {
 	const char *name;
 	int (*run)(struct ctx *);
 } steps[] = {
-	{ "social_details", step_details }, { "social_uid", step_uid }, { "auth_allowed", step_auth_allowed },
-	{ "social_user", step_social_user }, { "associate_by_email", step_associate_by_email },
-	{ "create_user", step_create_user }, { "associate_user", step_associate_user },
-	{ "load_extra_data", step_load_extra_data }, { "user_details", step_user_details },
+	{ "social_details", step_details },
+	{ "social_uid", step_uid },
+	{ "auth_allowed", step_auth_allowed },
+	{ "social_user", step_social_user },
+	{ "associate_by_email", step_associate_by_email },
+	{ "create_user", step_create_user },
+	{ "associate_user", step_associate_user },
+	{ "load_extra_data", step_load_extra_data },
+	{ "user_details", step_user_details },
 };
 
 int
@@ -251,17 +268,19 @@ social_pipeline(const struct config *cfg, struct store *st, const struct social_
 			s++, n--;
 		m = strcspn(s, ", ");
 		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-			if (strlen(steps[i].name) == m && memcmp(steps[i].name, s, m) == 0 && steps[i].run(&c) != 0)
+			if (strlen(steps[i].name) == m && memcmp(steps[i].name, s, m) == 0 &&
+			    steps[i].run(&c) != 0)
 				return;
 		q = s + n;
 		if (*q == ',')
 			q++;
 	}
 	if (!c.have_user)
-		fail(&c, SOCIAL_ERR_NO_ACCOUNT, "%s", "No account for this sign-in (the pipeline has no create_user step).");
+		fail(&c, SOCIAL_ERR_NO_ACCOUNT, "%s",
+		    "No account for this sign-in (the pipeline has no create_user step).");
 	else if (!res->user.is_active)
 		fail(&c, SOCIAL_ERR_INACTIVE, "%s", "This account is inactive.");
 	else if (link_user_id && res->user.id != link_user_id)
-		fail(&c, SOCIAL_ERR_IDENTITY_OF_OTHER_USER, "This %s account is already connected to another user.",
-		    p->label);
+		fail(&c, SOCIAL_ERR_IDENTITY_OF_OTHER_USER,
+		    "This %s account is already connected to another user.", p->label);
 }

@@ -65,8 +65,8 @@ profile_split_name(const char *full, struct social_profile *out)
 	if (full == NULL || !social_text_ok(full))
 		return;
 	if ((sp = strrchr(full, ' ')) != NULL) {
-		snprintf(out->first_name, sizeof(out->first_name), "%.*s", (int)(sp - full) > 150 ? 150 : (int)(sp - full),
-		    full);
+		snprintf(out->first_name, sizeof(out->first_name), "%.*s",
+		    (int)(sp - full) > 150 ? 150 : (int)(sp - full), full);
 		snprintf(out->last_name, sizeof(out->last_name), "%.150s", sp + 1);
 	} else
 		snprintf(out->first_name, sizeof(out->first_name), "%.150s", full);

@@ -21,36 +21,37 @@
 struct config;
 
 struct social_provider_ops {
-	const char *kind;            /* "github", "google", "facebook", "oidc" */
+	const char *kind; /* "github", "google", "facebook", "oidc" */
 	/* Built-in providers: the name and label they are listed under, and
 	 * configure(), which fills p's client and URLs from cfg and returns 1
 	 * when cfg turns the provider on, else 0.  NULL for issuers named in
 	 * oidc_providers (social_new fills those). */
 	const char *name, *label;
 	int (*configure)(struct social_provider *p, const struct config *cfg);
-	const char *scope;           /* asked for at authorize */
-	bool nonce;                  /* send the OIDC nonce with the authorize request */
-	bool client_secret_basic;    /* token endpoint: HTTP Basic, else client_id/secret in the form */
+	const char *scope;        /* asked for at authorize */
+	bool nonce;               /* send the OIDC nonce with the authorize request */
+	bool client_secret_basic; /* token endpoint: HTTP Basic, else client_id/secret in the form */
 	/* Optional, blocking: load what a flow needs (discovery).  0 or -1 with err. */
 	int (*prepare)(const struct social_provider *p, long timeout, char *err, size_t errsz);
 	/* Optional: the authorize / token endpoint into out; NULL: p->authorize_url
 	 * / p->token_url.  0, or -1 with err for the user. */
-	int (*authorize_endpoint)(const struct social_provider *p, char *out, size_t outsz, char *err, size_t errsz);
-	int (*token_endpoint)(const struct social_provider *p, long timeout, char *out, size_t outsz, char *err,
+	int (*authorize_endpoint)(const struct social_provider *p, char *out, size_t outsz, char *err,
 	    size_t errsz);
+	int (*token_endpoint)(const struct social_provider *p, long timeout, char *out, size_t outsz,
+	    char *err, size_t errsz);
 	/* Blocking: the profile, from the token endpoint's answer (which holds a
 	 * checked access_token) and whatever API calls it takes.  0, or -1 with
 	 * err for the user. */
-	int (*exchange)(const struct social_provider *p, const struct config *cfg, json_t *token, const char *nonce,
-	    struct social_profile *out, char *err, size_t errsz);
+	int (*exchange)(const struct social_provider *p, const struct config *cfg, json_t *token,
+	    const char *nonce, struct social_profile *out, char *err, size_t errsz);
 	/* Optional: free what configure or social_new gave p. */
 	void (*release)(struct social_provider *p);
 };
 
-extern const struct social_provider_ops social_github_ops;     /* github.c */
-extern const struct social_provider_ops social_facebook_ops;   /* facebook.c */
-extern const struct social_provider_ops social_google_ops;     /* oidc_provider.c */
-extern const struct social_provider_ops social_oidc_ops;       /* oidc_provider.c */
+extern const struct social_provider_ops social_github_ops;   /* github.c */
+extern const struct social_provider_ops social_facebook_ops; /* facebook.c */
+extern const struct social_provider_ops social_google_ops;   /* oidc_provider.c */
+extern const struct social_provider_ops social_oidc_ops;     /* oidc_provider.c */
 
 /* profile.c.  1 when s is text that may be kept or shown: valid UTF-8 with
  * no control characters. */

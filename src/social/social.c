@@ -80,7 +80,8 @@ add_oidc_providers(struct social *s, const struct config *cfg, char *err, size_t
 			n--;
 		if (n) {
 			if (!name_ok(q, n)) {
-				snprintf(err, errsz, "oidc_providers: \"%.*s\" must be lower-case letters, digits and -",
+				snprintf(err, errsz,
+				    "oidc_providers: \"%.*s\" must be lower-case letters, digits and -",
 				    (int)n, q);
 				return -1;
 			}
@@ -94,8 +95,10 @@ add_oidc_providers(struct social *s, const struct config *cfg, char *err, size_t
 			secret = config_oidc(cfg, name, "client_secret");
 			label = config_oidc(cfg, name, "label");
 			if (!issuer || !id || !secret || strncmp(issuer, "http", 4) != 0) {
-				snprintf(err, errsz, "OIDC provider %s needs GATEHOUSE_OIDC_%s_ISSUER, _CLIENT_ID and "
-				    "_CLIENT_SECRET", name, name);
+				snprintf(err, errsz,
+				    "OIDC provider %s needs GATEHOUSE_OIDC_%s_ISSUER, _CLIENT_ID and "
+				    "_CLIENT_SECRET",
+				    name, name);
 				return -1;
 			}
 			if (s->n >= MAX_PROVIDERS) {
@@ -141,7 +144,8 @@ social_new(const struct config *cfg, char *err, size_t errsz)
 	for (int i = 0; i < s->n; i++)
 		if (!social_text_ok(s->p[i].label)) {
 			/* labels go into JSON answers: never text jansson would refuse */
-			snprintf(err, errsz, "the label of social provider %s is not valid UTF-8 text", s->p[i].name);
+			snprintf(err, errsz, "the label of social provider %s is not valid UTF-8 text",
+			    s->p[i].name);
 			goto fail;
 		}
 	return s;
@@ -178,8 +182,9 @@ social_list_json(const struct social *s)
 
 	for (int i = 0; s && i < s->n; i++) {
 		snprintf(url, sizeof(url), "/api/social/%s/authorize/", s->p[i].name);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "name", s->p[i].name, "label", s->p[i].label,
-		    "authorize_url", url));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:s}", "name", s->p[i].name, "label", s->p[i].label,
+		        "authorize_url", url));
 	}
 	return list;
 }
@@ -191,8 +196,9 @@ social_ip_key(const char *ip, char *out, size_t outsz)
 
 	/* one IPv6 host holds a whole /64: count it as one client */
 	if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a))
-		snprintf(out, outsz, "%x:%x:%x:%x::/64", a.s6_addr[0] << 8 | a.s6_addr[1], a.s6_addr[2] << 8 | a.s6_addr[3],
-		    a.s6_addr[4] << 8 | a.s6_addr[5], a.s6_addr[6] << 8 | a.s6_addr[7]);
+		snprintf(out, outsz, "%x:%x:%x:%x::/64", a.s6_addr[0] << 8 | a.s6_addr[1],
+		    a.s6_addr[2] << 8 | a.s6_addr[3], a.s6_addr[4] << 8 | a.s6_addr[5],
+		    a.s6_addr[6] << 8 | a.s6_addr[7]);
 	else
 		snprintf(out, outsz, "%s", ip);
 }

@@ -36,9 +36,9 @@ struct social_provider_ops;
 struct social_provider {
 	char name[64], label[64];
 	const struct social_provider_ops *ops;
-	const char *client_id, *client_secret;      /* borrowed from the config */
-	const char *authorize_url, *token_url, *api_url;  /* plain OAuth2 providers (GitHub, Facebook) */
-	struct oidc *oidc;                           /* OIDC providers: owned */
+	const char *client_id, *client_secret;           /* borrowed from the config */
+	const char *authorize_url, *token_url, *api_url; /* plain OAuth2 providers (GitHub, Facebook) */
+	struct oidc *oidc;                               /* OIDC providers: owned */
 };
 
 struct social;
@@ -56,7 +56,7 @@ struct social_profile {
 	char email[STORE_EMAIL_MAX + 1];
 	bool email_verified;
 	char first_name[STORE_NAME_MAX * 4 + 1], last_name[STORE_NAME_MAX * 4 + 1];
-	char extra[1024];            /* JSON kept with the identity (login name, ...) */
+	char extra[1024]; /* JSON kept with the identity (login name, ...) */
 };
 
 /* The key that bounds a client's pending sign-ins: the address, or for IPv6
@@ -81,21 +81,21 @@ int social_exchange(const struct social_provider *p, const struct config *cfg, c
 /* Why the pipeline refused a sign-in (the caller picks the answer). */
 enum social_error {
 	SOCIAL_OK = 0,
-	SOCIAL_ERR_NO_UID,                   /* the provider did not say who it is */
-	SOCIAL_ERR_DOMAIN_NOT_ALLOWED,       /* auth_allowed: address not in the allowed lists */
-	SOCIAL_ERR_IDENTITY_OF_OTHER_USER,   /* connect: the identity belongs to someone else */
-	SOCIAL_ERR_EMAIL_TAKEN_UNVERIFIED,   /* associate_by_email: the account never confirmed it */
-	SOCIAL_ERR_NO_EMAIL,                 /* create_user: the provider shared no address */
-	SOCIAL_ERR_EMAIL_TAKEN,              /* create_user: an account already has the address */
-	SOCIAL_ERR_NO_ACCOUNT,               /* the pipeline ended with no user (no create_user step) */
-	SOCIAL_ERR_INACTIVE,                 /* the user is not active */
-	SOCIAL_ERR_STORE,                    /* the store failed: try again later */
+	SOCIAL_ERR_NO_UID,                 /* the provider did not say who it is */
+	SOCIAL_ERR_DOMAIN_NOT_ALLOWED,     /* auth_allowed: address not in the allowed lists */
+	SOCIAL_ERR_IDENTITY_OF_OTHER_USER, /* connect: the identity belongs to someone else */
+	SOCIAL_ERR_EMAIL_TAKEN_UNVERIFIED, /* associate_by_email: the account never confirmed it */
+	SOCIAL_ERR_NO_EMAIL,               /* create_user: the provider shared no address */
+	SOCIAL_ERR_EMAIL_TAKEN,            /* create_user: an account already has the address */
+	SOCIAL_ERR_NO_ACCOUNT,             /* the pipeline ended with no user (no create_user step) */
+	SOCIAL_ERR_INACTIVE,               /* the user is not active */
+	SOCIAL_ERR_STORE,                  /* the store failed: try again later */
 };
 
 /* The pipeline's outcome. */
 struct social_result {
-	enum social_error error;     /* SOCIAL_OK, or why not */
-	char detail[256];            /* for the user when error is set: fixed text and the provider's label */
+	enum social_error error; /* SOCIAL_OK, or why not */
+	char detail[256];        /* for the user when error is set: fixed text and the provider's label */
 	struct store_user user;
 	bool created, linked;
 };

@@ -53,59 +53,266 @@ store_backend(const struct store *st)
 	return st->ops->name;
 }
 
-int store_migrate(struct store *st, int *applied, char *err, size_t errsz) { return st->ops->migrate(st, applied, err, errsz); }
-int store_ping(struct store *st) { return st->ops->ping(st); }
-int store_user_create(struct store *st, struct store_user *u) { return st->ops->user_create(st, u); }
-int store_user_by_email(struct store *st, const char *email, struct store_user *u) { return st->ops->user_by_email(st, email, u); }
-int store_user_by_id(struct store *st, int64_t id, struct store_user *u) { return st->ops->user_by_id(st, id, u); }
-int store_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash) { return st->ops->user_set_password(st, id, hash, new_auth_hash); }
-int store_user_set_last_login(struct store *st, int64_t id, int64_t when) { return st->ops->user_set_last_login(st, id, when); }
-int store_session_create(struct store *st, struct store_session *s, const char *ip, const char *ua) { return st->ops->session_create(st, s, ip, ua); }
-int store_session_get(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u) { return st->ops->session_get(st, key_hash, s, u); }
-int store_session_delete(struct store *st, const char *key_hash) { return st->ops->session_delete(st, key_hash); }
-int store_session_touch(struct store *st, int64_t id, int64_t when) { return st->ops->session_touch(st, id, when); }
-int store_session_set_reauth(struct store *st, int64_t id, int64_t when) { return st->ops->session_set_reauth(st, id, when); }
-int store_session_delete_user(struct store *st, int64_t user_id, int64_t except_id) { return st->ops->session_delete_user(st, user_id, except_id); }
-int store_session_delete_expired(struct store *st, int64_t now) { return st->ops->session_delete_expired(st, now); }
-int store_token_create(struct store *st, struct store_token *t) { return st->ops->token_create(st, t); }
-int store_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u) { return st->ops->token_get(st, key_hash, t, u); }
-int store_token_touch(struct store *st, int64_t id, int64_t when) { return st->ops->token_touch(st, id, when); }
-int store_token_delete_user(struct store *st, int64_t user_id) { return st->ops->token_delete_user(st, user_id); }
-int store_begin(struct store *st) { return st->ops->begin(st); }
-int store_commit(struct store *st) { return st->ops->commit(st); }
-void store_rollback(struct store *st) { st->ops->rollback(st); }
-int store_user_set_verified(struct store *st, int64_t id) { return st->ops->user_set_verified(st, id); }
-int store_confirmation_create(struct store *st, struct store_confirmation *c) { return st->ops->confirmation_create(st, c); }
-int store_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c) { return st->ops->confirmation_take(st, key_hash, c); }
-int store_confirmation_delete_user(struct store *st, int64_t user_id) { return st->ops->confirmation_delete_user(st, user_id); }
-int store_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now) { return st->ops->outbox_add(st, recipient, message, now); }
-int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n) { return st->ops->outbox_claim(st, now, lease_until, out, max, n); }
-int store_outbox_sent(struct store *st, int64_t id, int64_t when) { return st->ops->outbox_sent(st, id, when); }
-int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error) { return st->ops->outbox_failed(st, id, next_attempt, error); }
+int
+store_migrate(struct store *st, int *applied, char *err, size_t errsz)
+{
+	return st->ops->migrate(st, applied, err, errsz);
+}
+int
+store_ping(struct store *st)
+{
+	return st->ops->ping(st);
+}
+int
+store_user_create(struct store *st, struct store_user *u)
+{
+	return st->ops->user_create(st, u);
+}
+int
+store_user_by_email(struct store *st, const char *email, struct store_user *u)
+{
+	return st->ops->user_by_email(st, email, u);
+}
+int
+store_user_by_id(struct store *st, int64_t id, struct store_user *u)
+{
+	return st->ops->user_by_id(st, id, u);
+}
+int
+store_user_set_password(struct store *st, int64_t id, const char *hash, const char *new_auth_hash)
+{
+	return st->ops->user_set_password(st, id, hash, new_auth_hash);
+}
+int
+store_user_set_last_login(struct store *st, int64_t id, int64_t when)
+{
+	return st->ops->user_set_last_login(st, id, when);
+}
+int
+store_session_create(struct store *st, struct store_session *s, const char *ip, const char *ua)
+{
+	return st->ops->session_create(st, s, ip, ua);
+}
+int
+store_session_get(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u)
+{
+	return st->ops->session_get(st, key_hash, s, u);
+}
+int
+store_session_delete(struct store *st, const char *key_hash)
+{
+	return st->ops->session_delete(st, key_hash);
+}
+int
+store_session_touch(struct store *st, int64_t id, int64_t when)
+{
+	return st->ops->session_touch(st, id, when);
+}
+int
+store_session_set_reauth(struct store *st, int64_t id, int64_t when)
+{
+	return st->ops->session_set_reauth(st, id, when);
+}
+int
+store_session_delete_user(struct store *st, int64_t user_id, int64_t except_id)
+{
+	return st->ops->session_delete_user(st, user_id, except_id);
+}
+int
+store_session_delete_expired(struct store *st, int64_t now)
+{
+	return st->ops->session_delete_expired(st, now);
+}
+int
+store_token_create(struct store *st, struct store_token *t)
+{
+	return st->ops->token_create(st, t);
+}
+int
+store_token_get(struct store *st, const char *key_hash, struct store_token *t, struct store_user *u)
+{
+	return st->ops->token_get(st, key_hash, t, u);
+}
+int
+store_token_touch(struct store *st, int64_t id, int64_t when)
+{
+	return st->ops->token_touch(st, id, when);
+}
+int
+store_token_delete_user(struct store *st, int64_t user_id)
+{
+	return st->ops->token_delete_user(st, user_id);
+}
+int
+store_begin(struct store *st)
+{
+	return st->ops->begin(st);
+}
+int
+store_commit(struct store *st)
+{
+	return st->ops->commit(st);
+}
+void
+store_rollback(struct store *st)
+{
+	st->ops->rollback(st);
+}
+int
+store_user_set_verified(struct store *st, int64_t id)
+{
+	return st->ops->user_set_verified(st, id);
+}
+int
+store_confirmation_create(struct store *st, struct store_confirmation *c)
+{
+	return st->ops->confirmation_create(st, c);
+}
+int
+store_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c)
+{
+	return st->ops->confirmation_take(st, key_hash, c);
+}
+int
+store_confirmation_delete_user(struct store *st, int64_t user_id)
+{
+	return st->ops->confirmation_delete_user(st, user_id);
+}
+int
+store_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now)
+{
+	return st->ops->outbox_add(st, recipient, message, now);
+}
+int
+store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max,
+    int *n)
+{
+	return st->ops->outbox_claim(st, now, lease_until, out, max, n);
+}
+int
+store_outbox_sent(struct store *st, int64_t id, int64_t when)
+{
+	return st->ops->outbox_sent(st, id, when);
+}
+int
+store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error)
+{
+	return st->ops->outbox_failed(st, id, next_attempt, error);
+}
 
-int store_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *), void *ctx) { return st->ops->session_list(st, user_id, each, ctx); }
-int store_session_delete_id(struct store *st, int64_t id, int64_t user_id) { return st->ops->session_delete_id(st, id, user_id); }
-int store_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *), void *ctx) { return st->ops->token_list(st, user_id, each, ctx); }
-int store_token_delete_id(struct store *st, int64_t id, int64_t user_id) { return st->ops->token_delete_id(st, id, user_id); }
-int store_user_list(struct store *st, const char *search, int64_t offset, int limit, void (*each)(void *, const struct store_user *), void *ctx, int64_t *total) { return st->ops->user_list(st, search, offset, limit, each, ctx, total); }
-int store_user_set_flags(struct store *st, int64_t id, bool a, bool s, bool su, bool v) { return st->ops->user_set_flags(st, id, a, s, su, v); }
-int store_audit_add(struct store *st, struct store_audit *a) { return st->ops->audit_add(st, a); }
-int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit, void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total) { return st->ops->audit_list(st, f, offset, limit, each, ctx, total); }
+int
+store_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *),
+    void *ctx)
+{
+	return st->ops->session_list(st, user_id, each, ctx);
+}
+int
+store_session_delete_id(struct store *st, int64_t id, int64_t user_id)
+{
+	return st->ops->session_delete_id(st, id, user_id);
+}
+int
+store_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *),
+    void *ctx)
+{
+	return st->ops->token_list(st, user_id, each, ctx);
+}
+int
+store_token_delete_id(struct store *st, int64_t id, int64_t user_id)
+{
+	return st->ops->token_delete_id(st, id, user_id);
+}
+int
+store_user_list(struct store *st, const char *search, int64_t offset, int limit,
+    void (*each)(void *, const struct store_user *), void *ctx, int64_t *total)
+{
+	return st->ops->user_list(st, search, offset, limit, each, ctx, total);
+}
+int
+store_user_set_flags(struct store *st, int64_t id, bool a, bool s, bool su, bool v)
+{
+	return st->ops->user_set_flags(st, id, a, s, su, v);
+}
+int
+store_audit_add(struct store *st, struct store_audit *a)
+{
+	return st->ops->audit_add(st, a);
+}
+int
+store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
+    void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total)
+{
+	return st->ops->audit_list(st, f, offset, limit, each, ctx, total);
+}
 
-int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip) { return st->ops->social_state_create(st, s, per_browser, per_ip); }
-int store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted) { return st->ops->social_state_purge(st, now, limit, deleted); }
-int store_social_state_take(struct store *st, const char *h, struct store_social_state *s) { return st->ops->social_state_take(st, h, s); }
-int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i) { return st->ops->identity_get(st, provider, uid, i); }
-int store_identity_create(struct store *st, struct store_identity *i) { return st->ops->identity_create(st, i); }
-int store_identity_update_extra(struct store *st, int64_t id, const char *extra) { return st->ops->identity_update_extra(st, id, extra); }
-int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *), void *ctx) { return st->ops->identity_list(st, user_id, each, ctx); }
-int store_identity_delete(struct store *st, int64_t id, int64_t user_id) { return st->ops->identity_delete(st, id, user_id); }
-int store_user_set_names(struct store *st, int64_t id, const char *f, const char *l) { return st->ops->user_set_names(st, id, f, l); }
+int
+store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip)
+{
+	return st->ops->social_state_create(st, s, per_browser, per_ip);
+}
+int
+store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted)
+{
+	return st->ops->social_state_purge(st, now, limit, deleted);
+}
+int
+store_social_state_take(struct store *st, const char *h, struct store_social_state *s)
+{
+	return st->ops->social_state_take(st, h, s);
+}
+int
+store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i)
+{
+	return st->ops->identity_get(st, provider, uid, i);
+}
+int
+store_identity_create(struct store *st, struct store_identity *i)
+{
+	return st->ops->identity_create(st, i);
+}
+int
+store_identity_update_extra(struct store *st, int64_t id, const char *extra)
+{
+	return st->ops->identity_update_extra(st, id, extra);
+}
+int
+store_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *),
+    void *ctx)
+{
+	return st->ops->identity_list(st, user_id, each, ctx);
+}
+int
+store_identity_delete(struct store *st, int64_t id, int64_t user_id)
+{
+	return st->ops->identity_delete(st, id, user_id);
+}
+int
+store_user_set_names(struct store *st, int64_t id, const char *f, const char *l)
+{
+	return st->ops->user_set_names(st, id, f, l);
+}
 
-int store_throttle_reserve(struct store *st, const char *k, long limit, long window, int64_t now, long *retry_after) { return st->ops->throttle_reserve(st, k, limit, window, now, retry_after); }
-int store_throttle_release(struct store *st, const char *k) { return st->ops->throttle_release(st, k); }
-int store_throttle_reset(struct store *st, const char *k) { return st->ops->throttle_reset(st, k); }
-int store_throttle_purge(struct store *st, int64_t now, int max, int *n) { return st->ops->throttle_purge(st, now, max, n); }
+int
+store_throttle_reserve(struct store *st, const char *k, long limit, long window, int64_t now,
+    long *retry_after)
+{
+	return st->ops->throttle_reserve(st, k, limit, window, now, retry_after);
+}
+int
+store_throttle_release(struct store *st, const char *k)
+{
+	return st->ops->throttle_release(st, k);
+}
+int
+store_throttle_reset(struct store *st, const char *k)
+{
+	return st->ops->throttle_reset(st, k);
+}
+int
+store_throttle_purge(struct store *st, int64_t now, int max, int *n)
+{
+	return st->ops->throttle_purge(st, now, max, n);
+}
 
 void
 store_mail_free(struct store_mail *m)

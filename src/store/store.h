@@ -23,12 +23,12 @@
 
 #define STORE_NOTFOUND 1
 #define STORE_CONFLICT 2
-#define STORE_TOO_MANY 3         /* a bound was reached (social_state_create) */
+#define STORE_TOO_MANY 3 /* a bound was reached (social_state_create) */
 
-#define STORE_EMAIL_MAX 254
-#define STORE_NAME_MAX 150
-#define STORE_HASH_MAX 512       /* encoded password hash */
-#define STORE_KEYHASH_LEN 64     /* hex SHA-256 */
+#define STORE_EMAIL_MAX    254
+#define STORE_NAME_MAX     150
+#define STORE_HASH_MAX     512 /* encoded password hash */
+#define STORE_KEYHASH_LEN  64  /* hex SHA-256 */
 #define STORE_AUTHHASH_LEN 32
 
 struct store_user {
@@ -38,16 +38,16 @@ struct store_user {
 	char first_name[STORE_NAME_MAX * 4 + 1]; /* UTF-8, up to 150 characters */
 	char last_name[STORE_NAME_MAX * 4 + 1];
 	bool is_active, is_staff, is_superuser, email_verified;
-	int64_t date_joined, last_login;         /* unix seconds; last_login 0 = never */
-	char auth_hash[STORE_AUTHHASH_LEN + 1];  /* changes when the password does */
+	int64_t date_joined, last_login;        /* unix seconds; last_login 0 = never */
+	char auth_hash[STORE_AUTHHASH_LEN + 1]; /* changes when the password does */
 };
 
 struct store_session {
 	int64_t id, user_id;
 	char key_hash[STORE_KEYHASH_LEN + 1];
-	char auth_hash[STORE_AUTHHASH_LEN + 1];  /* the user's auth_hash at login */
+	char auth_hash[STORE_AUTHHASH_LEN + 1]; /* the user's auth_hash at login */
 	int64_t created_at, expires_at, last_seen;
-	int64_t reauth_at;                       /* last password check on it (login counts) */
+	int64_t reauth_at; /* last password check on it (login counts) */
 };
 
 struct store_token {
@@ -69,7 +69,7 @@ struct store_confirmation {
 struct store_mail {
 	int64_t id;
 	char recipient[STORE_EMAIL_MAX + 1];
-	char *message;               /* owned; free with store_mail_free */
+	char *message; /* owned; free with store_mail_free */
 	int attempts;
 };
 
@@ -83,7 +83,7 @@ struct store_session_info {
 /* One audit row.  detail is a JSON object text; never a secret. */
 struct store_audit {
 	int64_t id, at;
-	int64_t actor_id, user_id;   /* 0: none (anonymous actor, no subject) */
+	int64_t actor_id, user_id; /* 0: none (anonymous actor, no subject) */
 	char event[48];
 	char detail[512];
 	char ip[64];
@@ -91,20 +91,20 @@ struct store_audit {
 };
 
 struct store_audit_filter {
-	int64_t user_id, actor_id;   /* 0: any */
-	const char *event;           /* NULL: any; a trailing '*' matches a prefix */
+	int64_t user_id, actor_id; /* 0: any */
+	const char *event;         /* NULL: any; a trailing '*' matches a prefix */
 };
 
 /* A pending social login: state, PKCE verifier and nonce, bound to a browser. */
 struct store_social_state {
 	char state_hash[STORE_KEYHASH_LEN + 1];
 	char provider[64];
-	char browser_hash[STORE_KEYHASH_LEN + 1];  /* SHA-256 of the browser-binding cookie */
+	char browser_hash[STORE_KEYHASH_LEN + 1]; /* SHA-256 of the browser-binding cookie */
 	char verifier[96];
 	char nonce[64];
 	char next[512];
-	char ip[64];                 /* who asked (an IPv6 client by its /64): bounds the pending states */
-	int64_t link_user_id;        /* signed in at the start: link to this user */
+	char ip[64];          /* who asked (an IPv6 client by its /64): bounds the pending states */
+	int64_t link_user_id; /* signed in at the start: link to this user */
 	int64_t expires_at;
 };
 
@@ -113,7 +113,7 @@ struct store_identity {
 	int64_t id, user_id, created_at;
 	char provider[64];
 	char uid[256];
-	char extra[1024];            /* JSON */
+	char extra[1024]; /* JSON */
 };
 
 struct store;
@@ -133,9 +133,11 @@ struct store_ops {
 	int (*user_set_password)(struct store *st, int64_t id, const char *hash, const char *new_auth_hash);
 	int (*user_set_last_login)(struct store *st, int64_t id, int64_t when);
 
-	int (*session_create)(struct store *st, struct store_session *s, const char *ip, const char *user_agent);
+	int (*session_create)(struct store *st, struct store_session *s, const char *ip,
+	    const char *user_agent);
 	/* the session by key hash, joined with its user (password not loaded) */
-	int (*session_get)(struct store *st, const char *key_hash, struct store_session *s, struct store_user *u);
+	int (*session_get)(struct store *st, const char *key_hash, struct store_session *s,
+	    struct store_user *u);
 	int (*session_delete)(struct store *st, const char *key_hash);
 	int (*session_touch)(struct store *st, int64_t id, int64_t when);
 	/* delete every session of the user except except_id (0: all) */
@@ -162,7 +164,8 @@ struct store_ops {
 
 	int (*outbox_add)(struct store *st, const char *recipient, const char *message, int64_t now);
 	/* reserve up to max messages due at now until lease_until; *n gets how many */
-	int (*outbox_claim)(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
+	int (*outbox_claim)(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out,
+	    int max, int *n);
 	int (*outbox_sent)(struct store *st, int64_t id, int64_t when);
 	int (*outbox_failed)(struct store *st, int64_t id, int64_t next_attempt, const char *error);
 
@@ -171,8 +174,8 @@ struct store_ops {
 	    void (*each)(void *ctx, const struct store_session_info *s), void *ctx);
 	/* delete session id (of user_id, or of anyone when user_id is 0); STORE_NOTFOUND if none */
 	int (*session_delete_id)(struct store *st, int64_t id, int64_t user_id);
-	int (*token_list)(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_token *t),
-	    void *ctx);
+	int (*token_list)(struct store *st, int64_t user_id,
+	    void (*each)(void *ctx, const struct store_token *t), void *ctx);
 	int (*token_delete_id)(struct store *st, int64_t id, int64_t user_id);
 	/* users whose email contains search (NULL: all), by id; *total gets the count of all matches */
 	int (*user_list)(struct store *st, const char *search, int64_t offset, int limit,
@@ -186,16 +189,18 @@ struct store_ops {
 	/* keep at most per_browser - 1 older states of s->browser_hash (the oldest
 	 * go), then add s unless s->ip already has per_ip live ones: 0,
 	 * STORE_TOO_MANY or -1 */
-	int (*social_state_create)(struct store *st, const struct store_social_state *s, int per_browser, int per_ip);
+	int (*social_state_create)(struct store *st, const struct store_social_state *s, int per_browser,
+	    int per_ip);
 	/* delete up to limit states expired at now; *deleted gets how many */
 	int (*social_state_purge)(struct store *st, int64_t now, int limit, int *deleted);
 	/* find by state hash and delete it (single use) */
 	int (*social_state_take)(struct store *st, const char *state_hash, struct store_social_state *s);
-	int (*identity_get)(struct store *st, const char *provider, const char *uid, struct store_identity *i);
+	int (
+	    *identity_get)(struct store *st, const char *provider, const char *uid, struct store_identity *i);
 	int (*identity_create)(struct store *st, struct store_identity *i);
 	int (*identity_update_extra)(struct store *st, int64_t id, const char *extra);
-	int (*identity_list)(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_identity *i),
-	    void *ctx);
+	int (*identity_list)(struct store *st, int64_t user_id,
+	    void (*each)(void *ctx, const struct store_identity *i), void *ctx);
 	int (*identity_delete)(struct store *st, int64_t id, int64_t user_id);
 	int (*user_set_names)(struct store *st, int64_t id, const char *first_name, const char *last_name);
 
@@ -218,7 +223,7 @@ struct store_ops {
 
 struct store {
 	const struct store_ops *ops;
-	void *impl;              /* the backend's own state */
+	void *impl; /* the backend's own state */
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -253,14 +258,16 @@ int store_confirmation_create(struct store *st, struct store_confirmation *c);
 int store_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c);
 int store_confirmation_delete_user(struct store *st, int64_t user_id);
 int store_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now);
-int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
+int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max,
+    int *n);
 int store_outbox_sent(struct store *st, int64_t id, int64_t when);
 int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
 void store_mail_free(struct store_mail *m);
 int store_session_list(struct store *st, int64_t user_id,
     void (*each)(void *ctx, const struct store_session_info *s), void *ctx);
 int store_session_delete_id(struct store *st, int64_t id, int64_t user_id);
-int store_token_list(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_token *t), void *ctx);
+int store_token_list(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_token *t),
+    void *ctx);
 int store_token_delete_id(struct store *st, int64_t id, int64_t user_id);
 int store_user_list(struct store *st, const char *search, int64_t offset, int limit,
     void (*each)(void *ctx, const struct store_user *u), void *ctx, int64_t *total);
@@ -269,14 +276,15 @@ int store_user_set_flags(struct store *st, int64_t id, bool is_active, bool is_s
 int store_audit_add(struct store *st, struct store_audit *a);
 int store_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
     void (*each)(void *ctx, const struct store_audit *a), void *ctx, int64_t *total);
-int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser, int per_ip);
+int store_social_state_create(struct store *st, const struct store_social_state *s, int per_browser,
+    int per_ip);
 int store_social_state_purge(struct store *st, int64_t now, int limit, int *deleted);
 int store_social_state_take(struct store *st, const char *state_hash, struct store_social_state *s);
 int store_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);
 int store_identity_create(struct store *st, struct store_identity *i);
 int store_identity_update_extra(struct store *st, int64_t id, const char *extra);
-int store_identity_list(struct store *st, int64_t user_id, void (*each)(void *ctx, const struct store_identity *i),
-    void *ctx);
+int store_identity_list(struct store *st, int64_t user_id,
+    void (*each)(void *ctx, const struct store_identity *i), void *ctx);
 int store_identity_delete(struct store *st, int64_t id, int64_t user_id);
 int store_user_set_names(struct store *st, int64_t id, const char *first_name, const char *last_name);
 int store_throttle_reserve(struct store *st, const char *key_hash, long limit, long window, int64_t now,

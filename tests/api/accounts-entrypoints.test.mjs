@@ -9,14 +9,24 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser, createToken, loggedIn, uniqueEmail, q } from './harness.mjs';
 import {
-	startAccounts, signup, signupKey, confirm, resetLink, resetConfirm, nextMail, mark, SUBJECT, ANSWER, GOOD_PW,
+	startAccounts,
+	signup,
+	signupKey,
+	confirm,
+	resetLink,
+	resetConfirm,
+	nextMail,
+	mark,
+	SUBJECT,
+	ANSWER,
+	GOOD_PW,
 	GOOD_PW2,
 } from './accounts-harness.mjs';
 import { withToken, assertSignedOut, assertSignedIn } from './admin-harness.mjs';
 import { startSocial, socialLogin, loginOk, githubUser, assertRefused, stopAll } from './social-harness.mjs';
 
 let ctx;
-let root;        // a signed-in superuser: creates users through the admin API, reads the audit log
+let root; // a signed-in superuser: creates users through the admin API, reads the audit log
 let rootId;
 
 before(async () => {
@@ -25,12 +35,16 @@ before(async () => {
 	root = await loggedIn(ctx.server, email, GOOD_PW);
 	rootId = (await root.get('/api/users/profile/')).json.id;
 });
-after(async () => { await stopAll(() => ctx?.stop()); });
+after(async () => {
+	await stopAll(() => ctx?.stop());
+});
 
-const userRow = (email) => ctx.server.sqlRows(
-	`SELECT id, email, auth_hash, email_verified, is_active FROM users WHERE email = ${q(email.toLowerCase())}`)[0];
-const userCountLike = (needle) => Number(ctx.server.sqlRows(
-	`SELECT count(*) AS n FROM users WHERE email LIKE ${q(`%${needle}%`)}`)[0].n);
+const userRow = (email) =>
+	ctx.server.sqlRows(
+		`SELECT id, email, auth_hash, email_verified, is_active FROM users WHERE email = ${q(email.toLowerCase())}`,
+	)[0];
+const userCountLike = (needle) =>
+	Number(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email LIKE ${q(`%${needle}%`)}`)[0].n);
 
 /** Audit rows of user id with event (admin API). */
 async function audit(id, event) {
@@ -98,7 +112,7 @@ test('a user made through any door leaves its audit row: user.signed_up for sign
 	await one('admin', 'admin.user.created', rootId, { is_staff: false, is_superuser: false });
 });
 
-test('the verified flag: signup waits for the confirmation link, social takes the provider\'s word, CLI and admin vouch', async () => {
+test("the verified flag: signup waits for the confirmation link, social takes the provider's word, CLI and admin vouch", async () => {
 	const made = await throughEveryDoor('verified');
 	assert.equal(made.signup.row.email_verified, 0, 'signup: unverified until the link is followed');
 	assert.equal(made.social.row.email_verified, 1, 'social: the provider said verified');

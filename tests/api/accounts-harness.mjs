@@ -72,7 +72,7 @@ export const GOOD_PW2 = 'velvet orchard compass 77';
  */
 export async function startAccounts({ env = {}, smtp, product = 'Gatehouse' } = {}) {
 	const ownSmtp = !smtp;
-	smtp = smtp || await startSmtp();
+	smtp = smtp || (await startSmtp());
 	const e = { ...mailEnv(smtp), ...NO_LIMITS, ...env };
 	if (product !== 'Gatehouse') e.GATEHOUSE_PRODUCT_NAME = product;
 	let server;
@@ -83,10 +83,16 @@ export async function startAccounts({ env = {}, smtp, product = 'Gatehouse' } = 
 		throw err;
 	}
 	const ctx = {
-		server, smtp, product,
+		server,
+		smtp,
+		product,
 		origin: e.GATEHOUSE_PUBLIC_ORIGIN || server.origin,
 		async stop() {
-			try { await server.stop(); } finally { if (ownSmtp) await smtp.stop(); }
+			try {
+				await server.stop();
+			} finally {
+				if (ownSmtp) await smtp.stop();
+			}
 		},
 	};
 	return ctx;
@@ -98,13 +104,18 @@ export const mark = (ctx) => ctx.smtp.messages.length;
 /** The first message since `since` to `email` with `subject`. */
 export function nextMail(ctx, email, subject, since = 0, timeout) {
 	const to = email.toLowerCase();
-	return ctx.smtp.waitFor((m) => ctx.smtp.messages.indexOf(m) >= since && m.to.includes(to) && m.subject === subject, timeout);
+	return ctx.smtp.waitFor(
+		(m) => ctx.smtp.messages.indexOf(m) >= since && m.to.includes(to) && m.subject === subject,
+		timeout,
+	);
 }
 
 /** Messages since `since` to `email` (any subject, or the given one). */
 export function mailsTo(ctx, email, subject, since = 0) {
 	const to = email.toLowerCase();
-	return ctx.smtp.messages.slice(since).filter((m) => m.to.includes(to) && (subject === undefined || m.subject === subject));
+	return ctx.smtp.messages
+		.slice(since)
+		.filter((m) => m.to.includes(to) && (subject === undefined || m.subject === subject));
 }
 
 /**
@@ -125,7 +136,7 @@ export async function drainMail(ctx) {
 
 /** POST /api/signup/ from a fresh CSRF client. */
 export async function signup(ctx, email, password = GOOD_PW, extra = {}, client) {
-	const c = client || await csrfClient(ctx.server);
+	const c = client || (await csrfClient(ctx.server));
 	return c.post('/api/signup/', { json: { email, password, ...extra } });
 }
 
@@ -142,7 +153,7 @@ export async function signupKey(ctx, email, password = GOOD_PW, extra = {}) {
 
 /** POST /api/signup/confirm/ {key}. */
 export async function confirm(ctx, key, client) {
-	const c = client || await csrfClient(ctx.server);
+	const c = client || (await csrfClient(ctx.server));
 	return c.post('/api/signup/confirm/', { json: { key } });
 }
 
@@ -168,7 +179,7 @@ export async function resetLink(ctx, email) {
 
 /** POST /api/password/reset/confirm/. */
 export async function resetConfirm(ctx, { uid, token }, new_password, client) {
-	const c = client || await csrfClient(ctx.server);
+	const c = client || (await csrfClient(ctx.server));
 	return c.post('/api/password/reset/confirm/', { json: { uid, token, new_password } });
 }
 
@@ -195,6 +206,7 @@ export function assertMailShape(m, { fromAddress, what = '' } = {}) {
 	assert.ok(m.html.trim().length > 0, `an HTML part${w}`);
 	if (fromAddress) {
 		assert.ok(m.from.toLowerCase().includes(fromAddress.toLowerCase()), `From: ${m.from}${w}`);
-		if (m.envelopeFrom !== undefined) assert.equal(m.envelopeFrom.toLowerCase(), fromAddress.toLowerCase(), `envelope sender${w}`);
+		if (m.envelopeFrom !== undefined)
+			assert.equal(m.envelopeFrom.toLowerCase(), fromAddress.toLowerCase(), `envelope sender${w}`);
 	}
 }

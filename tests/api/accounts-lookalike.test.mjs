@@ -9,7 +9,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { BIN, createUser, csrfClient, loggedIn, q, uniqueEmail } from './harness.mjs';
 import {
-	startAccounts, mark, nextMail, mailsTo, drainMail, signup, tryLogin, SUBJECT, ANSWER, GOOD_PW,
+	startAccounts,
+	mark,
+	nextMail,
+	mailsTo,
+	drainMail,
+	signup,
+	tryLogin,
+	SUBJECT,
+	ANSWER,
+	GOOD_PW,
 } from './accounts-harness.mjs';
 
 const PRODUCT = 'Gatehouse';
@@ -19,9 +28,12 @@ before(async () => {
 	ctx = await startAccounts();
 	alice = createUser(ctx.server, uniqueEmail('alice'), GOOD_PW);
 });
-after(async () => { await ctx?.stop(); });
+after(async () => {
+	await ctx?.stop();
+});
 
-const FULLWIDTH = (s) => [...s].map((c) => (/[!-~]/.test(c) ? String.fromCodePoint(c.codePointAt(0) + 0xfee0) : c)).join('');
+const FULLWIDTH = (s) =>
+	[...s].map((c) => (/[!-~]/.test(c) ? String.fromCodePoint(c.codePointAt(0) + 0xfee0) : c)).join('');
 const userCount = () => ctx.server.sqlRows('SELECT count(*) AS n FROM users')[0].n;
 
 /** Look-alikes of alice that must be refused: [what, address]. */
@@ -60,10 +72,21 @@ test('login with a look-alike and the real password is the generic invalid-crede
 		const { res } = await tryLogin(ctx, email, GOOD_PW);
 		assert.equal(res.status, 400, `${what}: ${res.status} ${res.text}`);
 		assert.deepEqual(res.json, ANSWER.invalid, what);
-		assert.equal(res.setCookies.some((c) => c.startsWith('sessionid=') && !c.startsWith('sessionid=;') && !c.startsWith('sessionid=""')), false, `${what}: no session`);
+		assert.equal(
+			res.setCookies.some(
+				(c) => c.startsWith('sessionid=') && !c.startsWith('sessionid=;') && !c.startsWith('sessionid=""'),
+			),
+			false,
+			`${what}: no session`,
+		);
 	}
 	// and signup never made one of them an account of its own
-	assert.equal(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email <> ${q(alice)} AND email LIKE '%example.com%' AND instr(email, ${q(alice.split('@')[0].slice(1))}) > 0`)[0].n, 0);
+	assert.equal(
+		ctx.server.sqlRows(
+			`SELECT count(*) AS n FROM users WHERE email <> ${q(alice)} AND email LIKE '%example.com%' AND instr(email, ${q(alice.split('@')[0].slice(1))}) > 0`,
+		)[0].n,
+		0,
+	);
 });
 
 test('password reset for a look-alike is refused with the field error and mails nobody', async () => {
@@ -76,13 +99,23 @@ test('password reset for a look-alike is refused with the field error and mails 
 	}
 	await drainMail(ctx);
 	assert.equal(mailsTo(ctx, alice, undefined, since).length, 0, 'alice got no mail');
-	assert.equal(ctx.smtp.messages.slice(since).filter((m) => !/sentinel/.test(m.to)).length, 0,
-		`no mail to any look-alike: ${ctx.smtp.messages.slice(since).map((m) => m.to).join(', ')}`);
+	assert.equal(
+		ctx.smtp.messages.slice(since).filter((m) => !/sentinel/.test(m.to)).length,
+		0,
+		`no mail to any look-alike: ${ctx.smtp.messages
+			.slice(since)
+			.map((m) => m.to)
+			.join(', ')}`,
+	);
 });
 
 test('a fullwidth or upper-case domain is the same account: signup is "taken", login and reset reach alice', async () => {
 	const [l] = alice.split('@');
-	const variants = [`${l}@${FULLWIDTH('example.com')}`, `${l}@${FULLWIDTH('EXAMPLE')}\uff0ecom`, `${l}@example\u3002com`];
+	const variants = [
+		`${l}@${FULLWIDTH('example.com')}`,
+		`${l}@${FULLWIDTH('EXAMPLE')}\uff0ecom`,
+		`${l}@example\u3002com`,
+	];
 	const before = userCount();
 	for (const email of variants) {
 		const since = mark(ctx);
@@ -106,7 +139,10 @@ test('an internationalised domain is stored and shown in its ASCII (punycode) fo
 	const r = await signup(ctx, `${l}@b\u00fccher.example`);
 	assert.equal(r.status, 201, r.text);
 	const rows = ctx.server.sqlRows(`SELECT email FROM users WHERE email LIKE ${q(l + '@%')}`);
-	assert.deepEqual(rows.map((x) => x.email), [`${l}@xn--bcher-kva.example`]);
+	assert.deepEqual(
+		rows.map((x) => x.email),
+		[`${l}@xn--bcher-kva.example`],
+	);
 	const before = userCount();
 	for (const email of [`${l}@xn--bcher-kva.example`, `${l}@bu\u0308cher.example`, `${l}@B\u00dcCHER.example`]) {
 		const since = mark(ctx);
@@ -123,7 +159,10 @@ test('an internationalised domain is stored and shown in its ASCII (punycode) fo
 /** createuser through sh, so the arguments can hold bytes that are not UTF-8. */
 function createuserRaw(email, shellArgs) {
 	return spawnSync('/bin/sh', ['-c', `exec "$GH_BIN" createuser "$1" ${shellArgs}`, 'sh', email], {
-		env: { ...ctx.server.env, GH_BIN: BIN }, cwd: ctx.server.tmp, input: GOOD_PW + '\n', encoding: 'utf8',
+		env: { ...ctx.server.env, GH_BIN: BIN },
+		cwd: ctx.server.tmp,
+		input: GOOD_PW + '\n',
+		encoding: 'utf8',
 	});
 }
 
@@ -140,7 +179,11 @@ test('createuser refuses a first or last name that is not UTF-8 or holds control
 		const r = createuserRaw(email, args);
 		assert.equal(r.status, 1, `${what}: exit ${r.status}\n${r.stderr}`);
 		assert.match(r.stderr, /name must be valid UTF-8/, what);
-		assert.equal(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email = ${q(email)}`)[0].n, 0, `${what}: no user`);
+		assert.equal(
+			ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email = ${q(email)}`)[0].n,
+			0,
+			`${what}: no user`,
+		);
 	}
 	const ok = createuserRaw(uniqueEmail('cliname'), `--first-name "$(printf 'Zo\\303\\253')" --last-name 'de la Cruz'`);
 	assert.equal(ok.status, 0, ok.stderr);
@@ -156,7 +199,9 @@ test('createuser refuses a look-alike email with exit 1 and a clear message', as
 
 test('a stored name that is not UTF-8 still gives a 200 profile and admin list, and the server stays up', async () => {
 	const email = createUser(ctx.server, uniqueEmail('badname'), GOOD_PW, ['--staff']);
-	ctx.server.sql(`UPDATE users SET first_name = CAST(X'41FF42' AS TEXT), last_name = CAST(X'C3' AS TEXT) WHERE email = ${q(email)}`);
+	ctx.server.sql(
+		`UPDATE users SET first_name = CAST(X'41FF42' AS TEXT), last_name = CAST(X'C3' AS TEXT) WHERE email = ${q(email)}`,
+	);
 	const c = await loggedIn(ctx.server, email, GOOD_PW);
 	const r = await c.get('/api/users/profile/');
 	assert.equal(r.status, 200, r.text);
@@ -175,13 +220,21 @@ test('the admin user search finds an account by its address typed with a fullwid
 	for (const typed of [`${l}@${FULLWIDTH('EXAMPLE')}.com`, `${l.toUpperCase()}@Example.COM`]) {
 		const r = await c.get(`/api/admin/users/?search=${encodeURIComponent(typed)}`);
 		assert.equal(r.status, 200, r.text);
-		assert.deepEqual(r.json.results.map((u) => u.email), [alice], typed);
+		assert.deepEqual(
+			r.json.results.map((u) => u.email),
+			[alice],
+			typed,
+		);
 	}
 });
 
 test('signup refuses a first or last name with control or bidi characters, as the CLI does', async () => {
 	const before = userCount();
-	for (const [field, value] of [['first_name', 'Al\u202eice'], ['last_name', 'Smith\u0007'], ['first_name', 'a\u200fb']]) {
+	for (const [field, value] of [
+		['first_name', 'Al\u202eice'],
+		['last_name', 'Smith\u0007'],
+		['first_name', 'a\u200fb'],
+	]) {
 		const r = await signup(ctx, uniqueEmail('named'), GOOD_PW, { [field]: value });
 		assert.equal(r.status, 400, `${field}=${JSON.stringify(value)}: ${r.status} ${r.text}`);
 		assert.deepEqual(r.json, { [field]: ['Enter a valid name.'] });

@@ -5,11 +5,36 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { csrfClient, loggedIn, uniqueEmail, q, cookiesNamed, assertSecurityHeaders, randomString, sleep } from './harness.mjs';
+import {
+	csrfClient,
+	loggedIn,
+	uniqueEmail,
+	q,
+	cookiesNamed,
+	assertSecurityHeaders,
+	randomString,
+	sleep,
+} from './harness.mjs';
 import { confirmKeyOf, hasLinkLine } from './smtp.mjs';
 import {
-	startAccounts, mark, nextMail, mailsTo, drainMail, signup, signupKey, confirm, newAccount, tryLogin,
-	headerNames, assertMailShape, SUBJECT, ANSWER, RULE, THROTTLED, GOOD_PW, GOOD_PW2,
+	startAccounts,
+	mark,
+	nextMail,
+	mailsTo,
+	drainMail,
+	signup,
+	signupKey,
+	confirm,
+	newAccount,
+	tryLogin,
+	headerNames,
+	assertMailShape,
+	SUBJECT,
+	ANSWER,
+	RULE,
+	THROTTLED,
+	GOOD_PW,
+	GOOD_PW2,
 } from './accounts-harness.mjs';
 
 const PRODUCT = 'Acme';
@@ -19,16 +44,22 @@ let ctx;
 before(async () => {
 	ctx = await startAccounts({ product: PRODUCT, env: { GATEHOUSE_EMAIL_FROM: `Acme Accounts <${FROM}>` } });
 });
-after(async () => { await ctx?.stop(); });
+after(async () => {
+	await ctx?.stop();
+});
 
-const userCount = (c, email) => Number(c.server.sqlRows(`SELECT count(*) AS n FROM users WHERE lower(email) = lower(${q(email)})`)[0].n);
-const passwordHash = (c, email) => c.server.sqlRows(`SELECT password FROM users WHERE lower(email) = lower(${q(email)})`)[0]?.password;
+const userCount = (c, email) =>
+	Number(c.server.sqlRows(`SELECT count(*) AS n FROM users WHERE lower(email) = lower(${q(email)})`)[0].n);
+const passwordHash = (c, email) =>
+	c.server.sqlRows(`SELECT password FROM users WHERE lower(email) = lower(${q(email)})`)[0]?.password;
 
 test('signup mails a confirmation link; following it lets the account log in', async () => {
 	const email = uniqueEmail('signup');
 	const since = mark(ctx);
 	const c = await csrfClient(ctx.server);
-	const r = await c.post('/api/signup/', { json: { email, password: GOOD_PW, first_name: 'Ada', last_name: 'Lovelace' } });
+	const r = await c.post('/api/signup/', {
+		json: { email, password: GOOD_PW, first_name: 'Ada', last_name: 'Lovelace' },
+	});
 	assert.equal(r.status, 201, r.text);
 	assert.deepEqual(r.json, ANSWER.signup);
 	assertSecurityHeaders(r.headers, { api: true, what: 'signup 201' });
@@ -71,7 +102,11 @@ test('signup answers a taken address exactly like a new one and mails the owner 
 	const rNew = await signup(ctx, fresh, GOOD_PW);
 	const rTaken = await signup(ctx, owner.email, GOOD_PW2, { first_name: 'Mallory' });
 	const rTakenCase = await signup(ctx, owner.email.toUpperCase(), GOOD_PW2);
-	for (const [name, r] of [['new', rNew], ['taken', rTaken], ['taken, upper-case', rTakenCase]]) {
+	for (const [name, r] of [
+		['new', rNew],
+		['taken', rTaken],
+		['taken, upper-case', rTakenCase],
+	]) {
 		assert.equal(r.status, 201, `${name}: ${r.status} ${r.text}`);
 		assert.deepEqual(r.json, ANSWER.signup, name);
 	}
@@ -87,14 +122,18 @@ test('signup answers a taken address exactly like a new one and mails the owner 
 	await nextMail(ctx, fresh, SUBJECT.confirm(PRODUCT), since);
 
 	await drainMail(ctx);
-	assert.equal(mailsTo(ctx, owner.email, SUBJECT.confirm(PRODUCT), since).length, 0, 'no confirmation mail to the taken address');
+	assert.equal(
+		mailsTo(ctx, owner.email, SUBJECT.confirm(PRODUCT), since).length,
+		0,
+		'no confirmation mail to the taken address',
+	);
 	assert.equal(userCount(ctx, owner.email), 1, 'no second account for the taken address');
-	assert.equal(passwordHash(ctx, owner.email), hashBefore, 'the owner\'s password is untouched');
+	assert.equal(passwordHash(ctx, owner.email), hashBefore, "the owner's password is untouched");
 	const login = await tryLogin(ctx, owner.email, owner.password);
 	assert.equal(login.res.status, 200, 'the owner still logs in with the old password');
 	const p = await login.client.get('/api/users/profile/');
 	assert.notEqual(p.json.first_name, 'Mallory');
-	assert.equal((await tryLogin(ctx, owner.email, GOOD_PW2)).res.status, 400, 'the squatter\'s password does not work');
+	assert.equal((await tryLogin(ctx, owner.email, GOOD_PW2)).res.status, 400, "the squatter's password does not work");
 });
 
 test('in mandatory mode an unverified account with the right password is told to verify; a wrong password is still Invalid credentials', async () => {
@@ -191,7 +230,11 @@ test('resend answers unknown and already confirmed addresses the same, and mails
 	const rPending = await ask(pending);
 	const rUnknown = await ask(unknown);
 	const rDone = await ask(done.email);
-	for (const [name, r] of [['unconfirmed', rPending], ['unknown', rUnknown], ['confirmed', rDone]]) {
+	for (const [name, r] of [
+		['unconfirmed', rPending],
+		['unknown', rUnknown],
+		['confirmed', rDone],
+	]) {
 		assert.equal(r.status, 200, `${name}: ${r.status} ${r.text}`);
 		assert.deepEqual(r.json, ANSWER.resend, name);
 	}
@@ -206,7 +249,7 @@ test('resend answers unknown and already confirmed addresses the same, and mails
 	assert.equal(userCount(ctx, unknown), 0, 'resend makes no account');
 });
 
-test('signup refuses weak passwords with Django\'s messages and makes no account', async () => {
+test("signup refuses weak passwords with Django's messages and makes no account", async () => {
 	const local = `zebulonquartz${randomBytes(3).toString('hex')}`;
 	const similarEmail = `${local}@example.com`;
 	const cases = [
@@ -218,9 +261,19 @@ test('signup refuses weak passwords with Django\'s messages and makes no account
 		{ what: 'common', email: uniqueEmail('common'), pw: 'iloveyou12', want: [RULE.common] },
 		{ what: 'common', email: uniqueEmail('common'), pw: 'qwertyuiop', want: [RULE.common] },
 		{ what: 'common, any case', email: uniqueEmail('common'), pw: 'QwertyUIOP', want: [RULE.common] },
-		{ what: 'short, numeric and common together', email: uniqueEmail('many'), pw: '1234', want: [RULE.tooShort(8), RULE.numeric, RULE.common] },
+		{
+			what: 'short, numeric and common together',
+			email: uniqueEmail('many'),
+			pw: '1234',
+			want: [RULE.tooShort(8), RULE.numeric, RULE.common],
+		},
 		{ what: 'over 4096 bytes', email: uniqueEmail('long'), pw: 'k9'.repeat(2049), want: [RULE.tooLong] },
-		{ what: 'over 4096 bytes in 2049 characters', email: uniqueEmail('longutf8'), pw: 'é'.repeat(2049), want: [RULE.tooLong] },
+		{
+			what: 'over 4096 bytes in 2049 characters',
+			email: uniqueEmail('longutf8'),
+			pw: 'é'.repeat(2049),
+			want: [RULE.tooLong],
+		},
 	];
 	const since = mark(ctx);
 	for (const k of cases) {
@@ -229,7 +282,8 @@ test('signup refuses weak passwords with Django\'s messages and makes no account
 		assert.equal(r.status, 400, `${k.what}: ${r.status} ${r.text}`);
 		assert.deepEqual(Object.keys(r.json ?? {}), ['password'], `${k.what}: only a password error, got ${r.text}`);
 		assert.ok(Array.isArray(r.json.password), `${k.what}: a list of messages`);
-		for (const msg of k.want) assert.ok(r.json.password.includes(msg), `${k.what}: wanted ${JSON.stringify(msg)} in ${r.text}`);
+		for (const msg of k.want)
+			assert.ok(r.json.password.includes(msg), `${k.what}: wanted ${JSON.stringify(msg)} in ${r.text}`);
 		assert.equal(userCount(ctx, k.email), 0, `${k.what}: no account`);
 	}
 	const ok = await signup(ctx, uniqueEmail('strong'), GOOD_PW);
@@ -264,7 +318,9 @@ test('signup reports missing and malformed fields as DRF field errors', async ()
 	r = await c.post('/api/signup/', { json: { email: uniqueEmail('ln'), password: GOOD_PW, last_name: long } });
 	assert.equal(r.status, 400, r.text);
 	assert.deepEqual(r.json, { last_name: ['Ensure this field has no more than 150 characters.'] });
-	r = await c.post('/api/signup/', { json: { email: uniqueEmail('n150'), password: GOOD_PW, first_name: name150, last_name: name150 } });
+	r = await c.post('/api/signup/', {
+		json: { email: uniqueEmail('n150'), password: GOOD_PW, first_name: name150, last_name: name150 },
+	});
 	assert.equal(r.status, 201, `150-character names pass: ${r.text}`);
 
 	r = await c.post('/api/signup/confirm/', { json: {} });
@@ -299,11 +355,18 @@ test('the new endpoints need the CSRF header', async () => {
 		assert.equal(other.status, 403, `${p} with neither cookie nor header: ${other.status}`);
 	}
 	assert.equal(userCount(ctx, cases[0][1].email), 0, 'a refused signup makes no account');
-	assert.deepEqual((await tryLogin(ctx, email, GOOD_PW)).res.json, ANSWER.notVerified, 'a refused confirm confirms nothing');
+	assert.deepEqual(
+		(await tryLogin(ctx, email, GOOD_PW)).res.json,
+		ANSWER.notVerified,
+		'a refused confirm confirms nothing',
+	);
 
 	const acct = await newAccount(ctx);
 	const u = await loggedIn(ctx.server, acct.email, acct.password);
-	const r = await u.post('/api/password/change/', { json: { old_password: acct.password, new_password: GOOD_PW2 }, csrf: false });
+	const r = await u.post('/api/password/change/', {
+		json: { old_password: acct.password, new_password: GOOD_PW2 },
+		csrf: false,
+	});
 	assert.equal(r.status, 403, `password change without X-CSRFToken: ${r.status} ${r.text}`);
 	assert.equal((await u.get('/api/users/profile/')).status, 200, 'the session lives on');
 	assert.equal((await tryLogin(ctx, acct.email, acct.password)).res.status, 200, 'the password is unchanged');
@@ -314,8 +377,14 @@ test('the new endpoints need the CSRF header', async () => {
 test('GET on each new endpoint is a JSON 405', async () => {
 	const acct = await newAccount(ctx);
 	const u = await loggedIn(ctx.server, acct.email, acct.password);
-	for (const p of ['/api/signup/', '/api/signup/confirm/', '/api/signup/resend/', '/api/password/reset/',
-		'/api/password/reset/confirm/', '/api/password/change/']) {
+	for (const p of [
+		'/api/signup/',
+		'/api/signup/confirm/',
+		'/api/signup/resend/',
+		'/api/password/reset/',
+		'/api/password/reset/confirm/',
+		'/api/password/change/',
+	]) {
 		const r = await u.get(p);
 		assert.equal(r.status, 405, `GET ${p}: ${r.status} ${r.text}`);
 		assert.equal(typeof r.json?.detail, 'string', `GET ${p}: JSON detail`);
@@ -339,8 +408,12 @@ test('the new paths are served without the trailing slash too', async () => {
 
 describe('EMAIL_VERIFICATION=optional', () => {
 	let o;
-	before(async () => { o = await startAccounts({ env: { GATEHOUSE_EMAIL_VERIFICATION: 'optional' } }); });
-	after(async () => { await o?.stop(); });
+	before(async () => {
+		o = await startAccounts({ env: { GATEHOUSE_EMAIL_VERIFICATION: 'optional' } });
+	});
+	after(async () => {
+		await o?.stop();
+	});
 
 	test('an unverified account logs in; confirming later marks it verified', async () => {
 		const email = uniqueEmail('optional');
@@ -369,7 +442,9 @@ describe('EMAIL_VERIFICATION=none (and PASSWORD_MIN_LENGTH=12)', () => {
 	before(async () => {
 		o = await startAccounts({ env: { GATEHOUSE_EMAIL_VERIFICATION: 'none', GATEHOUSE_PASSWORD_MIN_LENGTH: '12' } });
 	});
-	after(async () => { await o?.stop(); });
+	after(async () => {
+		await o?.stop();
+	});
 
 	test('signup creates an account that logs in at once, and mails no confirmation', async () => {
 		const email = uniqueEmail('none');
@@ -394,8 +469,12 @@ describe('EMAIL_VERIFICATION=none (and PASSWORD_MIN_LENGTH=12)', () => {
 
 describe('CONFIRM_TTL=1', () => {
 	let o;
-	before(async () => { o = await startAccounts({ env: { GATEHOUSE_CONFIRM_TTL: '1' } }); });
-	after(async () => { await o?.stop(); });
+	before(async () => {
+		o = await startAccounts({ env: { GATEHOUSE_CONFIRM_TTL: '1' } });
+	});
+	after(async () => {
+		await o?.stop();
+	});
 
 	test('an expired confirmation key is refused', async () => {
 		const email = uniqueEmail('expired');
@@ -422,7 +501,9 @@ describe('limits on signup, resend and reset', () => {
 			},
 		});
 	});
-	after(async () => { await o?.stop(); });
+	after(async () => {
+		await o?.stop();
+	});
 
 	let ipN = 10;
 	const nextIp = () => `127.0.${Math.floor(ipN / 250)}.${(ipN++ % 250) + 1}`;
@@ -479,7 +560,9 @@ describe('the per-IP limit without a proxy in front', () => {
 	before(async () => {
 		o = await startAccounts({ env: { GATEHOUSE_ACCOUNT_IP_LIMIT: '3', GATEHOUSE_ACCOUNT_ADDRESS_LIMIT: '100' } });
 	});
-	after(async () => { await o?.stop(); });
+	after(async () => {
+		await o?.stop();
+	});
 
 	test('the peer address counts, and a forged X-Forwarded-For does not reset it', async () => {
 		for (let i = 0; i < 3; i++) {
@@ -492,7 +575,11 @@ describe('the per-IP limit without a proxy in front', () => {
 			json: { email, password: GOOD_PW },
 			headers: { 'X-Forwarded-For': '127.9.9.9', 'X-Real-IP': '127.9.9.9' },
 		});
-		assert.equal(r.status, 429, `fourth signup from 127.0.0.1 (X-Forwarded-For not trusted by default): ${r.status} ${r.text}`);
+		assert.equal(
+			r.status,
+			429,
+			`fourth signup from 127.0.0.1 (X-Forwarded-For not trusted by default): ${r.status} ${r.text}`,
+		);
 		assert.match(String(r.headers.get('retry-after')), /^\d+$/);
 		assert.match(r.json?.detail ?? '', THROTTLED);
 		assert.equal(userCount(o, email), 0, 'no account');

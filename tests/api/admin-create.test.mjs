@@ -5,11 +5,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser, loggedIn, csrfClient, uniqueEmail, sleep, SLOW } from './harness.mjs';
-import { startAccounts, nextMail, mark, SUBJECT, GOOD_PW, GOOD_PW2, tryLogin, resetConfirm } from './accounts-harness.mjs';
+import {
+	startAccounts,
+	nextMail,
+	mark,
+	SUBJECT,
+	GOOD_PW,
+	GOOD_PW2,
+	tryLogin,
+	resetConfirm,
+} from './accounts-harness.mjs';
 import { resetLinkOf } from './smtp.mjs';
 import { ADMIN_USER_KEYS, NOT_PROVIDED, NO_PERMISSION } from './admin-harness.mjs';
 
-const MAX_AGE = 3 * SLOW;            // GATEHOUSE_REAUTH_MAX_AGE of this server
+const MAX_AGE = 3 * SLOW; // GATEHOUSE_REAUTH_MAX_AGE of this server
 const REAUTH_REQUIRED = { detail: 'Confirm your password to continue.', code: 'reauthentication_required' };
 const URL = '/api/admin/users/';
 
@@ -18,7 +27,9 @@ let ctx;
 before(async () => {
 	ctx = await startAccounts({ env: { GATEHOUSE_REAUTH_MAX_AGE: String(MAX_AGE) } });
 });
-after(async () => { await ctx?.stop(); });
+after(async () => {
+	await ctx?.stop();
+});
 
 /** A fresh signed-in staff member (or superuser). */
 async function admin(flag = '--staff') {
@@ -87,17 +98,29 @@ test('POST /api/admin/users/ with a look-alike address is 400 on email and creat
 	const c = await admin();
 	const real = uniqueEmail('lookalike');
 	const [local, domain] = real.split('@');
-	for (const email of [`${local}\u200b@${domain}`, `${local}@${domain}\u202e`, `${local.replace('o', '\u043e')}@${domain}`, 'no-at-sign']) {
+	for (const email of [
+		`${local}\u200b@${domain}`,
+		`${local}@${domain}\u202e`,
+		`${local.replace('o', '\u043e')}@${domain}`,
+		'no-at-sign',
+	]) {
 		const r = await c.post(URL, { json: { email } });
 		assert.equal(r.status, 400, `${JSON.stringify(email)}: ${r.status} ${r.text}`);
 		assert.deepEqual(r.json, { email: ['Enter a valid email address.'] }, JSON.stringify(email));
 	}
-	assert.equal(Number(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email LIKE '%${local.slice(-6)}%'`)[0].n), 0);
+	assert.equal(
+		Number(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email LIKE '%${local.slice(-6)}%'`)[0].n),
+		0,
+	);
 });
 
 test('POST /api/admin/users/ with a name holding control or bidi characters is 400 on that name', async () => {
 	const c = await admin();
-	for (const [field, value] of [['first_name', 'Eve\u202eliam'], ['last_name', 'Mal\u0007lory'], ['first_name', 'x'.repeat(151)]]) {
+	for (const [field, value] of [
+		['first_name', 'Eve\u202eliam'],
+		['last_name', 'Mal\u0007lory'],
+		['first_name', 'x'.repeat(151)],
+	]) {
 		const email = uniqueEmail('badname');
 		const r = await c.post(URL, { json: { email, [field]: value } });
 		assert.equal(r.status, 400, `${field}=${JSON.stringify(value)}: ${r.status} ${r.text}`);

@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loggedIn, sha256hex, q, sleep, SLOW, ISO_UTC } from './harness.mjs';
 
-export const CHROME_LINUX = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+export const CHROME_LINUX =
+	'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 export const FIREFOX_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0';
-export const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+export const SAFARI_IPHONE =
+	'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
 export const NOT_PROVIDED = { detail: 'Authentication credentials were not provided.' };
 export const NO_PERMISSION = { detail: 'You do not have permission to perform this action.' };
@@ -26,8 +28,18 @@ export const ONLY_SUPERUSER_FLAGS = { detail: 'Only a superuser can grant or rem
 export const SESSION_KEYS = ['created', 'current', 'device', 'expires', 'id', 'ip', 'last_seen', 'user_agent'];
 export const TOKEN_KEYS = ['created', 'expires', 'id', 'last_used', 'name'];
 /** The profile's fields (GET /api/users/profile/) plus is_active. */
-export const ADMIN_USER_KEYS = ['date_joined', 'email', 'email_verified', 'first_name', 'id', 'is_active', 'is_staff',
-	'is_superuser', 'last_login', 'last_name'];
+export const ADMIN_USER_KEYS = [
+	'date_joined',
+	'email',
+	'email_verified',
+	'first_name',
+	'id',
+	'is_active',
+	'is_staff',
+	'is_superuser',
+	'last_login',
+	'last_name',
+];
 export const AUDIT_KEYS = ['actor_id', 'at', 'detail', 'event', 'id', 'ip', 'user_agent', 'user_id'];
 
 /**
@@ -36,7 +48,9 @@ export const AUDIT_KEYS = ['actor_id', 'at', 'detail', 'event', 'id', 'ip', 'use
  * SHA-256 (what the database stores for keys).
  */
 export class Secrets {
-	constructor() { this.items = new Map(); }
+	constructor() {
+		this.items = new Map();
+	}
 	add(what, value) {
 		if (typeof value === 'string' && value.length >= 8) this.items.set(value, what);
 		return value;
@@ -109,7 +123,11 @@ export async function withToken(server, key, p = '/api/users/profile/', { method
 	const res = await server.fetch(p, { method, headers, body });
 	const text = await res.text();
 	let parsed;
-	try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+	try {
+		parsed = JSON.parse(text);
+	} catch {
+		parsed = undefined;
+	}
 	return { status: res.status, headers: res.headers, text, json: parsed };
 }
 
@@ -179,13 +197,17 @@ export function decodeQP(s) {
 export async function waitForMail(dir, pred, { timeout = 15000 * SLOW, skip = new Set() } = {}) {
 	const deadline = Date.now() + timeout;
 	for (;;) {
-		for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.eml')).sort()) {
+		for (const name of fs
+			.readdirSync(dir)
+			.filter((n) => n.endsWith('.eml'))
+			.sort()) {
 			if (skip.has(name)) continue;
 			const raw = fs.readFileSync(path.join(dir, name), 'utf8');
 			const m = { name, raw, decoded: decodeQP(raw) };
 			if (pred(m)) return m;
 		}
-		if (Date.now() > deadline) throw new Error(`no matching mail in ${dir} within ${timeout} ms: ${fs.readdirSync(dir).join(', ')}`);
+		if (Date.now() > deadline)
+			throw new Error(`no matching mail in ${dir} within ${timeout} ms: ${fs.readdirSync(dir).join(', ')}`);
 		await sleep(100);
 	}
 }

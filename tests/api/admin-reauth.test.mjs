@@ -7,11 +7,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createUser, csrfClient, uniqueEmail, sleep, SLOW } from './harness.mjs';
-import { Secrets, signIn, newToken, withToken, userId, assertSignedIn, allPages, NOT_PROVIDED } from './admin-harness.mjs';
+import {
+	Secrets,
+	signIn,
+	newToken,
+	withToken,
+	userId,
+	assertSignedIn,
+	allPages,
+	NOT_PROVIDED,
+} from './admin-harness.mjs';
 
 const PW = 'harbour lantern 42';
 const SUPER_PW = 'granite tower super 9';
-const MAX_AGE = 3 * SLOW;            // seconds: GATEHOUSE_REAUTH_MAX_AGE of this server
+const MAX_AGE = 3 * SLOW; // seconds: GATEHOUSE_REAUTH_MAX_AGE of this server
 // Every step that must land inside the window comes right after the login or
 // re-authentication it relies on (fixtures are made before), so slow builds pass too.
 const REAUTH_REQUIRED = { detail: 'Confirm your password to continue.', code: 'reauthentication_required' };
@@ -30,7 +39,9 @@ before(async () => {
 		},
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 const U = (id) => `/api/admin/users/${id}/`;
 const stale = () => sleep(MAX_AGE * 1000 + 700);
@@ -88,7 +99,11 @@ test('after POST /api/auth/reauthenticate/ a stale session may grant and deactiv
 	assert.equal(rows[0].user_id, sup.id);
 	// and it goes stale again
 	await stale();
-	assert.deepEqual((await sup.client.patch(U(t3.id), { json: { is_staff: true } })).json, REAUTH_REQUIRED, 'stale again');
+	assert.deepEqual(
+		(await sup.client.patch(U(t3.id), { json: { is_staff: true } })).json,
+		REAUTH_REQUIRED,
+		'stale again',
+	);
 });
 
 test('a token-authenticated admin gets the same 403 for these actions and cannot re-authenticate', async () => {
@@ -102,11 +117,17 @@ test('a token-authenticated admin gets the same 403 for these actions and cannot
 		assert.deepEqual(r.json, REAUTH_REQUIRED, JSON.stringify(json));
 		assert.deepEqual(flags(t.id), { is_active: 1, is_staff: 0, is_superuser: 0 });
 	}
-	const r = await withToken(server, tok.key, '/api/auth/reauthenticate/', { method: 'POST', json: { password: SUPER_PW } });
+	const r = await withToken(server, tok.key, '/api/auth/reauthenticate/', {
+		method: 'POST',
+		json: { password: SUPER_PW },
+	});
 	assert.equal(r.status, 403, `reauthenticate by token: ${r.status} ${r.text}`);
 	assert.equal(typeof r.json?.detail, 'string');
-	assert.equal((await withToken(server, tok.key, U(last.id), { method: 'PATCH', json: { is_staff: true } })).status, 403,
-		'still refused after the attempt');
+	assert.equal(
+		(await withToken(server, tok.key, U(last.id), { method: 'PATCH', json: { is_staff: true } })).status,
+		403,
+		'still refused after the attempt',
+	);
 	// the same person's fresh session can
 	const fresh = await signIn(server, sup.email, SUPER_PW, { secrets });
 	assert.equal((await fresh.patch(U(last.id), { json: { is_staff: true } })).status, 200, 'a fresh session can');
@@ -117,15 +138,24 @@ test('a wrong password at reauthenticate is 400, does not count as re-authentica
 	const sup = await superuser('superwrong');
 	await stale();
 	for (let i = 0; i < 3; i++) {
-		const r = await sup.client.post('/api/auth/reauthenticate/', { json: { password: secrets.add('wrong', `${SUPER_PW} nope`) } });
+		const r = await sup.client.post('/api/auth/reauthenticate/', {
+			json: { password: secrets.add('wrong', `${SUPER_PW} nope`) },
+		});
 		assert.equal(r.status, 400, `wrong #${i + 1}: ${r.status} ${r.text}`);
 		assert.deepEqual(r.json, INCORRECT);
 	}
-	assert.deepEqual((await sup.client.patch(U(t.id), { json: { is_staff: true } })).json, REAUTH_REQUIRED, 'not re-authenticated');
+	assert.deepEqual(
+		(await sup.client.patch(U(t.id), { json: { is_staff: true } })).json,
+		REAUTH_REQUIRED,
+		'not re-authenticated',
+	);
 	const r = await sup.client.post('/api/auth/reauthenticate/', { json: { password: SUPER_PW } });
 	assert.equal(r.status, 429, `after 3 failures (limit 3): ${r.status} ${r.text}`);
 	assert.ok(r.headers.get('retry-after'), 'Retry-After');
-	const fails = await allPages(sup.client, `/api/admin/audit/?page_size=100&event=auth.reauthentication_failed&actor=${sup.id}`);
+	const fails = await allPages(
+		sup.client,
+		`/api/admin/audit/?page_size=100&event=auth.reauthentication_failed&actor=${sup.id}`,
+	);
 	assert.equal(fails.length, 3);
 	await assertSignedIn(sup.client, sup.email, 'a wrong password does not sign out');
 });
@@ -137,7 +167,8 @@ test('reauthenticate needs a signed-in session, a CSRF token and a password', as
 	assert.deepEqual(a.json, NOT_PROVIDED);
 	const sup = await superuser('supercsrf');
 	const noCsrf = await server.fetch('/api/auth/reauthenticate/', {
-		method: 'POST', headers: { Cookie: `sessionid=${sup.client.cookie('sessionid')}`, 'Content-Type': 'application/json' },
+		method: 'POST',
+		headers: { Cookie: `sessionid=${sup.client.cookie('sessionid')}`, 'Content-Type': 'application/json' },
 		body: JSON.stringify({ password: SUPER_PW }),
 	});
 	assert.equal(noCsrf.status, 403, 'no CSRF token');

@@ -7,14 +7,34 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { startServer, createUser, createToken, csrfClient, uniqueEmail, q, sha256hex, ISO_UTC } from './harness.mjs';
 import {
-	startServer, createUser, createToken, csrfClient, uniqueEmail, q, sha256hex, ISO_UTC,
-} from './harness.mjs';
-import {
-	CHROME_LINUX, FIREFOX_WINDOWS, NOT_FOUND, NO_PERMISSION, INVALID_TOKEN, INVALID_CREDENTIALS, INVALID_PAGE,
-	RESET_SENT, ONLY_SUPERUSER_FLAGS, ADMIN_USER_KEYS, AUDIT_KEYS, Secrets, signIn, ownSessions, currentSessionId,
-	newToken, withToken, assertNotProvided, assertSignedIn, assertSignedOut, assertSessionShape, assertTokenShape,
-	userId, allPages, waitForMail, mailHeaders,
+	CHROME_LINUX,
+	FIREFOX_WINDOWS,
+	NOT_FOUND,
+	NO_PERMISSION,
+	INVALID_TOKEN,
+	INVALID_CREDENTIALS,
+	INVALID_PAGE,
+	RESET_SENT,
+	ONLY_SUPERUSER_FLAGS,
+	ADMIN_USER_KEYS,
+	AUDIT_KEYS,
+	Secrets,
+	signIn,
+	ownSessions,
+	currentSessionId,
+	newToken,
+	withToken,
+	assertNotProvided,
+	assertSignedIn,
+	assertSignedOut,
+	assertSessionShape,
+	assertTokenShape,
+	userId,
+	allPages,
+	waitForMail,
+	mailHeaders,
 } from './admin-harness.mjs';
 
 const PW = 'harbour lantern 42';
@@ -25,7 +45,7 @@ for (const p of [PW, STAFF_PW, SUPER_PW]) secrets.add('password', p);
 
 let server, mailDir;
 let staffEmail, superEmail, plainEmail;
-let staff, sup, plain;         // signed-in clients
+let staff, sup, plain; // signed-in clients
 let staffId, superId, plainId;
 
 before(async () => {
@@ -96,7 +116,9 @@ test('createuser --staff and --superuser make accounts that sign in with the pas
 	assert.equal((await staff.get('/api/admin/users/')).status, 200, 'staff reaches the admin API');
 	assert.equal((await sup.get('/api/admin/users/')).status, 200, 'a superuser reaches the admin API');
 	const bad = await csrfClient(server);
-	const r = await bad.post('/api/login/', { json: { email: staffEmail, password: secrets.add('wrong password', STAFF_PW + 'x') } });
+	const r = await bad.post('/api/login/', {
+		json: { email: staffEmail, password: secrets.add('wrong password', STAFF_PW + 'x') },
+	});
 	assert.deepEqual(r.json, INVALID_CREDENTIALS, 'only the stdin password signs in');
 });
 
@@ -189,12 +211,17 @@ test('the user list searches part of the email, ignoring case', async () => {
 		assert.match(u.date_joined, ISO_UTC);
 	}
 	const one = await staff.get(`/api/admin/users/?search=${encodeURIComponent(`${tag}-3@EXAMPLE`)}`);
-	assert.deepEqual(one.json.results.map((u) => u.email), [`${tag}-3@example.com`]);
+	assert.deepEqual(
+		one.json.results.map((u) => u.email),
+		[`${tag}-3@example.com`],
+	);
 	const none = await staff.get(`/api/admin/users/?search=nobody-${tag}`);
 	assert.deepEqual(none.json, { count: 0, next: null, previous: null, results: [] });
 	const all = await staff.get('/api/admin/users/?page_size=100');
 	assert.ok(all.json.count >= 8, 'no search lists everyone');
-	assert.ok(all.json.results.some((u) => u.email === staffEmail) && all.json.results.some((u) => u.email === plainEmail));
+	assert.ok(
+		all.json.results.some((u) => u.email === staffEmail) && all.json.results.some((u) => u.email === plainEmail),
+	);
 });
 
 test('the user list paginates with count, relative next/previous links and 25 per page by default', async () => {
@@ -218,7 +245,11 @@ test('the user list paginates with count, relative next/previous links and 25 pe
 	assert.equal(p2.json.next, null);
 	assert.equal(typeof p2.json.previous, 'string');
 	const prev = await staff.get(p2.json.previous);
-	assert.deepEqual(prev.json.results.map((u) => u.id), p1.json.results.map((u) => u.id), 'previous is page 1');
+	assert.deepEqual(
+		prev.json.results.map((u) => u.id),
+		p1.json.results.map((u) => u.id),
+		'previous is page 1',
+	);
 
 	// page_size=10: three pages that together hold each user exactly once.
 	const seen = await allPages(staff, `/api/admin/users/?search=${tag}&page_size=10`);
@@ -353,7 +384,7 @@ test('a superuser grants and removes staff and superuser status', async () => {
 	assert.deepEqual(after.json, NO_PERMISSION);
 });
 
-test('staff cannot change a superuser\'s account, end its sessions or tokens, or send it a reset: 403', async () => {
+test("staff cannot change a superuser's account, end its sessions or tokens, or send it a reset: 403", async () => {
 	const email = user('super2', ['--superuser'], SUPER_PW);
 	const id = userId(server, email);
 	const c = await signInAs(email, { password: SUPER_PW });
@@ -371,8 +402,8 @@ test('staff cannot change a superuser\'s account, end its sessions or tokens, or
 		assert.equal(r.status, 403, `${method} ${p}: ${r.status} ${r.text}`);
 		assert.equal(typeof r.json?.detail, 'string', `${method} ${p}: a detail`);
 	}
-	await assertSignedIn(c, email, 'the superuser\'s session');
-	assert.equal((await withToken(server, tok.key)).status, 200, 'the superuser\'s token');
+	await assertSignedIn(c, email, "the superuser's session");
+	assert.equal((await withToken(server, tok.key)).status, 200, "the superuser's token");
 	const d = await detail(id);
 	assert.equal(d.is_active, true);
 	assert.equal(d.email_verified, true);
@@ -382,7 +413,7 @@ test('staff cannot change a superuser\'s account, end its sessions or tokens, or
 	assert.equal((await staff.get(`${U(id)}tokens/`)).status, 200);
 });
 
-test('a superuser can manage another superuser\'s account', async () => {
+test("a superuser can manage another superuser's account", async () => {
 	const email = user('super3', ['--superuser'], SUPER_PW);
 	const id = userId(server, email);
 	const c = await signInAs(email, { password: SUPER_PW });
@@ -395,7 +426,10 @@ test('a superuser can manage another superuser\'s account', async () => {
 });
 
 test('nobody can deactivate themselves: 400', async () => {
-	for (const [c, id, what] of [[staff, staffId, 'staff'], [sup, superId, 'superuser']]) {
+	for (const [c, id, what] of [
+		[staff, staffId, 'staff'],
+		[sup, superId, 'superuser'],
+	]) {
 		const r = await c.patch(U(id), { json: { is_active: false } });
 		assert.equal(r.status, 400, `${what}: ${r.status} ${r.text}`);
 		assert.equal(typeof r.json?.detail, 'string', `${what}: ${r.text}`);
@@ -432,10 +466,16 @@ test('a non-boolean flag is a 400 field error and an empty body is 400', async (
 	]) {
 		const r = await sup.patch(U(id), { json });
 		assert.equal(r.status, 400, `${JSON.stringify(json)}: ${r.status} ${r.text}`);
-		assert.ok(Array.isArray(r.json?.[field]) && r.json[field].every((m) => typeof m === 'string'),
-			`${JSON.stringify(json)}: field error for ${field}, got ${r.text}`);
+		assert.ok(
+			Array.isArray(r.json?.[field]) && r.json[field].every((m) => typeof m === 'string'),
+			`${JSON.stringify(json)}: field error for ${field}, got ${r.text}`,
+		);
 	}
-	for (const [what, opts] of [['{}', { json: {} }], ['no body', {}], ['unknown fields only', { json: { is_admin: true } }]]) {
+	for (const [what, opts] of [
+		['{}', { json: {} }],
+		['no body', {}],
+		['unknown fields only', { json: { is_admin: true } }],
+	]) {
 		const r = await sup.patch(U(id), opts);
 		assert.equal(r.status, 400, `${what}: ${r.status} ${r.text}`);
 	}
@@ -448,7 +488,7 @@ test('a non-boolean flag is a 400 field error and an empty body is 400', async (
 
 // --- a user's sessions and tokens ---------------------------------------------
 
-test('staff lists a user\'s sessions and ends one of them at once', async () => {
+test("staff lists a user's sessions and ends one of them at once", async () => {
 	const email = user('adm-sess');
 	const id = userId(server, email);
 	const a = await signInAs(email, { userAgent: CHROME_LINUX });
@@ -457,8 +497,15 @@ test('staff lists a user\'s sessions and ends one of them at once', async () => 
 	assert.equal(r.status, 200, r.text);
 	assert.equal(r.json.length, 2);
 	r.json.forEach((s, i) => assertSessionShape(s, `session ${i}`));
-	assert.ok(r.json.every((s) => s.current === false), 'current is false in the admin list');
-	assert.deepEqual(r.json.map((s) => s.id).sort(), (await ownSessions(a)).map((s) => s.id).sort(), 'same ids as the user sees');
+	assert.ok(
+		r.json.every((s) => s.current === false),
+		'current is false in the admin list',
+	);
+	assert.deepEqual(
+		r.json.map((s) => s.id).sort(),
+		(await ownSessions(a)).map((s) => s.id).sort(),
+		'same ids as the user sees',
+	);
 	const aid = await currentSessionId(a);
 	assert.equal(r.json.find((s) => s.id === aid).user_agent, CHROME_LINUX);
 
@@ -485,7 +532,7 @@ test('staff ends every session of a user at once', async () => {
 	await assertSignedIn(staff, staffEmail, 'the admin');
 });
 
-test('a session id of another user under this user\'s path is 404 and that session lives on', async () => {
+test("a session id of another user under this user's path is 404 and that session lives on", async () => {
 	const owner = user('sess-owner');
 	const other = user('sess-other');
 	const oc = await signInAs(other);
@@ -494,12 +541,12 @@ test('a session id of another user under this user\'s path is 404 and that sessi
 	const r = await staff.delete(`${U(userId(server, owner))}sessions/${osid}/`);
 	assert.equal(r.status, 404, r.text);
 	assert.deepEqual(r.json, NOT_FOUND);
-	await assertSignedIn(oc, other, 'the other user\'s session');
+	await assertSignedIn(oc, other, "the other user's session");
 	const unknown = await staff.delete(`${U(userId(server, owner))}sessions/999999999/`);
 	assert.equal(unknown.status, 404);
 });
 
-test('staff lists a user\'s tokens without keys and revokes one at once', async () => {
+test("staff lists a user's tokens without keys and revokes one at once", async () => {
 	const email = user('adm-tok');
 	const id = userId(server, email);
 	const c = await signInAs(email);
@@ -527,7 +574,7 @@ test('staff lists a user\'s tokens without keys and revokes one at once', async 
 	const ot = await newToken(oc, PW, { secrets });
 	const wrong = await staff.delete(`${U(id)}tokens/${ot.id}/`);
 	assert.equal(wrong.status, 404, wrong.text);
-	assert.equal((await withToken(server, ot.key)).status, 200, 'the other user\'s token still works');
+	assert.equal((await withToken(server, ot.key)).status, 200, "the other user's token still works");
 });
 
 // --- password reset ------------------------------------------------------------
@@ -541,12 +588,18 @@ test('an admin password reset mails the user a reset link and shows the admin no
 	assert.deepEqual(r.json, RESET_SENT, 'exactly the detail, nothing else');
 	assert.ok(outboxCount(email) >= 1, 'a mail for the user is queued');
 
-	const linkRe = new RegExp(`${server.origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/reset-password/([^/\\s"<>]+)/([^/\\s"<>]+)`);
-	const m = await waitForMail(mailDir, (x) => mailHeaders(x.raw).to?.toLowerCase().includes(email) && linkRe.test(x.decoded),
-		{ skip: before });
+	const linkRe = new RegExp(
+		`${server.origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/reset-password/([^/\\s"<>]+)/([^/\\s"<>]+)`,
+	);
+	const m = await waitForMail(
+		mailDir,
+		(x) => mailHeaders(x.raw).to?.toLowerCase().includes(email) && linkRe.test(x.decoded),
+		{ skip: before },
+	);
 	const [, uid, token] = linkRe.exec(m.decoded);
 	secrets.add('reset token', token);
-	for (const s of ['reset-password', token, `/${uid}/`]) assert.ok(!r.text.includes(s), `the admin's answer holds ${s}`);
+	for (const s of ['reset-password', token, `/${uid}/`])
+		assert.ok(!r.text.includes(s), `the admin's answer holds ${s}`);
 	assert.ok(!JSON.stringify([...r.headers]).includes(token), 'no token in the headers either');
 
 	// The link is the user's: it sets a new password.
@@ -573,7 +626,11 @@ test('an admin password reset for an inactive account is 400 and sends nothing',
 /** The single row of `rows` with `event` (and matching `pred`), asserting its actor and user. */
 function row(rows, event, { actor, user: uid, pred = () => true }) {
 	const found = rows.filter((a) => a.event === event && pred(a));
-	assert.equal(found.length, 1, `one ${event} row, got ${JSON.stringify(found)} in ${JSON.stringify(rows.map((a) => a.event))}`);
+	assert.equal(
+		found.length,
+		1,
+		`one ${event} row, got ${JSON.stringify(found)} in ${JSON.stringify(rows.map((a) => a.event))}`,
+	);
 	const a = found[0];
 	assert.deepEqual(Object.keys(a).sort(), AUDIT_KEYS, `${event}: keys`);
 	assert.match(a.at, ISO_UTC, `${event}: at`);
@@ -605,7 +662,10 @@ test('sign-in, sign-out, session and token events are audited with the right act
 	assert.equal((await c.post('/api/logout/')).status, 200);
 
 	const rows = await audit(`user=${id}`);
-	assert.ok(rows.every((a) => a.user_id === id), '?user= filters');
+	assert.ok(
+		rows.every((a) => a.user_id === id),
+		'?user= filters',
+	);
 	const failed = row(rows, 'login.failed', { actor: null, user: id });
 	assert.deepEqual(failed.detail, { reason: 'wrong_password', email });
 	assert.equal(failed.ip, '127.0.0.1');
@@ -614,7 +674,10 @@ test('sign-in, sign-out, session and token events are audited with the right act
 	assert.equal(ok.length, 3, 'three logins');
 	for (const a of ok) {
 		assert.equal(a.user_id, id);
-		assert.ok(a.actor_id === null || a.actor_id === id, `login.succeeded actor is the user or anonymous: ${a.actor_id}`);
+		assert.ok(
+			a.actor_id === null || a.actor_id === id,
+			`login.succeeded actor is the user or anonymous: ${a.actor_id}`,
+		);
 		assert.equal(a.detail.method, 'password');
 	}
 	assert.deepEqual(row(rows, 'token.created', { actor: id, user: id }).detail, { token_id: t.id, name: 'audited' });
@@ -678,19 +741,28 @@ test('admin actions are audited with the admin as actor and the user concerned',
 	assert.deepEqual(updates[2].detail, { is_active: false }, 'email_verified did not change');
 	for (const a of updates) assert.equal(a.user_id, v.id);
 	const byStaff = await audit(`actor=${staffId}&user=${v.id}`);
-	assert.ok(byStaff.length >= 6 && byStaff.every((a) => a.actor_id === staffId && a.user_id === v.id), '?actor= with ?user=');
+	assert.ok(
+		byStaff.length >= 6 && byStaff.every((a) => a.actor_id === staffId && a.user_id === v.id),
+		'?actor= with ?user=',
+	);
 });
 
 test('the audit list filters by exact event, event prefix, user and actor', async () => {
 	const prefixed = await audit('event=login.*');
 	assert.ok(prefixed.length > 0);
-	assert.ok(prefixed.every((a) => a.event.startsWith('login.')), JSON.stringify([...new Set(prefixed.map((a) => a.event))]));
+	assert.ok(
+		prefixed.every((a) => a.event.startsWith('login.')),
+		JSON.stringify([...new Set(prefixed.map((a) => a.event))]),
+	);
 	const kinds = new Set(prefixed.map((a) => a.event));
 	assert.ok(kinds.has('login.succeeded') && kinds.has('login.failed'), [...kinds].join());
 	let sum = 0;
 	for (const k of kinds) {
 		const exact = await audit(`event=${k}`);
-		assert.ok(exact.every((a) => a.event === k), `event=${k} is exact`);
+		assert.ok(
+			exact.every((a) => a.event === k),
+			`event=${k} is exact`,
+		);
 		sum += exact.length;
 	}
 	assert.equal(sum, prefixed.length, 'the prefix is the union of its events');
@@ -729,8 +801,10 @@ test('the audit list is newest first and paginates with count, next and previous
 
 	const rows = await allPages(staff, `/api/admin/audit/?user=${id}&page_size=2`);
 	assert.equal(rows.length, total);
-	for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].id > rows[i].id, 'ids strictly decreasing: newest first, no repeats');
-	for (let i = 1; i < rows.length; i++) assert.ok(Date.parse(rows[i - 1].at) >= Date.parse(rows[i].at), 'at not increasing');
+	for (let i = 1; i < rows.length; i++)
+		assert.ok(rows[i - 1].id > rows[i].id, 'ids strictly decreasing: newest first, no repeats');
+	for (let i = 1; i < rows.length; i++)
+		assert.ok(Date.parse(rows[i - 1].at) >= Date.parse(rows[i].at), 'at not increasing');
 });
 
 test('an audit page past the end is 404 Invalid page, as for the user list', async () => {
@@ -756,7 +830,12 @@ test('gatehouse sessions EMAIL lists the sessions the API shows', async () => {
 	const apiIds = (await ownSessions(a)).map((s) => s.id).sort((x, y) => x - y);
 	const r = server.cli(['sessions', email]);
 	assert.equal(r.status, 0, `status ${r.status}: ${r.stderr}`);
-	const ids = r.stdout.split('\n').map((l) => /^\s*(\d+)\s/.exec(l)?.[1]).filter(Boolean).map(Number).sort((x, y) => x - y);
+	const ids = r.stdout
+		.split('\n')
+		.map((l) => /^\s*(\d+)\s/.exec(l)?.[1])
+		.filter(Boolean)
+		.map(Number)
+		.sort((x, y) => x - y);
 	assert.deepEqual(ids, apiIds, `ids in:\n${r.stdout}`);
 	assert.match(r.stdout, /127\.0\.0\.1/);
 	assert.match(r.stdout, /Chrome/);
@@ -775,8 +854,17 @@ test('gatehouse logout-everywhere EMAIL ends every session of the user', async (
 	assert.equal(r.status, 0, `status ${r.status}: ${r.stderr}`);
 	for (const [i, c] of cs.entries()) await assertSignedOut(c, `session ${i}`);
 	await assertSignedIn(bystander, null, 'another user');
-	assert.equal(server.cli(['sessions', email]).stdout.split('\n').filter((l) => /^\s*\d+\s/.test(l)).length, 0);
-	row(await audit(`user=${id}&event=admin.sessions.revoked_all`), 'admin.sessions.revoked_all', { actor: null, user: id });
+	assert.equal(
+		server
+			.cli(['sessions', email])
+			.stdout.split('\n')
+			.filter((l) => /^\s*\d+\s/.test(l)).length,
+		0,
+	);
+	row(await audit(`user=${id}&event=admin.sessions.revoked_all`), 'admin.sessions.revoked_all', {
+		actor: null,
+		user: id,
+	});
 });
 
 test('createuser is audited as admin.user.created with no actor', async () => {
@@ -797,7 +885,10 @@ test('createtoken on the command line is audited as token.created with token_id 
 // Last: everything above has had its chance to write a secret.
 test('no audit row holds a password, session cookie, token key or reset token used in this file', async () => {
 	const table = server.sql('SELECT * FROM audit;');
-	assert.ok(table.includes('admin.user.updated') && table.includes('login.failed'), 'the audit table has this file\'s rows');
+	assert.ok(
+		table.includes('admin.user.updated') && table.includes('login.failed'),
+		"the audit table has this file's rows",
+	);
 	const viaApi = JSON.stringify(await audit());
 	assert.ok(secrets.needles().length > 20, 'secrets were collected');
 	for (const [what, needle] of secrets.needles()) {

@@ -16,13 +16,17 @@ before(async () => {
 		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000' },
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 const COLS = ['id', 'key_hash', 'user_id', 'auth_hash', 'created_at', 'expires_at', 'last_seen', 'ip', 'user_agent'];
 
 /** The session row of a logged-in client, as the database holds it. */
 function saveRow(c) {
-	const rows = server.sqlRows(`SELECT ${COLS.join(', ')} FROM sessions WHERE key_hash = ${q(sha256hex(c.cookie('sessionid')))}`);
+	const rows = server.sqlRows(
+		`SELECT ${COLS.join(', ')} FROM sessions WHERE key_hash = ${q(sha256hex(c.cookie('sessionid')))}`,
+	);
 	assert.equal(rows.length, 1, 'the client has one session row');
 	return rows[0];
 }
@@ -31,8 +35,10 @@ function saveRow(c) {
 function restoreRow(row) {
 	const cols = COLS.filter((k) => k !== 'id');
 	const vals = cols.map((k) => (typeof row[k] === 'number' ? String(row[k]) : q(row[k])));
-	server.sql(`DELETE FROM sessions WHERE key_hash = ${q(row.key_hash)};` +
-		`INSERT INTO sessions (${cols.join(', ')}) VALUES (${vals.join(', ')})`);
+	server.sql(
+		`DELETE FROM sessions WHERE key_hash = ${q(row.key_hash)};` +
+			`INSERT INTO sessions (${cols.join(', ')}) VALUES (${vals.join(', ')})`,
+	);
 }
 
 const authHash = (email) => server.sqlRows(`SELECT auth_hash FROM users WHERE email = ${q(email)}`)[0].auth_hash;
@@ -66,7 +72,11 @@ test('after a password change an old session row put back is still refused (401)
 	restoreRow(otherRow);
 	const o = await profile(other);
 	assert.equal(o.status, 401, `another browser's old session, put back: ${o.status} ${o.text}`);
-	assert.equal(server.sqlRows(`SELECT id FROM sessions WHERE key_hash = ${q(otherRow.key_hash)}`).length, 0, 'the refused row is removed');
+	assert.equal(
+		server.sqlRows(`SELECT id FROM sessions WHERE key_hash = ${q(otherRow.key_hash)}`).length,
+		0,
+		'the refused row is removed',
+	);
 
 	restoreRow(myOldRow);
 	const old = await server.fetch('/api/auth/verify/', { headers: { Cookie: `sessionid=${myOldCookie}` } });
@@ -99,7 +109,7 @@ test('after changepassword on the CLI an old session row put back is refused (40
 	assert.equal((await profile(c)).status, 401);
 });
 
-test('a session row whose auth hash is not the user\'s is refused even with the right key', async () => {
+test("a session row whose auth hash is not the user's is refused even with the right key", async () => {
 	const email = createUser(server, uniqueEmail('ahforge'), PW);
 	const c = await loggedIn(server, email, PW);
 	const row = saveRow(c);

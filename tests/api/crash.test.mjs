@@ -21,8 +21,10 @@ function rawPost(path, headerLines, body = '{}') {
 async function answerThenAlive(server, bytes) {
 	const res = await server.raw(bytes);
 	assert.ok(res.response, `no answer (closed=${res.closed}, timedOut=${res.timedOut})`);
-	assert.ok(res.response.status >= 400 && res.response.status < 500,
-		`wanted a 4xx, got ${res.response.status} ${res.response.text}`);
+	assert.ok(
+		res.response.status >= 400 && res.response.status < 500,
+		`wanted a 4xx, got ${res.response.status} ${res.response.text}`,
+	);
 	assert.ok(await server.alive(), 'the server must still answer /healthz');
 	assert.equal(server.exited(), null, 'the server process exited');
 	return res.response;
@@ -30,8 +32,12 @@ async function answerThenAlive(server, bytes) {
 
 describe('malformed client text never stops the process (http public origin)', () => {
 	let server;
-	before(async () => { server = await startServer(); });
-	after(async () => { await server.stop(); });
+	before(async () => {
+		server = await startServer();
+	});
+	after(async () => {
+		await server.stop();
+	});
 
 	test('Origin with an invalid UTF-8 byte on logout answers 403 and the server lives', async () => {
 		const r = await answerThenAlive(server, rawPost('/api/logout/', ['Origin: http://\xff']));
@@ -41,10 +47,16 @@ describe('malformed client text never stops the process (http public origin)', (
 
 	test('Origin whose multi-byte character would be cut by a length limit answers 403', async () => {
 		const origin = 'http://' + 'a'.repeat(192) + '\u00e9';
-		const bytes = Buffer.concat([rawPost('/api/logout/', []).subarray(0, 0),
-			Buffer.from('POST /api/logout/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n' +
-				'Content-Type: application/json\r\nContent-Length: 2\r\nOrigin: ', 'latin1'),
-			Buffer.from(origin, 'utf8'), Buffer.from('\r\n\r\n{}', 'latin1')]);
+		const bytes = Buffer.concat([
+			rawPost('/api/logout/', []).subarray(0, 0),
+			Buffer.from(
+				'POST /api/logout/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n' +
+					'Content-Type: application/json\r\nContent-Length: 2\r\nOrigin: ',
+				'latin1',
+			),
+			Buffer.from(origin, 'utf8'),
+			Buffer.from('\r\n\r\n{}', 'latin1'),
+		]);
 		const r = await answerThenAlive(server, bytes);
 		assert.equal(r.status, 403);
 		// only printable ASCII of the client's text comes back, cut with "..."
@@ -53,7 +65,10 @@ describe('malformed client text never stops the process (http public origin)', (
 	});
 
 	test('a method name with non-ASCII bytes on an API path answers 405 without echoing it', async () => {
-		const bytes = Buffer.from('G\xc3\xa9T /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'latin1');
+		const bytes = Buffer.from(
+			'G\xc3\xa9T /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+			'latin1',
+		);
 		const res = await server.raw(bytes);
 		assert.ok(res.response, 'no answer');
 		assert.ok(res.response.status === 405 || res.response.status === 400, `got ${res.response.status}`);
@@ -62,7 +77,9 @@ describe('malformed client text never stops the process (http public origin)', (
 	});
 
 	test('a long unknown method name answers 405 with a fixed text', async () => {
-		const res = await server.raw(Buffer.from(`${'X'.repeat(300)} /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+		const res = await server.raw(
+			Buffer.from(`${'X'.repeat(300)} /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+		);
 		assert.ok(res.response);
 		assert.equal(res.response.status, 405);
 		assert.equal(res.response.json.detail, 'Method "OTHER" not allowed.');
@@ -70,12 +87,18 @@ describe('malformed client text never stops the process (http public origin)', (
 	});
 
 	test('a path with invalid UTF-8 leaves a valid JSON log line', async () => {
-		const res = await server.raw(Buffer.from('GET /api/\xff\xfe%FF/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'latin1'));
+		const res = await server.raw(
+			Buffer.from('GET /api/\xff\xfe%FF/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 'latin1'),
+		);
 		assert.equal(res.response.status, 404);
 		assert.ok(await server.alive());
 		// the access line is written when the connection's request completes,
 		// which may come a moment after the answer (valgrind): wait for it
-		const seen = () => server.stderr().split('\n').some((l) => l.includes('"path":"/api/\\ufffd'));
+		const seen = () =>
+			server
+				.stderr()
+				.split('\n')
+				.some((l) => l.includes('"path":"/api/\\ufffd'));
 		for (let waited = 0; !seen() && waited < 5000 * SLOW; waited += 50) await sleep(50);
 		const raw = server.logLines().filter((l) => l.__raw !== undefined);
 		assert.deepEqual(raw, [], 'every log line must be JSON');
@@ -88,8 +111,11 @@ describe('malformed client text never stops the process (http public origin)', (
 		await c.get('/api/login-set-cookie/');
 		const csrf = c.cookie('csrftoken');
 		const bytes = Buffer.concat([
-			Buffer.from(`POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-				`Cookie: csrftoken=${csrf}\r\nX-CSRFToken: ${csrf}\r\nContent-Length: 14\r\n\r\n`, 'latin1'),
+			Buffer.from(
+				`POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+					`Cookie: csrftoken=${csrf}\r\nX-CSRFToken: ${csrf}\r\nContent-Length: 14\r\n\r\n`,
+				'latin1',
+			),
 			Buffer.from([0x7b, 0x22, 0x65, 0x6d, 0x61, 0x69, 0x6c, 0x22, 0x3a, 0xff, 0xfe, 0x22, 0x22, 0x7d]),
 		]);
 		const r = await answerThenAlive(server, bytes);
@@ -101,8 +127,12 @@ describe('malformed client text never stops the process (http public origin)', (
 
 describe('malformed client text never stops the process (https public origin)', () => {
 	let server;
-	before(async () => { server = await startServer({ env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://app.example.test' } }); });
-	after(async () => { await server.stop(); });
+	before(async () => {
+		server = await startServer({ env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://app.example.test' } });
+	});
+	after(async () => {
+		await server.stop();
+	});
 
 	test('Referer with an invalid UTF-8 byte and no Origin answers 403 and the server lives', async () => {
 		const r = await answerThenAlive(server, rawPost('/api/logout/', ['Referer: https://\xff/x']));
@@ -112,9 +142,14 @@ describe('malformed client text never stops the process (https public origin)', 
 
 	test('Referer whose multi-byte character would be cut answers 403 with printable text', async () => {
 		const bytes = Buffer.concat([
-			Buffer.from('POST /api/logout/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n' +
-				'Content-Length: 2\r\nReferer: ', 'latin1'),
-			Buffer.from('https://' + 'b'.repeat(191) + '\u20ac/', 'utf8'), Buffer.from('\r\n\r\n{}', 'latin1')]);
+			Buffer.from(
+				'POST /api/logout/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n' +
+					'Content-Length: 2\r\nReferer: ',
+				'latin1',
+			),
+			Buffer.from('https://' + 'b'.repeat(191) + '\u20ac/', 'utf8'),
+			Buffer.from('\r\n\r\n{}', 'latin1'),
+		]);
 		const r = await answerThenAlive(server, bytes);
 		assert.equal(r.status, 403);
 		assert.ok(/^[\x20-\x7e]*$/.test(r.json.detail), r.json.detail);

@@ -7,8 +7,12 @@ import { startServer, csrfClient, maskCsrf, CSRF_CHARS, cookiesNamed } from './h
 
 let server;
 
-before(async () => { server = await startServer(); });
-after(async () => { await server?.stop(); });
+before(async () => {
+	server = await startServer();
+});
+after(async () => {
+	await server?.stop();
+});
 
 /** s with the character at i replaced by another one of [A-Za-z0-9]. */
 function differAt(s, i) {
@@ -45,15 +49,13 @@ test('a token that differs from the cookie only in its first character is 403', 
 test('a token that differs from the cookie in any single middle position is 403', async () => {
 	const c = await csrfClient(server);
 	const secret = c.cookie('csrftoken');
-	for (const i of [1, 15, 16, 30])
-		assertIncorrect(await probe(c, differAt(secret, i)), `char ${i}`);
+	for (const i of [1, 15, 16, 30]) assertIncorrect(await probe(c, differAt(secret, i)), `char ${i}`);
 });
 
 test('a masked 64-char token that unmasks to a near-miss of the cookie is 403', async () => {
 	const c = await csrfClient(server);
 	const secret = c.cookie('csrftoken');
-	for (const i of [0, 31])
-		assertIncorrect(await probe(c, maskCsrf(differAt(secret, i))), `masked, char ${i} off`);
+	for (const i of [0, 31]) assertIncorrect(await probe(c, maskCsrf(differAt(secret, i))), `masked, char ${i} off`);
 	// the right cipher under a changed mask unmasks to something else
 	const good = maskCsrf(secret);
 	assertIncorrect(await probe(c, differAt(good, 31)), 'masked, last mask char changed');
@@ -95,9 +97,13 @@ describe('with an https public origin', () => {
 	const PUBLIC = 'https://gate.example.test';
 	let srv;
 	before(async () => {
-		srv = await startServer({ env: { GATEHOUSE_PUBLIC_ORIGIN: PUBLIC, GATEHOUSE_TRUSTED_ORIGINS: 'https://app.example.test' } });
+		srv = await startServer({
+			env: { GATEHOUSE_PUBLIC_ORIGIN: PUBLIC, GATEHOUSE_TRUSTED_ORIGINS: 'https://app.example.test' },
+		});
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	const post = (c, referer) => c.post('/api/logout/', { headers: referer === undefined ? {} : { Referer: referer } });
 
@@ -149,7 +155,10 @@ describe('with an https public origin', () => {
 
 	test('a same-origin Referer does not excuse a wrong token', async () => {
 		const c = await csrfClient(srv);
-		const r = await c.post('/api/logout/', { csrf: differAt(c.cookie('csrftoken'), 31), headers: { Referer: `${PUBLIC}/` } });
+		const r = await c.post('/api/logout/', {
+			csrf: differAt(c.cookie('csrftoken'), 31),
+			headers: { Referer: `${PUBLIC}/` },
+		});
 		assertIncorrect(r, 'good Referer, near-miss token');
 	});
 

@@ -4,8 +4,17 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, csrfClient, loggedIn, maskCsrf, randomString, uniqueEmail,
-	sha256hex, q, cookiesNamed, assertSecurityHeaders,
+	startServer,
+	createUser,
+	csrfClient,
+	loggedIn,
+	maskCsrf,
+	randomString,
+	uniqueEmail,
+	sha256hex,
+	q,
+	cookiesNamed,
+	assertSecurityHeaders,
 } from './harness.mjs';
 
 const PW = 'csrf pass 1';
@@ -23,7 +32,9 @@ before(async () => {
 	});
 	email = createUser(server, uniqueEmail('csrf'), PW);
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 function assertCsrfFailed(r, what) {
 	assert.equal(r.status, 403, `${what}: wanted 403, got ${r.status} ${r.text}`);
@@ -99,7 +110,13 @@ test('the masked 64-char Django token is accepted', async () => {
 
 test('a foreign Origin is 403 even with a good token', async () => {
 	const c = await csrfClient(server);
-	for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${server.port + 1}`, 'https://app.example.com.evil.example', `https://127.0.0.1:${server.port}`]) {
+	for (const origin of [
+		'http://evil.example',
+		'null',
+		`http://127.0.0.1:${server.port + 1}`,
+		'https://app.example.com.evil.example',
+		`https://127.0.0.1:${server.port}`,
+	]) {
 		assertCsrfFailed(await login(c, { headers: { Origin: origin } }), `Origin ${origin}`);
 	}
 });
@@ -176,12 +193,20 @@ describe('on an https public origin', () => {
 	before(async () => {
 		srv = await startServer({ env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://auth.example.com' } });
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('an Origin equal to the https public origin is accepted and a plain-http one is not', async () => {
 		const em = createUser(srv, uniqueEmail('https'), PW);
 		const c = await csrfClient(srv);
-		assertCsrfFailed(await c.post('/api/login/', { json: { email: em, password: PW }, headers: { Origin: 'http://auth.example.com' } }), 'http twin of the https origin');
+		assertCsrfFailed(
+			await c.post('/api/login/', {
+				json: { email: em, password: PW },
+				headers: { Origin: 'http://auth.example.com' },
+			}),
+			'http twin of the https origin',
+		);
 		// Django also checks Referer on https; send a matching one as a browser would.
 		const r = await c.post('/api/login/', {
 			json: { email: em, password: PW },

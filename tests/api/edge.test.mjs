@@ -30,7 +30,9 @@ test('a client sending one header line a second is cut at the head deadline whil
 	const slow = server.raw(chunks, { timeout: 15000 * SLOW });
 	let served = 0;
 	let done = false;
-	slow.then(() => { done = true; });
+	slow.then(() => {
+		done = true;
+	});
 	while (!done) {
 		assert.ok(await healthy(), 'a normal client was not served while the slow one was open');
 		served++;
@@ -45,8 +47,10 @@ test('a client sending one header line a second is cut at the head deadline whil
 });
 
 test('a request body sent one byte a second is cut', async () => {
-	const chunks = ['POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
-		'Content-Length: 100\r\n\r\n'];
+	const chunks = [
+		'POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+			'Content-Length: 100\r\n\r\n',
+	];
 	for (let i = 0; i < 20; i++) chunks.push(1000, ' ');
 	const r = await server.raw(chunks, { timeout: 20000 * SLOW });
 	assert.ok(!r.timedOut && r.closed, 'the slow body was never cut');
@@ -57,10 +61,13 @@ test('a request body sent one byte a second is cut', async () => {
 
 describe('ambiguous framing is 400 with the connection closed and no second answer', () => {
 	const second = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
-	const post = (headers, body) => `POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}\r\n${body}`;
+	const post = (headers, body) =>
+		`POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}\r\n${body}`;
 	const cases = {
-		'Content-Length with Transfer-Encoding': post('Content-Length: 5\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n') + second,
-		'Transfer-Encoding with Content-Length': post('Transfer-Encoding: chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n') + second,
+		'Content-Length with Transfer-Encoding':
+			post('Content-Length: 5\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n') + second,
+		'Transfer-Encoding with Content-Length':
+			post('Transfer-Encoding: chunked\r\nContent-Length: 5\r\n', '0\r\n\r\n') + second,
 		'two equal Content-Length headers': post('Content-Length: 2\r\nContent-Length: 2\r\n', '{}') + second,
 		'two different Content-Length headers': post('Content-Length: 2\r\nContent-Length: 44\r\n', '{}') + second,
 		'Transfer-Encoding: gzip': post('Transfer-Encoding: gzip\r\n', '{}') + second,
@@ -76,7 +83,11 @@ describe('ambiguous framing is 400 with the connection closed and no second answ
 		test(name, async () => {
 			const r = await server.raw(Buffer.from(data, 'latin1'), { responses: 2, timeout: 3000 * SLOW });
 			assert.ok(!r.timedOut, `no close within 3 s; got ${JSON.stringify(r.text.slice(0, 200))}`);
-			assert.deepEqual(r.responses.map((x) => x.status), [400], `answers: ${JSON.stringify(r.text.slice(0, 300))}`);
+			assert.deepEqual(
+				r.responses.map((x) => x.status),
+				[400],
+				`answers: ${JSON.stringify(r.text.slice(0, 300))}`,
+			);
 			assert.equal(typeof r.response.json?.detail, 'string', `400 body ${r.response.text}`);
 			assert.ok(r.closed, 'connection left open');
 		});
@@ -88,7 +99,11 @@ test('an idle keep-alive connection outlives the head deadline and serves a seco
 	try {
 		const req = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 		const r = await srv.raw([req, 2500, req], { responses: 2, timeout: 8000 * SLOW });
-		assert.deepEqual(r.responses.map((x) => x.status), [200, 200], r.text.slice(0, 300));
+		assert.deepEqual(
+			r.responses.map((x) => x.status),
+			[200, 200],
+			r.text.slice(0, 300),
+		);
 	} finally {
 		await srv.stop();
 	}
@@ -101,7 +116,9 @@ test('one address cannot hold more than the default connections per HTTP thread'
 		for (let i = 0; i < 80; i++) {
 			const s = net.connect(srv.port, '127.0.0.1');
 			s.closedByServer = false;
-			s.on('close', () => { s.closedByServer = true; });
+			s.on('close', () => {
+				s.closedByServer = true;
+			});
 			s.on('error', () => {});
 			socks.push(s);
 		}
@@ -131,14 +148,18 @@ describe('HSTS', () => {
 	});
 
 	test('GATEHOUSE_HSTS_MAX_AGE sets the max-age and 0 turns it off', async () => {
-		const srv = await startServer({ env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://auth.example.com', GATEHOUSE_HSTS_MAX_AGE: '600' } });
+		const srv = await startServer({
+			env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://auth.example.com', GATEHOUSE_HSTS_MAX_AGE: '600' },
+		});
 		try {
 			const r = await srv.fetch('/healthz');
 			assert.equal(r.headers.get('strict-transport-security'), 'max-age=600');
 		} finally {
 			await srv.stop();
 		}
-		const off = await startServer({ env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://auth.example.com', GATEHOUSE_HSTS_MAX_AGE: '0' } });
+		const off = await startServer({
+			env: { GATEHOUSE_PUBLIC_ORIGIN: 'https://auth.example.com', GATEHOUSE_HSTS_MAX_AGE: '0' },
+		});
 		try {
 			const r = await off.fetch('/healthz');
 			assert.equal(r.headers.get('strict-transport-security'), null);

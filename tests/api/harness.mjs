@@ -154,17 +154,29 @@ export async function startServer(opts = {}) {
 	let stdout = '';
 	child.stderr.setEncoding('utf8');
 	child.stdout.setEncoding('utf8');
-	child.stderr.on('data', (d) => { stderr += d; });
-	child.stdout.on('data', (d) => { stdout += d; });
+	child.stderr.on('data', (d) => {
+		stderr += d;
+	});
+	child.stdout.on('data', (d) => {
+		stdout += d;
+	});
 	const exited = new Promise((resolve) => {
 		child.on('exit', (code, signal) => resolve({ code, signal }));
 		child.on('error', (err) => resolve({ code: null, signal: null, error: err }));
 	});
 	let exitInfo = null;
-	exited.then((e) => { exitInfo = e; });
+	exited.then((e) => {
+		exitInfo = e;
+	});
 
 	const server = {
-		port, origin, tmp, dbFile, staticDir, env, child,
+		port,
+		origin,
+		tmp,
+		dbFile,
+		staticDir,
+		env,
+		child,
 		url: (p) => origin + p,
 		stderr: () => stderr,
 		stdout: () => stdout,
@@ -173,9 +185,16 @@ export async function startServer(opts = {}) {
 		 * {__raw: line}.  A wrapper's own lines (valgrind's "==PID== ...") are left out.
 		 */
 		logLines() {
-			return stderr.split('\n').filter((l) => l.trim() !== '' && !/^==\d+==/.test(l)).map((l) => {
-				try { return JSON.parse(l); } catch { return { __raw: l }; }
-			});
+			return stderr
+				.split('\n')
+				.filter((l) => l.trim() !== '' && !/^==\d+==/.test(l))
+				.map((l) => {
+					try {
+						return JSON.parse(l);
+					} catch {
+						return { __raw: l };
+					}
+				});
 		},
 		client: (o) => new Client(origin, o),
 		fetch: (p, init = {}) => fetch(origin + p, { redirect: 'manual', ...init }),
@@ -202,10 +221,15 @@ export async function startServer(opts = {}) {
 		},
 		async stop() {
 			if (exitInfo === null) child.kill('SIGTERM');
-			const limit = (WRAPPER ? 60000 : 10000);
+			const limit = WRAPPER ? 60000 : 10000;
 			// the timer must not outlive the race: it would keep the test file's process alive
 			let timer;
-			const res = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r(null), limit); })]);
+			const res = await Promise.race([
+				exited,
+				new Promise((r) => {
+					timer = setTimeout(() => r(null), limit);
+				}),
+			]);
 			clearTimeout(timer);
 			if (res === null) {
 				child.kill('SIGKILL');
@@ -214,7 +238,8 @@ export async function startServer(opts = {}) {
 			let tail = `--- stderr tail ---\n${stderr.split('\n').slice(-30).join('\n')}`;
 			// A wrapper's report (valgrind's "==PID== ..." lines) comes first: it says why.
 			const wrapperLines = stderr.split('\n').filter((l) => /^==\d+==/.test(l));
-			if (WRAPPER && wrapperLines.length) tail = `--- ${WRAPPER} ---\n${wrapperLines.slice(0, 120).join('\n')}\n${tail}`;
+			if (WRAPPER && wrapperLines.length)
+				tail = `--- ${WRAPPER} ---\n${wrapperLines.slice(0, 120).join('\n')}\n${tail}`;
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
 			assert.ok(res !== null, `server did not exit within ${limit} ms of SIGTERM\n${tail}`);
 			assert.equal(res.signal, null, `server died of signal ${res.signal}\n${tail}`);
@@ -238,7 +263,9 @@ export async function startServer(opts = {}) {
 			// may answer while this one (slow under valgrind) has yet to fail
 			// its bind; only our own "listening on" line proves the port is ours
 			if (r.status === 200 && ownsPort()) break;
-		} catch { /* not listening yet */ }
+		} catch {
+			/* not listening yet */
+		}
 		if (Date.now() > deadline) {
 			child.kill('SIGKILL');
 			await exited;
@@ -326,10 +353,18 @@ export class Client {
 		this.userAgent = userAgent;
 	}
 
-	cookie(name) { return this.jar.get(name); }
-	setCookie(name, value) { this.jar.set(name, value); }
-	deleteCookie(name) { this.jar.delete(name); }
-	cookieHeader() { return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '); }
+	cookie(name) {
+		return this.jar.get(name);
+	}
+	setCookie(name, value) {
+		this.jar.set(name, value);
+	}
+	deleteCookie(name) {
+		this.jar.delete(name);
+	}
+	cookieHeader() {
+		return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+	}
 
 	async request(method, p, opts = {}) {
 		const headers = {};
@@ -361,24 +396,43 @@ export class Client {
 		for (const line of setCookies) {
 			const c = parseSetCookie(line);
 			const maxAge = c.attrs['max-age'];
-			const expired = (maxAge !== undefined && Number(maxAge) <= 0) ||
+			const expired =
+				(maxAge !== undefined && Number(maxAge) <= 0) ||
 				(c.attrs.expires && Date.parse(c.attrs.expires) < Date.now() && maxAge === undefined);
 			if (expired || c.value === '') this.jar.delete(c.name);
 			else this.jar.set(c.name, c.value);
 		}
 		const text = buf.toString('utf8');
 		let json;
-		try { json = JSON.parse(text); } catch { json = undefined; }
+		try {
+			json = JSON.parse(text);
+		} catch {
+			json = undefined;
+		}
 		return { status: res.status, headers: res.headers, text, body: buf, json, setCookies, elapsed, res };
 	}
 
-	get(p, o) { return this.request('GET', p, o); }
-	head(p, o) { return this.request('HEAD', p, o); }
-	options(p, o) { return this.request('OPTIONS', p, o); }
-	post(p, o) { return this.request('POST', p, o); }
-	put(p, o) { return this.request('PUT', p, o); }
-	patch(p, o) { return this.request('PATCH', p, o); }
-	delete(p, o) { return this.request('DELETE', p, o); }
+	get(p, o) {
+		return this.request('GET', p, o);
+	}
+	head(p, o) {
+		return this.request('HEAD', p, o);
+	}
+	options(p, o) {
+		return this.request('OPTIONS', p, o);
+	}
+	post(p, o) {
+		return this.request('POST', p, o);
+	}
+	put(p, o) {
+		return this.request('PUT', p, o);
+	}
+	patch(p, o) {
+		return this.request('PATCH', p, o);
+	}
+	delete(p, o) {
+		return this.request('DELETE', p, o);
+	}
 }
 
 // --- raw HTTP ----------------------------------------------------------------
@@ -427,7 +481,7 @@ export function parseResponses(buf, { closed = false, headCount = 0 } = {}) {
 				if (size === 0) {
 					const te = buf.indexOf('\r\n\r\n', le);
 					if (te < 0 && buf.length < le + 4) break;
-					next = buf.subarray(le, le + 4).toString('latin1') === '\r\n\r\n' ? le + 4 : (te < 0 ? buf.length : te + 4);
+					next = buf.subarray(le, le + 4).toString('latin1') === '\r\n\r\n' ? le + 4 : te < 0 ? buf.length : te + 4;
 					done = true;
 					break;
 				}
@@ -449,7 +503,11 @@ export function parseResponses(buf, { closed = false, headCount = 0 } = {}) {
 		}
 		const text = body.toString('utf8');
 		let json;
-		try { json = JSON.parse(text); } catch { json = undefined; }
+		try {
+			json = JSON.parse(text);
+		} catch {
+			json = undefined;
+		}
 		responses.push({ status, headers, headerList, body, text, json, statusLine });
 		off = next;
 	}
@@ -488,9 +546,15 @@ export function rawHttp(port, data, opts = {}) {
 			sock.destroy();
 			const responses = parsed.responses.filter((r) => r.status >= 200);
 			resolve({
-				responses, interim: parsed.responses.filter((r) => r.status < 200),
-				response: responses[0], raw: buf, text: buf.toString('latin1'),
-				closed, timedOut, writeError, parseError: parsed.parseError,
+				responses,
+				interim: parsed.responses.filter((r) => r.status < 200),
+				response: responses[0],
+				raw: buf,
+				text: buf.toString('latin1'),
+				closed,
+				timedOut,
+				writeError,
+				parseError: parsed.parseError,
 				elapsed: performance.now() - started,
 			});
 		};
@@ -499,7 +563,10 @@ export function rawHttp(port, data, opts = {}) {
 			try {
 				for (const c of chunks) {
 					if (finished) break;
-					if (typeof c === 'number') { await sleep(c); continue; }
+					if (typeof c === 'number') {
+						await sleep(c);
+						continue;
+					}
 					await new Promise((r, j) => sock.write(c, (e) => (e ? j(e) : r())));
 				}
 				if (opts.end) sock.end();
@@ -512,10 +579,17 @@ export function rawHttp(port, data, opts = {}) {
 			try {
 				const { responses } = parseResponses(buf, { headCount: opts.headCount || 0 });
 				if (responses.filter((r) => r.status >= 200).length >= want) finish(false);
-			} catch { /* wait for more, or close */ }
+			} catch {
+				/* wait for more, or close */
+			}
 		});
-		sock.on('error', (e) => { writeError = writeError || e; });
-		sock.on('close', () => { closed = true; finish(false); });
+		sock.on('error', (e) => {
+			writeError = writeError || e;
+		});
+		sock.on('close', () => {
+			closed = true;
+			finish(false);
+		});
 	});
 }
 
@@ -557,7 +631,10 @@ export async function loggedIn(server, email, password, o) {
 export function createToken(server, email, extra = []) {
 	const r = server.cli(['createtoken', email, ...extra]);
 	assert.equal(r.status, 0, `createtoken ${email}: ${r.status}\n${r.stdout}\n${r.stderr}`);
-	const lines = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+	const lines = r.stdout
+		.split('\n')
+		.map((l) => l.trim())
+		.filter(Boolean);
 	assert.ok(lines.length > 0, 'createtoken printed nothing');
 	return lines[lines.length - 1];
 }
@@ -569,7 +646,8 @@ function hget(headers, name) {
 }
 
 /** The Content-Security-Policy the SPA's pages get by default (config key csp). */
-export const DEFAULT_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+export const DEFAULT_CSP =
+	"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
 	"frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
 
 /**
@@ -584,12 +662,17 @@ export function assertSecurityHeaders(headers, { api = false, html = false, csp 
 	assert.equal(hget(headers, 'x-frame-options'), 'DENY', `X-Frame-Options${w}`);
 	const vary = (hget(headers, 'vary') || '').split(',').map((s) => s.trim().toLowerCase());
 	assert.ok(vary.includes('cookie'), `Vary should include Cookie, got ${JSON.stringify(hget(headers, 'vary'))}${w}`);
-	assert.ok(vary.includes('authorization'), `Vary should include Authorization, got ${JSON.stringify(hget(headers, 'vary'))}${w}`);
-	if (html)
-		assert.equal(hget(headers, 'content-security-policy'), csp, `Content-Security-Policy${w}`);
+	assert.ok(
+		vary.includes('authorization'),
+		`Vary should include Authorization, got ${JSON.stringify(hget(headers, 'vary'))}${w}`,
+	);
+	if (html) assert.equal(hget(headers, 'content-security-policy'), csp, `Content-Security-Policy${w}`);
 	if (api) {
 		const cc = (hget(headers, 'cache-control') || '').split(',').map((s) => s.trim().toLowerCase());
-		assert.ok(cc.includes('no-store'), `Cache-Control should include no-store, got ${JSON.stringify(hget(headers, 'cache-control'))}${w}`);
+		assert.ok(
+			cc.includes('no-store'),
+			`Cache-Control should include no-store, got ${JSON.stringify(hget(headers, 'cache-control'))}${w}`,
+		);
 		assert.match(hget(headers, 'content-type') || '', /^application\/json\b/i, `Content-Type${w}`);
 	}
 }

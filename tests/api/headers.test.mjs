@@ -8,8 +8,12 @@ import { startServer, createUser, loggedIn, uniqueEmail, assertSecurityHeaders, 
 const PW = 'headers pass 1';
 let server;
 
-before(async () => { server = await startServer(); });
-after(async () => { await server?.stop(); });
+before(async () => {
+	server = await startServer();
+});
+after(async () => {
+	await server?.stop();
+});
 
 async function check(p, opts, init = {}) {
 	const r = await server.fetch(p, init);
@@ -37,7 +41,7 @@ test('an authenticated API answer carries the security headers too', async () =>
 	}
 });
 
-test('the SPA\'s index and history routes carry the default Content-Security-Policy', async () => {
+test("the SPA's index and history routes carry the default Content-Security-Policy", async () => {
 	for (const p of ['/', '/index.html', '/login', '/deep/route/x', '/assets/app-Zz99Yy88.js']) {
 		const r = await check(p, { html: true });
 		assert.equal(r.status, 200, p);
@@ -57,10 +61,14 @@ test('static files and /healthz carry the security headers', async () => {
 describe('with GATEHOUSE_CSP set', () => {
 	const CSP = "default-src 'none'; script-src 'self'; frame-ancestors 'none'";
 	let srv;
-	before(async () => { srv = await startServer({ env: { GATEHOUSE_CSP: CSP } }); });
-	after(async () => { await srv?.stop(); });
+	before(async () => {
+		srv = await startServer({ env: { GATEHOUSE_CSP: CSP } });
+	});
+	after(async () => {
+		await srv?.stop();
+	});
 
-	test('the SPA\'s pages carry the configured Content-Security-Policy', async () => {
+	test("the SPA's pages carry the configured Content-Security-Policy", async () => {
 		const r = await srv.fetch('/some/route');
 		await r.arrayBuffer();
 		assert.equal(r.status, 200);

@@ -15,7 +15,9 @@ function runServe(argv, env, ms) {
 		const child = spawn(argv[0], [...argv.slice(1)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 		let stderr = '';
 		child.stderr.setEncoding('utf8');
-		child.stderr.on('data', (d) => { stderr += d; });
+		child.stderr.on('data', (d) => {
+			stderr += d;
+		});
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
 			resolve(null);
@@ -48,11 +50,15 @@ test('SIGTERM answers logins waiting for the hash pool 503 with Retry-After and 
 		},
 	});
 	const clients = await Promise.all(Array.from({ length: 10 }, () => csrfClient(server)));
-	const logins = clients.map((c) => c.post('/api/login/', { json: { email: uniqueEmail('stop'), password: 'nope nope 1' } })
-		.then((r) => ({ ...r, at: performance.now() }), (e) => ({ error: e })));
-	await sleep(WRAPPER ? 3000 : 1000);   // all arrived; one hashing, the rest queued
+	const logins = clients.map((c) =>
+		c.post('/api/login/', { json: { email: uniqueEmail('stop'), password: 'nope nope 1' } }).then(
+			(r) => ({ ...r, at: performance.now() }),
+			(e) => ({ error: e }),
+		),
+	);
+	await sleep(WRAPPER ? 3000 : 1000); // all arrived; one hashing, the rest queued
 	const sigterm = performance.now();
-	const stopped = server.stop();        // SIGTERM; asserts exit code 0, no signal
+	const stopped = server.stop(); // SIGTERM; asserts exit code 0, no signal
 	const results = await Promise.all(logins);
 	await stopped;
 	let stoppedOnes = 0;
@@ -72,7 +78,8 @@ test('SIGTERM answers a failed login held for equal timing 503 at once and exits
 	// a failed login is answered at the next minute: held on a suspended connection
 	const server = await startServer({ env: { GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '60000' } });
 	const c = await csrfClient(server);
-	const login = c.post('/api/login/', { json: { email: uniqueEmail('held'), password: 'nope nope 1' } })
+	const login = c
+		.post('/api/login/', { json: { email: uniqueEmail('held'), password: 'nope nope 1' } })
 		.catch((e) => ({ error: e }));
 	await sleep(1000);
 	const t0 = performance.now();
@@ -94,7 +101,7 @@ test('SIGTERM answers a social login waiting on a silent provider 503 and exits 
 			GATEHOUSE_GITHUB_CLIENT_ID: 'gh-id',
 			GATEHOUSE_GITHUB_CLIENT_SECRET: 'gh-secret',
 			GATEHOUSE_GITHUB_TOKEN_URL: `http://127.0.0.1:${silent.address().port}/token`,
-			GATEHOUSE_SOCIAL_TIMEOUT: '3',    // the stop waits for the call in flight
+			GATEHOUSE_SOCIAL_TIMEOUT: '3', // the stop waits for the call in flight
 		},
 	});
 	try {
@@ -118,10 +125,14 @@ test('SIGTERM answers a social login waiting on a silent provider 503 and exits 
 test('a second server on a port already being served exits non-zero and says the port is in use', async () => {
 	const first = await startServer();
 	try {
-		const r = await runServe([BIN, 'serve'], {
-			...first.env,
-			GATEHOUSE_DATABASE: `sqlite:${path.join(first.tmp, 'second.db')}`,
-		}, 10000 * SLOW);
+		const r = await runServe(
+			[BIN, 'serve'],
+			{
+				...first.env,
+				GATEHOUSE_DATABASE: `sqlite:${path.join(first.tmp, 'second.db')}`,
+			},
+			10000 * SLOW,
+		);
 		assert.ok(r !== null, 'the second server kept running on the busy port');
 		assert.notEqual(r.code, 0);
 		assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*(in use|already)/, r.stderr);
@@ -158,7 +169,9 @@ test('the serving process has core dumps off even when started with them allowed
 			try {
 				const r = await fetch(`http://127.0.0.1:${port}/healthz`);
 				up = r.status === 200;
-			} catch { await sleep(100); }
+			} catch {
+				await sleep(100);
+			}
 		}
 		assert.ok(up, 'server did not start');
 		const limits = fs.readFileSync(`/proc/${child.pid}/limits`, 'utf8');

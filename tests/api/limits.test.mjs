@@ -4,7 +4,15 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, csrfClient, uniqueEmail, assertSecurityHeaders, rawGet, sleep, SLOW, WRAPPER,
+	startServer,
+	createUser,
+	csrfClient,
+	uniqueEmail,
+	assertSecurityHeaders,
+	rawGet,
+	sleep,
+	SLOW,
+	WRAPPER,
 	cookiesNamed,
 } from './harness.mjs';
 
@@ -27,8 +35,10 @@ after(async () => {
 async function rawPostHead(p, { contentLength, contentType = 'application/json', extra = '' } = {}) {
 	const c = await csrfClient(server);
 	const t = c.cookie('csrftoken');
-	return `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: ${contentType}\r\n` +
-		`Content-Length: ${contentLength}\r\nCookie: csrftoken=${t}\r\nX-CSRFToken: ${t}\r\n${extra}\r\n`;
+	return (
+		`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: ${contentType}\r\n` +
+		`Content-Length: ${contentLength}\r\nCookie: csrftoken=${t}\r\nX-CSRFToken: ${t}\r\n${extra}\r\n`
+	);
 }
 
 function assertNot5xx(status, what) {
@@ -59,7 +69,11 @@ test('Expect: 100-continue with an oversized body gets 413, not 100', async () =
 	const head = await rawPostHead('/api/login/', { contentLength: 10_000_000, extra: 'Expect: 100-continue\r\n' });
 	const r = await server.raw(head);
 	assert.ok(!r.timedOut, 'no answer');
-	assert.deepEqual(r.interim.map((x) => x.status), [], 'no 100 Continue for a body that will be refused');
+	assert.deepEqual(
+		r.interim.map((x) => x.status),
+		[],
+		'no 100 Continue for a body that will be refused',
+	);
 	assert.equal(r.response?.status, 413);
 });
 
@@ -80,7 +94,8 @@ test('a body of exactly the limit is read, one byte more is 413', async () => {
 test('a chunked body over the limit is refused with 4xx', async () => {
 	const c = await csrfClient(server);
 	const t = c.cookie('csrftoken');
-	const head = `POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+	const head =
+		`POST /api/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
 		`Transfer-Encoding: chunked\r\nCookie: csrftoken=${t}\r\nX-CSRFToken: ${t}\r\n\r\n`;
 	const chunk = 'a'.repeat(8192);
 	const parts = [head];
@@ -104,13 +119,24 @@ test('invalid JSON is 400', async () => {
 
 test('invalid UTF-8 is 400', async () => {
 	const c = await csrfClient(server);
-	const json = Buffer.concat([Buffer.from('{"email":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(`@example.com","password":"${PW}"}`)]);
+	const json = Buffer.concat([
+		Buffer.from('{"email":"'),
+		Buffer.from([0xff, 0xfe, 0xc3]),
+		Buffer.from(`@example.com","password":"${PW}"}`),
+	]);
 	let r = await c.post('/api/login/', { body: json, headers: { 'Content-Type': 'application/json' } });
 	assert.equal(r.status, 400, `raw bytes in JSON: ${r.status}`);
-	const overlong = Buffer.concat([Buffer.from('{"email":"a'), Buffer.from([0xc0, 0xaf]), Buffer.from('@example.com","password":"x"}')]);
+	const overlong = Buffer.concat([
+		Buffer.from('{"email":"a'),
+		Buffer.from([0xc0, 0xaf]),
+		Buffer.from('@example.com","password":"x"}'),
+	]);
 	r = await c.post('/api/login/', { body: overlong, headers: { 'Content-Type': 'application/json' } });
 	assert.equal(r.status, 400, `overlong encoding: ${r.status}`);
-	r = await c.post('/api/login/', { body: 'email=%FF%FE%40example.com&password=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+	r = await c.post('/api/login/', {
+		body: 'email=%FF%FE%40example.com&password=x',
+		headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+	});
 	assert.equal(r.status, 400, `percent-encoded invalid UTF-8 in a form: ${r.status}`);
 	const rawForm = Buffer.concat([Buffer.from('email='), Buffer.from([0xff]), Buffer.from('&password=x')]);
 	r = await c.post('/api/login/', { body: rawForm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
@@ -132,20 +158,38 @@ test('a Content-Type other than JSON or form on login is 415', async () => {
 test('odd JSON shapes and values on login are 4xx, never 5xx', async () => {
 	const c = await csrfClient(server);
 	const bodies = [
-		'', '[]', '"str"', '1', 'null', 'true',
-		'{"email":1,"password":2}', '{"email":null,"password":null}', '{"email":["a"],"password":{"x":1}}',
-		'{"email":"a\\u0000b@example.com","password":"p"}', '{"email":"\\ud800@example.com","password":"p"}',
+		'',
+		'[]',
+		'"str"',
+		'1',
+		'null',
+		'true',
+		'{"email":1,"password":2}',
+		'{"email":null,"password":null}',
+		'{"email":["a"],"password":{"x":1}}',
+		'{"email":"a\\u0000b@example.com","password":"p"}',
+		'{"email":"\\ud800@example.com","password":"p"}',
 		`{"email":"${'a'.repeat(20000)}@example.com","password":"p"}`,
-		'['.repeat(20000) + ']'.repeat(20000), '{"a":'.repeat(5000) + '1' + '}'.repeat(5000),
+		'['.repeat(20000) + ']'.repeat(20000),
+		'{"a":'.repeat(5000) + '1' + '}'.repeat(5000),
 		`{"email":"${email}","email":"x@example.com","password":"p"}`,
-		'{"email":"","password":""}', '{"email":" ","password":" "}',
+		'{"email":"","password":""}',
+		'{"email":" ","password":" "}',
 	];
 	for (const body of bodies) {
 		const r = await c.post('/api/login/', { body, headers: { 'Content-Type': 'application/json' } });
 		assertNot5xx(r.status, `body ${JSON.stringify(body.slice(0, 60))}`);
 		assert.equal(cookiesNamed(r, 'sessionid').length, 0, `no session for ${JSON.stringify(body.slice(0, 60))}`);
 	}
-	const forms = ['email&password', '=&=', '%', 'email=%zz&password=x', '&&&', 'email=a%00b&password=x', 'a=' + 'b'.repeat(60000)];
+	const forms = [
+		'email&password',
+		'=&=',
+		'%',
+		'email=%zz&password=x',
+		'&&&',
+		'email=a%00b&password=x',
+		'a=' + 'b'.repeat(60000),
+	];
 	for (const body of forms) {
 		const r = await c.post('/api/login/', { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
 		assertNot5xx(r.status, `form ${JSON.stringify(body.slice(0, 60))}`);
@@ -155,7 +199,14 @@ test('odd JSON shapes and values on login are 4xx, never 5xx', async () => {
 
 test('an unknown /api/ path is a JSON 404', async () => {
 	const c = await csrfClient(server);
-	for (const p of ['/api/nope/', '/api/nope', '/api/', '/api/users/', '/api/users/profile/extra/', '/api/login-set-cookie/x']) {
+	for (const p of [
+		'/api/nope/',
+		'/api/nope',
+		'/api/',
+		'/api/users/',
+		'/api/users/profile/extra/',
+		'/api/login-set-cookie/x',
+	]) {
 		const r = await c.get(p);
 		assert.equal(r.status, 404, `${p}: ${r.status}`);
 		assert.deepEqual(r.json, { detail: 'Not found.' }, p);
@@ -169,8 +220,12 @@ test('an unknown /api/ path is a JSON 404', async () => {
 test('a wrong method on a known endpoint is a JSON 405', async () => {
 	const c = await csrfClient(server);
 	const cases = [
-		['put', '/api/login/'], ['delete', '/api/login/'], ['patch', '/api/logout/'],
-		['post', '/api/users/profile/'], ['delete', '/api/users/profile/'], ['post', '/api/login-set-cookie/'],
+		['put', '/api/login/'],
+		['delete', '/api/login/'],
+		['patch', '/api/logout/'],
+		['post', '/api/users/profile/'],
+		['delete', '/api/users/profile/'],
+		['post', '/api/login-set-cookie/'],
 	];
 	for (const [m, p] of cases) {
 		const r = await c[m](p, { json: {} });
@@ -222,10 +277,16 @@ test('keep-alive: several requests on one connection are all answered', async ()
 		'GET /api/login-set-cookie/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
 	];
 	const r = await server.raw(reqs.join(''), { responses: 3 });
-	assert.deepEqual(r.responses.map((x) => x.status), [200, 404, 200]);
+	assert.deepEqual(
+		r.responses.map((x) => x.status),
+		[200, 404, 200],
+	);
 	// The same, one request after another answer.
 	const seq = await server.raw([reqs[0], 200, reqs[0], 200, reqs[2]], { responses: 3 });
-	assert.deepEqual(seq.responses.map((x) => x.status), [200, 200, 200]);
+	assert.deepEqual(
+		seq.responses.map((x) => x.status),
+		[200, 200, 200],
+	);
 });
 
 test('an HTTP/1.0 request is answered', async () => {
@@ -246,12 +307,18 @@ describe('per-account login throttle', () => {
 	let srv;
 	before(async () => {
 		srv = await startServer({
-			env: { GATEHOUSE_LOGIN_WINDOW: '3', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '3', GATEHOUSE_LOGIN_IP_LIMIT: '1000',
+			env: {
+				GATEHOUSE_LOGIN_WINDOW: '3',
+				GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '3',
+				GATEHOUSE_LOGIN_IP_LIMIT: '1000',
 				// failures answered on a 100 ms grid, well inside the 3 s window (whole seconds: 2 to 3 s)
-				GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '100' },
+				GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '100',
+			},
 		});
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('after the account limit of failures the right password is 429 until the window passes', async () => {
 		const em = createUser(srv, uniqueEmail('thr'), PW);
@@ -296,7 +363,8 @@ describe('per-account login throttle', () => {
 	test('unknown emails are throttled like known ones', async () => {
 		const ghost = uniqueEmail('ghost');
 		const c = await csrfClient(srv);
-		for (let i = 0; i < 3; i++) assert.equal((await c.post('/api/login/', { json: { email: ghost, password: 'x' } })).status, 400);
+		for (let i = 0; i < 3; i++)
+			assert.equal((await c.post('/api/login/', { json: { email: ghost, password: 'x' } })).status, 400);
 		const r = await c.post('/api/login/', { json: { email: ghost, password: 'x' } });
 		assert.equal(r.status, 429, 'unknown email must look like a known one once throttled');
 	});
@@ -306,12 +374,18 @@ describe('per-IP login throttle', () => {
 	let srv;
 	before(async () => {
 		srv = await startServer({
-			env: { GATEHOUSE_LOGIN_WINDOW: '3', GATEHOUSE_LOGIN_IP_LIMIT: '4', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '1000',
+			env: {
+				GATEHOUSE_LOGIN_WINDOW: '3',
+				GATEHOUSE_LOGIN_IP_LIMIT: '4',
+				GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '1000',
 				// failures answered on a 100 ms grid, well inside the 3 s window (whole seconds: 2 to 3 s)
-				GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '100' },
+				GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '100',
+			},
 		});
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('failures across different emails from one IP reach the IP limit', async () => {
 		const em = createUser(srv, uniqueEmail('ip'), PW);
@@ -345,21 +419,29 @@ describe('with a tiny password-hash pool', { skip: poolSkip }, () => {
 		srv = await startServer({
 			defaultArgon2: true,
 			env: {
-				GATEHOUSE_HASH_THREADS: '1', GATEHOUSE_HASH_QUEUE: '1',
-				GATEHOUSE_ARGON2_MEMORY_KIB: '32768', GATEHOUSE_ARGON2_ITERATIONS: '3',
-				GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000',
+				GATEHOUSE_HASH_THREADS: '1',
+				GATEHOUSE_HASH_QUEUE: '1',
+				GATEHOUSE_ARGON2_MEMORY_KIB: '32768',
+				GATEHOUSE_ARGON2_ITERATIONS: '3',
+				GATEHOUSE_LOGIN_IP_LIMIT: '10000',
+				GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000',
 				GATEHOUSE_LOGIN_ACCOUNT_INFLIGHT: '100',
 			},
 		});
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('a full hash queue answers 503 with Retry-After and the server recovers', async () => {
 		const em = createUser(srv, uniqueEmail('pool'), PW);
 		const clients = await Promise.all(Array.from({ length: 12 }, () => csrfClient(srv)));
 		const results = await Promise.all(clients.map((c) => c.post('/api/login/', { json: { email: em, password: PW } })));
 		const statuses = results.map((r) => r.status);
-		assert.ok(statuses.every((st) => st === 200 || st === 503), `statuses ${statuses}`);
+		assert.ok(
+			statuses.every((st) => st === 200 || st === 503),
+			`statuses ${statuses}`,
+		);
 		assert.ok(statuses.includes(200), `some logins succeed: ${statuses}`);
 		assert.ok(statuses.includes(503), `12 concurrent logins on 1 thread + queue 1 should overflow: ${statuses}`);
 		for (const r of results.filter((x) => x.status === 503)) {

@@ -8,26 +8,29 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import {
-	BIN, WRAPPER, startServer, createUser, csrfClient, uniqueEmail, q,
-} from './harness.mjs';
+import { BIN, WRAPPER, startServer, createUser, csrfClient, uniqueEmail, q } from './harness.mjs';
 
 const PW = 'timing pass 1';
 const SAMPLES = 5;
 
-const skip = WRAPPER ? `timing is meaningless under GATEHOUSE_WRAPPER=${WRAPPER}`
-	: BIN.includes('build-asan') ? 'timing is meaningless in the sanitizer build (build-asan)' : false;
+const skip = WRAPPER
+	? `timing is meaningless under GATEHOUSE_WRAPPER=${WRAPPER}`
+	: BIN.includes('build-asan')
+		? 'timing is meaningless in the sanitizer build (build-asan)'
+		: false;
 if (skip) console.log(`# login-timing: skipped: ${skip}`);
 
 let srv;
 before(async () => {
 	if (skip) return;
 	srv = await startServer({
-		defaultArgon2: true,    // the native hash at its real cost
+		defaultArgon2: true, // the native hash at its real cost
 		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '1000' },
 	});
 });
-after(async () => { await srv?.stop(); });
+after(async () => {
+	await srv?.stop();
+});
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -63,7 +66,9 @@ test('failed logins of every kind take the same time', { skip }, async () => {
 		}
 	}
 	const medians = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
-	const report = Object.entries(medians).map(([k, m]) => `${k}: ${m.toFixed(0)} ms`).join('; ');
+	const report = Object.entries(medians)
+		.map(([k, m]) => `${k}: ${m.toFixed(0)} ms`)
+		.join('; ');
 	const lo = Math.min(...Object.values(medians));
 	const hi = Math.max(...Object.values(medians));
 	assert.ok(hi <= lo * 1.25, `medians more than 25 % apart: ${report}`);

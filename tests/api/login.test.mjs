@@ -3,8 +3,16 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
 import {
-	startServer, createUser, csrfClient, loggedIn, uniqueEmail, q, headerPairs, cookiesNamed,
-	assertSecurityHeaders, SLOW,
+	startServer,
+	createUser,
+	csrfClient,
+	loggedIn,
+	uniqueEmail,
+	q,
+	headerPairs,
+	cookiesNamed,
+	assertSecurityHeaders,
+	SLOW,
 } from './harness.mjs';
 
 const PW = 'login pass 1';
@@ -14,10 +22,16 @@ let server;
 before(async () => {
 	server = await startServer({
 		// many logins of one account at once (one test): no per-account cap on checks in flight
-		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_INFLIGHT: '100' },
+		env: {
+			GATEHOUSE_LOGIN_IP_LIMIT: '10000',
+			GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000',
+			GATEHOUSE_LOGIN_ACCOUNT_INFLIGHT: '100',
+		},
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 const passwordOf = (srv, email) => srv.sqlRows(`SELECT password FROM users WHERE email = ${q(email)}`)[0]?.password;
 
@@ -94,7 +108,11 @@ test('unknown email, wrong password and inactive user get the same status, body 
 	const unknown = await attempt(uniqueEmail('nobody'), PW);
 	const wrong = await attempt(active, 'not the password');
 	const off = await attempt(inactive, PW);
-	for (const [name, r] of [['unknown', unknown], ['wrong', wrong], ['inactive', off]]) {
+	for (const [name, r] of [
+		['unknown', unknown],
+		['wrong', wrong],
+		['inactive', off],
+	]) {
 		assert.equal(r.status, 400, `${name}: ${r.text}`);
 		assert.deepEqual(r.json, INVALID, name);
 		assert.equal(cookiesNamed(r, 'sessionid').length, 0, `${name}: no session`);
@@ -205,8 +223,9 @@ test('a successful login records last_login', async () => {
 test('concurrent logins all complete without 5xx', async () => {
 	const email = createUser(server, uniqueEmail('conc'), PW);
 	const clients = await Promise.all(Array.from({ length: 16 }, () => csrfClient(server)));
-	const results = await Promise.all(clients.map((c, i) =>
-		c.post('/api/login/', { json: { email, password: i % 2 ? PW : 'wrong' } })));
+	const results = await Promise.all(
+		clients.map((c, i) => c.post('/api/login/', { json: { email, password: i % 2 ? PW : 'wrong' } })),
+	);
 	results.forEach((r, i) => assert.equal(r.status, i % 2 ? 200 : 400, `login ${i}: ${r.status} ${r.text}`));
 	assert.ok(await server.alive());
 });
@@ -215,7 +234,10 @@ test('CLI createuser reads the password from stdin and the user can log in', asy
 	const email = uniqueEmail('cli');
 	const r = server.cli(['createuser', email], { input: 'stdin password 1\nsecond line ignored\n' });
 	assert.equal(r.status, 0, r.stderr);
-	assert.ok(!r.stdout.includes('stdin password 1') && !r.stderr.includes('stdin password 1'), 'the CLI never echoes the password');
+	assert.ok(
+		!r.stdout.includes('stdin password 1') && !r.stderr.includes('stdin password 1'),
+		'the CLI never echoes the password',
+	);
 	const c = await csrfClient(server);
 	assert.equal((await c.post('/api/login/', { json: { email, password: 'stdin password 1' } })).status, 200);
 });
@@ -228,7 +250,11 @@ test('CLI createuser rejects a duplicate email, case-insensitively', async () =>
 	assert.notEqual(r2.status, 0, 'upper-cased and padded email');
 	assert.equal(server.sqlRows(`SELECT id FROM users WHERE lower(email) = ${q(email)}`).length, 1);
 	const c = await csrfClient(server);
-	assert.equal((await c.post('/api/login/', { json: { email, password: PW } })).status, 200, 'the original password still works');
+	assert.equal(
+		(await c.post('/api/login/', { json: { email, password: PW } })).status,
+		200,
+		'the original password still works',
+	);
 });
 
 test('CLI createuser stores the email lower-cased and trimmed', async () => {
@@ -255,7 +281,9 @@ describe('with the default argon2 cost', () => {
 			env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000' },
 		});
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('passwords are hashed with argon2id m=19456,t=2,p=1 by default', async () => {
 		const email = createUser(srv, uniqueEmail('default'), PW);
@@ -281,6 +309,9 @@ describe('with the default argon2 cost', () => {
 		const wrong = median(xs[email]);
 		const unknown = median(xs[ghost]);
 		// About 50 ms each with the default cost; a skipped hash would be ~1 ms.
-		assert.ok(unknown > wrong * 0.3, `median unknown-email login ${unknown.toFixed(1)} ms vs wrong password ${wrong.toFixed(1)} ms`);
+		assert.ok(
+			unknown > wrong * 0.3,
+			`median unknown-email login ${unknown.toFixed(1)} ms vs wrong password ${wrong.toFixed(1)} ms`,
+		);
 	});
 });

@@ -10,8 +10,18 @@ import path from 'node:path';
 import { startServer, csrfClient, uniqueEmail, sleep, SLOW } from './harness.mjs';
 import { start as startSmtp, confirmKeyOf, resetLinkOf, hasLinkLine, parseMessage } from './smtp.mjs';
 import {
-	startAccounts, mailEnv, NO_LIMITS, mark, nextMail, mailsTo, signup, signupKey, confirm, newAccount,
-	SUBJECT, ANSWER,
+	startAccounts,
+	mailEnv,
+	NO_LIMITS,
+	mark,
+	nextMail,
+	mailsTo,
+	signup,
+	signupKey,
+	confirm,
+	newAccount,
+	SUBJECT,
+	ANSWER,
 } from './accounts-harness.mjs';
 
 const P = 'Gatehouse';
@@ -21,7 +31,8 @@ const SETTLE_MS = 4500 * (SLOW > 1 ? 2 : 1);
 /** Send one request on a raw socket, with a Host header of our choosing. */
 async function rawPost(server, p, body, { host, csrf, extraHeaders = {} }) {
 	const json = JSON.stringify(body);
-	let head = `POST ${p} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n` +
+	let head =
+		`POST ${p} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n` +
 		`Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
 		`Cookie: csrftoken=${csrf}\r\nX-CSRFToken: ${csrf}\r\n`;
 	for (const [k, v] of Object.entries(extraHeaders)) head += `${k}: ${v}\r\n`;
@@ -32,13 +43,21 @@ describe('links come from GATEHOUSE_PUBLIC_ORIGIN', () => {
 	const ORIGIN = 'http://accounts.example.test';
 	const EVIL = 'evil.example.net';
 	let ctx;
-	before(async () => { ctx = await startAccounts({ env: { GATEHOUSE_PUBLIC_ORIGIN: ORIGIN } }); });
-	after(async () => { await ctx?.stop(); });
+	before(async () => {
+		ctx = await startAccounts({ env: { GATEHOUSE_PUBLIC_ORIGIN: ORIGIN } });
+	});
+	after(async () => {
+		await ctx?.stop();
+	});
 
 	test('a forged Host header does not reach the links in any mail', async () => {
 		const c = await csrfClient(ctx.server);
 		const csrf = c.cookie('csrftoken');
-		const forged = { host: EVIL, csrf, extraHeaders: { 'X-Forwarded-Host': EVIL, 'X-Forwarded-Proto': 'https', Forwarded: `host=${EVIL}` } };
+		const forged = {
+			host: EVIL,
+			csrf,
+			extraHeaders: { 'X-Forwarded-Host': EVIL, 'X-Forwarded-Proto': 'https', Forwarded: `host=${EVIL}` },
+		};
 		const acct = await newAccount(ctx);
 		const fresh = uniqueEmail('host');
 		const unknown = uniqueEmail('host-unknown');
@@ -46,7 +65,12 @@ describe('links come from GATEHOUSE_PUBLIC_ORIGIN', () => {
 
 		let r = await rawPost(ctx.server, '/api/signup/', { email: fresh, password: 'harbour lantern tranquil 8' }, forged);
 		assert.equal(r.response?.status, 201, `signup with a forged Host: ${r.text}`);
-		r = await rawPost(ctx.server, '/api/signup/', { email: acct.email, password: 'harbour lantern tranquil 8' }, forged);
+		r = await rawPost(
+			ctx.server,
+			'/api/signup/',
+			{ email: acct.email, password: 'harbour lantern tranquil 8' },
+			forged,
+		);
 		assert.equal(r.response?.status, 201, `signup of a taken address with a forged Host: ${r.text}`);
 		r = await rawPost(ctx.server, '/api/password/reset/', { email: acct.email }, forged);
 		assert.equal(r.response?.status, 200, `reset with a forged Host: ${r.text}`);
@@ -73,8 +97,12 @@ describe('links come from GATEHOUSE_PUBLIC_ORIGIN', () => {
 
 describe('delivery through a flaky SMTP server', () => {
 	let ctx;
-	before(async () => { ctx = await startAccounts(); });
-	after(async () => { await ctx?.stop(); });
+	before(async () => {
+		ctx = await startAccounts();
+	});
+	after(async () => {
+		await ctx?.stop();
+	});
 
 	test('SMTP down, then up: the message is delivered exactly once', async () => {
 		const email = uniqueEmail('down');
@@ -100,13 +128,17 @@ describe('delivery through a flaky SMTP server', () => {
 
 		ctx.smtp.failNext(1, 451);
 		await signupKey(ctx, afterData); // waits for the delivered copy
-		assert.ok(ctx.smtp.rejected.slice(rejectedBefore).some((x) => x.to.includes(afterData) && x.code === 451),
-			'the first attempt was answered 451 after DATA');
+		assert.ok(
+			ctx.smtp.rejected.slice(rejectedBefore).some((x) => x.to.includes(afterData) && x.code === 451),
+			'the first attempt was answered 451 after DATA',
+		);
 
 		ctx.smtp.failNext(1, 450, { stage: 'rcpt' });
 		await signupKey(ctx, atRcpt);
-		assert.ok(ctx.smtp.rejected.slice(rejectedBefore).some((x) => x.to.includes(atRcpt) && x.code === 450),
-			'the first attempt was answered 450 at RCPT TO');
+		assert.ok(
+			ctx.smtp.rejected.slice(rejectedBefore).some((x) => x.to.includes(atRcpt) && x.code === 450),
+			'the first attempt was answered 450 at RCPT TO',
+		);
 
 		await sleep(SETTLE_MS);
 		assert.equal(mailsTo(ctx, afterData).length, 1, 'delivered once after the 451');
@@ -119,10 +151,15 @@ describe('a crash between the answer and the delivery', () => {
 	let smtp;
 	let first;
 	let second;
-	before(async () => { smtp = await startSmtp(); });
+	before(async () => {
+		smtp = await startSmtp();
+	});
 	after(async () => {
 		if (second) await second.stop();
-		else if (first) { await first.kill(); first.remove(); }
+		else if (first) {
+			await first.kill();
+			first.remove();
+		}
 		await smtp?.stop();
 	});
 
@@ -143,7 +180,11 @@ describe('a crash between the answer and the delivery', () => {
 		const m = await smtp.waitFor((x) => x.to.includes(email), 20000 * SLOW);
 		assert.equal(m.subject, SUBJECT.confirm(P));
 		await sleep(SETTLE_MS);
-		assert.equal(smtp.count((x) => x.to.includes(email)), 1, 'delivered exactly once');
+		assert.equal(
+			smtp.count((x) => x.to.includes(email)),
+			1,
+			'delivered exactly once',
+		);
 		const key = confirmKeyOf(m, ORIGIN);
 		assert.ok(key, m.text);
 		const c2 = await csrfClient(second);
@@ -159,8 +200,11 @@ describe('GATEHOUSE_EMAIL=file:DIR', () => {
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-mail-'));
 		server = await startServer({
 			env: {
-				...NO_LIMITS, GATEHOUSE_EMAIL: `file:${dir}`,
-				GATEHOUSE_MAIL_POLL: '1', GATEHOUSE_MAIL_RETRY: '1', GATEHOUSE_MAIL_LEASE: '2',
+				...NO_LIMITS,
+				GATEHOUSE_EMAIL: `file:${dir}`,
+				GATEHOUSE_MAIL_POLL: '1',
+				GATEHOUSE_MAIL_RETRY: '1',
+				GATEHOUSE_MAIL_LEASE: '2',
 			},
 		});
 	});
@@ -169,15 +213,25 @@ describe('GATEHOUSE_EMAIL=file:DIR', () => {
 		if (dir) fs.rmSync(dir, { recursive: true, force: true });
 	});
 
-	const emlFiles = () => fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+	const emlFiles = () =>
+		fs
+			.readdirSync(dir)
+			.filter((f) => f.endsWith('.eml'))
+			.sort();
 
 	test('each message is one .eml file, and its link works', async () => {
 		const a = uniqueEmail('file-a');
 		const b = uniqueEmail('file-b');
 		const nobody = uniqueEmail('file-nobody');
 		const c = await csrfClient(server);
-		assert.equal((await c.post('/api/signup/', { json: { email: a, password: 'file transport passphrase 1' } })).status, 201);
-		assert.equal((await c.post('/api/signup/', { json: { email: b, password: 'file transport passphrase 2' } })).status, 201);
+		assert.equal(
+			(await c.post('/api/signup/', { json: { email: a, password: 'file transport passphrase 1' } })).status,
+			201,
+		);
+		assert.equal(
+			(await c.post('/api/signup/', { json: { email: b, password: 'file transport passphrase 2' } })).status,
+			201,
+		);
 		assert.equal((await c.post('/api/password/reset/', { json: { email: nobody } })).status, 200);
 
 		const deadline = Date.now() + 15000 * SLOW;
@@ -215,12 +269,17 @@ describe('GATEHOUSE_EMAIL=console', () => {
 	before(async () => {
 		server = await startServer({
 			env: {
-				...NO_LIMITS, GATEHOUSE_EMAIL: 'console',
-				GATEHOUSE_MAIL_POLL: '1', GATEHOUSE_MAIL_RETRY: '1', GATEHOUSE_MAIL_LEASE: '2',
+				...NO_LIMITS,
+				GATEHOUSE_EMAIL: 'console',
+				GATEHOUSE_MAIL_POLL: '1',
+				GATEHOUSE_MAIL_RETRY: '1',
+				GATEHOUSE_MAIL_LEASE: '2',
 			},
 		});
 	});
-	after(async () => { await server?.stop(); });
+	after(async () => {
+		await server?.stop();
+	});
 
 	test('the message is printed on stdout, with a link that works, and not in the logs', async () => {
 		const email = uniqueEmail('console');

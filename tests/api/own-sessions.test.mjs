@@ -3,12 +3,36 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, csrfClient, uniqueEmail, cookiesNamed, sha256hex, q, ISO_UTC, estimatedBits,
+	startServer,
+	createUser,
+	csrfClient,
+	uniqueEmail,
+	cookiesNamed,
+	sha256hex,
+	q,
+	ISO_UTC,
+	estimatedBits,
 } from './harness.mjs';
 import {
-	CHROME_LINUX, FIREFOX_WINDOWS, SAFARI_IPHONE, NOT_FOUND, INVALID_TOKEN, INCORRECT_PASSWORD, OTHERS_SIGNED_OUT,
-	Secrets, signIn, ownSessions, currentSessionId, newToken, withToken, assertNotProvided, assertSignedIn,
-	assertSignedOut, assertSessionShape, assertTokenShape, userId,
+	CHROME_LINUX,
+	FIREFOX_WINDOWS,
+	SAFARI_IPHONE,
+	NOT_FOUND,
+	INVALID_TOKEN,
+	INCORRECT_PASSWORD,
+	OTHERS_SIGNED_OUT,
+	Secrets,
+	signIn,
+	ownSessions,
+	currentSessionId,
+	newToken,
+	withToken,
+	assertNotProvided,
+	assertSignedIn,
+	assertSignedOut,
+	assertSessionShape,
+	assertTokenShape,
+	userId,
 } from './admin-harness.mjs';
 
 const PW = 'harbour lantern 42';
@@ -22,12 +46,14 @@ before(async () => {
 		env: { GATEHOUSE_LOGIN_IP_LIMIT: '100000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: String(ACCOUNT_LIMIT) },
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 const user = (prefix) => createUser(server, uniqueEmail(prefix), PW);
 const signInAs = (email, userAgent) => signIn(server, email, PW, { userAgent, secrets });
-const tokenCount = (email) => server.sqlRows(
-	`SELECT count(*) AS n FROM tokens WHERE user_id = ${userId(server, email)}`)[0].n;
+const tokenCount = (email) =>
+	server.sqlRows(`SELECT count(*) AS n FROM tokens WHERE user_id = ${userId(server, email)}`)[0].n;
 
 // --- sessions ------------------------------------------------------------------
 
@@ -54,7 +80,8 @@ test('the session list shows every session of the user with device and ip, exact
 	assert.match(byUa[FIREFOX_WINDOWS].device, /Windows/);
 	assert.match(byUa[SAFARI_IPHONE].device, /Safari/);
 	assert.match(byUa[SAFARI_IPHONE].device, /iOS|iPhone/);
-	for (const s of list) assert.ok(!/Mozilla|AppleWebKit/.test(s.device), `device is readable, not the raw UA: ${s.device}`);
+	for (const s of list)
+		assert.ok(!/Mozilla|AppleWebKit/.test(s.device), `device is readable, not the raw UA: ${s.device}`);
 
 	// Each client sees its own session as the current one, and the same set.
 	const ids = list.map((s) => s.id).sort();
@@ -76,12 +103,17 @@ test('the session list is ordered most recently seen first', async () => {
 	const ids = (await ownSessions(a)).map((s) => s.id).sort((x, y) => x - y);
 	// Make the oldest session the most recently seen and the newest the least.
 	const now = Math.floor(Date.now() / 1000);
-	ids.forEach((id, i) => server.sql(`UPDATE sessions SET last_seen = ${now - 100 - 100 * (ids.length - i)} WHERE id = ${id}`));
+	ids.forEach((id, i) =>
+		server.sql(`UPDATE sessions SET last_seen = ${now - 100 - 100 * (ids.length - i)} WHERE id = ${id}`),
+	);
 	const list = await ownSessions(a);
 	const seen = list.map((s) => Date.parse(s.last_seen));
 	assert.ok(new Set(seen).size >= 2, `distinct last_seen values: ${JSON.stringify(list.map((s) => s.last_seen))}`);
 	for (let i = 1; i < seen.length; i++)
-		assert.ok(seen[i - 1] >= seen[i], `not most recently seen first: ${JSON.stringify(list.map((s) => [s.id, s.last_seen]))}`);
+		assert.ok(
+			seen[i - 1] >= seen[i],
+			`not most recently seen first: ${JSON.stringify(list.map((s) => [s.id, s.last_seen]))}`,
+		);
 });
 
 test('deleting one of my other sessions ends it at once while mine keeps working', async () => {
@@ -95,7 +127,11 @@ test('deleting one of my other sessions ends it at once while mine keeps working
 	await assertSignedOut(b, 'deleted session');
 	await assertSignedIn(a, email, 'the caller');
 	const left = await ownSessions(a);
-	assert.deepEqual(left.map((s) => s.id), [await currentSessionId(a)], 'only the caller is left');
+	assert.deepEqual(
+		left.map((s) => s.id),
+		[await currentSessionId(a)],
+		'only the caller is left',
+	);
 });
 
 test('the path without the trailing slash deletes a session too', async () => {
@@ -117,8 +153,10 @@ test('deleting my current session signs this browser out and clears its cookie',
 	const cleared = cookiesNamed(r, 'sessionid');
 	assert.equal(cleared.length, 1, `one Set-Cookie for sessionid: ${JSON.stringify(r.setCookies)}`);
 	assert.equal(cleared[0].value, '', 'sessionid emptied');
-	assert.ok(cleared[0].attrs['max-age'] === '0' || Date.parse(cleared[0].attrs.expires) < Date.now(),
-		`sessionid expired: ${cleared[0].raw}`);
+	assert.ok(
+		cleared[0].attrs['max-age'] === '0' || Date.parse(cleared[0].attrs.expires) < Date.now(),
+		`sessionid expired: ${cleared[0].raw}`,
+	);
 	assert.equal(a.cookie('sessionid'), undefined);
 	await assertSignedOut(a, 'after deleting the current session');
 	assertNotProvided(await a.get('/api/users/profile/', { cookies: `sessionid=${old}` }), 'the old cookie value');
@@ -156,7 +194,7 @@ test('revoke-others with an API token ends every session of the user', async () 
 	assert.equal((await withToken(server, key)).status, 200, 'the token itself still works');
 });
 
-test('another user\'s session id is 404 and that session stays alive', async () => {
+test("another user's session id is 404 and that session stays alive", async () => {
 	const mallory = await signInAs(user('mallory'));
 	const aliceEmail = user('alice');
 	const alice = await signInAs(aliceEmail);
@@ -225,7 +263,11 @@ test('creating a token with the right password returns the 40-char key once and 
 	assert.equal(p.json.email, email);
 	const again = await withToken(server, r.json.key, '/api/tokens/');
 	assert.equal(again.status, 200);
-	assert.deepEqual(again.json.map((t) => t.id), [r.json.id], 'the token sees itself in the list');
+	assert.deepEqual(
+		again.json.map((t) => t.id),
+		[r.json.id],
+		'the token sees itself in the list',
+	);
 });
 
 test('a wrong password creates no token: 400 Incorrect password', async () => {
@@ -245,9 +287,14 @@ test('repeated wrong passwords on token creation are throttled with 429 and Retr
 	const statuses = [];
 	let throttled;
 	for (let i = 0; i < ACCOUNT_LIMIT + 3; i++) {
-		const r = await a.post('/api/tokens/', { json: { name: 'x', password: secrets.add('wrong password', `wrong guess ${i}`) } });
+		const r = await a.post('/api/tokens/', {
+			json: { name: 'x', password: secrets.add('wrong password', `wrong guess ${i}`) },
+		});
 		statuses.push(r.status);
-		if (r.status === 429) { throttled = r; break; }
+		if (r.status === 429) {
+			throttled = r;
+			break;
+		}
 		assert.equal(r.status, 400, `attempt ${i}: ${r.text}`);
 	}
 	assert.ok(throttled, `no 429 after ${statuses.length} wrong passwords: ${statuses}`);
@@ -274,7 +321,7 @@ test('the token list never contains a key', async () => {
 	assert.ok(!/"key"/.test(r.text), 'no "key" field');
 });
 
-test('expires_in_days sets the token\'s expiry that many days after creation', async () => {
+test("expires_in_days sets the token's expiry that many days after creation", async () => {
 	const email = user('tokexp');
 	const a = await signInAs(email);
 	const t = await newToken(a, PW, { name: 'month', expires_in_days: 30, secrets });
@@ -283,7 +330,10 @@ test('expires_in_days sets the token\'s expiry that many days after creation', a
 	const listed = (await a.get('/api/tokens/')).json.find((x) => x.id === t.id);
 	assert.equal(listed.expires, t.expires, 'the list shows the same expiry');
 	const max = await newToken(a, PW, { name: 'max', expires_in_days: 3650, secrets });
-	assert.ok(Math.abs((Date.parse(max.expires) - Date.parse(max.created)) / 1000 - 3650 * 86400) <= 2, 'the upper bound');
+	assert.ok(
+		Math.abs((Date.parse(max.expires) - Date.parse(max.created)) / 1000 - 3650 * 86400) <= 2,
+		'the upper bound',
+	);
 	const min = await newToken(a, PW, { name: 'min', expires_in_days: 1, secrets });
 	assert.ok(Math.abs((Date.parse(min.expires) - Date.parse(min.created)) / 1000 - 86400) <= 2, 'the lower bound');
 });
@@ -316,8 +366,10 @@ test('token creation refuses a missing or long name, a bad expires_in_days or no
 	for (const [json, field] of cases) {
 		const r = await a.post('/api/tokens/', { json });
 		assert.equal(r.status, 400, `${JSON.stringify(json).slice(0, 80)}: ${r.status} ${r.text}`);
-		assert.ok(Array.isArray(r.json?.[field]) && r.json[field].length > 0 && r.json[field].every((m) => typeof m === 'string'),
-			`${JSON.stringify(json).slice(0, 80)}: field error for ${field}, got ${r.text}`);
+		assert.ok(
+			Array.isArray(r.json?.[field]) && r.json[field].length > 0 && r.json[field].every((m) => typeof m === 'string'),
+			`${JSON.stringify(json).slice(0, 80)}: field error for ${field}, got ${r.text}`,
+		);
 	}
 	assert.equal(tokenCount(email), 0, 'no token made by a refused request');
 	// The bounds themselves are fine: 150 characters (not bytes) of name.
@@ -338,7 +390,10 @@ test('a deleted token is 401 Invalid token at once', async () => {
 	const after = await withToken(server, t.key);
 	assert.equal(after.status, 401, after.text);
 	assert.deepEqual(after.json, INVALID_TOKEN);
-	assert.deepEqual((await a.get('/api/tokens/')).json.map((x) => x.id), [keep.id]);
+	assert.deepEqual(
+		(await a.get('/api/tokens/')).json.map((x) => x.id),
+		[keep.id],
+	);
 	assert.equal((await withToken(server, keep.key)).status, 200, 'the other token still works');
 	const again = await a.delete(`/api/tokens/${t.id}/`);
 	assert.equal(again.status, 404, 'deleting it twice');
@@ -354,14 +409,14 @@ test('a token can delete itself without a CSRF header', async () => {
 	assert.deepEqual((await withToken(server, t.key)).json, INVALID_TOKEN);
 });
 
-test('another user\'s token id is 404 and that token keeps working', async () => {
+test("another user's token id is 404 and that token keeps working", async () => {
 	const alice = await signInAs(user('tokalice'));
 	const mallory = await signInAs(user('tokmallory'));
 	const t = await newToken(alice, PW, { secrets });
 	const r = await mallory.delete(`/api/tokens/${t.id}/`);
 	assert.equal(r.status, 404, r.text);
 	assert.deepEqual(r.json, NOT_FOUND);
-	assert.equal((await withToken(server, t.key)).status, 200, 'alice\'s token still works');
+	assert.equal((await withToken(server, t.key)).status, 200, "alice's token still works");
 	assert.ok(!(await mallory.get('/api/tokens/')).json.some((x) => x.id === t.id), 'mallory does not list it');
 });
 
@@ -384,13 +439,14 @@ test('the database holds only a hash of a token key made over the API', async ()
 	const dump = server.dump();
 	assert.ok(!dump.includes(t.key), 'token key in clear in the database');
 	assert.ok(dump.includes(sha256hex(t.key)), 'the SHA-256 of the key is what is stored');
-	const rows = server.sqlRows(`SELECT count(*) AS n FROM tokens WHERE key_hash = ${q(sha256hex(t.key))} AND id = ${t.id}`);
+	const rows = server.sqlRows(
+		`SELECT count(*) AS n FROM tokens WHERE key_hash = ${q(sha256hex(t.key))} AND id = ${t.id}`,
+	);
 	assert.equal(rows[0].n, 1);
 });
 
 test('no audit row holds a password, session cookie or token key used in this file', async () => {
 	const rows = server.sql('SELECT * FROM audit;');
-	assert.ok(rows.includes('token.created'), 'the audit table has this file\'s rows');
-	for (const [what, needle] of secrets.needles())
-		assert.ok(!rows.includes(needle), `${what} found in the audit table`);
+	assert.ok(rows.includes('token.created'), "the audit table has this file's rows");
+	for (const [what, needle] of secrets.needles()) assert.ok(!rows.includes(needle), `${what} found in the audit table`);
 });

@@ -3,21 +3,49 @@
 // from the mail a real SMTP server received.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { csrfClient, loggedIn, createToken, uniqueEmail, cookiesNamed, assertSecurityHeaders, sleep } from './harness.mjs';
+import {
+	csrfClient,
+	loggedIn,
+	createToken,
+	uniqueEmail,
+	cookiesNamed,
+	assertSecurityHeaders,
+	sleep,
+} from './harness.mjs';
 import { hasLinkLine } from './smtp.mjs';
 import {
-	startAccounts, mark, nextMail, mailsTo, drainMail, newAccount, resetLink, resetConfirm, tryLogin,
-	headerNames, assertMailShape, SUBJECT, ANSWER, RULE, GOOD_PW, GOOD_PW2,
+	startAccounts,
+	mark,
+	nextMail,
+	mailsTo,
+	drainMail,
+	newAccount,
+	resetLink,
+	resetConfirm,
+	tryLogin,
+	headerNames,
+	assertMailShape,
+	SUBJECT,
+	ANSWER,
+	RULE,
+	GOOD_PW,
+	GOOD_PW2,
 } from './accounts-harness.mjs';
 
 const P = 'Gatehouse';
 let ctx;
 
-before(async () => { ctx = await startAccounts(); });
-after(async () => { await ctx?.stop(); });
+before(async () => {
+	ctx = await startAccounts();
+});
+after(async () => {
+	await ctx?.stop();
+});
 
-const profileStatus = async (client, cookie) => (await client.get('/api/users/profile/', cookie ? { cookies: cookie } : {})).status;
-const tokenStatus = async (key) => (await ctx.server.fetch('/api/users/profile/', { headers: { Authorization: `Token ${key}` } })).status;
+const profileStatus = async (client, cookie) =>
+	(await client.get('/api/users/profile/', cookie ? { cookies: cookie } : {})).status;
+const tokenStatus = async (key) =>
+	(await ctx.server.fetch('/api/users/profile/', { headers: { Authorization: `Token ${key}` } })).status;
 
 async function changePassword(client, old_password, new_password) {
 	return client.post('/api/password/change/', { json: { old_password, new_password } });
@@ -30,7 +58,10 @@ test('reset answers a known and an unknown address alike; each gets its own mail
 	const ask = async (email) => (await csrfClient(ctx.server)).post('/api/password/reset/', { json: { email } });
 	const rKnown = await ask(acct.email);
 	const rUnknown = await ask(unknown);
-	for (const [name, r] of [['known', rKnown], ['unknown', rUnknown]]) {
+	for (const [name, r] of [
+		['known', rKnown],
+		['unknown', rUnknown],
+	]) {
 		assert.equal(r.status, 200, `${name}: ${r.status} ${r.text}`);
 		assert.deepEqual(r.json, ANSWER.reset, name);
 		assertSecurityHeaders(r.headers, { api: true, what: `reset ${name}` });
@@ -41,12 +72,19 @@ test('reset answers a known and an unknown address alike; each gets its own mail
 	const known = await nextMail(ctx, acct.email, SUBJECT.reset(P), since);
 	assertMailShape(known, { fromAddress: 'noreply@localhost', what: 'reset mail' });
 	const re = new RegExp(`^${ctx.origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/reset-password/[^/\\s]+/[^/\\s]+$`);
-	assert.ok(known.text.split(/\r?\n/).some((l) => re.test(l.trim())), `a reset link line in:\n${known.text}`);
+	assert.ok(
+		known.text.split(/\r?\n/).some((l) => re.test(l.trim())),
+		`a reset link line in:\n${known.text}`,
+	);
 	const other = await nextMail(ctx, unknown, SUBJECT.resetUnknown(P), since);
 	assertMailShape(other, { fromAddress: 'noreply@localhost', what: 'reset requested, no account' });
 	assert.ok(hasLinkLine(other, `${ctx.origin}/signup`), `a ${ctx.origin}/signup line in:\n${other.text}`);
 	assert.ok(!/reset-password\//.test(other.text + other.html), 'no reset link for an address without an account');
-	assert.equal(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email = '${unknown}'`)[0].n, 0, 'no account made');
+	assert.equal(
+		ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE email = '${unknown}'`)[0].n,
+		0,
+		'no account made',
+	);
 });
 
 test('reset reports a missing or malformed address as a field error', async () => {
@@ -118,9 +156,17 @@ test('a uid whose decoding is the right id followed by a NUL byte and junk is re
 	const link = await resetLink(ctx, acct.email);
 	const id = Buffer.from(link.uid, 'base64url').toString('latin1');
 	assert.match(id, /^[1-9][0-9]*$/, `uid ${link.uid} is the base64 of the user id`);
-	for (const uid of [link.uid + 'A', Buffer.from(`${id}\0`).toString('base64url'), Buffer.from(`${id}\0junk`).toString('base64url')]) {
+	for (const uid of [
+		link.uid + 'A',
+		Buffer.from(`${id}\0`).toString('base64url'),
+		Buffer.from(`${id}\0junk`).toString('base64url'),
+	]) {
 		const r = await resetConfirm(ctx, { uid, token: link.token }, 'nul byte passphrase 4');
-		assert.equal(r.status, 400, `uid ${uid} (${JSON.stringify(Buffer.from(uid, 'base64url').toString('latin1'))}): ${r.status} ${r.text}`);
+		assert.equal(
+			r.status,
+			400,
+			`uid ${uid} (${JSON.stringify(Buffer.from(uid, 'base64url').toString('latin1'))}): ${r.status} ${r.text}`,
+		);
 		assert.deepEqual(r.json, ANSWER.badReset);
 	}
 	assert.equal((await tryLogin(ctx, acct.email, acct.password)).res.status, 200, 'the password is unchanged');
@@ -178,8 +224,13 @@ test('a reset link dies once the password changes (by change or by another reset
 test('reset confirm applies the password rules and keeps the link for a better try', async () => {
 	const acct = await newAccount(ctx);
 	const link = await resetLink(ctx, acct.email);
-	for (const [pw, msg] of [['password1234', RULE.common], ['short1!', RULE.tooShort(8)], ['5550123987456', RULE.numeric],
-		[acct.email, RULE.similar], ['w'.repeat(4097), RULE.tooLong]]) {
+	for (const [pw, msg] of [
+		['password1234', RULE.common],
+		['short1!', RULE.tooShort(8)],
+		['5550123987456', RULE.numeric],
+		[acct.email, RULE.similar],
+		['w'.repeat(4097), RULE.tooLong],
+	]) {
 		const r = await resetConfirm(ctx, link, pw);
 		assert.equal(r.status, 400, `${pw.slice(0, 20)}: ${r.status} ${r.text}`);
 		assert.deepEqual(Object.keys(r.json ?? {}), ['new_password'], r.text);
@@ -255,8 +306,13 @@ test('password change with a wrong old password is refused and changes nothing',
 test('password change applies the password rules and reports missing fields', async () => {
 	const acct = await newAccount(ctx);
 	const me = await loggedIn(ctx.server, acct.email, acct.password);
-	for (const [pw, msg] of [['qwertyuiop', RULE.common], ['Ab3$efg', RULE.tooShort(8)], ['90210384756', RULE.numeric],
-		[acct.email, RULE.similar], ['é'.repeat(2049), RULE.tooLong]]) {
+	for (const [pw, msg] of [
+		['qwertyuiop', RULE.common],
+		['Ab3$efg', RULE.tooShort(8)],
+		['90210384756', RULE.numeric],
+		[acct.email, RULE.similar],
+		['é'.repeat(2049), RULE.tooLong],
+	]) {
 		const r = await changePassword(me, acct.password, pw);
 		assert.equal(r.status, 400, `${pw.slice(0, 20)}: ${r.status} ${r.text}`);
 		assert.deepEqual(Object.keys(r.json ?? {}), ['new_password'], r.text);
@@ -280,8 +336,12 @@ test('password change without a session is 401', async () => {
 
 describe('RESET_TTL=1', () => {
 	let o;
-	before(async () => { o = await startAccounts({ env: { GATEHOUSE_RESET_TTL: '1' } }); });
-	after(async () => { await o?.stop(); });
+	before(async () => {
+		o = await startAccounts({ env: { GATEHOUSE_RESET_TTL: '1' } });
+	});
+	after(async () => {
+		await o?.stop();
+	});
 
 	test('an expired reset link is refused', async () => {
 		const acct = await newAccount(o);

@@ -12,7 +12,10 @@ const IP_LIMIT = 3;
 /** A failed login (unknown email) with only an X-Forwarded-For header. */
 async function failLogin(srv, xff) {
 	const c = await csrfClient(srv);
-	return c.post('/api/login/', { json: { email: uniqueEmail('nobody'), password: 'wrong password 1' }, headers: { 'X-Forwarded-For': xff } });
+	return c.post('/api/login/', {
+		json: { email: uniqueEmail('nobody'), password: 'wrong password 1' },
+		headers: { 'X-Forwarded-For': xff },
+	});
 }
 
 async function sessionIp(srv, email, headers) {
@@ -36,7 +39,9 @@ describe('with GATEHOUSE_TRUST_PROXY', () => {
 			},
 		});
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('varying the client-written first X-Forwarded-For hop gives no fresh login budget', async () => {
 		const real = '203.0.113.7';
@@ -62,25 +67,38 @@ describe('with GATEHOUSE_TRUST_PROXY', () => {
 		const email = createUser(srv, uniqueEmail('xff'), PW);
 		assert.equal(await sessionIp(srv, email, { 'X-Forwarded-For': '6.6.6.6, 198.51.100.9' }), '198.51.100.9');
 		assert.equal(await sessionIp(srv, email, { 'X-Forwarded-For': '6.6.6.6,198.51.100.10' }), '198.51.100.10');
-		assert.equal(await sessionIp(srv, email, { 'X-Forwarded-For': '1.1.1.1, 6.6.6.6, 198.51.100.11' }), '198.51.100.11');
+		assert.equal(
+			await sessionIp(srv, email, { 'X-Forwarded-For': '1.1.1.1, 6.6.6.6, 198.51.100.11' }),
+			'198.51.100.11',
+		);
 		assert.equal(await sessionIp(srv, email, { 'X-Forwarded-For': '198.51.100.12' }), '198.51.100.12');
 	});
 
 	test('X-Real-IP, when nginx sets it, wins over X-Forwarded-For', async () => {
 		const email = createUser(srv, uniqueEmail('xrip'), PW);
-		const ip = await sessionIp(srv, email, { 'X-Real-IP': '198.51.100.30', 'X-Forwarded-For': '6.6.6.6, 198.51.100.31' });
+		const ip = await sessionIp(srv, email, {
+			'X-Real-IP': '198.51.100.30',
+			'X-Forwarded-For': '6.6.6.6, 198.51.100.31',
+		});
 		assert.equal(ip, '198.51.100.30');
 	});
 });
 
 describe('without GATEHOUSE_TRUST_PROXY', () => {
 	let srv;
-	before(async () => { srv = await startServer(); });
-	after(async () => { await srv?.stop(); });
+	before(async () => {
+		srv = await startServer();
+	});
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('X-Forwarded-For and X-Real-IP are ignored: the session ip is the peer address', async () => {
 		const email = createUser(srv, uniqueEmail('noproxy'), PW);
-		const ip = await sessionIp(srv, email, { 'X-Real-IP': '198.51.100.40', 'X-Forwarded-For': '6.6.6.6, 198.51.100.41' });
+		const ip = await sessionIp(srv, email, {
+			'X-Real-IP': '198.51.100.40',
+			'X-Forwarded-For': '6.6.6.6, 198.51.100.41',
+		});
 		assert.equal(ip, '127.0.0.1');
 	});
 });

@@ -2,8 +2,18 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, csrfClient, loggedIn, cookiesNamed, sha256hex, estimatedBits,
-	uniqueEmail, randomString, q, ISO_UTC, assertSecurityHeaders,
+	startServer,
+	createUser,
+	csrfClient,
+	loggedIn,
+	cookiesNamed,
+	sha256hex,
+	estimatedBits,
+	uniqueEmail,
+	randomString,
+	q,
+	ISO_UTC,
+	assertSecurityHeaders,
 } from './harness.mjs';
 
 const PW = 'session pass 1';
@@ -14,7 +24,9 @@ before(async () => {
 		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000' },
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 const NOT_PROVIDED = { detail: 'Authentication credentials were not provided.' };
 
@@ -54,7 +66,9 @@ test('seed flow: login-set-cookie, login, profile, logout, then profile is 401',
 });
 
 test('HEAD on the profile of an anonymous client is 401 without a body', async () => {
-	const r = await server.raw(`HEAD /api/users/profile/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { headCount: 1 });
+	const r = await server.raw(`HEAD /api/users/profile/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, {
+		headCount: 1,
+	});
 	assert.equal(r.response?.status, 401);
 	assert.equal(r.response.body.length, 0);
 	assert.ok(!r.text.includes('Authentication credentials'), 'no body bytes after a HEAD answer');
@@ -67,9 +81,17 @@ test('profile returns the seed fields (plus email_verified) with ISO 8601 UTC da
 	const r = await c.get('/api/users/profile/');
 	assert.equal(r.status, 200);
 	assertSecurityHeaders(r.headers, { api: true, what: 'profile 200' });
-	assert.deepEqual(Object.keys(r.json).sort(),
-		['date_joined', 'email', 'email_verified', 'first_name', 'id', 'is_staff', 'is_superuser', 'last_login',
-			'last_name']);
+	assert.deepEqual(Object.keys(r.json).sort(), [
+		'date_joined',
+		'email',
+		'email_verified',
+		'first_name',
+		'id',
+		'is_staff',
+		'is_superuser',
+		'last_login',
+		'last_name',
+	]);
 	assert.equal(r.json.email_verified, true, 'createuser vouches for the address');
 	assert.equal(typeof r.json.id, 'number');
 	assert.equal(r.json.email, email);
@@ -78,7 +100,10 @@ test('profile returns the seed fields (plus email_verified) with ISO 8601 UTC da
 	assert.equal(r.json.is_staff, false);
 	assert.equal(r.json.is_superuser, false);
 	assert.match(r.json.date_joined, ISO_UTC);
-	assert.ok(Math.abs(Date.parse(r.json.date_joined) - Date.now()) < 120_000, `date_joined ${r.json.date_joined} is not now`);
+	assert.ok(
+		Math.abs(Date.parse(r.json.date_joined) - Date.now()) < 120_000,
+		`date_joined ${r.json.date_joined} is not now`,
+	);
 	// Django's login() records last_login.
 	assert.match(String(r.json.last_login), ISO_UTC, 'last_login should be set by a login');
 });
@@ -107,7 +132,10 @@ test('login-set-cookie sets csrftoken with the exact Django attributes', async (
 	assert.ok(!('secure' in ck.attrs), 'no Secure on an http origin');
 	assert.ok(ck.attrs.expires, 'csrftoken has an expires date');
 	const exp = Date.parse(ck.attrs.expires);
-	assert.ok(Math.abs(exp - (Date.now() + 31449600 * 1000)) < 120_000, `expires ${ck.attrs.expires} should be one year out`);
+	assert.ok(
+		Math.abs(exp - (Date.now() + 31449600 * 1000)) < 120_000,
+		`expires ${ck.attrs.expires} should be one year out`,
+	);
 	assert.match(ck.attrs.expires, /^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$/);
 	// Exact order and spelling, as Django writes it.
 	assert.equal(ck.raw, `csrftoken=${ck.value}; expires=${ck.attrs.expires}; Max-Age=31449600; Path=/; SameSite=Lax`);
@@ -130,8 +158,14 @@ test('login sets sessionid with the exact attributes and rotates csrftoken', asy
 	assert.equal(s.attrs.path, '/');
 	assert.equal(s.attrs.samesite, 'Lax');
 	assert.ok(!('secure' in s.attrs), 'no Secure on an http origin');
-	assert.ok(Math.abs(Date.parse(s.attrs.expires) - (Date.now() + 1209600 * 1000)) < 120_000, `expires ${s.attrs.expires}`);
-	assert.equal(s.raw, `sessionid=${s.value}; expires=${s.attrs.expires}; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax`);
+	assert.ok(
+		Math.abs(Date.parse(s.attrs.expires) - (Date.now() + 1209600 * 1000)) < 120_000,
+		`expires ${s.attrs.expires}`,
+	);
+	assert.equal(
+		s.raw,
+		`sessionid=${s.value}; expires=${s.attrs.expires}; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax`,
+	);
 
 	const csrf = cookiesNamed(r, 'csrftoken');
 	assert.equal(csrf.length, 1, 'login sets a new csrftoken');
@@ -220,7 +254,10 @@ test('the database stores only the SHA-256 of the session key', async () => {
 	assert.equal(row.key_hash, sha256hex(key));
 	const now = Date.now() / 1000;
 	assert.ok(Math.abs(row.created_at - now) < 120, `created_at ${row.created_at}`);
-	assert.ok(Math.abs(row.expires_at - row.created_at - 1209600) <= 2, `expires_at - created_at = ${row.expires_at - row.created_at}`);
+	assert.ok(
+		Math.abs(row.expires_at - row.created_at - 1209600) <= 2,
+		`expires_at - created_at = ${row.expires_at - row.created_at}`,
+	);
 	assert.equal(row.ip, '127.0.0.1');
 	assert.equal(row.user_agent, 'gatehouse-test-agent/1.0');
 });
@@ -249,8 +286,16 @@ test('changepassword from the CLI ends existing sessions', async () => {
 	assert.equal(r.status, 0, r.stderr);
 	assert.equal((await c.get('/api/users/profile/')).status, 401, 'old session must end after a password change');
 	const fresh = await csrfClient(server);
-	assert.equal((await fresh.post('/api/login/', { json: { email, password: PW } })).status, 400, 'old password rejected');
-	assert.equal((await fresh.post('/api/login/', { json: { email, password: 'brand new pass 2' } })).status, 200, 'new password accepted');
+	assert.equal(
+		(await fresh.post('/api/login/', { json: { email, password: PW } })).status,
+		400,
+		'old password rejected',
+	);
+	assert.equal(
+		(await fresh.post('/api/login/', { json: { email, password: 'brand new pass 2' } })).status,
+		200,
+		'new password accepted',
+	);
 });
 
 test('two logins of one user get independent sessions', async () => {
@@ -268,7 +313,9 @@ describe('with GATEHOUSE_SESSION_MAX_AGE and GATEHOUSE_SESSION_IDLE_TIMEOUT', ()
 	before(async () => {
 		srv = await startServer({ env: { GATEHOUSE_SESSION_MAX_AGE: '3600', GATEHOUSE_SESSION_IDLE_TIMEOUT: '60' } });
 	});
-	after(async () => { await srv?.stop(); });
+	after(async () => {
+		await srv?.stop();
+	});
 
 	test('the sessionid Max-Age follows GATEHOUSE_SESSION_MAX_AGE', async () => {
 		const email = createUser(srv, uniqueEmail('maxage'), PW);
@@ -285,7 +332,9 @@ describe('with GATEHOUSE_SESSION_MAX_AGE and GATEHOUSE_SESSION_IDLE_TIMEOUT', ()
 		const email = createUser(srv, uniqueEmail('idle'), PW);
 		const c = await loggedIn(srv, email, PW);
 		assert.equal((await c.get('/api/users/profile/')).status, 200);
-		srv.sql(`UPDATE sessions SET last_seen = strftime('%s','now') - 120 WHERE key_hash = ${q(sha256hex(c.cookie('sessionid')))}`);
+		srv.sql(
+			`UPDATE sessions SET last_seen = strftime('%s','now') - 120 WHERE key_hash = ${q(sha256hex(c.cookie('sessionid')))}`,
+		);
 		assert.equal((await c.get('/api/users/profile/')).status, 401);
 	});
 });

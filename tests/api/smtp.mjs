@@ -30,7 +30,9 @@ export async function start(port = 0, { starttls = false } = {}) {
 		rejected: [],
 		/** TCP connections accepted so far */
 		connections: 0,
-		get running() { return server !== null; },
+		get running() {
+			return server !== null;
+		},
 
 		/**
 		 * Answer the next n messages with `code` (a 4xx is a temporary failure,
@@ -42,8 +44,12 @@ export async function start(port = 0, { starttls = false } = {}) {
 		},
 
 		/** Messages matching a predicate, now. */
-		filter(pred = () => true) { return smtp.messages.filter(pred); },
-		count(pred = () => true) { return smtp.messages.filter(pred).length; },
+		filter(pred = () => true) {
+			return smtp.messages.filter(pred);
+		},
+		count(pred = () => true) {
+			return smtp.messages.filter(pred).length;
+		},
 
 		/**
 		 * The first message (already received or still to come) that matches;
@@ -79,7 +85,10 @@ export async function start(port = 0, { starttls = false } = {}) {
 				disabledCommands: starttls ? [] : ['STARTTLS'],
 				closeTimeout: 200,
 				size: 10 * 1024 * 1024,
-				onConnect(session, cb) { smtp.connections++; cb(); },
+				onConnect(session, cb) {
+					smtp.connections++;
+					cb();
+				},
 				onRcptTo(address, session, cb) {
 					if (failures.length && failures[0].stage === 'rcpt') {
 						const f = failures.shift();
@@ -125,7 +134,9 @@ export async function start(port = 0, { starttls = false } = {}) {
 					});
 				},
 			});
-			s.on('error', () => { /* a client's bad manners; the test sees what was accepted */ });
+			s.on('error', () => {
+				/* a client's bad manners; the test sees what was accepted */
+			});
 			await new Promise((resolve, reject) => {
 				const onErr = (e) => reject(e);
 				s.server.once('error', onErr);

@@ -9,8 +9,23 @@ import assert from 'node:assert/strict';
 import { createUser, loggedIn, cookiesNamed, uniqueEmail, ISO_UTC, q } from './harness.mjs';
 import { startAccounts, resetLink, resetConfirm, tryLogin, GOOD_PW, GOOD_PW2 } from './accounts-harness.mjs';
 import {
-	startProviders, startSocial, watch, socialLogin, loginOk, githubUser, facebookUser, oidcAccount, assertRefused,
-	assertHealthy, profile, userCount, userId, identityRows, stopAll, PIPELINE_ASSOCIATE, CORP_LABEL,
+	startProviders,
+	startSocial,
+	watch,
+	socialLogin,
+	loginOk,
+	githubUser,
+	facebookUser,
+	oidcAccount,
+	assertRefused,
+	assertHealthy,
+	profile,
+	userCount,
+	userId,
+	identityRows,
+	stopAll,
+	PIPELINE_ASSOCIATE,
+	CORP_LABEL,
 } from './social-harness.mjs';
 
 const ONLY_WAY = 'This is your only way to sign in: set a password first (use Forgot password).';
@@ -209,7 +224,10 @@ test('with two identities one can be disconnected, then not the last', async () 
 	const github = list.find((i) => i.provider === 'github');
 	const d = await r.client.delete(`/api/social/identities/${google.id}/`);
 	assert.equal(d.status, 204, d.text);
-	assert.deepEqual((await identities(r.client)).map((i) => i.provider), ['github']);
+	assert.deepEqual(
+		(await identities(r.client)).map((i) => i.provider),
+		['github'],
+	);
 	const last = await r.client.delete(`/api/social/identities/${github.id}/`);
 	assert.equal(last.status, 400);
 	assert.deepEqual(last.json, { detail: ONLY_WAY });
@@ -218,7 +236,10 @@ test('with two identities one can be disconnected, then not the last', async () 
 test("disconnecting an unknown identity or another user's is 404; without CSRF 403", async () => {
 	const a = await passwordAccount(ctx);
 	const b = await loginOk(ctx, 'github', githubUser(ctx));
-	assert.equal((await socialLogin(ctx, 'corp', oidcAccount(ctx, 'corp').login, { client: b.client, connect: true })).res.status, 200);
+	assert.equal(
+		(await socialLogin(ctx, 'corp', oidcAccount(ctx, 'corp').login, { client: b.client, connect: true })).res.status,
+		200,
+	);
 	const bList = await identities(b.client);
 	for (const i of bList) {
 		const d = await a.client.delete(`/api/social/identities/${i.id}/`);
@@ -230,7 +251,11 @@ test("disconnecting an unknown identity or another user's is 404; without CSRF 4
 	assert.equal(noCsrf.status, 403);
 	assert.equal((await identities(b.client)).length, 2);
 	const anon = watch(ctx, ctx.server.client());
-	assert.equal((await anon.delete(`/api/social/identities/${bList[0].id}/`, { csrf: false })).status, 403, 'anonymous without CSRF');
+	assert.equal(
+		(await anon.delete(`/api/social/identities/${bList[0].id}/`, { csrf: false })).status,
+		403,
+		'anonymous without CSRF',
+	);
 });
 
 test("a social-only account deleting another user's identity or an unknown id gets 404 too", async () => {
@@ -247,7 +272,8 @@ test("a social-only account deleting another user's identity or an unknown id ge
 test('a social-only account cannot log in with any password', async () => {
 	const gh = githubUser(ctx);
 	await loginOk(ctx, 'github', gh);
-	const stored = ctx.server.sqlRows(`SELECT password FROM users WHERE lower(email) = lower(${q(gh.email)})`)[0].password;
+	const stored = ctx.server.sqlRows(`SELECT password FROM users WHERE lower(email) = lower(${q(gh.email)})`)[0]
+		.password;
 	for (const pw of ['', '!', stored, `${stored}x`, 'password', GOOD_PW, 'None', 'null']) {
 		const { res } = await tryLogin(ctx, gh.email, pw);
 		assert.equal(res.status, 400, `password ${JSON.stringify(pw)}: ${res.status} ${res.text}`);

@@ -8,8 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { sleep } from './harness.mjs';
 import { unsignedJwt, hmacJwt, signJwt } from '../providers/index.mjs';
 import {
-	startSocial, browser, authorize, atProvider, callbackBody, finish, oidcAccount, assertRefused,
-	assertHealthy, profile, userCount, identityRows, stopAll,
+	startSocial,
+	browser,
+	authorize,
+	atProvider,
+	callbackBody,
+	finish,
+	oidcAccount,
+	assertRefused,
+	assertHealthy,
+	profile,
+	userCount,
+	identityRows,
+	stopAll,
 } from './social-harness.mjs';
 
 let ctx;
@@ -72,7 +83,10 @@ test('an ES256 ID token from the JWKS logs in', async () => {
 });
 
 test('a token with a wrong signature is refused', async () => {
-	await refused(({ claims, header }) => signJwt(claims, header, fake.rogueKey.privateKey), 'signed by another key under the real kid');
+	await refused(
+		({ claims, header }) => signJwt(claims, header, fake.rogueKey.privateKey),
+		'signed by another key under the real kid',
+	);
 });
 
 test('a token whose payload was changed after signing is refused', async () => {
@@ -86,7 +100,10 @@ test('a token whose payload was changed after signing is refused', async () => {
 
 test('a token whose kid is in no JWKS is refused, after at most one refetch', async () => {
 	const before = fake.requestsTo('/jwks').length;
-	await refused(({ claims }) => signJwt(claims, { alg: 'RS256', kid: 'rogue-kid', typ: 'JWT' }, fake.rogueKey.privateKey), 'unknown kid');
+	await refused(
+		({ claims }) => signJwt(claims, { alg: 'RS256', kid: 'rogue-kid', typ: 'JWT' }, fake.rogueKey.privateKey),
+		'unknown kid',
+	);
 	const fetches = fake.requestsTo('/jwks').length - before;
 	assert.ok(fetches <= 2, `JWKS fetched ${fetches} times for one unknown kid`);
 });
@@ -103,38 +120,72 @@ test('alg none is refused, however it is spelled', async () => {
 
 test('HS256 keyed with the provider public key is refused (algorithm confusion)', async () => {
 	const pem = fake.mainKey.pem;
-	const secrets = { 'PEM': pem, 'PEM without newline': pem.trimEnd(), 'JWK JSON': JSON.stringify(fake.mainKey.jwk), 'modulus': Buffer.from(fake.mainKey.jwk.n, 'base64url') };
+	const secrets = {
+		PEM: pem,
+		'PEM without newline': pem.trimEnd(),
+		'JWK JSON': JSON.stringify(fake.mainKey.jwk),
+		modulus: Buffer.from(fake.mainKey.jwk.n, 'base64url'),
+	};
 	for (const [what, secret] of Object.entries(secrets)) {
-		await refused(({ claims }) => hmacJwt(claims, secret, { alg: 'HS256', typ: 'JWT', kid: fake.mainKey.kid }), `HS256 with ${what}`);
+		await refused(
+			({ claims }) => hmacJwt(claims, secret, { alg: 'HS256', typ: 'JWT', kid: fake.mainKey.kid }),
+			`HS256 with ${what}`,
+		);
 	}
-	await refused(({ claims }) => hmacJwt(claims, 'fake-secret', { alg: 'HS256', typ: 'JWT' }), 'HS256 with the client secret');
+	await refused(
+		({ claims }) => hmacJwt(claims, 'fake-secret', { alg: 'HS256', typ: 'JWT' }),
+		'HS256 with the client secret',
+	);
 });
 
 test('a token from another issuer is refused', async () => {
 	await refused(({ claims }) => fake.sign({ ...claims, iss: 'https://evil.test' }), 'iss evil');
 	await refused(({ claims }) => fake.sign({ ...claims, iss: `${fake.issuer}/` }), 'iss with a trailing slash');
-	await refused(({ claims }) => { const c = { ...claims }; delete c.iss; return fake.sign(c); }, 'no iss');
+	await refused(({ claims }) => {
+		const c = { ...claims };
+		delete c.iss;
+		return fake.sign(c);
+	}, 'no iss');
 });
 
 test('a token for another audience is refused', async () => {
 	await refused(({ claims }) => fake.sign({ ...claims, aud: 'some-other-client' }), 'aud other');
-	await refused(({ claims }) => fake.sign({ ...claims, aud: ['some-other-client', 'yet-another'] }), 'aud list without us');
-	await refused(({ claims }) => { const c = { ...claims }; delete c.aud; return fake.sign(c); }, 'no aud');
+	await refused(
+		({ claims }) => fake.sign({ ...claims, aud: ['some-other-client', 'yet-another'] }),
+		'aud list without us',
+	);
+	await refused(({ claims }) => {
+		const c = { ...claims };
+		delete c.aud;
+		return fake.sign(c);
+	}, 'no aud');
 });
 
 test('an audience list that contains the client id, with azp naming it, logs in', async () => {
-	const { res } = await loginWith(({ claims }) => fake.sign({ ...claims, aud: ['another-rp', claims.aud], azp: claims.aud }));
+	const { res } = await loginWith(({ claims }) =>
+		fake.sign({ ...claims, aud: ['another-rp', claims.aud], azp: claims.aud }),
+	);
 	assert.equal(res.status, 200, res.text);
 });
 
 test('an audience list whose azp names another client is refused', async () => {
-	await refused(({ claims }) => fake.sign({ ...claims, aud: ['another-rp', claims.aud], azp: 'another-rp' }), 'azp other');
+	await refused(
+		({ claims }) => fake.sign({ ...claims, aud: ['another-rp', claims.aud], azp: 'another-rp' }),
+		'azp other',
+	);
 });
 
 test('an expired token is refused', async () => {
 	await refused(({ claims }) => fake.sign({ ...claims, iat: now() - 7200, exp: now() - 3600 }), 'expired an hour ago');
-	await refused(({ claims }) => fake.sign({ ...claims, iat: now() - 600, exp: now() - 120 }), 'expired beyond the 60 s leeway');
-	await refused(({ claims }) => { const c = { ...claims }; delete c.exp; return fake.sign(c); }, 'no exp');
+	await refused(
+		({ claims }) => fake.sign({ ...claims, iat: now() - 600, exp: now() - 120 }),
+		'expired beyond the 60 s leeway',
+	);
+	await refused(({ claims }) => {
+		const c = { ...claims };
+		delete c.exp;
+		return fake.sign(c);
+	}, 'no exp');
 });
 
 test('a token issued in the future is refused', async () => {
@@ -149,7 +200,11 @@ test('clock skew within the 60 s leeway is accepted', async () => {
 test('a token with the wrong nonce or none is refused', async () => {
 	await refused(({ claims }) => fake.sign({ ...claims, nonce: 'not-the-nonce' }), 'wrong nonce');
 	await refused(({ claims }) => fake.sign({ ...claims, nonce: `${claims.nonce}x` }), 'nonce with a character added');
-	await refused(({ claims }) => { const c = { ...claims }; delete c.nonce; return fake.sign(c); }, 'no nonce');
+	await refused(({ claims }) => {
+		const c = { ...claims };
+		delete c.nonce;
+		return fake.sign(c);
+	}, 'no nonce');
 });
 
 test('a token replayed from an earlier login is refused (its nonce was for that login)', async () => {
@@ -162,11 +217,24 @@ test('a token replayed from an earlier login is refused (its nonce was for that 
 
 test('malformed tokens are refused', async () => {
 	const cases = {
-		'empty': '', 'two parts': 'a.b', 'not base64': '!!!.@@@.###', 'header not JSON': `${Buffer.from('x').toString('base64url')}.e30.`,
-		'huge': `${'A'.repeat(200000)}.${'B'.repeat(10)}.C`,
+		empty: '',
+		'two parts': 'a.b',
+		'not base64': '!!!.@@@.###',
+		'header not JSON': `${Buffer.from('x').toString('base64url')}.e30.`,
+		huge: `${'A'.repeat(200000)}.${'B'.repeat(10)}.C`,
 	};
 	for (const [what, tok] of Object.entries(cases)) await refused(() => tok, what);
-	const { res } = await loginWith((x) => { fake.faults.token = { fault: { status: 200, body: JSON.stringify({ access_token: 'a', token_type: 'Bearer' }), headers: { 'Content-Type': 'application/json' } }, times: 1 }; return fake.sign(x.claims); });
+	const { res } = await loginWith((x) => {
+		fake.faults.token = {
+			fault: {
+				status: 200,
+				body: JSON.stringify({ access_token: 'a', token_type: 'Bearer' }),
+				headers: { 'Content-Type': 'application/json' },
+			},
+			times: 1,
+		};
+		return fake.sign(x.claims);
+	});
 	// the fault above applies to the next token request, not this one
 	assert.equal(res.status, 200, res.text);
 	const r2 = await loginWith(null);

@@ -10,8 +10,25 @@ import { createUser, loggedIn, uniqueEmail } from './harness.mjs';
 import { startAccounts, signup, signupKey, confirm, tryLogin, GOOD_PW } from './accounts-harness.mjs';
 import { hmacJwt, signJwt } from '../providers/index.mjs';
 import {
-	startProviders, startSocial, watch, browser, authorize, connect, atProvider, callbackBody, finish, socialLogin,
-	githubUser, oidcAccount, assertRefused, assertHealthy, profile, userCount, userId, identityRows, stopAll,
+	startProviders,
+	startSocial,
+	watch,
+	browser,
+	authorize,
+	connect,
+	atProvider,
+	callbackBody,
+	finish,
+	socialLogin,
+	githubUser,
+	oidcAccount,
+	assertRefused,
+	assertHealthy,
+	profile,
+	userCount,
+	userId,
+	identityRows,
+	stopAll,
 	PIPELINE_ASSOCIATE,
 } from './social-harness.mjs';
 
@@ -46,7 +63,8 @@ async function passwordAccount(ctx) {
 	return { email, client, id: (await profile(client)).id };
 }
 
-const identitiesOf = (ctx, id) => ctx.server.sqlRows(`SELECT provider, uid FROM social_identities WHERE user_id = ${Number(id)}`);
+const identitiesOf = (ctx, id) =>
+	ctx.server.sqlRows(`SELECT provider, uid FROM social_identities WHERE user_id = ${Number(id)}`);
 
 /** GET /healthz answers 200 (the process did not exit). */
 async function alive(ctx) {
@@ -116,8 +134,11 @@ test('a cross-site GET authorize by a signed-in browser does not connect the pro
 	}
 	assert.deepEqual(identitiesOf(ctx, pw.id), [], 'nothing connected to the signed-in account');
 	assert.equal(identityRows(ctx, 'github', gh.uid).filter((row) => row.user_id === pw.id).length, 0);
-	assert.equal(Number(ctx.server.sqlRows('SELECT count(*) AS n FROM social_states WHERE link_user_id IS NOT NULL')[0].n), 0,
-		'no state bound to a user for linking');
+	assert.equal(
+		Number(ctx.server.sqlRows('SELECT count(*) AS n FROM social_states WHERE link_user_id IS NOT NULL')[0].n),
+		0,
+		'no state bound to a user for linking',
+	);
 });
 
 test('POST connect with CSRF gives the provider URL, and the callback connects the provider to the signed-in account', async () => {
@@ -203,10 +224,12 @@ test('an ID token whose alg or kid would be cut mid-character in the error is 40
 	const cases = {
 		// "algorithm %.20s refused": byte 20 falls inside a two-byte character
 		// (cjose 0.6 already refuses an alg it does not know at import; kept in case it stops)
-		'alg': ({ claims }) => hmacJwt(claims, 'k', { alg: `A${'é'.repeat(30)}`, typ: 'JWT', kid: fake.mainKey.kid }),
+		alg: ({ claims }) => hmacJwt(claims, 'k', { alg: `A${'é'.repeat(30)}`, typ: 'JWT', kid: fake.mainKey.kid }),
 		// "no key for kid %.40s"
-		'kid': ({ claims }) => signJwt(claims, { alg: 'RS256', kid: `k${'é'.repeat(40)}`, typ: 'JWT' }, fake.mainKey.privateKey),
-		'kid of three-byte characters': ({ claims }) => signJwt(claims, { alg: 'RS256', kid: '€'.repeat(30), typ: 'JWT' }, fake.mainKey.privateKey),
+		kid: ({ claims }) =>
+			signJwt(claims, { alg: 'RS256', kid: `k${'é'.repeat(40)}`, typ: 'JWT' }, fake.mainKey.privateKey),
+		'kid of three-byte characters': ({ claims }) =>
+			signJwt(claims, { alg: 'RS256', kid: '€'.repeat(30), typ: 'JWT' }, fake.mainKey.privateKey),
 	};
 	for (const [what, forge] of Object.entries(cases)) {
 		const { res, acct } = await fakeLogin(ctx, forge);

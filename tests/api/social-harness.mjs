@@ -15,7 +15,8 @@ export const PROVIDERS = ['github', 'facebook', 'google-oauth2', 'corp', 'fake']
 export const CORP_LABEL = 'Corp SSO';
 export const FAKE_LABEL = 'Fake IdP';
 /** The contract's default pipeline with associate_by_email after social_user. */
-export const PIPELINE_ASSOCIATE = 'social_details,social_uid,auth_allowed,social_user,associate_by_email,create_user,associate_user,load_extra_data,user_details';
+export const PIPELINE_ASSOCIATE =
+	'social_details,social_uid,auth_allowed,social_user,associate_by_email,create_user,associate_user,load_extra_data,user_details';
 
 const uniq = () => randomBytes(4).toString('hex');
 
@@ -28,13 +29,24 @@ export async function startProviders() {
 	const [github, facebook, google, corp, fake] = await Promise.all([
 		startGithub({ clients: [{ client_id: 'gh-client-id', client_secret: 'gh-client-secret' }] }),
 		startFacebook({ clients: [{ client_id: '1234567890', client_secret: 'fb-app-secret' }] }),
-		startOidcProvider({ clients: [{ client_id: 'google-client.apps.test', client_secret: 'google-secret' }], claimsInIdToken: true }),
-		startOidcProvider({ clients: [{ client_id: 'corp-client', client_secret: 'corp-secret' }], claimsInIdToken: false }),
+		startOidcProvider({
+			clients: [{ client_id: 'google-client.apps.test', client_secret: 'google-secret' }],
+			claimsInIdToken: true,
+		}),
+		startOidcProvider({
+			clients: [{ client_id: 'corp-client', client_secret: 'corp-secret' }],
+			claimsInIdToken: false,
+		}),
 		startFakeOidc({ clients: [{ client_id: 'fake-client', client_secret: 'fake-secret' }] }),
 	]);
 	const byName = { github, facebook, 'google-oauth2': google, corp, fake };
 	return {
-		github, facebook, google, corp, fake, byName,
+		github,
+		facebook,
+		google,
+		corp,
+		fake,
+		byName,
 		env() {
 			return {
 				...github.gatehouseEnv(),
@@ -49,7 +61,9 @@ export async function startProviders() {
 		allowOrigin(origin) {
 			for (const [name, p] of Object.entries(byName)) p.allowOrigin(origin, name);
 		},
-		async stop() { await Promise.all(Object.values(byName).map((p) => p.stop())); },
+		async stop() {
+			await Promise.all(Object.values(byName).map((p) => p.stop()));
+		},
 	};
 }
 
@@ -61,7 +75,7 @@ export async function startProviders() {
  */
 export async function startSocial({ providers, env = {}, start } = {}) {
 	const own = !providers;
-	providers = providers || await startProviders();
+	providers = providers || (await startProviders());
 	const e = {
 		...providers.env(),
 		GATEHOUSE_LOGIN_IP_LIMIT: '100000',
@@ -80,7 +94,11 @@ export async function startSocial({ providers, env = {}, start } = {}) {
 	const server = inner.server;
 	providers.allowOrigin(server.origin);
 	const ctx = {
-		...inner, server, providers, origin: server.origin, log: [],
+		...inner,
+		server,
+		providers,
+		origin: server.origin,
+		log: [],
 		async stop() {
 			await stopAll(
 				() => (inner.stop ? inner.stop() : server.stop()),
@@ -122,7 +140,9 @@ export function githubUser(ctx, { email, verified = true, primary = true, name =
 	const login = `gh-${uniq()}`;
 	email = email ?? `${login}@gh-mail.test`;
 	const u = ctx.providers.github.addUser({
-		login, name, email: null,
+		login,
+		name,
+		email: null,
 		emails: emails ?? [{ email, primary, verified, visibility: 'private' }],
 	});
 	return { login, email, uid: String(u.id), user: u };
@@ -137,7 +157,11 @@ export function facebookUser(ctx, { email, first_name = 'Frida', last_name = 'Bo
 }
 
 /** An account at an oidc-provider ('google-oauth2' or 'corp') or at the fake issuer. */
-export function oidcAccount(ctx, name, { email, email_verified = true, given_name = 'Olivia', family_name = 'Idp' } = {}) {
+export function oidcAccount(
+	ctx,
+	name,
+	{ email, email_verified = true, given_name = 'Olivia', family_name = 'Idp' } = {},
+) {
 	const p = ctx.providers.byName[name];
 	const login = `${name.replace(/[^a-z]/g, '')}-${uniq()}`;
 	email = email ?? `${login}@${name.replace(/[^a-z]/g, '')}-mail.test`;
@@ -166,7 +190,8 @@ export async function authorize(client, name, { next, json = false, headers = {}
 	const res = await client.get(`/api/social/${encodeURIComponent(name)}/authorize/${qs}`, { headers: h });
 	let url = null;
 	if (json && res.status === 200 && res.json && typeof res.json.url === 'string') url = new URL(res.json.url);
-	else if (res.status >= 300 && res.status < 400 && res.headers.get('location')) url = new URL(res.headers.get('location'));
+	else if (res.status >= 300 && res.status < 400 && res.headers.get('location'))
+		url = new URL(res.headers.get('location'));
 	return { res, url, json: res.json };
 }
 
@@ -175,14 +200,21 @@ export async function authorize(client, name, { next, json = false, headers = {}
  * how a signed-in browser starts connecting a provider.  Returns {res, url, json}.
  */
 export async function connect(client, name, { next, csrf } = {}) {
-	const res = await client.post(`/api/social/${encodeURIComponent(name)}/connect/`, { json: next === undefined ? {} : { next }, csrf });
+	const res = await client.post(`/api/social/${encodeURIComponent(name)}/connect/`, {
+		json: next === undefined ? {} : { next },
+		csrf,
+	});
 	const url = res.status === 200 && res.json && typeof res.json.url === 'string' ? new URL(res.json.url) : null;
 	return { res, url, json: res.json };
 }
 
 /** Go through the provider's pages from `url` and return the callback URL (code/state/error in its query). */
 export async function atProvider(ctx, name, url, { login, deny = false } = {}) {
-	return new ProviderBrowser({ timeout: 10000 * SLOW }).authorize(url.toString(), { login, deny, callback: callbackOf(ctx, name) });
+	return new ProviderBrowser({ timeout: 10000 * SLOW }).authorize(url.toString(), {
+		login,
+		deny,
+		callback: callbackOf(ctx, name),
+	});
 }
 
 /** What the SPA posts from the callback's query: {code, state} or {error, state}. */
@@ -205,8 +237,10 @@ export function finish(client, name, body) {
  * (start with POST .../connect/, as a signed-in browser connecting it does).
  */
 export async function socialLogin(ctx, name, login, opts = {}) {
-	const client = opts.client || await browser(ctx);
-	const auth = opts.connect ? await connect(client, name, { next: opts.next }) : await authorize(client, name, { next: opts.next });
+	const client = opts.client || (await browser(ctx));
+	const auth = opts.connect
+		? await connect(client, name, { next: opts.next })
+		: await authorize(client, name, { next: opts.next });
 	assert.ok(auth.url, `${opts.connect ? 'connect' : 'authorize'} ${name}: ${auth.res.status} ${auth.res.text}`);
 	const cb = await atProvider(ctx, name, auth.url, { login, deny: opts.deny });
 	const body = opts.body ? opts.body(callbackBody(cb)) : callbackBody(cb);
@@ -228,15 +262,22 @@ export async function loginOk(ctx, name, acct, opts = {}) {
 export function assertRefused(res, status, what = '') {
 	const w = what ? ` (${what})` : '';
 	assert.equal(res.status, status, `status${w}: ${res.status} ${res.text}`);
-	assert.ok(res.json && typeof res.json.detail === 'string' && res.json.detail.length > 0, `{"detail": "..."} body${w}: ${res.text}`);
+	assert.ok(
+		res.json && typeof res.json.detail === 'string' && res.json.detail.length > 0,
+		`{"detail": "..."} body${w}: ${res.text}`,
+	);
 	const sid = cookiesNamed(res, 'sessionid').filter((c) => c.value !== '');
 	assert.equal(sid.length, 0, `no sessionid may be set on failure${w}: ${res.setCookies.join(' | ')}`);
 }
 
-export const userCount = (ctx, email) => Number(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE lower(email) = lower(${q(email)})`)[0].n);
-export const userId = (ctx, email) => ctx.server.sqlRows(`SELECT id FROM users WHERE lower(email) = lower(${q(email)})`)[0]?.id;
+export const userCount = (ctx, email) =>
+	Number(ctx.server.sqlRows(`SELECT count(*) AS n FROM users WHERE lower(email) = lower(${q(email)})`)[0].n);
+export const userId = (ctx, email) =>
+	ctx.server.sqlRows(`SELECT id FROM users WHERE lower(email) = lower(${q(email)})`)[0]?.id;
 export const identityRows = (ctx, provider, uid) =>
-	ctx.server.sqlRows(`SELECT id, user_id, provider, uid FROM social_identities WHERE provider = ${q(provider)} AND uid = ${q(uid)}`);
+	ctx.server.sqlRows(
+		`SELECT id, user_id, provider, uid FROM social_identities WHERE provider = ${q(provider)} AND uid = ${q(uid)}`,
+	);
 
 /** Profile of a client (asserts 200). */
 export async function profile(client) {

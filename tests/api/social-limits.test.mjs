@@ -6,8 +6,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startProviders, startSocial, browser, bare, authorize, atProvider, callbackBody, finish, githubUser,
-	assertRefused, assertHealthy, stopAll, SLOW,
+	startProviders,
+	startSocial,
+	browser,
+	bare,
+	authorize,
+	atProvider,
+	callbackBody,
+	finish,
+	githubUser,
+	assertRefused,
+	assertHealthy,
+	stopAll,
+	SLOW,
 } from './social-harness.mjs';
 
 const CALLS = 3000;
@@ -90,4 +101,3 @@ test(`${CALLS} authorize calls without cookies from one IP stop at ${PER_IP} liv
 		await own.stop();
 	}
 });
-

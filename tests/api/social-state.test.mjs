@@ -5,8 +5,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startProviders, startSocial, browser, authorize, atProvider, callbackBody, finish, facebookUser,
-	assertRefused, assertHealthy, userCount, stopAll,
+	startProviders,
+	startSocial,
+	browser,
+	authorize,
+	atProvider,
+	callbackBody,
+	finish,
+	facebookUser,
+	assertRefused,
+	assertHealthy,
+	userCount,
+	stopAll,
 } from './social-harness.mjs';
 
 let providers;
@@ -17,7 +27,11 @@ before(async () => {
 	ctx = await startSocial({ providers });
 });
 after(async () => {
-	await stopAll(() => ctx && assertHealthy(ctx), () => ctx?.stop(), () => providers?.stop());
+	await stopAll(
+		() => ctx && assertHealthy(ctx),
+		() => ctx?.stop(),
+		() => providers?.stop(),
+	);
 });
 
 /** A Facebook dialog URL carrying GitHub's state and PKCE challenge, and the callback it leads to. */
@@ -43,7 +57,7 @@ test('a GitHub state is refused at Facebook even with a Facebook code its verifi
 	assert.equal(userCount(ctx, acct.email), 0, 'no user made');
 });
 
-test('the same browser\'s own Facebook state still logs in (control)', async () => {
+test("the same browser's own Facebook state still logs in (control)", async () => {
 	const c = await browser(ctx);
 	const acct = facebookUser(ctx);
 	const { fb } = await crossedCallback(c, acct);

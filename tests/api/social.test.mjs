@@ -7,9 +7,33 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, cookiesNamed, estimatedBits, rawHttp, rawGet, randomString, q, sleep } from './harness.mjs';
 import {
-	startProviders, startSocial, browser, bare, authorize, atProvider, callbackBody, finish, socialLogin, loginOk,
-	newAccount, githubUser, facebookUser, oidcAccount, assertRefused, assertHealthy, profile, userCount, userId,
-	identityRows, callbackOf, stopAll, PROVIDERS, CORP_LABEL, FAKE_LABEL, SHORT_TIMEOUT, SLOW,
+	startProviders,
+	startSocial,
+	browser,
+	bare,
+	authorize,
+	atProvider,
+	callbackBody,
+	finish,
+	socialLogin,
+	loginOk,
+	newAccount,
+	githubUser,
+	facebookUser,
+	oidcAccount,
+	assertRefused,
+	assertHealthy,
+	profile,
+	userCount,
+	userId,
+	identityRows,
+	callbackOf,
+	stopAll,
+	PROVIDERS,
+	CORP_LABEL,
+	FAKE_LABEL,
+	SHORT_TIMEOUT,
+	SLOW,
 } from './social-harness.mjs';
 
 let providers;
@@ -68,12 +92,17 @@ describe('a gatehouse with only GitHub, behind https://auth.example.test', () =>
 			env: { ...providers.github.gatehouseEnv(), GATEHOUSE_PUBLIC_ORIGIN: 'https://auth.example.test' },
 		});
 	});
-	after(async () => { await lone?.stop(); });
+	after(async () => {
+		await lone?.stop();
+	});
 
 	test('providers list leaves out providers without a client id', async () => {
 		const r = await lone.client().get('/api/social/providers/');
 		assert.equal(r.status, 200);
-		assert.deepEqual(r.json.map((p) => p.name), ['github']);
+		assert.deepEqual(
+			r.json.map((p) => p.name),
+			['github'],
+		);
 		const other = await lone.client().get('/api/social/google-oauth2/authorize/');
 		assert.equal(other.status, 404, 'an unconfigured provider is unknown');
 	});
@@ -102,7 +131,10 @@ test('authorize redirects to GitHub with state, an S256 challenge and the callba
 	assert.ok(estimatedBits(sp.get('state')) >= 128, `state has at least 128 bits: ${sp.get('state')}`);
 	assert.match(sp.get('code_challenge') || '', B64URL43, 'code_challenge is BASE64URL(SHA-256)');
 	assert.equal(sp.get('code_challenge_method'), 'S256');
-	assert.ok((sp.get('scope') || '').split(/[ ,]+/).includes('user:email'), `scope asks for user:email: ${sp.get('scope')}`);
+	assert.ok(
+		(sp.get('scope') || '').split(/[ ,]+/).includes('user:email'),
+		`scope asks for user:email: ${sp.get('scope')}`,
+	);
 	const gh = cookiesNamed(res, 'gh_social');
 	assert.equal(gh.length, 1, res.setCookies.join(' | '));
 	assert.ok(gh[0].value.length > 0);
@@ -134,7 +166,8 @@ test('OIDC authorize uses the discovered endpoint and adds a nonce and the openi
 		assert.match(sp.get('code_challenge') || '', B64URL43);
 		assert.equal(sp.get('code_challenge_method'), 'S256');
 		const scope = (sp.get('scope') || '').split(' ');
-		for (const s of ['openid', 'email', 'profile']) assert.ok(scope.includes(s), `${name} scope has ${s}: ${sp.get('scope')}`);
+		for (const s of ['openid', 'email', 'profile'])
+			assert.ok(scope.includes(s), `${name} scope has ${s}: ${sp.get('scope')}`);
 		assert.equal(cookiesNamed(res, 'gh_social').length, 1);
 	}
 });
@@ -203,7 +236,11 @@ test('a GitHub login creates a user with the verified primary email', async () =
 	assert.equal(me.first_name, 'Grace');
 	assert.equal(me.last_name, 'Hopper');
 	const tok = providers.github.requestsTo('/login/oauth/access_token').at(-1);
-	assert.match(tok.params.code_verifier || '', /^[A-Za-z0-9\-._~]{43,128}$/, 'PKCE code_verifier sent to the token endpoint');
+	assert.match(
+		tok.params.code_verifier || '',
+		/^[A-Za-z0-9\-._~]{43,128}$/,
+		'PKCE code_verifier sent to the token endpoint',
+	);
 	assert.equal(tok.params.redirect_uri, callbackOf(ctx, 'github'));
 });
 
@@ -242,7 +279,9 @@ test('a second login finds the same user by (provider, subject) even after the p
 	const second = await loginOk(ctx, 'github', acct);
 	assert.equal((await profile(second.client)).id, id, 'same user');
 	assert.equal(identityRows(ctx, 'github', acct.uid).length, 1, 'still one identity');
-	const others = ctx.server.sqlRows(`SELECT id FROM users WHERE lower(email) = lower(${q(newEmail)}) AND id != ${Number(id)}`);
+	const others = ctx.server.sqlRows(
+		`SELECT id FROM users WHERE lower(email) = lower(${q(newEmail)}) AND id != ${Number(id)}`,
+	);
 	assert.deepEqual(others, [], 'no second account for the new address');
 });
 
@@ -379,9 +418,17 @@ test('a code for Facebook and for OIDC that the provider refuses is 400', async 
 
 test('a provider answering 5xx, garbage or closing the connection is 400', async () => {
 	const cases = [
-		['github', 'token', 500], ['github', 'user', 502], ['github', 'emails', 503], ['github', 'token', 'garbage'],
-		['github', 'user', 'close'], ['facebook', 'token', 500], ['facebook', 'me', 500], ['facebook', 'me', 'error'],
-		['google-oauth2', 'token', 500], ['corp', 'userinfo', 500], ['github', 'user', 'error'],
+		['github', 'token', 500],
+		['github', 'user', 502],
+		['github', 'emails', 503],
+		['github', 'token', 'garbage'],
+		['github', 'user', 'close'],
+		['facebook', 'token', 500],
+		['facebook', 'me', 500],
+		['facebook', 'me', 'error'],
+		['google-oauth2', 'token', 500],
+		['corp', 'userinfo', 500],
+		['github', 'user', 'error'],
 	];
 	for (const [name, endpoint, mode] of cases) {
 		const acct = newAccount(ctx, name);
@@ -416,8 +463,18 @@ test('an OIDC provider whose discovery or JWKS fails is 400 at the callback and 
 });
 
 test('a provider that does not answer within SOCIAL_TIMEOUT is 400, in bounded time', async () => {
-	for (const [name, endpoint] of [['github', 'token'], ['github', 'emails'], ['facebook', 'me']]) {
-		const acct = newAccount(strict, name, name === 'github' ? { email: `${randomString(8).toLowerCase()}@allowed.test` } : { email: `${randomString(8).toLowerCase()}@allowed.test` });
+	for (const [name, endpoint] of [
+		['github', 'token'],
+		['github', 'emails'],
+		['facebook', 'me'],
+	]) {
+		const acct = newAccount(
+			strict,
+			name,
+			name === 'github'
+				? { email: `${randomString(8).toLowerCase()}@allowed.test` }
+				: { email: `${randomString(8).toLowerCase()}@allowed.test` },
+		);
 		providers.byName[name].faults[endpoint] = 'hang';
 		const started = performance.now();
 		let r;
@@ -451,7 +508,11 @@ test('an email outside SOCIAL_ALLOWED_DOMAINS / _EMAILS is refused with 403; ins
 	const tricky = githubUser(strict, { email: `${randomString(8).toLowerCase()}@notallowed.test` });
 	assertRefused((await socialLogin(strict, 'github', tricky.login)).res, 403, 'a suffix is not the domain');
 
-	for (const email of [`${randomString(8).toLowerCase()}@allowed.test`, `${randomString(8).toLowerCase()}@partner.test`, 'vip@elsewhere.test']) {
+	for (const email of [
+		`${randomString(8).toLowerCase()}@allowed.test`,
+		`${randomString(8).toLowerCase()}@partner.test`,
+		'vip@elsewhere.test',
+	]) {
 		const ok = githubUser(strict, { email });
 		await loginOk(strict, 'github', ok);
 	}
@@ -460,7 +521,12 @@ test('an email outside SOCIAL_ALLOWED_DOMAINS / _EMAILS is refused with 403; ins
 test('GitHub without a verified primary email is 400 and makes no user', async () => {
 	const acct = githubUser(ctx, {
 		emails: [
-			{ email: `p-${randomString(6).toLowerCase()}@gh-mail.test`, primary: true, verified: false, visibility: 'public' },
+			{
+				email: `p-${randomString(6).toLowerCase()}@gh-mail.test`,
+				primary: true,
+				verified: false,
+				visibility: 'public',
+			},
 			{ email: `s-${randomString(6).toLowerCase()}@gh-mail.test`, primary: false, verified: true, visibility: null },
 		],
 	});

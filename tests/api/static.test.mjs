@@ -3,19 +3,34 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, rawGet, assertSecurityHeaders, INDEX_HTML, INDEX_MARKER, ASSET_JS, ROBOTS_TXT, SECRET_MARKER,
+	startServer,
+	rawGet,
+	assertSecurityHeaders,
+	INDEX_HTML,
+	INDEX_MARKER,
+	ASSET_JS,
+	ROBOTS_TXT,
+	SECRET_MARKER,
 } from './harness.mjs';
 
 let server;
 
-before(async () => { server = await startServer(); });
+before(async () => {
+	server = await startServer();
+});
 after(async () => {
 	if (server) assert.ok(await server.alive(), 'server alive at the end');
 	await server?.stop();
 });
 
 const get = (p, init) => server.fetch(p, init);
-const cc = (res) => (res.headers.get('cache-control') || '').toLowerCase().split(',').map((s) => s.trim()).sort().join(', ');
+const cc = (res) =>
+	(res.headers.get('cache-control') || '')
+		.toLowerCase()
+		.split(',')
+		.map((s) => s.trim())
+		.sort()
+		.join(', ');
 
 async function assertIndex(res, what) {
 	assert.equal(res.status, 200, `${what}: ${res.status}`);
@@ -82,12 +97,30 @@ test('a directory is never listed', async () => {
 
 test('path traversal never reaches a file outside the static folder', async () => {
 	const paths = [
-		'/../secret.txt', '/%2e%2e/secret.txt', '/%2E%2E/secret.txt', '/..%2fsecret.txt', '/..%2Fsecret.txt',
-		'/assets/..%2f..%2fsecret.txt', '/assets/../../secret.txt', '/assets/%2e%2e/%2e%2e/secret.txt',
-		'/..\\secret.txt', '/..%5csecret.txt', '/.%2e/secret.txt', '/%2e%2e%2fsecret.txt',
-		'/./../secret.txt', '//../secret.txt', '/assets/./../../secret.txt', '/%252e%252e/secret.txt',
-		'/..', '/../', '/../../../../../../etc/passwd', '/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
-		'//etc/passwd', '/%2fetc%2fpasswd', '/secret.txt%00.html', '/robots.txt/../../secret.txt',
+		'/../secret.txt',
+		'/%2e%2e/secret.txt',
+		'/%2E%2E/secret.txt',
+		'/..%2fsecret.txt',
+		'/..%2Fsecret.txt',
+		'/assets/..%2f..%2fsecret.txt',
+		'/assets/../../secret.txt',
+		'/assets/%2e%2e/%2e%2e/secret.txt',
+		'/..\\secret.txt',
+		'/..%5csecret.txt',
+		'/.%2e/secret.txt',
+		'/%2e%2e%2fsecret.txt',
+		'/./../secret.txt',
+		'//../secret.txt',
+		'/assets/./../../secret.txt',
+		'/%252e%252e/secret.txt',
+		'/..',
+		'/../',
+		'/../../../../../../etc/passwd',
+		'/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+		'//etc/passwd',
+		'/%2fetc%2fpasswd',
+		'/secret.txt%00.html',
+		'/robots.txt/../../secret.txt',
 	];
 	for (const p of paths) {
 		const r = await server.raw(rawGet(p));
@@ -96,7 +129,8 @@ test('path traversal never reaches a file outside the static folder', async () =
 		assert.ok(!r.text.includes('root:x:0:0'), `${what}: leaked /etc/passwd`);
 		if (r.response) {
 			assert.ok([200, 400, 403, 404].includes(r.response.status), `${what}: status ${r.response.status}`);
-			if (r.response.status === 200) assert.ok(r.response.text.includes(INDEX_MARKER), `${what}: 200 must be index.html`);
+			if (r.response.status === 200)
+				assert.ok(r.response.text.includes(INDEX_MARKER), `${what}: 200 must be index.html`);
 		} else {
 			assert.ok(r.closed, `${what}: no answer`);
 		}
@@ -108,13 +142,15 @@ test('a symlink pointing out of the static folder is not followed', async () => 
 	for (const p of ['/leak', '/leak/', '/./leak', '/assets/../leak']) {
 		const r = await server.raw(rawGet(p));
 		assert.ok(!r.text.includes(SECRET_MARKER), `GET ${p}: leaked the symlink target`);
-		if (r.response?.status === 200) assert.ok(r.response.text.includes(INDEX_MARKER), `GET ${p}: 200 must be index.html`);
+		if (r.response?.status === 200)
+			assert.ok(r.response.text.includes(INDEX_MARKER), `GET ${p}: 200 must be index.html`);
 	}
 });
 
 test('error responses carry the security headers too', async () => {
 	const r = await server.raw(rawGet('/../secret.txt'));
-	if (r.response && r.response.status !== 200) assertSecurityHeaders(r.response.headers, { what: `static ${r.response.status}` });
+	if (r.response && r.response.status !== 200)
+		assertSecurityHeaders(r.response.headers, { what: `static ${r.response.status}` });
 	const api = await get('/api/no-such-thing/');
 	assert.equal(api.status, 404);
 	assertSecurityHeaders(api.headers, { api: true, what: 'api 404' });
@@ -131,7 +167,11 @@ test('/api/ paths never fall back to index.html', async () => {
 });
 
 test('pages reached by a link with a secret in its path send no Referer, other pages keep same-origin', async () => {
-	for (const p of ['/reset-password/MQ/abc123-0123456789abcdef', '/confirm-email/Zm9vYmFyYmF6', '/auth/github/callback?code=c&state=s']) {
+	for (const p of [
+		'/reset-password/MQ/abc123-0123456789abcdef',
+		'/confirm-email/Zm9vYmFyYmF6',
+		'/auth/github/callback?code=c&state=s',
+	]) {
 		const res = await get(p);
 		assert.equal(res.status, 200, p);
 		await res.arrayBuffer();

@@ -2,8 +2,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, createToken, csrfClient, loggedIn, uniqueEmail, sha256hex, q,
-	estimatedBits, randomString, assertSecurityHeaders, sleep,
+	startServer,
+	createUser,
+	createToken,
+	csrfClient,
+	loggedIn,
+	uniqueEmail,
+	sha256hex,
+	q,
+	estimatedBits,
+	randomString,
+	assertSecurityHeaders,
+	sleep,
 } from './harness.mjs';
 
 const PW = 'token pass 1';
@@ -15,9 +25,12 @@ before(async () => {
 		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000' },
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
-const profile = (auth, extra = {}) => server.fetch('/api/users/profile/', { headers: { Authorization: auth, ...extra } });
+const profile = (auth, extra = {}) =>
+	server.fetch('/api/users/profile/', { headers: { Authorization: auth, ...extra } });
 
 async function assertInvalidToken(res, what) {
 	assert.equal(res.status, 401, `${what}: ${res.status}`);
@@ -36,7 +49,9 @@ test('a token from createtoken authenticates the profile request', async () => {
 	const body = await r.json();
 	assert.equal(body.email, email);
 	assertSecurityHeaders(r.headers, { api: true, what: 'token profile' });
-	const [row] = server.sqlRows(`SELECT t.name FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.email = ${q(email)}`);
+	const [row] = server.sqlRows(
+		`SELECT t.name FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.email = ${q(email)}`,
+	);
 	assert.equal(row.name, 'ci');
 });
 
@@ -74,7 +89,10 @@ test('an expired token is 401 Invalid token', async () => {
 	const email = createUser(server, uniqueEmail('exp'), PW);
 	const key = createToken(server, email, ['--expires', '1']);
 	const [row] = server.sqlRows(`SELECT created_at, expires_at FROM tokens WHERE key_hash = ${q(sha256hex(key))}`);
-	assert.ok(Math.abs(row.expires_at - row.created_at - 86400) <= 2, `--expires 1 means one day: ${JSON.stringify(row)}`);
+	assert.ok(
+		Math.abs(row.expires_at - row.created_at - 86400) <= 2,
+		`--expires 1 means one day: ${JSON.stringify(row)}`,
+	);
 	assert.equal((await profile(`Token ${key}`)).status, 200);
 	server.sql(`UPDATE tokens SET expires_at = strftime('%s','now') - 5 WHERE key_hash = ${q(sha256hex(key))}`);
 	await assertInvalidToken(await profile(`Token ${key}`), 'expired');
@@ -149,9 +167,20 @@ test('stderr log lines are JSON and never contain the password, the session key 
 	assert.ok(text.includes('/api/users/profile'), 'access log lines for the requests exist');
 	const lines = server.logLines();
 	const bad = lines.filter((l) => l.__raw !== undefined);
-	assert.deepEqual(bad.map((l) => l.__raw), [], 'every stderr line is JSON');
-	assert.ok(lines.every((l) => l && typeof l === 'object' && !Array.isArray(l)), 'each line is a JSON object');
-	for (const [what, s] of [['password', secretPw], ['session key', sid], ['token', key]]) {
+	assert.deepEqual(
+		bad.map((l) => l.__raw),
+		[],
+		'every stderr line is JSON',
+	);
+	assert.ok(
+		lines.every((l) => l && typeof l === 'object' && !Array.isArray(l)),
+		'each line is a JSON object',
+	);
+	for (const [what, s] of [
+		['password', secretPw],
+		['session key', sid],
+		['token', key],
+	]) {
 		assert.ok(!text.includes(s), `${what} appears in the log`);
 		assert.ok(!text.includes(encodeURIComponent(s)), `${what} (url-encoded) appears in the log`);
 	}

@@ -4,7 +4,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-	startServer, createUser, createToken, loggedIn, csrfClient, uniqueEmail, q, assertSecurityHeaders,
+	startServer,
+	createUser,
+	createToken,
+	loggedIn,
+	csrfClient,
+	uniqueEmail,
+	q,
+	assertSecurityHeaders,
 } from './harness.mjs';
 
 const PW = 'verify pass 1';
@@ -17,7 +24,9 @@ before(async () => {
 		env: { GATEHOUSE_LOGIN_IP_LIMIT: '10000', GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000' },
 	});
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+	await server?.stop();
+});
 
 const userId = (email) => String(server.sqlRows(`SELECT id FROM users WHERE email = ${q(email)}`)[0].id);
 
@@ -62,7 +71,7 @@ test('an authenticated HEAD of verify is 200 with the identity headers and no bo
 	assert.equal(r.headers.get('x-auth-email'), email);
 });
 
-test('a GET of verify with an API token is 200 for the token\'s user', async () => {
+test("a GET of verify with an API token is 200 for the token's user", async () => {
 	const email = createUser(server, uniqueEmail('vtok'), PW);
 	const key = createToken(server, email);
 	const r = await server.fetch(VERIFY, { headers: { Authorization: `Token ${key}` } });
@@ -104,15 +113,25 @@ test('OPTIONS on verify is not 2xx: with a session, with a token, anonymous', as
 	const c = await loggedIn(server, email, PW);
 	const key = createToken(server, email);
 	assertNot2xx(await c.options(VERIFY), 'OPTIONS with a session');
-	assertNot2xx(await c.options(VERIFY, { cookies: false, headers: { Authorization: `Token ${key}` } }), 'OPTIONS with a token');
+	assertNot2xx(
+		await c.options(VERIFY, { cookies: false, headers: { Authorization: `Token ${key}` } }),
+		'OPTIONS with a token',
+	);
 	assertNot2xx(await c.options(VERIFY, { cookies: false }), 'OPTIONS anonymous');
-	assertNot2xx(await c.options(VERIFY.slice(0, -1), { cookies: false }), 'OPTIONS anonymous without the trailing slash');
+	assertNot2xx(
+		await c.options(VERIFY.slice(0, -1), { cookies: false }),
+		'OPTIONS anonymous without the trailing slash',
+	);
 });
 
 test('a CORS preflight to verify from a foreign origin is not 2xx, with or without a session', async () => {
 	const email = createUser(server, uniqueEmail('vcors'), PW);
 	const c = await loggedIn(server, email, PW);
-	const headers = { Origin: FOREIGN, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' };
+	const headers = {
+		Origin: FOREIGN,
+		'Access-Control-Request-Method': 'GET',
+		'Access-Control-Request-Headers': 'authorization',
+	};
 	const withSession = await c.options(VERIFY, { headers });
 	assertNot2xx(withSession, 'preflight with a session');
 	assert.equal(withSession.headers.get('access-control-allow-origin'), null, 'no CORS grant');

@@ -5,8 +5,21 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
-  assertNoProblems, emailInput, launchBrowser, linkIn, login, loginError, newContext, passwordInput,
-  profileFromPage, sessionCookie, startMailServer, startServer, submitLogin, unique, withPage,
+  assertNoProblems,
+  emailInput,
+  launchBrowser,
+  linkIn,
+  login,
+  loginError,
+  newContext,
+  passwordInput,
+  profileFromPage,
+  sessionCookie,
+  startMailServer,
+  startServer,
+  submitLogin,
+  unique,
+  withPage,
 } from './harness.mjs'
 
 const PRODUCT = 'Gatehouse'
@@ -47,35 +60,53 @@ describe('accounts by email', () => {
       await page.waitForURL(server.url('/signup'))
       assert.equal(await page.title(), 'Create an account · Gatehouse')
       const password = passwordInput(page)
-      assert.match(await password.getAttribute('aria-describedby'), /\bpassword-hint\b/, 'the password rules are tied to the field')
+      assert.match(
+        await password.getAttribute('aria-describedby'),
+        /\bpassword-hint\b/,
+        'the password rules are tied to the field',
+      )
       assert.match(await page.locator('#password-hint').innerText(), /at least 8 characters/i)
 
       // The server's password rules, next to the password field.
       await emailInput(page).fill(unique('short'))
       await password.fill('abc')
       await submitButton(page).click()
-      await page.locator('#password-error').filter({ hasText: 'This password is too short. It must contain at least 8 characters.' }).waitFor()
+      await page
+        .locator('#password-error')
+        .filter({ hasText: 'This password is too short. It must contain at least 8 characters.' })
+        .waitFor()
       assert.equal(await password.getAttribute('aria-invalid'), 'true')
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'focus moves to the bad field')
       assert.equal(page.url(), server.url('/signup'))
 
       // Every field the server complains about gets its message next to it.
-      await page.route('**/api/signup/', (route) => route.fulfill({
-        status: 400,
-        contentType: 'application/json',
-        body: JSON.stringify({
-          email: ['Enter a valid email address.'],
-          password: ['This password is too common.', 'This password is entirely numeric.'],
-          first_name: ['Ensure this field has no more than 150 characters.'],
-          last_name: ['Ensure this field has no more than 150 characters.'],
+      await page.route('**/api/signup/', (route) =>
+        route.fulfill({
+          status: 400,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            email: ['Enter a valid email address.'],
+            password: ['This password is too common.', 'This password is entirely numeric.'],
+            first_name: ['Ensure this field has no more than 150 characters.'],
+            last_name: ['Ensure this field has no more than 150 characters.'],
+          }),
         }),
-      }))
+      )
       await password.fill('12345678')
       await submitButton(page).click()
       await page.locator('#email-error').filter({ hasText: 'Enter a valid email address.' }).waitFor()
-      assert.equal(await page.locator('#password-error').innerText(), 'This password is too common. This password is entirely numeric.')
-      assert.equal(await page.locator('#first_name-error').innerText(), 'Ensure this field has no more than 150 characters.')
-      assert.equal(await page.locator('#last_name-error').innerText(), 'Ensure this field has no more than 150 characters.')
+      assert.equal(
+        await page.locator('#password-error').innerText(),
+        'This password is too common. This password is entirely numeric.',
+      )
+      assert.equal(
+        await page.locator('#first_name-error').innerText(),
+        'Ensure this field has no more than 150 characters.',
+      )
+      assert.equal(
+        await page.locator('#last_name-error').innerText(),
+        'Ensure this field has no more than 150 characters.',
+      )
       assert.equal(await page.getByLabel('First name (optional)').getAttribute('aria-describedby'), 'first_name-error')
       await page.unroute('**/api/signup/')
 
@@ -288,8 +319,10 @@ describe('accounts by email', () => {
       await fresh.fill(NEW_PASSWORD)
       await again.fill(NEW_PASSWORD)
       await submitButton(page).click()
-      await page.locator('#old_password-error')
-        .filter({ hasText: 'Your old password was entered incorrectly. Please enter it again.' }).waitFor()
+      await page
+        .locator('#old_password-error')
+        .filter({ hasText: 'Your old password was entered incorrectly. Please enter it again.' })
+        .waitFor()
       assert.equal(await current.getAttribute('aria-invalid'), 'true')
       await page.waitForFunction(() => document.activeElement?.id === 'old_password')
 
@@ -381,7 +414,10 @@ describe('accounts by email, other verification modes', () => {
         }
         await emailInput(page).fill(email)
         await submitButton(page).click()
-        await page.getByTestId('forgot-error').filter({ hasText: /^Too many attempts\. Try again in \d+ (minute|hour)s?\.$/ }).waitFor()
+        await page
+          .getByTestId('forgot-error')
+          .filter({ hasText: /^Too many attempts\. Try again in \d+ (minute|hour)s?\.$/ })
+          .waitFor()
         assert.equal(await submitButton(page).isEnabled(), true)
       })
     } finally {

@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
-  assertNoProblems, eventually, launchBrowser, login, loginError, newContext, profileFromPage, startServer, submitLogin, withPage,
+  assertNoProblems,
+  eventually,
+  launchBrowser,
+  login,
+  loginError,
+  newContext,
+  profileFromPage,
+  startServer,
+  submitLogin,
+  withPage,
 } from './harness.mjs'
 
 const PASSWORD = 'admin area test 2026'
@@ -25,7 +34,8 @@ describe('admin area', () => {
     await server.createUser(MEMBER, PASSWORD)
     await server.createUser(VICTIM, PASSWORD)
     const names = Array.from({ length: PAGED }, (_, i) => `pager-${String(i + 1).padStart(2, '0')}@example.com`)
-    for (let i = 0; i < names.length; i += 6) await Promise.all(names.slice(i, i + 6).map((e) => server.createUser(e, PASSWORD)))
+    for (let i = 0; i < names.length; i += 6)
+      await Promise.all(names.slice(i, i + 6).map((e) => server.createUser(e, PASSWORD)))
     browser = await launchBrowser()
   })
   after(async () => {
@@ -61,7 +71,11 @@ describe('admin area', () => {
       await page.getByTestId('admin-session').first().waitFor()
       assert.equal(await page.getByTestId('admin-session').count(), 1)
       for (const label of ['Active', 'Email verified', 'Staff', 'Superuser']) {
-        assert.equal(await page.getByLabel(label, { exact: true }).isEnabled(), true, `${label} is editable for a superuser`)
+        assert.equal(
+          await page.getByLabel(label, { exact: true }).isEnabled(),
+          true,
+          `${label} is editable for a superuser`,
+        )
       }
       const active = page.getByLabel('Active', { exact: true })
       assert.equal(await active.isChecked(), true)
@@ -71,14 +85,22 @@ describe('admin area', () => {
       await active.uncheck()
       await page.getByText(`Saving will sign ${VICTIM} out everywhere`).waitFor()
       await save.click()
-      await page.getByTestId('flags-message').filter({ hasText: `${VICTIM} is deactivated` }).waitFor()
+      await page
+        .getByTestId('flags-message')
+        .filter({ hasText: `${VICTIM} is deactivated` })
+        .waitFor()
       assert.equal(await active.isChecked(), false)
       await page.getByTestId('admin-user-email').getByText('Inactive').waitFor()
       await page.getByTestId('admin-sessions').getByText('Not signed in anywhere.').waitFor()
       assert.equal(await page.getByTestId('send-reset').isDisabled(), true, 'no reset mail for an inactive account')
       // The change is in their history, with who made it.
-      await page.getByTestId('admin-user-audit').getByTestId('audit-row').filter({ hasText: 'admin.user.updated' })
-        .filter({ hasText: ROOT }).filter({ hasText: 'is_active → no' }).waitFor()
+      await page
+        .getByTestId('admin-user-audit')
+        .getByTestId('audit-row')
+        .filter({ hasText: 'admin.user.updated' })
+        .filter({ hasText: ROOT })
+        .filter({ hasText: 'is_active → no' })
+        .waitFor()
 
       // The user's next action finds the session gone, and they cannot sign in again.
       await victim.page.getByRole('link', { name: 'Account', exact: true }).click()
@@ -90,7 +112,10 @@ describe('admin area', () => {
       // Reactivated: they can sign in again.
       await active.check()
       await save.click()
-      await page.getByTestId('flags-message').filter({ hasText: /^Saved\.$/ }).waitFor()
+      await page
+        .getByTestId('flags-message')
+        .filter({ hasText: /^Saved\.$/ })
+        .waitFor()
       await submitLogin(victim.page, VICTIM, PASSWORD)
       await victim.page.waitForURL(server.url('/account'))
 
@@ -135,7 +160,7 @@ describe('admin area', () => {
     })
   })
 
-  test('staff (not superuser): search and pages, roles read-only, a superuser\'s account not editable, audit filter; losing staff status shows the server\'s 403', async () => {
+  test("staff (not superuser): search and pages, roles read-only, a superuser's account not editable, audit filter; losing staff status shows the server's 403", async () => {
     await withPage(browser, server, async ({ page }) => {
       await login(page, server, STAFF, PASSWORD)
 
@@ -144,18 +169,30 @@ describe('admin area', () => {
       await page.waitForURL(server.url('/admin'))
       assert.equal(await page.getByTestId('header-admin-link').getAttribute('aria-current'), 'page')
       const total = 4 + PAGED
-      await page.getByTestId('pagination-summary').filter({ hasText: `Showing 1–25 of ${total} users` }).waitFor()
+      await page
+        .getByTestId('pagination-summary')
+        .filter({ hasText: `Showing 1–25 of ${total} users` })
+        .waitFor()
       assert.equal(await page.getByTestId('user-row').count(), 25)
       await page.getByRole('link', { name: 'Next page' }).click()
       await page.waitForURL((u) => u.searchParams.get('page') === '2')
-      await page.getByTestId('pagination-summary').filter({ hasText: `Showing 26–${total} of ${total} users` }).waitFor()
+      await page
+        .getByTestId('pagination-summary')
+        .filter({ hasText: `Showing 26–${total} of ${total} users` })
+        .waitFor()
       assert.equal(await page.getByTestId('user-row').count(), total - 25)
       await page.goBack()
-      await page.getByTestId('pagination-summary').filter({ hasText: `Showing 1–25 of ${total} users` }).waitFor()
+      await page
+        .getByTestId('pagination-summary')
+        .filter({ hasText: `Showing 1–25 of ${total} users` })
+        .waitFor()
       await page.getByTestId('user-search').fill('PAGER-1') // case-insensitive, part of the address
       await page.getByTestId('pagination-summary').filter({ hasText: 'Showing 1–10 of 10 users' }).waitFor()
       const emails = await page.getByTestId('user-link').allInnerTexts()
-      assert.ok(emails.every((e) => e.startsWith('pager-1')), emails.join())
+      assert.ok(
+        emails.every((e) => e.startsWith('pager-1')),
+        emails.join(),
+      )
       await page.getByTestId('user-search').fill('nobody-has-this')
       await page.getByTestId('no-users').waitFor()
 
@@ -193,7 +230,11 @@ describe('admin area', () => {
       await page.getByTestId('pagination-summary').filter({ hasText: 'Showing 1–1 of 1 events' }).waitFor()
       const row = page.getByTestId('audit-row')
       assert.equal(await row.getAttribute('data-event'), 'admin.password_reset.sent')
-      assert.match(await row.innerText(), new RegExp(`${MEMBER}[\\s\\S]*${STAFF}`), 'who it concerned and who did it, by email')
+      assert.match(
+        await row.innerText(),
+        new RegExp(`${MEMBER}[\\s\\S]*${STAFF}`),
+        'who it concerned and who did it, by email',
+      )
       await page.getByTestId('audit-event').selectOption('login.*')
       await page.waitForURL((u) => u.searchParams.get('event') === 'login.*')
       await page.locator('[data-testid=audit-row][data-event^="login."]').first().waitFor()
@@ -207,10 +248,16 @@ describe('admin area', () => {
         await openUser(root, STAFF)
         await root.getByLabel('Staff', { exact: true }).uncheck()
         await root.getByTestId('save-flags').click()
-        await root.getByTestId('flags-message').filter({ hasText: /^Saved\.$/ }).waitFor()
+        await root
+          .getByTestId('flags-message')
+          .filter({ hasText: /^Saved\.$/ })
+          .waitFor()
       })
       await page.getByRole('link', { name: 'Users', exact: true }).click()
-      await page.getByTestId('users-error').filter({ hasText: 'You do not have permission to perform this action.' }).waitFor()
+      await page
+        .getByTestId('users-error')
+        .filter({ hasText: 'You do not have permission to perform this action.' })
+        .waitFor()
       await page.reload()
       await page.getByTestId('forbidden').waitFor()
       assert.equal(await page.getByTestId('header-admin-link').count(), 0)
@@ -254,7 +301,9 @@ describe('admin re-authentication', () => {
       const dialog = page.getByRole('dialog', { name: 'Confirm your password' })
       await dialog.waitFor()
       const password = dialog.getByLabel('Your password')
-      await eventually(() => page.evaluate(() => document.activeElement?.id === 'reauth-password'), { message: 'focus in the password field' })
+      await eventually(() => page.evaluate(() => document.activeElement?.id === 'reauth-password'), {
+        message: 'focus in the password field',
+      })
 
       // A wrong password: the error is next to the field, the dialog stays.
       await password.fill('not my password 1')
@@ -267,10 +316,15 @@ describe('admin re-authentication', () => {
       await password.fill(PASSWORD)
       await dialog.getByRole('button', { name: 'Confirm' }).click()
       await dialog.waitFor({ state: 'hidden' })
-      await page.getByTestId('flags-message').filter({ hasText: /^Saved\.$/ }).waitFor()
+      await page
+        .getByTestId('flags-message')
+        .filter({ hasText: /^Saved\.$/ })
+        .waitFor()
       await page.getByTestId('admin-user-email').getByText('Staff').waitFor()
       const api = await page.evaluate(async (email) => {
-        const res = await fetch(`/api/admin/users/?search=${encodeURIComponent(email)}`, { headers: { Accept: 'application/json' } })
+        const res = await fetch(`/api/admin/users/?search=${encodeURIComponent(email)}`, {
+          headers: { Accept: 'application/json' },
+        })
         return (await res.json()).results[0].is_staff
       }, TARGET)
       assert.equal(api, true, 'the server has them as staff')

@@ -8,7 +8,16 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
-import { EVIL_HOST, freePort, launchBrowser, login, withPage, profileFromPage, sessionCookie, startServer } from './harness.mjs'
+import {
+  EVIL_HOST,
+  freePort,
+  launchBrowser,
+  login,
+  withPage,
+  profileFromPage,
+  sessionCookie,
+  startServer,
+} from './harness.mjs'
 
 const VICTIM = 'victim@example.com'
 const VICTIM_PASSWORD = 'victim password 1'
@@ -87,7 +96,8 @@ describe('cross-site requests', () => {
     const seen = []
     const onResponse = (res) => {
       const req = res.request()
-      if (req.method() === 'POST' && res.url().startsWith(server.origin + '/api/')) seen.push({ url: res.url(), status: res.status() })
+      if (req.method() === 'POST' && res.url().startsWith(server.origin + '/api/'))
+        seen.push({ url: res.url(), status: res.status() })
     }
     context.on('response', onResponse)
     try {
@@ -112,7 +122,9 @@ describe('cross-site requests', () => {
 
         for (const path of ['/top-login', '/top-logout']) {
           const target = path === '/top-login' ? '/api/login/' : '/api/logout/'
-          const landed = attacker.waitForResponse((r) => r.url() === server.origin + target && r.request().method() === 'POST')
+          const landed = attacker.waitForResponse(
+            (r) => r.url() === server.origin + target && r.request().method() === 'POST',
+          )
           await attacker.goto(evilOrigin + path)
           await landed
         }
@@ -141,10 +153,12 @@ describe('cross-site requests', () => {
     })
   })
 
-  test('a login form on another site cannot sign an anonymous visitor into the attacker\'s account', async () => {
+  test("a login form on another site cannot sign an anonymous visitor into the attacker's account", async () => {
     await withPage(browser, server, async ({ context, page }) => {
       const posts = await appPostsDuring(context, async () => {
-        const landed = page.waitForResponse((r) => r.url() === server.url('/api/login/') && r.request().method() === 'POST')
+        const landed = page.waitForResponse(
+          (r) => r.url() === server.url('/api/login/') && r.request().method() === 'POST',
+        )
         await page.goto(`${evilOrigin}/top-login`)
         await landed
         await page.goto(`${evilOrigin}/attack`)

@@ -61,7 +61,9 @@ function run(cmd, args, { env, input } = {}) {
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))
     child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`))))
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`)),
+    )
     child.stdin.end(input ?? '')
   })
 }
@@ -73,7 +75,8 @@ function run(cmd, args, { env, input } = {}) {
  */
 export async function startServer({ env: extra = {} } = {}) {
   if (!existsSync(BIN)) throw new Error(`gatehouse binary not found at ${BIN}: run make (or set GATEHOUSE_BIN)`)
-  if (!existsSync(path.join(STATIC_DIR, 'index.html'))) throw new Error(`${STATIC_DIR}/index.html missing: run (cd web && npm run build)`)
+  if (!existsSync(path.join(STATIC_DIR, 'index.html')))
+    throw new Error(`${STATIC_DIR}/index.html missing: run (cd web && npm run build)`)
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'))
   const port = await freePort()
@@ -129,7 +132,8 @@ export async function startServer({ env: extra = {} } = {}) {
     url: (p = '/') => origin + p,
     logs: () => logs,
     /** `gatehouse createuser EMAIL`, password on stdin. */
-    createUser: (email, password, flags = []) => run(BIN, ['createuser', email, ...flags], { env, input: password + '\n' }),
+    createUser: (email, password, flags = []) =>
+      run(BIN, ['createuser', email, ...flags], { env, input: password + '\n' }),
     async stop() {
       if (!exited) {
         child.kill('SIGTERM')
@@ -140,7 +144,8 @@ export async function startServer({ env: extra = {} } = {}) {
       process.off('exit', reap)
       rmSync(dir, { recursive: true, force: true })
       // A SANITIZE=1 build reports memory errors on stderr without failing a request.
-      if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(logs)) throw new Error(`gatehouse reported sanitizer errors:\n${logs}`)
+      if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(logs))
+        throw new Error(`gatehouse reported sanitizer errors:\n${logs}`)
     },
   }
 }
@@ -162,7 +167,8 @@ export async function newContext(browser, options = {}) {
   const watch = (page) => {
     page.on('pageerror', (err) => problems.push(`${page.url()}: uncaught ${err.message}`))
     page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy|Refused to/.test(msg.text())) problems.push(`${page.url()}: ${msg.text()}`)
+      if (msg.type() === 'error' && /Content Security Policy|Refused to/.test(msg.text()))
+        problems.push(`${page.url()}: ${msg.text()}`)
     })
   }
   context.on('page', watch)
@@ -232,7 +238,8 @@ export async function eventually(fn, { timeout = 5000, interval = 100, message =
   }
 }
 
-export const unique = (prefix) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}@example.com`
+export const unique = (prefix) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}@example.com`
 
 /** Run fn({ context, page }) in a fresh context; fail on SPA errors; always close. */
 export async function withPage(browser, server, fn, options) {
@@ -300,13 +307,18 @@ export async function startMailServer() {
     /** Wait until there are `count` such mails; resolves to the last of them. */
     async waitFor(address, subject, { count = 1, timeout = 10000 } = {}) {
       try {
-        const found = await eventually(() => {
-          const list = this.to(address, subject)
-          return list.length >= count && list
-        }, { timeout, interval: 50, message: `mail #${count} "${subject}" to ${address}` })
+        const found = await eventually(
+          () => {
+            const list = this.to(address, subject)
+            return list.length >= count && list
+          },
+          { timeout, interval: 50, message: `mail #${count} "${subject}" to ${address}` },
+        )
         return found[count - 1]
       } catch (e) {
-        throw new Error(`${e.message}; mails so far: ${JSON.stringify(messages.map((m) => [m.to.join(','), m.subject]))}`)
+        throw new Error(
+          `${e.message}; mails so far: ${JSON.stringify(messages.map((m) => [m.to.join(','), m.subject]))}`,
+        )
       }
     },
     stop: () => new Promise((resolve) => smtp.close(resolve)),
@@ -321,7 +333,10 @@ export async function startMailServer() {
 export function linkIn(message, origin, pathPattern) {
   const escaped = origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const line = new RegExp(`^${escaped}${pathPattern}$`)
-  const found = message.text.split(/\r?\n/).map((l) => l.trim()).find((l) => line.test(l))
+  const found = message.text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => line.test(l))
   if (!found) throw new Error(`no line matching ${line} in the text part of "${message.subject}":\n${message.text}`)
   return found
 }
@@ -338,7 +353,9 @@ export function linkIn(message, origin, pathPattern) {
  */
 export async function startProviders({ oidcName = 'acme', oidcLabel = 'Acme ID' } = {}) {
   const { startGithub, startOidcProvider } = await import('../providers/index.mjs').catch((e) => {
-    throw new Error(`tests/providers could not be loaded (${e.message}); install its packages: (cd tests/providers && npm ci)`)
+    throw new Error(
+      `tests/providers could not be loaded (${e.message}); install its packages: (cd tests/providers && npm ci)`,
+    )
   })
   const [oidc, github] = await Promise.all([
     startOidcProvider({ clients: [{ client_id: `${oidcName}-spa`, client_secret: `${oidcName}-secret` }] }),

@@ -3,8 +3,17 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
-  emailInput, launchBrowser, login, loginError, withPage, passwordInput, profileFromPage,
-  sessionCookie, signInButton, startServer, submitLogin,
+  emailInput,
+  launchBrowser,
+  login,
+  loginError,
+  withPage,
+  passwordInput,
+  profileFromPage,
+  sessionCookie,
+  signInButton,
+  startServer,
+  submitLogin,
 } from './harness.mjs'
 
 const PASSWORD = 'correct horse battery staple'
@@ -104,7 +113,10 @@ describe('login page', () => {
       await login(page, server, ALICE, PASSWORD)
       await context.clearCookies({ name: 'csrftoken' })
       const calls = []
-      page.on('request', (req) => req.url().includes('/api/') && calls.push(`${req.method()} ${new URL(req.url()).pathname}`))
+      page.on(
+        'request',
+        (req) => req.url().includes('/api/') && calls.push(`${req.method()} ${new URL(req.url()).pathname}`),
+      )
       page.on('response', (res) => res.url().endsWith('/api/logout/') && calls.push(`${res.status()} /api/logout/`))
 
       await page.getByRole('button', { name: 'Log out' }).click()
@@ -122,7 +134,11 @@ describe('login page', () => {
       await error.waitFor()
       assert.match(await error.innerText(), /email and password don't match/)
       assert.equal(await error.getAttribute('role'), 'alert')
-      assert.equal(await page.locator('.auth-card [data-testid=login-error]').count(), 1, 'the error is in the sign-in card')
+      assert.equal(
+        await page.locator('.auth-card [data-testid=login-error]').count(),
+        1,
+        'the error is in the sign-in card',
+      )
       assert.equal(page.url(), server.url('/login'))
       assert.equal(await emailInput(page).inputValue(), ALICE, 'the email is kept')
       assert.equal(await passwordInput(page).inputValue(), '', 'the password is cleared')
@@ -153,7 +169,11 @@ describe('login page', () => {
   test('field errors from the server (DRF style) are shown next to their fields', async () => {
     await withPage(browser, server, async ({ context, page }) => {
       await page.route('**/api/login/', (route) =>
-        route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ email: ['Enter a valid email address.'] }) }),
+        route.fulfill({
+          status: 400,
+          contentType: 'application/json',
+          body: JSON.stringify({ email: ['Enter a valid email address.'] }),
+        }),
       )
       await page.goto(server.url('/login'))
       await submitLogin(page, 'carol@example.com', 'whatever')
@@ -180,7 +200,10 @@ describe('login page', () => {
       await login(page, server, ALICE, PASSWORD)
       await page.route('**/api/logout/', (route) => route.abort('internetdisconnected'))
       await page.getByRole('button', { name: 'Log out' }).click()
-      await page.getByTestId('page-notice').filter({ hasText: "You are still signed in. Can't reach the server" }).waitFor()
+      await page
+        .getByTestId('page-notice')
+        .filter({ hasText: "You are still signed in. Can't reach the server" })
+        .waitFor()
       assert.equal(page.url(), server.url('/'))
       assert.equal((await profileFromPage(page)).status, 200)
     })

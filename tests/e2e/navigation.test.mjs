@@ -2,9 +2,7 @@
 // the detour through login, a session that ends elsewhere shows up here.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import {
-  eventually, launchBrowser, login, withPage, profileFromPage, startServer, submitLogin,
-} from './harness.mjs'
+import { eventually, launchBrowser, login, withPage, profileFromPage, startServer, submitLogin } from './harness.mjs'
 
 const PASSWORD = 'navigation test password'
 const DEEP = '/?view=profile&tab=security#details'
@@ -14,7 +12,9 @@ describe('navigation and session state', () => {
 
   before(async () => {
     server = await startServer()
-    await Promise.all(['dana@example.com', 'erin@example.com', 'finn@example.com'].map((e) => server.createUser(e, PASSWORD)))
+    await Promise.all(
+      ['dana@example.com', 'erin@example.com', 'finn@example.com'].map((e) => server.createUser(e, PASSWORD)),
+    )
     browser = await launchBrowser()
   })
   after(async () => {
@@ -70,12 +70,19 @@ describe('navigation and session state', () => {
 
       // The session disappears behind the SPA's back (expired, revoked, other device).
       await context.clearCookies({ name: 'sessionid' })
-      assert.equal(await page.evaluate(() => localStorage.getItem('gatehouse.authenticated')), 'true', 'the tab still believes it is signed in')
+      assert.equal(
+        await page.evaluate(() => localStorage.getItem('gatehouse.authenticated')),
+        'true',
+        'the tab still believes it is signed in',
+      )
 
       await page.reload() // the profile is refetched: 401
       await page.waitForURL((u) => u.pathname === '/login')
       assert.equal(new URL(page.url()).searchParams.get('next'), DEEP)
-      await eventually(async () => (await page.evaluate(() => localStorage.getItem('gatehouse.authenticated'))) === null, { message: 'auth flag cleared' })
+      await eventually(
+        async () => (await page.evaluate(() => localStorage.getItem('gatehouse.authenticated'))) === null,
+        { message: 'auth flag cleared' },
+      )
       assert.equal(await page.getByTestId('header-email').count(), 0)
 
       await submitLogin(page, 'finn@example.com', PASSWORD)

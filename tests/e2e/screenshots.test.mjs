@@ -22,13 +22,21 @@ const ADMIN = 'grace.hopper@example.com'
 // Browsers as people have them, so the Sessions page names real devices.
 const AGENTS = {
   mac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-  iphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
   windows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0',
 }
 const MEMBERS = [
-  'ada.lovelace@example.com', 'alan.turing@example.com', 'barbara.liskov@example.com', 'donald.knuth@example.com',
-  'edsger.dijkstra@example.com', 'frances.allen@example.com', 'john.backus@example.com', 'katherine.johnson@example.com',
-  'ken.thompson@example.com', 'margaret.hamilton@example.com',
+  'ada.lovelace@example.com',
+  'alan.turing@example.com',
+  'barbara.liskov@example.com',
+  'donald.knuth@example.com',
+  'edsger.dijkstra@example.com',
+  'frances.allen@example.com',
+  'john.backus@example.com',
+  'katherine.johnson@example.com',
+  'ken.thompson@example.com',
+  'margaret.hamilton@example.com',
 ]
 
 describe('screenshots', () => {
@@ -49,40 +57,50 @@ describe('screenshots', () => {
 
   for (const [name, options] of Object.entries(VIEWPORTS)) {
     test(`login, home, sign-up and account pages, ${name} ${options.viewport.width}x${options.viewport.height}`, async () => {
-      await withPage(browser, server, async ({ context, page }) => {
-        await page.goto(server.url('/login'))
-        await emailInput(page).waitFor()
-        await page.evaluate(() => document.activeElement?.blur())
-        const loginFile = await outputPath(`login-${name}.png`)
-        await page.screenshot({ path: loginFile, ...shot })
+      await withPage(
+        browser,
+        server,
+        async ({ context, page }) => {
+          await page.goto(server.url('/login'))
+          await emailInput(page).waitFor()
+          await page.evaluate(() => document.activeElement?.blur())
+          const loginFile = await outputPath(`login-${name}.png`)
+          await page.screenshot({ path: loginFile, ...shot })
 
-        await login(page, server, EMAIL, PASSWORD)
-        await page.evaluate(() => document.activeElement?.blur())
-        const homeFile = await outputPath(`home-${name}.png`)
-        await page.screenshot({ path: homeFile, ...shot })
+          await login(page, server, EMAIL, PASSWORD)
+          await page.evaluate(() => document.activeElement?.blur())
+          const homeFile = await outputPath(`home-${name}.png`)
+          await page.screenshot({ path: homeFile, ...shot })
 
-        await page.goto(server.url('/account'))
-        await page.getByTestId('account-email').waitFor()
-        await page.getByTestId('email-status').waitFor()
-        await page.evaluate(() => document.activeElement?.blur())
-        const accountFile = await outputPath(`account-${name}.png`)
-        await page.screenshot({ path: accountFile, ...shot })
+          await page.goto(server.url('/account'))
+          await page.getByTestId('account-email').waitFor()
+          await page.getByTestId('email-status').waitFor()
+          await page.evaluate(() => document.activeElement?.blur())
+          const accountFile = await outputPath(`account-${name}.png`)
+          await page.screenshot({ path: accountFile, ...shot })
 
-        for (const f of [loginFile, homeFile, accountFile]) assert.ok((await stat(f)).size > 1000, `${f} written`)
-        // (docs/screenshot-account.png is the Sessions page, below.)
-        if (name === 'desktop') written.push(['login', loginFile], ['home', homeFile])
-      }, options)
+          for (const f of [loginFile, homeFile, accountFile]) assert.ok((await stat(f)).size > 1000, `${f} written`)
+          // (docs/screenshot-account.png is the Sessions page, below.)
+          if (name === 'desktop') written.push(['login', loginFile], ['home', homeFile])
+        },
+        options,
+      )
 
       // Signed out, in a fresh context.
-      await withPage(browser, server, async ({ page }) => {
-        await page.goto(server.url('/signup'))
-        await emailInput(page).waitFor()
-        await page.evaluate(() => document.activeElement?.blur())
-        const signupFile = await outputPath(`signup-${name}.png`)
-        await page.screenshot({ path: signupFile, ...shot })
-        assert.ok((await stat(signupFile)).size > 1000, `${signupFile} written`)
-        if (name === 'desktop') written.push(['signup', signupFile])
-      }, options)
+      await withPage(
+        browser,
+        server,
+        async ({ page }) => {
+          await page.goto(server.url('/signup'))
+          await emailInput(page).waitFor()
+          await page.evaluate(() => document.activeElement?.blur())
+          const signupFile = await outputPath(`signup-${name}.png`)
+          await page.screenshot({ path: signupFile, ...shot })
+          assert.ok((await stat(signupFile)).size > 1000, `${signupFile} written`)
+          if (name === 'desktop') written.push(['signup', signupFile])
+        },
+        options,
+      )
     })
   }
 
@@ -99,65 +117,79 @@ describe('screenshots', () => {
       for (const email of MEMBERS.slice(0, 4)) {
         await withPage(browser, server, ({ page }) => login(page, server, email, PASSWORD))
       }
-      await withPage(browser, server, async ({ page }) => {
-        // No focus ring, no selected text, scrolled to the top (the header is sticky).
-        const blur = () => page.evaluate(() => {
-          const active = document.activeElement
-          if (active?.setSelectionRange) active.setSelectionRange(0, 0)
-          active?.blur()
-          window.scrollTo(0, 0)
-        })
-        await login(page, server, ADMIN, PASSWORD)
+      await withPage(
+        browser,
+        server,
+        async ({ page }) => {
+          // No focus ring, no selected text, scrolled to the top (the header is sticky).
+          const blur = () =>
+            page.evaluate(() => {
+              const active = document.activeElement
+              if (active?.setSelectionRange) active.setSelectionRange(0, 0)
+              active?.blur()
+              window.scrollTo(0, 0)
+            })
+          await login(page, server, ADMIN, PASSWORD)
 
-        // API tokens: one older token, then a new one whose key is on screen.
-        await page.goto(server.url('/account/tokens'))
-        await page.getByTestId('no-tokens').waitFor()
-        for (const [name, days] of [['CI deploy (GitHub Actions)', '90'], ['backup script on nas-01', '']]) {
-          await page.getByLabel('Name').fill(name)
-          await page.getByLabel('Expires after (days) (optional)').fill(days)
-          await page.getByLabel('Current password').fill(PASSWORD)
-          await page.getByRole('button', { name: 'Create token' }).click()
-          await page.getByTestId('new-token').filter({ hasText: name }).waitFor()
-        }
-        await blur()
-        const tokensFile = await outputPath('account-tokens-desktop.png')
-        await page.screenshot({ path: tokensFile, fullPage: true, ...shot })
+          // API tokens: one older token, then a new one whose key is on screen.
+          await page.goto(server.url('/account/tokens'))
+          await page.getByTestId('no-tokens').waitFor()
+          for (const [name, days] of [
+            ['CI deploy (GitHub Actions)', '90'],
+            ['backup script on nas-01', ''],
+          ]) {
+            await page.getByLabel('Name').fill(name)
+            await page.getByLabel('Expires after (days) (optional)').fill(days)
+            await page.getByLabel('Current password').fill(PASSWORD)
+            await page.getByRole('button', { name: 'Create token' }).click()
+            await page.getByTestId('new-token').filter({ hasText: name }).waitFor()
+          }
+          await blur()
+          const tokensFile = await outputPath('account-tokens-desktop.png')
+          await page.screenshot({ path: tokensFile, fullPage: true, ...shot })
 
-        await page.goto(server.url('/account/sessions'))
-        await page.getByTestId('session').nth(2).waitFor()
-        await blur()
-        const sessionsFile = await outputPath('account-sessions-desktop.png')
-        await page.screenshot({ path: sessionsFile, ...shot })
+          await page.goto(server.url('/account/sessions'))
+          await page.getByTestId('session').nth(2).waitFor()
+          await blur()
+          const sessionsFile = await outputPath('account-sessions-desktop.png')
+          await page.screenshot({ path: sessionsFile, ...shot })
 
-        await page.getByTestId('header-admin-link').click()
-        await page.getByTestId('user-row').nth(MEMBERS.length).waitFor()
-        await blur()
-        const adminFile = await outputPath('admin-desktop.png')
-        await page.screenshot({ path: adminFile, fullPage: true, ...shot })
+          await page.getByTestId('header-admin-link').click()
+          await page.getByTestId('user-row').nth(MEMBERS.length).waitFor()
+          await blur()
+          const adminFile = await outputPath('admin-desktop.png')
+          await page.screenshot({ path: adminFile, fullPage: true, ...shot })
 
-        await page.getByTestId('user-link').filter({ hasText: MEMBERS[0] }).click()
-        await page.getByTestId('admin-session').first().waitFor()
-        await page.getByTestId('admin-user-audit').getByTestId('audit-row').first().waitFor()
-        await blur()
-        const userFile = await outputPath('admin-user-desktop.png')
-        await page.screenshot({ path: userFile, fullPage: true, ...shot })
+          await page.getByTestId('user-link').filter({ hasText: MEMBERS[0] }).click()
+          await page.getByTestId('admin-session').first().waitFor()
+          await page.getByTestId('admin-user-audit').getByTestId('audit-row').first().waitFor()
+          await blur()
+          const userFile = await outputPath('admin-user-desktop.png')
+          await page.screenshot({ path: userFile, fullPage: true, ...shot })
 
-        await page.getByRole('link', { name: 'Audit log', exact: true }).click()
-        await page.getByTestId('audit-row').first().waitFor()
-        await blur()
-        const auditFile = await outputPath('admin-audit-desktop.png')
-        await page.screenshot({ path: auditFile, ...shot })
+          await page.getByRole('link', { name: 'Audit log', exact: true }).click()
+          await page.getByTestId('audit-row').first().waitFor()
+          await blur()
+          const auditFile = await outputPath('admin-audit-desktop.png')
+          await page.screenshot({ path: auditFile, ...shot })
 
-        for (const f of [tokensFile, sessionsFile, adminFile, userFile, auditFile]) assert.ok((await stat(f)).size > 1000, `${f} written`)
-        written.push(['account', sessionsFile], ['tokens', tokensFile], ['admin', adminFile])
-      }, { userAgent: AGENTS.mac })
+          for (const f of [tokensFile, sessionsFile, adminFile, userFile, auditFile])
+            assert.ok((await stat(f)).size > 1000, `${f} written`)
+          written.push(['account', sessionsFile], ['tokens', tokensFile], ['admin', adminFile])
+        },
+        { userAgent: AGENTS.mac },
+      )
     } finally {
       for (const other of others) await other.context.close()
     }
   })
 
-  test('copy the desktop screenshots to docs/ when asked (GATEHOUSE_UPDATE_DOCS=1)', { skip: process.env.GATEHOUSE_UPDATE_DOCS !== '1' }, async () => {
-    assert.equal(written.length, 6)
-    for (const [page, file] of written) await copyFile(file, path.join(REPO, 'docs', `screenshot-${page}.png`))
-  })
+  test(
+    'copy the desktop screenshots to docs/ when asked (GATEHOUSE_UPDATE_DOCS=1)',
+    { skip: process.env.GATEHOUSE_UPDATE_DOCS !== '1' },
+    async () => {
+      assert.equal(written.length, 6)
+      for (const [page, file] of written) await copyFile(file, path.join(REPO, 'docs', `screenshot-${page}.png`))
+    },
+  )
 })

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import {
-  assertNoProblems, launchBrowser, login, newContext, profileFromPage, startServer, unique, withPage,
+  assertNoProblems,
+  launchBrowser,
+  login,
+  newContext,
+  profileFromPage,
+  startServer,
+  unique,
+  withPage,
 } from './harness.mjs'
 
 const PASSWORD = 'sessions and tokens 2026'
@@ -53,14 +60,20 @@ describe('account: sessions and API tokens', () => {
       assert.equal(await current.count(), 1, 'exactly one session is this device')
       await current.getByTestId('this-device').filter({ hasText: 'This device' }).waitFor()
       const other = page.locator('[data-testid=session][data-current=false]')
-      assert.ok((await other.getByTestId('session-device').innerText()).trim().length > 0, 'the other session names its device')
+      assert.ok(
+        (await other.getByTestId('session-device').innerText()).trim().length > 0,
+        'the other session names its device',
+      )
       assert.equal(await other.getByTestId('session-ip').innerText(), '127.0.0.1')
       assert.match(await other.innerText(), /Last seen/)
 
       // The button's accessible name says which device it signs out.
       const button = other.getByRole('button', { name: /^Sign out .*127\.0\.0\.1/ })
       await button.click()
-      await page.getByTestId('sessions-message').filter({ hasText: /^Signed out .*127\.0\.0\.1/ }).waitFor()
+      await page
+        .getByTestId('sessions-message')
+        .filter({ hasText: /^Signed out .*127\.0\.0\.1/ })
+        .waitFor()
       assert.equal(await rows.count(), 1)
       await page.getByTestId('no-other-sessions').waitFor()
       assert.equal(await page.getByTestId('revoke-others').isDisabled(), true, 'nothing else to sign out')
@@ -132,7 +145,11 @@ describe('account: sessions and API tokens', () => {
       const row = page.getByTestId('token').filter({ hasText: 'backup script' })
       await row.waitFor()
       assert.match(await row.innerText(), /Expires/)
-      assert.doesNotMatch(await page.getByTestId('token-list').innerText(), new RegExp(key), 'the list never shows the key')
+      assert.doesNotMatch(
+        await page.getByTestId('token-list').innerText(),
+        new RegExp(key),
+        'the list never shows the key',
+      )
 
       // The key works from outside the browser.
       const ok = await profileWithToken(key)

@@ -7,7 +7,15 @@
 // stand-in), real HTTP servers on 127.0.0.1 started here.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { launchBrowser, login, profileFromPage, sessionCookie, startProviders, startServer, withPage } from './harness.mjs'
+import {
+  launchBrowser,
+  login,
+  profileFromPage,
+  sessionCookie,
+  startProviders,
+  startServer,
+  withPage,
+} from './harness.mjs'
 
 const OIDC = 'acme' // a generic OIDC provider (GATEHOUSE_OIDC_PROVIDERS)
 const OIDC_LABEL = 'Acme ID'
@@ -88,29 +96,41 @@ describe('social login', () => {
       await card.getByRole('button', { name: `Connect ${OIDC_LABEL}` }).click()
       await providerLogin(page, oidc, 'carol')
       await page.waitForURL(server.url('/account'))
-      await page.getByTestId('page-notice').filter({ hasText: `${OIDC_LABEL} is now connected to your account.` }).waitFor()
+      await page
+        .getByTestId('page-notice')
+        .filter({ hasText: `${OIDC_LABEL} is now connected to your account.` })
+        .waitFor()
       await card.getByTestId('identity').nth(1).waitFor()
       assert.equal(await page.getByTestId('account-email').innerText(), 'octocat@github.test', 'still the same account')
       assert.equal(await card.getByRole('button', { name: /^Connect / }).count(), 0, 'nothing left to connect')
 
       // Disconnect Acme ID; then GitHub, the only way left to sign in, is refused with the server's reason.
       await card.getByRole('button', { name: `Disconnect ${OIDC_LABEL}` }).click()
-      await card.getByTestId('connected-message').filter({ hasText: `${OIDC_LABEL} is no longer connected` }).waitFor()
+      await card
+        .getByTestId('connected-message')
+        .filter({ hasText: `${OIDC_LABEL} is no longer connected` })
+        .waitFor()
       assert.equal(await card.getByTestId('identity').count(), 1)
       await card.getByRole('button', { name: `Connect ${OIDC_LABEL}` }).waitFor()
       await card.getByRole('button', { name: 'Disconnect GitHub' }).click()
-      await card.getByTestId('connected-message')
-        .filter({ hasText: 'This is your only way to sign in: set a password first (use Forgot password).' }).waitFor()
+      await card
+        .getByTestId('connected-message')
+        .filter({ hasText: 'This is your only way to sign in: set a password first (use Forgot password).' })
+        .waitFor()
       assert.equal(await card.getByTestId('connected-message').getAttribute('role'), 'alert')
       assert.equal(await card.getByTestId('identity').count(), 1)
     })
   })
 
-  test('the Account page\'s Connect button starts with a CSRF-checked POST and connects GitHub to a password account', async () => {
+  test("the Account page's Connect button starts with a CSRF-checked POST and connects GitHub to a password account", async () => {
     const email = 'connect.button@example.com'
     await server.createUser(email, 'a password to connect 2026')
-    github.addUser({ login: 'connector', name: 'Con Nector', email: null,
-      emails: [{ email: 'connector@github.test', primary: true, verified: true, visibility: 'private' }] })
+    github.addUser({
+      login: 'connector',
+      name: 'Con Nector',
+      email: null,
+      emails: [{ email: 'connector@github.test', primary: true, verified: true, visibility: 'private' }],
+    })
     await withPage(browser, server, async ({ page }) => {
       await login(page, server, email, 'a password to connect 2026')
       await page.goto(server.url('/account'))
@@ -148,12 +168,21 @@ describe('social login', () => {
   test('a server without social login (404) or with no providers shows no social buttons and no Connected accounts', async () => {
     const email = 'password.only@example.com'
     await server.createUser(email, 'a password only 2026')
-    for (const answer of [{ status: 404, body: { detail: 'Not found.' } }, { status: 200, body: [] }]) {
+    for (const answer of [
+      { status: 404, body: { detail: 'Not found.' } },
+      { status: 200, body: [] },
+    ]) {
       await withPage(browser, server, async ({ page }) => {
         await page.route('**/api/social/providers/', (route) =>
-          route.fulfill({ status: answer.status, contentType: 'application/json', body: JSON.stringify(answer.body) }))
+          route.fulfill({ status: answer.status, contentType: 'application/json', body: JSON.stringify(answer.body) }),
+        )
         await page.route('**/api/social/identities/', (route) =>
-          route.fulfill({ status: answer.status === 404 ? 404 : 200, contentType: 'application/json', body: answer.status === 404 ? '{"detail":"Not found."}' : '[]' }))
+          route.fulfill({
+            status: answer.status === 404 ? 404 : 200,
+            contentType: 'application/json',
+            body: answer.status === 404 ? '{"detail":"Not found."}' : '[]',
+          }),
+        )
         await page.goto(server.url('/login'))
         await page.getByLabel('Email address').waitFor()
         await sleep(300) // the providers request has been answered

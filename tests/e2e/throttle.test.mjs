@@ -44,7 +44,10 @@ describe('throttling', () => {
       assert.ok(throttled, `no 429 after ${LIMIT + 3} wrong passwords with GATEHOUSE_LOGIN_ACCOUNT_LIMIT=${LIMIT}`)
 
       const retryAfter = Number(throttled.headers()['retry-after'])
-      assert.ok(retryAfter > 0 && retryAfter <= 300, `Retry-After is a number of seconds within the window (got ${throttled.headers()['retry-after']})`)
+      assert.ok(
+        retryAfter > 0 && retryAfter <= 300,
+        `Retry-After is a number of seconds within the window (got ${throttled.headers()['retry-after']})`,
+      )
       const body = await throttled.json()
       assert.match(body.detail, /^Request was throttled\. Expected available in \d+ seconds?\.$/)
 
@@ -53,7 +56,10 @@ describe('throttling', () => {
       const text = await error.innerText()
       assert.match(text, /Try again in \d+ (second|minute|hour)s?\./)
       // The wait shown is Retry-After's (a second may have ticked by).
-      assert.ok([formatWait(retryAfter), formatWait(retryAfter - 1), formatWait(retryAfter - 2)].some((w) => text.includes(w)), `"${text}" shows Retry-After=${retryAfter}`)
+      assert.ok(
+        [formatWait(retryAfter), formatWait(retryAfter - 1), formatWait(retryAfter - 2)].some((w) => text.includes(w)),
+        `"${text}" shows Retry-After=${retryAfter}`,
+      )
       assert.equal(await signInButton(page).isDisabled(), true, 'no new attempt while throttled')
       assert.equal(page.url(), server.url('/login'))
     })
@@ -62,7 +68,12 @@ describe('throttling', () => {
   test('a busy server (503 with Retry-After) shows the wait', async () => {
     await withPage(browser, server, async ({ context, page }) => {
       await page.route('**/api/login/', (route) =>
-        route.fulfill({ status: 503, headers: { 'Retry-After': '7' }, contentType: 'application/json', body: '{"detail":"Service temporarily unavailable, try again later."}' }),
+        route.fulfill({
+          status: 503,
+          headers: { 'Retry-After': '7' },
+          contentType: 'application/json',
+          body: '{"detail":"Service temporarily unavailable, try again later."}',
+        }),
       )
       await page.goto(server.url('/login'))
       await submitLogin(page, EMAIL, 'anything')

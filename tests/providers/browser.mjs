@@ -26,11 +26,17 @@ function parseCookie(line, reqPath) {
 	return c;
 }
 
-const pathMatches = (reqPath, cookiePath) => reqPath === cookiePath ||
+const pathMatches = (reqPath, cookiePath) =>
+	reqPath === cookiePath ||
 	(reqPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || reqPath[cookiePath.length] === '/'));
 
 function decodeEntities(s) {
-	return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+	return s
+		.replace(/&quot;/g, '"')
+		.replace(/&#39;/g, "'")
+		.replace(/&lt;/g, '<')
+		.replace(/&gt;/g, '>')
+		.replace(/&amp;/g, '&');
 }
 
 function attr(tag, name) {
@@ -62,7 +68,8 @@ export class ProviderBrowser {
 
 	cookieHeader(u) {
 		const out = [];
-		for (const c of this.cookies.values()) if (c.host === u.host && pathMatches(u.pathname, c.path)) out.push(`${c.name}=${c.value}`);
+		for (const c of this.cookies.values())
+			if (c.host === u.host && pathMatches(u.pathname, c.path)) out.push(`${c.name}=${c.value}`);
 		return out.join('; ');
 	}
 
@@ -86,7 +93,13 @@ export class ProviderBrowser {
 			h['Content-Type'] = 'application/x-www-form-urlencoded';
 			body = new URLSearchParams(form).toString();
 		}
-		const res = await fetch(u, { method, headers: h, body, redirect: 'manual', signal: AbortSignal.timeout(this.timeout) });
+		const res = await fetch(u, {
+			method,
+			headers: h,
+			body,
+			redirect: 'manual',
+			signal: AbortSignal.timeout(this.timeout),
+		});
 		this.store(u, res);
 		const text = await res.text();
 		const loc = res.headers.get('location');

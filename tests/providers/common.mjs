@@ -21,8 +21,12 @@ export function s256(verifier) {
 export const VERIFIER_RE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 export function htmlEscape(s) {
-	return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-		.replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+	return String(s)
+		.replace(/&/g, '&amp;')
+		.replace(/</g, '&lt;')
+		.replace(/>/g, '&gt;')
+		.replace(/"/g, '&quot;')
+		.replace(/'/g, '&#39;');
 }
 
 export async function readBody(req, limit = 1 << 20) {
@@ -61,7 +65,13 @@ export function basicAuth(req) {
 	const raw = Buffer.from(m[1], 'base64').toString('utf8');
 	const i = raw.indexOf(':');
 	if (i < 0) return null;
-	const dec = (s) => { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; } };
+	const dec = (s) => {
+		try {
+			return decodeURIComponent(s.replace(/\+/g, ' '));
+		} catch {
+			return s;
+		}
+	};
 	return { id: dec(raw.slice(0, i)), secret: dec(raw.slice(i + 1)) };
 }
 
@@ -79,7 +89,12 @@ export function send(res, status, body, headers = {}) {
 		text = JSON.stringify(body);
 		type = type || 'application/json; charset=utf-8';
 	}
-	res.writeHead(status, { 'Content-Type': type || 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers, 'Content-Length': Buffer.byteLength(text) });
+	res.writeHead(status, {
+		'Content-Type': type || 'text/plain; charset=utf-8',
+		'Cache-Control': 'no-store',
+		...headers,
+		'Content-Length': Buffer.byteLength(text),
+	});
 	res.end(text);
 }
 
@@ -114,14 +129,18 @@ export class ClientRegistry {
 		return c;
 	}
 
-	get(id) { return this.map.get(id); }
+	get(id) {
+		return this.map.get(id);
+	}
 
 	/** Allow `uri` for one client, or for every client when clientId is omitted. */
 	addRedirectUri(uri, clientId) {
 		for (const c of this.map.values()) if (clientId === undefined || c.client_id === clientId) c.redirect_uris.add(uri);
 	}
 
-	first() { return this.map.values().next().value; }
+	first() {
+		return this.map.values().next().value;
+	}
 }
 
 /**
@@ -139,8 +158,12 @@ export async function startHttp(handler, { port = 0, name = 'provider' } = {}) {
 	const server = http.createServer(async (req, res) => {
 		const url = new URL(req.url, `http://${req.headers.host || '127.0.0.1'}`);
 		const rec = {
-			method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams),
-			headers: { ...req.headers }, body: undefined, at: Date.now(),
+			method: req.method,
+			path: url.pathname,
+			query: Object.fromEntries(url.searchParams),
+			headers: { ...req.headers },
+			body: undefined,
+			at: Date.now(),
 		};
 		requests.push(rec);
 		try {
@@ -161,9 +184,15 @@ export async function startHttp(handler, { port = 0, name = 'provider' } = {}) {
 	});
 	const actual = server.address().port;
 	return {
-		server, port: actual, url: `http://127.0.0.1:${actual}`, requests, faults,
+		server,
+		port: actual,
+		url: `http://127.0.0.1:${actual}`,
+		requests,
+		faults,
 		/** Requests whose path is (or, for a RegExp, matches) `p`. */
-		requestsTo(p) { return requests.filter((r) => (p instanceof RegExp ? p.test(r.path) : r.path === p)); },
+		requestsTo(p) {
+			return requests.filter((r) => (p instanceof RegExp ? p.test(r.path) : r.path === p));
+		},
 		async stop() {
 			for (const s of sockets) s.destroy();
 			await new Promise((r) => server.close(() => r()));
@@ -237,7 +266,8 @@ export function faultMode(faults, name) {
 export function loginPage({ title, app, action, hidden = {}, accounts = [], error = '' }) {
 	const inputs = Object.entries(hidden)
 		.filter(([, v]) => v !== undefined && v !== null)
-		.map(([k, v]) => `<input type="hidden" name="${htmlEscape(k)}" value="${htmlEscape(v)}">`).join('\n      ');
+		.map(([k, v]) => `<input type="hidden" name="${htmlEscape(k)}" value="${htmlEscape(v)}">`)
+		.join('\n      ');
 	const list = accounts.length
 		? `<p>Test accounts: ${accounts.map((a) => `<code>${htmlEscape(a)}</code>`).join(', ')}</p>`
 		: '';
@@ -261,9 +291,13 @@ export function loginPage({ title, app, action, hidden = {}, accounts = [], erro
 }
 
 export function errorPage(res, status, title, message) {
-	send(res, status, `<!doctype html><html><head><meta charset="utf-8"><title>${htmlEscape(title)}</title></head>` +
-		`<body><h1>${htmlEscape(title)}</h1><p class="error">${htmlEscape(message)}</p></body></html>\n`,
-	{ 'Content-Type': 'text/html; charset=utf-8' });
+	send(
+		res,
+		status,
+		`<!doctype html><html><head><meta charset="utf-8"><title>${htmlEscape(title)}</title></head>` +
+			`<body><h1>${htmlEscape(title)}</h1><p class="error">${htmlEscape(message)}</p></body></html>\n`,
+		{ 'Content-Type': 'text/html; charset=utf-8' },
+	);
 }
 
 /** Short-lived single-use authorization codes. */

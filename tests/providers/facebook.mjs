@@ -10,17 +10,44 @@
 // Facebook never says whether an email is verified; some accounts have none.
 
 import {
-	startHttp, fault, faultMode, send, redirect, withQuery, loginPage, errorPage, readBody, parseParams,
-	bearer, randomToken, s256, VERIFIER_RE, ClientRegistry, CodeStore,
+	startHttp,
+	fault,
+	faultMode,
+	send,
+	redirect,
+	withQuery,
+	loginPage,
+	errorPage,
+	readBody,
+	parseParams,
+	bearer,
+	randomToken,
+	s256,
+	VERIFIER_RE,
+	ClientRegistry,
+	CodeStore,
 } from './common.mjs';
 
 export const FACEBOOK_DEFAULT_USERS = [
-	{ login: 'zuck', id: '10000000000001', name: 'Mark Test', first_name: 'Mark', last_name: 'Test', email: 'mark@facebook.test' },
+	{
+		login: 'zuck',
+		id: '10000000000001',
+		name: 'Mark Test',
+		first_name: 'Mark',
+		last_name: 'Test',
+		email: 'mark@facebook.test',
+	},
 	{ login: 'nomail', id: '10000000000002', name: 'Phone Only', first_name: 'Phone', last_name: 'Only', email: null },
 ];
 
 const fbError = (message, code, subcode) => ({
-	error: { message, type: 'OAuthException', code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: randomToken(8) },
+	error: {
+		message,
+		type: 'OAuthException',
+		code,
+		...(subcode ? { error_subcode: subcode } : {}),
+		fbtrace_id: randomToken(8),
+	},
 });
 
 /**
@@ -58,7 +85,9 @@ export async function startFacebook(opts = {}) {
 
 	function finish(res, q, login) {
 		const code = codes.issue({
-			client_id: q.client_id, redirect_uri: q.redirect_uri, login,
+			client_id: q.client_id,
+			redirect_uri: q.redirect_uri,
+			login,
 			scope: (q.scope || 'public_profile').split(/[\s,]+/).filter(Boolean),
 			code_challenge: q.code_challenge,
 		});
@@ -67,7 +96,16 @@ export async function startFacebook(opts = {}) {
 
 	const hiddenOf = (q) => {
 		const h = {};
-		for (const k of ['client_id', 'redirect_uri', 'scope', 'state', 'response_type', 'code_challenge', 'code_challenge_method']) h[k] = q[k];
+		for (const k of [
+			'client_id',
+			'redirect_uri',
+			'scope',
+			'state',
+			'response_type',
+			'code_challenge',
+			'code_challenge_method',
+		])
+			h[k] = q[k];
 		return h;
 	};
 
@@ -83,22 +121,41 @@ export async function startFacebook(opts = {}) {
 		const client = clients.get(q.client_id);
 		if (!client) return errorPage(res, 400, 'Invalid App ID', 'The provided app ID does not look like a valid app ID.');
 		if (!q.redirect_uri || !client.redirect_uris.has(q.redirect_uri)) {
-			return errorPage(res, 400, 'URL Blocked', "This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.");
+			return errorPage(
+				res,
+				400,
+				'URL Blocked',
+				"This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.",
+			);
 		}
-		if ((q.response_type || 'code') !== 'code') return errorPage(res, 400, 'Invalid request', 'response_type must be code');
+		if ((q.response_type || 'code') !== 'code')
+			return errorPage(res, 400, 'Invalid request', 'response_type must be code');
 		if (q.code_challenge !== undefined || requirePkce) {
 			if (!q.code_challenge || q.code_challenge_method !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge)) {
 				return errorPage(res, 400, 'Invalid request', 'code_challenge (S256) is required by this test provider.');
 			}
 		}
-		const page = (error) => send(res, 200, loginPage({
-			title: 'Log in to Facebook (test)', app: client.client_id, action: url.pathname,
-			hidden: hiddenOf(q), accounts: [...users.keys()], error,
-		}), { 'Content-Type': 'text/html; charset=utf-8' });
+		const page = (error) =>
+			send(
+				res,
+				200,
+				loginPage({
+					title: 'Log in to Facebook (test)',
+					app: client.client_id,
+					action: url.pathname,
+					hidden: hiddenOf(q),
+					accounts: [...users.keys()],
+					error,
+				}),
+				{ 'Content-Type': 'text/html; charset=utf-8' },
+			);
 		if (form) {
 			if (form.decision === 'deny') {
 				return back(res, q.redirect_uri, {
-					error_reason: 'user_denied', error: 'access_denied', error_description: 'Permissions error.', state: q.state,
+					error_reason: 'user_denied',
+					error: 'access_denied',
+					error_description: 'Permissions error.',
+					state: q.state,
 				});
 			}
 			if (!users.has(form.login)) return page('The email or mobile number you entered isn’t connected to an account.');
@@ -115,16 +172,27 @@ export async function startFacebook(opts = {}) {
 			params = { ...params, ...parseParams(req.headers['content-type'], rec.body) };
 		}
 		rec.params = params;
-		if (faultMode(http.faults, 'token') === 'error') return send(res, 400, fbError('This authorization code has been used.', 100, 36009));
+		if (faultMode(http.faults, 'token') === 'error')
+			return send(res, 400, fbError('This authorization code has been used.', 100, 36009));
 		if (fault(http.faults, 'token', req, res)) return;
 		const client = clients.get(params.client_id);
 		if (!client) return send(res, 400, fbError('Error validating application. Invalid application ID.', 101));
-		if (params.client_secret !== client.client_secret) return send(res, 400, fbError('Error validating client secret.', 1));
+		if (params.client_secret !== client.client_secret)
+			return send(res, 400, fbError('Error validating client secret.', 1));
 		if (!params.code) return send(res, 400, fbError('Missing authorization code', 1));
 		const code = codes.take(params.code);
-		if (!code || code.client_id !== client.client_id) return send(res, 400, fbError('Invalid verification code format.', 100));
+		if (!code || code.client_id !== client.client_id)
+			return send(res, 400, fbError('Invalid verification code format.', 100));
 		if (params.redirect_uri !== code.redirect_uri) {
-			return send(res, 400, fbError('Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request', 100, 36008));
+			return send(
+				res,
+				400,
+				fbError(
+					'Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request',
+					100,
+					36008,
+				),
+			);
 		}
 		if (code.code_challenge) {
 			const v = params.code_verifier;
@@ -138,13 +206,17 @@ export async function startFacebook(opts = {}) {
 	}
 
 	function me(req, res, url) {
-		if (faultMode(http.faults, 'me') === 'error') return send(res, 400, fbError('Invalid OAuth access token data.', 190));
+		if (faultMode(http.faults, 'me') === 'error')
+			return send(res, 400, fbError('Invalid OAuth access token data.', 190));
 		if (fault(http.faults, 'me', req, res)) return;
 		const tok = url.searchParams.get('access_token') || bearer(req);
 		const t = tokens.get(tok);
 		const user = t && users.get(t.login);
 		if (!user) return send(res, 400, fbError('Invalid OAuth access token - Cannot parse access token', 190));
-		const fields = (url.searchParams.get('fields') || 'id,name').split(',').map((s) => s.trim()).filter(Boolean);
+		const fields = (url.searchParams.get('fields') || 'id,name')
+			.split(',')
+			.map((s) => s.trim())
+			.filter(Boolean);
 		const out = {};
 		for (const f of fields) {
 			if (f === 'email' && !t.scope.includes('email')) continue;
@@ -154,17 +226,24 @@ export async function startFacebook(opts = {}) {
 		send(res, 200, out);
 	}
 
-	const http = await startHttp(async (req, res, url, rec) => {
-		const path = url.pathname.replace(/^\/v\d+\.\d+(?=\/)/, '').replace(/\/+$/, '') || '/';
-		if (path === '/dialog/oauth') return dialog(req, res, url, rec);
-		if (path === '/oauth/access_token') return accessToken(req, res, url, rec);
-		if (path === '/me' && req.method === 'GET') return me(req, res, url);
-		send(res, 400, fbError(`Unknown path components: ${path}`, 2500));
-	}, { port: opts.port, name: 'facebook' });
+	const http = await startHttp(
+		async (req, res, url, rec) => {
+			const path = url.pathname.replace(/^\/v\d+\.\d+(?=\/)/, '').replace(/\/+$/, '') || '/';
+			if (path === '/dialog/oauth') return dialog(req, res, url, rec);
+			if (path === '/oauth/access_token') return accessToken(req, res, url, rec);
+			if (path === '/me' && req.method === 'GET') return me(req, res, url);
+			send(res, 400, fbError(`Unknown path components: ${path}`, 2500));
+		},
+		{ port: opts.port, name: 'facebook' },
+	);
 
 	const version = opts.version ?? 'v19.0';
 	return Object.assign(p, {
-		url: http.url, port: http.port, requests: http.requests, requestsTo: http.requestsTo, faults: http.faults,
+		url: http.url,
+		port: http.port,
+		requests: http.requests,
+		requestsTo: http.requestsTo,
+		faults: http.faults,
 		authorizeUrl: `${http.url}/${version}/dialog/oauth`,
 		tokenUrl: `${http.url}/${version}/oauth/access_token`,
 		graphUrl: `${http.url}/${version}`,
@@ -178,7 +257,9 @@ export async function startFacebook(opts = {}) {
 				GATEHOUSE_FACEBOOK_GRAPH_URL: p.graphUrl,
 			};
 		},
-		allowOrigin(origin, name = 'facebook', clientId) { clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId); },
+		allowOrigin(origin, name = 'facebook', clientId) {
+			clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId);
+		},
 		stop: http.stop,
 	});
 }

@@ -8,8 +8,23 @@
 import { createHmac } from 'node:crypto';
 import { CompactSign, exportJWK, exportSPKI, generateKeyPair, base64url } from 'jose';
 import {
-	startHttp, fault, faultMode, send, redirect, withQuery, loginPage, errorPage, readBody, parseParams,
-	basicAuth, bearer, randomToken, s256, VERIFIER_RE, ClientRegistry, CodeStore,
+	startHttp,
+	fault,
+	faultMode,
+	send,
+	redirect,
+	withQuery,
+	loginPage,
+	errorPage,
+	readBody,
+	parseParams,
+	basicAuth,
+	bearer,
+	randomToken,
+	s256,
+	VERIFIER_RE,
+	ClientRegistry,
+	CodeStore,
 } from './common.mjs';
 
 export const FAKE_DEFAULT_ACCOUNTS = {
@@ -32,7 +47,12 @@ export function unsignedJwt(claims, header = { alg: 'none', typ: 'JWT' }) {
 /** HS256 over header.payload keyed with `secret` (string or Buffer) — the alg-confusion attack. */
 export function hmacJwt(claims, secret, header = { alg: 'HS256', typ: 'JWT' }) {
 	const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(claims))}`;
-	return `${input}.${createHmac(header.alg === 'HS512' ? 'sha512' : header.alg === 'HS384' ? 'sha384' : 'sha256', secret).update(input).digest('base64url')}`;
+	return `${input}.${createHmac(
+		header.alg === 'HS512' ? 'sha512' : header.alg === 'HS384' ? 'sha384' : 'sha256',
+		secret,
+	)
+		.update(input)
+		.digest('base64url')}`;
 }
 
 /**
@@ -78,15 +98,30 @@ export async function startFakeOidc(opts = {}) {
 	const mainKey = await addKey('RS256');
 	await addKey('ES256');
 	const rogue = await generateKeyPair('RS256', { extractable: true });
-	const rogueKey = { alg: 'RS256', privateKey: rogue.privateKey, publicKey: rogue.publicKey, pem: await exportSPKI(rogue.publicKey) };
+	const rogueKey = {
+		alg: 'RS256',
+		privateKey: rogue.privateKey,
+		publicKey: rogue.publicKey,
+		pem: await exportSPKI(rogue.publicKey),
+	};
 
 	const p = {
-		clients, accounts, addAccount, keys, addKey, mainKey, rogueKey,
+		clients,
+		accounts,
+		addAccount,
+		keys,
+		addKey,
+		mainKey,
+		rogueKey,
 		autoApprove: opts.autoApprove ?? null,
 		/** The last ID token handed out (compact string). */
 		lastToken: null,
-		nextIdToken(fn) { forgeQueue.push(fn); },
-		nextUserinfo(fn) { userinfoQueue.push(fn); },
+		nextIdToken(fn) {
+			forgeQueue.push(fn);
+		},
+		nextUserinfo(fn) {
+			userinfoQueue.push(fn);
+		},
 		/** Sign claims with a published key (default the main RS256 one), header {alg, kid, typ}. */
 		async sign(claims, { kid = mainKey.kid, header = {} } = {}) {
 			const k = keys.get(kid);
@@ -96,15 +131,29 @@ export async function startFakeOidc(opts = {}) {
 
 	function finish(res, q, accountId) {
 		const code = codes.issue({
-			client_id: q.client_id, redirect_uri: q.redirect_uri, accountId, nonce: q.nonce,
-			scope: (q.scope || '').split(' ').filter(Boolean), code_challenge: q.code_challenge,
+			client_id: q.client_id,
+			redirect_uri: q.redirect_uri,
+			accountId,
+			nonce: q.nonce,
+			scope: (q.scope || '').split(' ').filter(Boolean),
+			code_challenge: q.code_challenge,
 		});
 		redirect(res, withQuery(q.redirect_uri, { code, state: q.state, iss: p.issuer }));
 	}
 
 	const hiddenOf = (q) => {
 		const h = {};
-		for (const k of ['client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'response_type', 'code_challenge', 'code_challenge_method']) h[k] = q[k];
+		for (const k of [
+			'client_id',
+			'redirect_uri',
+			'scope',
+			'state',
+			'nonce',
+			'response_type',
+			'code_challenge',
+			'code_challenge_method',
+		])
+			h[k] = q[k];
 		return h;
 	};
 
@@ -119,14 +168,27 @@ export async function startFakeOidc(opts = {}) {
 		if (fault(http.faults, 'authorize', req, res)) return;
 		const client = clients.get(q.client_id);
 		if (!client) return errorPage(res, 400, 'invalid_client', 'unknown client_id');
-		if (!q.redirect_uri || !client.redirect_uris.has(q.redirect_uri)) return errorPage(res, 400, 'invalid_redirect_uri', 'redirect_uri is not registered');
-		const err = (error, desc) => redirect(res, withQuery(q.redirect_uri, { error, error_description: desc, state: q.state, iss: p.issuer }));
+		if (!q.redirect_uri || !client.redirect_uris.has(q.redirect_uri))
+			return errorPage(res, 400, 'invalid_redirect_uri', 'redirect_uri is not registered');
+		const err = (error, desc) =>
+			redirect(res, withQuery(q.redirect_uri, { error, error_description: desc, state: q.state, iss: p.issuer }));
 		if (q.response_type !== 'code') return err('unsupported_response_type', 'only code');
 		if (!(q.scope || '').split(' ').includes('openid')) return err('invalid_scope', 'openid scope missing');
 		if (!q.code_challenge || q.code_challenge_method !== 'S256') return err('invalid_request', 'PKCE S256 required');
-		const page = (e) => send(res, 200, loginPage({
-			title: 'Fake OIDC sign-in', app: client.client_id, action: '/authorize', hidden: hiddenOf(q), accounts: [...accounts.keys()], error: e,
-		}), { 'Content-Type': 'text/html; charset=utf-8' });
+		const page = (e) =>
+			send(
+				res,
+				200,
+				loginPage({
+					title: 'Fake OIDC sign-in',
+					app: client.client_id,
+					action: '/authorize',
+					hidden: hiddenOf(q),
+					accounts: [...accounts.keys()],
+					error: e,
+				}),
+				{ 'Content-Type': 'text/html; charset=utf-8' },
+			);
 		if (form) {
 			if (form.decision === 'deny') return err('access_denied', 'End-User denied the request');
 			if (!accounts.has(form.login)) return page('Unknown account.');
@@ -141,7 +203,8 @@ export async function startFakeOidc(opts = {}) {
 		rec.body = await readBody(req);
 		const params = parseParams(req.headers['content-type'], rec.body);
 		rec.params = params;
-		if (faultMode(http.faults, 'token') === 'error') return send(res, 400, { error: 'invalid_grant', error_description: 'injected' });
+		if (faultMode(http.faults, 'token') === 'error')
+			return send(res, 400, { error: 'invalid_grant', error_description: 'injected' });
 		if (fault(http.faults, 'token', req, res)) return;
 		const basic = basicAuth(req);
 		const client = clients.get(basic ? basic.id : params.client_id);
@@ -149,8 +212,10 @@ export async function startFakeOidc(opts = {}) {
 		if (!client || secret !== client.client_secret) return send(res, 401, { error: 'invalid_client' });
 		if (params.grant_type !== 'authorization_code') return send(res, 400, { error: 'unsupported_grant_type' });
 		const code = codes.take(params.code);
-		if (!code || code.client_id !== client.client_id) return send(res, 400, { error: 'invalid_grant', error_description: 'bad code' });
-		if (params.redirect_uri !== code.redirect_uri) return send(res, 400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
+		if (!code || code.client_id !== client.client_id)
+			return send(res, 400, { error: 'invalid_grant', error_description: 'bad code' });
+		if (params.redirect_uri !== code.redirect_uri)
+			return send(res, 400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
 		const v = params.code_verifier;
 		if (typeof v !== 'string' || !VERIFIER_RE.test(v) || s256(v) !== code.code_challenge) {
 			return send(res, 400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
@@ -160,7 +225,12 @@ export async function startFakeOidc(opts = {}) {
 		tokens.set(at, { accountId: code.accountId, client_id: client.client_id });
 		const t = now();
 		const claims = {
-			iss: p.issuer, sub: acct.sub, aud: client.client_id, exp: t + 600, iat: t, auth_time: t,
+			iss: p.issuer,
+			sub: acct.sub,
+			aud: client.client_id,
+			exp: t + 600,
+			iat: t,
+			auth_time: t,
 			...(code.nonce !== undefined ? { nonce: code.nonce } : {}),
 		};
 		for (const [k, val] of Object.entries(acct)) if (k !== 'sub') claims[k] = val;
@@ -168,7 +238,13 @@ export async function startFakeOidc(opts = {}) {
 		const forge = forgeQueue.shift();
 		const idToken = forge ? await forge({ claims, header, p }) : await signJwt(claims, header, mainKey.privateKey);
 		p.lastToken = idToken;
-		send(res, 200, { access_token: at, token_type: 'Bearer', expires_in: 3600, scope: code.scope.join(' '), id_token: idToken });
+		send(res, 200, {
+			access_token: at,
+			token_type: 'Bearer',
+			expires_in: 3600,
+			scope: code.scope.join(' '),
+			id_token: idToken,
+		});
 	}
 
 	async function userinfo(req, res) {
@@ -180,38 +256,57 @@ export async function startFakeOidc(opts = {}) {
 		send(res, 200, f ? await f({ claims, p }) : claims);
 	}
 
-	const http = await startHttp(async (req, res, url, rec) => {
-		const path = url.pathname;
-		if (path === '/.well-known/openid-configuration') {
-			if (fault(http.faults, 'discovery', req, res)) return;
-			return send(res, 200, {
-				issuer: p.issuer,
-				authorization_endpoint: `${p.issuer}/authorize`,
-				token_endpoint: `${p.issuer}/token`,
-				userinfo_endpoint: `${p.issuer}/userinfo`,
-				jwks_uri: `${p.issuer}/jwks`,
-				response_types_supported: ['code'],
-				subject_types_supported: ['public'],
-				id_token_signing_alg_values_supported: ['RS256', 'ES256'],
-				scopes_supported: ['openid', 'email', 'profile'],
-				token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-				code_challenge_methods_supported: ['S256'],
-				claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'email', 'email_verified', 'given_name', 'family_name', 'name'],
-			});
-		}
-		if (path === '/jwks') {
-			if (fault(http.faults, 'jwks', req, res)) return;
-			return send(res, 200, { keys: [...keys.values()].filter((k) => k.published).map((k) => k.jwk) });
-		}
-		if (path === '/authorize') return authorize(req, res, url, rec);
-		if (path === '/token') return token(req, res, url, rec);
-		if (path === '/userinfo') return userinfo(req, res);
-		send(res, 404, { error: 'not_found' });
-	}, { port: opts.port, name: 'fake-oidc' });
+	const http = await startHttp(
+		async (req, res, url, rec) => {
+			const path = url.pathname;
+			if (path === '/.well-known/openid-configuration') {
+				if (fault(http.faults, 'discovery', req, res)) return;
+				return send(res, 200, {
+					issuer: p.issuer,
+					authorization_endpoint: `${p.issuer}/authorize`,
+					token_endpoint: `${p.issuer}/token`,
+					userinfo_endpoint: `${p.issuer}/userinfo`,
+					jwks_uri: `${p.issuer}/jwks`,
+					response_types_supported: ['code'],
+					subject_types_supported: ['public'],
+					id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+					scopes_supported: ['openid', 'email', 'profile'],
+					token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+					code_challenge_methods_supported: ['S256'],
+					claims_supported: [
+						'sub',
+						'iss',
+						'aud',
+						'exp',
+						'iat',
+						'nonce',
+						'email',
+						'email_verified',
+						'given_name',
+						'family_name',
+						'name',
+					],
+				});
+			}
+			if (path === '/jwks') {
+				if (fault(http.faults, 'jwks', req, res)) return;
+				return send(res, 200, { keys: [...keys.values()].filter((k) => k.published).map((k) => k.jwk) });
+			}
+			if (path === '/authorize') return authorize(req, res, url, rec);
+			if (path === '/token') return token(req, res, url, rec);
+			if (path === '/userinfo') return userinfo(req, res);
+			send(res, 404, { error: 'not_found' });
+		},
+		{ port: opts.port, name: 'fake-oidc' },
+	);
 
 	p.issuer = http.url;
 	return Object.assign(p, {
-		url: http.url, port: http.port, requests: http.requests, requestsTo: http.requestsTo, faults: http.faults,
+		url: http.url,
+		port: http.port,
+		requests: http.requests,
+		requestsTo: http.requestsTo,
+		faults: http.faults,
 		/** GATEHOUSE_OIDC_<NAME>_* (add `name` to GATEHOUSE_OIDC_PROVIDERS yourself). */
 		gatehouseEnv(name = 'fake', label = 'Fake', clientId) {
 			const c = clientId ? clients.get(clientId) : clients.first();
@@ -223,7 +318,9 @@ export async function startFakeOidc(opts = {}) {
 				[`GATEHOUSE_OIDC_${N}_LABEL`]: label,
 			};
 		},
-		allowOrigin(origin, name = 'fake', clientId) { clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId); },
+		allowOrigin(origin, name = 'fake', clientId) {
+			clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId);
+		},
 		stop: http.stop,
 	});
 }

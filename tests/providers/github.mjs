@@ -12,8 +12,23 @@
 // GITHUB_AUTHORIZE_URL, GITHUB_TOKEN_URL and GITHUB_API_URL at it (gatehouseEnv()).
 
 import {
-	startHttp, fault, faultMode, send, redirect, withQuery, loginPage, errorPage, readBody, parseParams,
-	basicAuth, bearer, randomToken, s256, VERIFIER_RE, ClientRegistry, CodeStore,
+	startHttp,
+	fault,
+	faultMode,
+	send,
+	redirect,
+	withQuery,
+	loginPage,
+	errorPage,
+	readBody,
+	parseParams,
+	basicAuth,
+	bearer,
+	randomToken,
+	s256,
+	VERIFIER_RE,
+	ClientRegistry,
+	CodeStore,
 } from './common.mjs';
 
 const DOCS = 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/';
@@ -26,11 +41,17 @@ const ERRORS = {
 
 export const GITHUB_DEFAULT_USERS = [
 	{
-		login: 'octocat', id: 583231, name: 'The Octocat', email: null,
+		login: 'octocat',
+		id: 583231,
+		name: 'The Octocat',
+		email: null,
 		emails: [{ email: 'octocat@github.test', primary: true, verified: true, visibility: 'private' }],
 	},
 	{
-		login: 'unverified', id: 700001, name: 'Una Verified', email: 'una@github.test',
+		login: 'unverified',
+		id: 700001,
+		name: 'Una Verified',
+		email: 'una@github.test',
 		emails: [
 			{ email: 'una@github.test', primary: true, verified: false, visibility: 'public' },
 			{ email: 'una-other@github.test', primary: false, verified: true, visibility: null },
@@ -71,25 +92,45 @@ export async function startGithub(opts = {}) {
 	for (const u of opts.users || GITHUB_DEFAULT_USERS) addUser(structuredClone(u));
 
 	const p = {
-		clients, users, addUser, autoApprove: opts.autoApprove ?? null,
+		clients,
+		users,
+		addUser,
+		autoApprove: opts.autoApprove ?? null,
 		/** Tokens handed out: token → {login, scope, client_id}. */
 		tokens,
 	};
 
 	const publicUser = (u) => ({
-		login: u.login, id: u.id, node_id: Buffer.from(`04:User${u.id}`).toString('base64'),
-		avatar_url: `https://avatars.githubusercontent.test/u/${u.id}?v=4`, html_url: `https://github.test/${u.login}`,
-		type: 'User', site_admin: false, name: u.name, company: null, blog: '', location: null,
-		email: u.email, hireable: null, bio: null, public_repos: 2, followers: 1, following: 0,
-		created_at: '2011-01-25T18:44:36Z', updated_at: '2024-01-01T00:00:00Z',
+		login: u.login,
+		id: u.id,
+		node_id: Buffer.from(`04:User${u.id}`).toString('base64'),
+		avatar_url: `https://avatars.githubusercontent.test/u/${u.id}?v=4`,
+		html_url: `https://github.test/${u.login}`,
+		type: 'User',
+		site_admin: false,
+		name: u.name,
+		company: null,
+		blog: '',
+		location: null,
+		email: u.email,
+		hireable: null,
+		bio: null,
+		public_repos: 2,
+		followers: 1,
+		following: 0,
+		created_at: '2011-01-25T18:44:36Z',
+		updated_at: '2024-01-01T00:00:00Z',
 	});
 
 	function finish(res, q, login) {
 		const client = clients.get(q.client_id);
 		const code = codes.issue({
-			client_id: client.client_id, redirect_uri: q.redirect_uri, login,
+			client_id: client.client_id,
+			redirect_uri: q.redirect_uri,
+			login,
 			scope: (q.scope || '').split(/[\s,]+/).filter(Boolean),
-			code_challenge: q.code_challenge, code_challenge_method: q.code_challenge_method,
+			code_challenge: q.code_challenge,
+			code_challenge_method: q.code_challenge_method,
 		});
 		redirect(res, withQuery(q.redirect_uri, { code, state: q.state }));
 	}
@@ -116,29 +157,60 @@ export async function startGithub(opts = {}) {
 		}
 		if (form) {
 			if (form.decision === 'deny') {
-				return redirect(res, withQuery(q.redirect_uri, {
-					error: 'access_denied', error_description: 'The user has denied your application access.',
-					error_uri: `${DOCS}#access-denied`, state: q.state,
-				}));
+				return redirect(
+					res,
+					withQuery(q.redirect_uri, {
+						error: 'access_denied',
+						error_description: 'The user has denied your application access.',
+						error_uri: `${DOCS}#access-denied`,
+						state: q.state,
+					}),
+				);
 			}
 			if (!users.has(form.login)) {
-				return send(res, 200, loginPage({
-					title: 'Sign in to GitHub (test)', app: client.client_id, action: '/login/oauth/authorize',
-					hidden: hiddenOf(q), accounts: [...users.keys()], error: 'Incorrect username or password.',
-				}), { 'Content-Type': 'text/html; charset=utf-8' });
+				return send(
+					res,
+					200,
+					loginPage({
+						title: 'Sign in to GitHub (test)',
+						app: client.client_id,
+						action: '/login/oauth/authorize',
+						hidden: hiddenOf(q),
+						accounts: [...users.keys()],
+						error: 'Incorrect username or password.',
+					}),
+					{ 'Content-Type': 'text/html; charset=utf-8' },
+				);
 			}
 			return finish(res, q, form.login);
 		}
 		if (p.autoApprove) return finish(res, q, p.autoApprove);
-		send(res, 200, loginPage({
-			title: 'Sign in to GitHub (test)', app: client.client_id, action: '/login/oauth/authorize',
-			hidden: hiddenOf(q), accounts: [...users.keys()],
-		}), { 'Content-Type': 'text/html; charset=utf-8' });
+		send(
+			res,
+			200,
+			loginPage({
+				title: 'Sign in to GitHub (test)',
+				app: client.client_id,
+				action: '/login/oauth/authorize',
+				hidden: hiddenOf(q),
+				accounts: [...users.keys()],
+			}),
+			{ 'Content-Type': 'text/html; charset=utf-8' },
+		);
 	}
 
 	const hiddenOf = (q) => {
 		const h = {};
-		for (const k of ['client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'allow_signup']) h[k] = q[k];
+		for (const k of [
+			'client_id',
+			'redirect_uri',
+			'scope',
+			'state',
+			'code_challenge',
+			'code_challenge_method',
+			'allow_signup',
+		])
+			h[k] = q[k];
 		return h;
 	};
 
@@ -147,15 +219,20 @@ export async function startGithub(opts = {}) {
 		if (accept.includes('application/json')) return send(res, 200, obj);
 		const text = new URLSearchParams(obj).toString();
 		if (accept.includes('xml')) {
-			const xml = `<OAuth>${Object.entries(obj).map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</OAuth>`;
+			const xml = `<OAuth>${Object.entries(obj)
+				.map(([k, v]) => `<${k}>${v}</${k}>`)
+				.join('')}</OAuth>`;
 			return send(res, 200, xml, { 'Content-Type': 'application/xml; charset=utf-8' });
 		}
 		return send(res, 200, text, { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' });
 	}
 
-	const tokenError = (req, res, error) => tokenAnswer(req, res, {
-		error, error_description: ERRORS[error], error_uri: `${DOCS}#${error.replace(/_/g, '-')}`,
-	});
+	const tokenError = (req, res, error) =>
+		tokenAnswer(req, res, {
+			error,
+			error_description: ERRORS[error],
+			error_uri: `${DOCS}#${error.replace(/_/g, '-')}`,
+		});
 
 	async function accessToken(req, res, url, rec) {
 		if (req.method !== 'POST') return send(res, 404, { message: 'Not Found' });
@@ -168,13 +245,16 @@ export async function startGithub(opts = {}) {
 		const clientId = basic ? basic.id : params.client_id;
 		const secret = basic ? basic.secret : params.client_secret;
 		const client = clients.get(clientId);
-		if (!client || !secret || secret !== client.client_secret) return tokenError(req, res, 'incorrect_client_credentials');
+		if (!client || !secret || secret !== client.client_secret)
+			return tokenError(req, res, 'incorrect_client_credentials');
 		const code = codes.take(params.code);
 		if (!code || code.client_id !== client.client_id) return tokenError(req, res, 'bad_verification_code');
-		if (params.redirect_uri !== undefined && params.redirect_uri !== code.redirect_uri) return tokenError(req, res, 'redirect_uri_mismatch');
+		if (params.redirect_uri !== undefined && params.redirect_uri !== code.redirect_uri)
+			return tokenError(req, res, 'redirect_uri_mismatch');
 		if (code.code_challenge) {
 			const v = params.code_verifier;
-			if (typeof v !== 'string' || !VERIFIER_RE.test(v) || s256(v) !== code.code_challenge) return tokenError(req, res, 'bad_verification_code');
+			if (typeof v !== 'string' || !VERIFIER_RE.test(v) || s256(v) !== code.code_challenge)
+				return tokenError(req, res, 'bad_verification_code');
 		}
 		const token = `gho_${randomToken(27).replace(/[-_]/g, 'x').slice(0, 36)}`;
 		tokens.set(token, { login: code.login, scope: code.scope, client_id: client.client_id });
@@ -183,43 +263,79 @@ export async function startGithub(opts = {}) {
 
 	function apiAuth(req, res, name) {
 		if (requireUserAgent && !req.headers['user-agent']) {
-			send(res, 403, 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header ' +
-				'(https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).\n',
-			{ 'Content-Type': 'text/plain; charset=utf-8' });
+			send(
+				res,
+				403,
+				'Request forbidden by administrative rules. Please make sure your request has a User-Agent header ' +
+					'(https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).\n',
+				{ 'Content-Type': 'text/plain; charset=utf-8' },
+			);
 			return null;
 		}
-		const bad = () => send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
-		if (faultMode(http.faults, name) === 'error') { bad(); return null; }
+		const bad = () =>
+			send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
+		if (faultMode(http.faults, name) === 'error') {
+			bad();
+			return null;
+		}
 		if (fault(http.faults, name, req, res)) return null;
 		const t = tokens.get(bearer(req));
 		const user = t && users.get(t.login);
-		if (!user) { bad(); return null; }
+		if (!user) {
+			bad();
+			return null;
+		}
 		return { t, user };
 	}
 
-	const http = await startHttp(async (req, res, url, rec) => {
-		const path = url.pathname.replace(/\/+$/, '') || '/';
-		if (path === '/login/oauth/authorize') return authorize(req, res, url, rec);
-		if (path === '/login/oauth/access_token') return accessToken(req, res, url, rec);
-		if (path === '/user' && req.method === 'GET') {
-			const a = apiAuth(req, res, 'user');
-			if (a) send(res, 200, publicUser(a.user), { 'X-OAuth-Scopes': a.t.scope.join(', '), 'X-GitHub-Media-Type': 'github.v3' });
-			return;
-		}
-		if (path === '/user/emails' && req.method === 'GET') {
-			const a = apiAuth(req, res, 'emails');
-			if (!a) return;
-			if (!a.t.scope.includes('user:email') && !a.t.scope.includes('user')) {
-				return send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user', status: '404' });
+	const http = await startHttp(
+		async (req, res, url, rec) => {
+			const path = url.pathname.replace(/\/+$/, '') || '/';
+			if (path === '/login/oauth/authorize') return authorize(req, res, url, rec);
+			if (path === '/login/oauth/access_token') return accessToken(req, res, url, rec);
+			if (path === '/user' && req.method === 'GET') {
+				const a = apiAuth(req, res, 'user');
+				if (a)
+					send(res, 200, publicUser(a.user), {
+						'X-OAuth-Scopes': a.t.scope.join(', '),
+						'X-GitHub-Media-Type': 'github.v3',
+					});
+				return;
 			}
-			return send(res, 200, a.user.emails.map((e) => ({ email: e.email, primary: !!e.primary, verified: !!e.verified, visibility: e.visibility ?? null })),
-				{ 'X-OAuth-Scopes': a.t.scope.join(', ') });
-		}
-		send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
-	}, { port: opts.port, name: 'github' });
+			if (path === '/user/emails' && req.method === 'GET') {
+				const a = apiAuth(req, res, 'emails');
+				if (!a) return;
+				if (!a.t.scope.includes('user:email') && !a.t.scope.includes('user')) {
+					return send(res, 404, {
+						message: 'Not Found',
+						documentation_url:
+							'https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user',
+						status: '404',
+					});
+				}
+				return send(
+					res,
+					200,
+					a.user.emails.map((e) => ({
+						email: e.email,
+						primary: !!e.primary,
+						verified: !!e.verified,
+						visibility: e.visibility ?? null,
+					})),
+					{ 'X-OAuth-Scopes': a.t.scope.join(', ') },
+				);
+			}
+			send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+		},
+		{ port: opts.port, name: 'github' },
+	);
 
 	return Object.assign(p, {
-		url: http.url, port: http.port, requests: http.requests, requestsTo: http.requestsTo, faults: http.faults,
+		url: http.url,
+		port: http.port,
+		requests: http.requests,
+		requestsTo: http.requestsTo,
+		faults: http.faults,
 		authorizeUrl: `${http.url}/login/oauth/authorize`,
 		tokenUrl: `${http.url}/login/oauth/access_token`,
 		apiUrl: http.url,
@@ -235,7 +351,9 @@ export async function startGithub(opts = {}) {
 			};
 		},
 		/** Register the callback of a relying party at `origin` (…/auth/github/callback). */
-		allowOrigin(origin, name = 'github', clientId) { clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId); },
+		allowOrigin(origin, name = 'github', clientId) {
+			clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId);
+		},
 		stop: http.stop,
 	});
 }

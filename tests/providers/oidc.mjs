@@ -15,7 +15,17 @@
 
 import Provider from 'oidc-provider';
 import { exportJWK, generateKeyPair } from 'jose';
-import { startHttp, fault, send, loginPage, errorPage, readBody, parseParams, randomToken, ClientRegistry } from './common.mjs';
+import {
+	startHttp,
+	fault,
+	send,
+	loginPage,
+	errorPage,
+	readBody,
+	parseParams,
+	randomToken,
+	ClientRegistry,
+} from './common.mjs';
 
 export const OIDC_DEFAULT_ACCOUNTS = {
 	alice: { email: 'alice@oidc.test', email_verified: true, given_name: 'Alice', family_name: 'Anders' },
@@ -29,8 +39,12 @@ function mapAdapter() {
 	const store = new Map();
 	const grants = new Map(); // grantId -> Set of keys
 	return class MapAdapter {
-		constructor(model) { this.model = model; }
-		key(id) { return `${this.model}:${id}`; }
+		constructor(model) {
+			this.model = model;
+		}
+		key(id) {
+			return `${this.model}:${id}`;
+		}
 		async upsert(id, payload, expiresIn) {
 			const k = this.key(id);
 			store.set(k, { payload, exp: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
@@ -46,10 +60,21 @@ function mapAdapter() {
 			if (!e || e.exp < Date.now()) return undefined;
 			return e.payload;
 		}
-		async findByUid(uid) { const r = store.get(`${this.model}:uid:${uid}`); return r ? this.find(r.ref) : undefined; }
-		async findByUserCode(c) { const r = store.get(`${this.model}:userCode:${c}`); return r ? this.find(r.ref) : undefined; }
-		async consume(id) { const e = store.get(this.key(id)); if (e) e.payload.consumed = Math.floor(Date.now() / 1000); }
-		async destroy(id) { store.delete(this.key(id)); }
+		async findByUid(uid) {
+			const r = store.get(`${this.model}:uid:${uid}`);
+			return r ? this.find(r.ref) : undefined;
+		}
+		async findByUserCode(c) {
+			const r = store.get(`${this.model}:userCode:${c}`);
+			return r ? this.find(r.ref) : undefined;
+		}
+		async consume(id) {
+			const e = store.get(this.key(id));
+			if (e) e.payload.consumed = Math.floor(Date.now() / 1000);
+		}
+		async destroy(id) {
+			store.delete(this.key(id));
+		}
 		async revokeByGrantId(grantId) {
 			for (const k of grants.get(grantId) || []) store.delete(k);
 			grants.delete(grantId);
@@ -91,18 +116,29 @@ export async function startOidcProvider(opts = {}) {
 
 	async function loginAnswer(req, res, uid, accountId, deny) {
 		if (deny) {
-			return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' },
-				{ mergeWithLastSubmission: false });
+			return provider.interactionFinished(
+				req,
+				res,
+				{ error: 'access_denied', error_description: 'End-User aborted interaction' },
+				{ mergeWithLastSubmission: false },
+			);
 		}
 		return provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
 	}
 
 	async function consentAnswer(req, res, details) {
 		const { prompt, params, session, grantId } = details;
-		const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+		const grant = grantId
+			? await provider.Grant.find(grantId)
+			: new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
 		if (prompt.details.missingOIDCScope) grant.addOIDCScope(prompt.details.missingOIDCScope.join(' '));
 		if (prompt.details.missingOIDCClaims) grant.addOIDCClaims(prompt.details.missingOIDCClaims);
-		return provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+		return provider.interactionFinished(
+			req,
+			res,
+			{ consent: { grantId: await grant.save() } },
+			{ mergeWithLastSubmission: true },
+		);
 	}
 
 	async function interaction(req, res, url, rec) {
@@ -114,10 +150,20 @@ export async function startOidcProvider(opts = {}) {
 		} catch (e) {
 			return errorPage(res, 400, 'Interaction expired', e.message);
 		}
-		const page = (error) => send(res, 200, loginPage({
-			title: 'Sign in (test OpenID provider)', app: details.params.client_id, action: url.pathname, hidden: {},
-			accounts: [...accounts.keys()], error,
-		}), { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+		const page = (error) =>
+			send(
+				res,
+				200,
+				loginPage({
+					title: 'Sign in (test OpenID provider)',
+					app: details.params.client_id,
+					action: url.pathname,
+					hidden: {},
+					accounts: [...accounts.keys()],
+					error,
+				}),
+				{ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
+			);
 		if (details.prompt.name === 'consent') return consentAnswer(req, res, details);
 		if (req.method === 'POST') {
 			rec.body = await readBody(req);
@@ -135,7 +181,11 @@ export async function startOidcProvider(opts = {}) {
 		rec.body = await readBody(req);
 		const params = parseParams(req.headers['content-type'], rec.body);
 		rec.params = { ...params };
-		rec.clientAuth = req.headers.authorization ? 'client_secret_basic' : (params.client_secret !== undefined ? 'client_secret_post' : 'none');
+		rec.clientAuth = req.headers.authorization
+			? 'client_secret_basic'
+			: params.client_secret !== undefined
+				? 'client_secret_post'
+				: 'none';
 		if (!req.headers.authorization && params.client_secret !== undefined && params.client_id !== undefined) {
 			const e = (s) => encodeURIComponent(s);
 			req.headers.authorization = `Basic ${Buffer.from(`${e(params.client_id)}:${e(params.client_secret)}`).toString('base64')}`;
@@ -144,16 +194,25 @@ export async function startOidcProvider(opts = {}) {
 		req.body = params; // oidc-provider reads an already-parsed body from here
 	}
 
-	const ROUTES = { '/.well-known/openid-configuration': 'discovery', '/jwks': 'jwks', '/auth': 'authorize', '/token': 'token', '/me': 'userinfo' };
+	const ROUTES = {
+		'/.well-known/openid-configuration': 'discovery',
+		'/jwks': 'jwks',
+		'/auth': 'authorize',
+		'/token': 'token',
+		'/me': 'userinfo',
+	};
 
-	const http = await startHttp(async (req, res, url, rec) => {
-		if (url.pathname.startsWith('/interaction/')) return interaction(req, res, url, rec);
-		const name = ROUTES[url.pathname.replace(/\/+$/, '')];
-		if (name && fault(http.faults, name, req, res)) return;
-		if (name === 'token' && req.method === 'POST') await normaliseTokenAuth(req, rec);
-		handle ||= provider.callback();
-		return handle(req, res);
-	}, { port: opts.port, name: 'oidc-provider' });
+	const http = await startHttp(
+		async (req, res, url, rec) => {
+			if (url.pathname.startsWith('/interaction/')) return interaction(req, res, url, rec);
+			const name = ROUTES[url.pathname.replace(/\/+$/, '')];
+			if (name && fault(http.faults, name, req, res)) return;
+			if (name === 'token' && req.method === 'POST') await normaliseTokenAuth(req, rec);
+			handle ||= provider.callback();
+			return handle(req, res);
+		},
+		{ port: opts.port, name: 'oidc-provider' },
+	);
 
 	const issuer = http.url;
 	const claimsInIdToken = opts.claimsInIdToken ?? true;
@@ -168,7 +227,15 @@ export async function startOidcProvider(opts = {}) {
 		})),
 		adapter: mapAdapter(),
 		jwks: { keys: [signingJwk] },
-		ttl: { AccessToken: 3600, AuthorizationCode: 600, ClientCredentials: 600, IdToken: 3600, Interaction: 3600, Session: 3600, Grant: 3600 },
+		ttl: {
+			AccessToken: 3600,
+			AuthorizationCode: 600,
+			ClientCredentials: 600,
+			IdToken: 3600,
+			Interaction: 3600,
+			Session: 3600,
+			Grant: 3600,
+		},
 		pkce: { required: () => true },
 		scopes: ['openid', 'email', 'profile'],
 		claims: {
@@ -188,7 +255,8 @@ export async function startOidcProvider(opts = {}) {
 				async claims() {
 					const cur = accounts.get(id) || a;
 					const out = { sub: id, ...cur };
-					if (out.name === undefined && (cur.given_name || cur.family_name)) out.name = [cur.given_name, cur.family_name].filter(Boolean).join(' ');
+					if (out.name === undefined && (cur.given_name || cur.family_name))
+						out.name = [cur.given_name, cur.family_name].filter(Boolean).join(' ');
 					return out;
 				},
 			};
@@ -200,15 +268,21 @@ export async function startOidcProvider(opts = {}) {
 				const g = await ctx.oidc.provider.Grant.find(grantId);
 				if (g) return g;
 			}
-			const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+			const grant = new ctx.oidc.provider.Grant({
+				clientId: ctx.oidc.client.clientId,
+				accountId: ctx.oidc.session.accountId,
+			});
 			grant.addOIDCScope('openid email profile');
 			await grant.save();
 			return grant;
 		},
 		renderError(ctx, out) {
 			ctx.type = 'html';
-			ctx.body = `<!doctype html><html><head><title>oops</title></head><body><h1>oops! something went wrong</h1><pre class="error">${
-				Object.entries(out).map(([k, v]) => `${k}: ${String(v).replace(/[<>&]/g, '')}`).join('\n')}</pre></body></html>`;
+			ctx.body = `<!doctype html><html><head><title>oops</title></head><body><h1>oops! something went wrong</h1><pre class="error">${Object.entries(
+				out,
+			)
+				.map(([k, v]) => `${k}: ${String(v).replace(/[<>&]/g, '')}`)
+				.join('\n')}</pre></body></html>`;
 		},
 	});
 	// Redirect URIs added after start (the relying party's port is known late).
@@ -216,15 +290,27 @@ export async function startOidcProvider(opts = {}) {
 	provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
 		return clients.get(this.clientId)?.redirect_uris.has(value) || allowed.call(this, value);
 	};
-	provider.on('server_error', (ctx, err) => { process.stderr.write(`oidc-provider server_error: ${err.stack}\n`); });
+	provider.on('server_error', (ctx, err) => {
+		process.stderr.write(`oidc-provider server_error: ${err.stack}\n`);
+	});
 
 	return Object.assign(p, {
-		issuer, url: issuer, port: http.port, provider, requests: http.requests, requestsTo: http.requestsTo, faults: http.faults,
+		issuer,
+		url: issuer,
+		port: http.port,
+		provider,
+		requests: http.requests,
+		requestsTo: http.requestsTo,
+		faults: http.faults,
 		/** For GOOGLE_* when name is 'google-oauth2', else OIDC_<NAME>_* (add name to OIDC_PROVIDERS). */
 		gatehouseEnv(name = 'google-oauth2', label, clientId) {
 			const c = clientId ? clients.get(clientId) : clients.first();
 			if (name === 'google-oauth2') {
-				return { GATEHOUSE_GOOGLE_CLIENT_ID: c.client_id, GATEHOUSE_GOOGLE_CLIENT_SECRET: c.client_secret, GATEHOUSE_GOOGLE_ISSUER: issuer };
+				return {
+					GATEHOUSE_GOOGLE_CLIENT_ID: c.client_id,
+					GATEHOUSE_GOOGLE_CLIENT_SECRET: c.client_secret,
+					GATEHOUSE_GOOGLE_ISSUER: issuer,
+				};
 			}
 			const N = name.toUpperCase().replace(/-/g, '_');
 			return {
@@ -234,7 +320,9 @@ export async function startOidcProvider(opts = {}) {
 				...(label ? { [`GATEHOUSE_OIDC_${N}_LABEL`]: label } : {}),
 			};
 		},
-		allowOrigin(origin, name = 'google-oauth2', clientId) { clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId); },
+		allowOrigin(origin, name = 'google-oauth2', clientId) {
+			clients.addRedirectUri(`${origin}/auth/${name}/callback`, clientId);
+		},
 		stop: http.stop,
 	});
 }

@@ -11,20 +11,27 @@
 
 static int test_passed, test_failed;
 
-#define CHECK(cond) do {                                                    \
-	if (cond) test_passed++;                                            \
-	else { test_failed++;                                               \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n",                \
-		    __FILE__, __LINE__, #cond); }                               \
-} while (0)
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (cond)                                                                                    \
+			test_passed++;                                                                       \
+		else {                                                                                       \
+			test_failed++;                                                                       \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);             \
+		}                                                                                            \
+	} while (0)
 
-#define CHECK_STR(got, want) do {                                           \
-	const char *g_ = (got), *w_ = (want);                               \
-	if (g_ && w_ && strcmp(g_, w_) == 0) test_passed++;                 \
-	else { test_failed++;                                               \
-		fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n",         \
-		    __FILE__, __LINE__, g_ ? g_ : "(null)", w_ ? w_ : "(null)"); } \
-} while (0)
+#define CHECK_STR(got, want)                                                                                 \
+	do {                                                                                                 \
+		const char *g_ = (got), *w_ = (want);                                                        \
+		if (g_ && w_ && strcmp(g_, w_) == 0)                                                         \
+			test_passed++;                                                                       \
+		else {                                                                                       \
+			test_failed++;                                                                       \
+			fprintf(stderr, "%s:%d: got \"%s\", want \"%s\"\n", __FILE__, __LINE__,              \
+			    g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                         \
+		}                                                                                            \
+	} while (0)
 
 static inline int
 test_summary(const char *name)

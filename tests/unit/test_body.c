@@ -66,9 +66,9 @@ test_utf8(void)
 	CHECK(utf8_valid("plain", 5));
 	CHECK(utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9));
 	CHECK(!utf8_valid("\xc3", 1));
-	CHECK(!utf8_valid("\xc0\xaf", 2));            /* overlong '/' */
-	CHECK(!utf8_valid("\xed\xa0\x80", 3));        /* surrogate */
-	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4));    /* > U+10FFFF */
+	CHECK(!utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	CHECK(!utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 	CHECK(!utf8_valid("a\0b", 3));
 }
 

@@ -59,8 +59,9 @@ test_ini_and_env(void)
 	struct config c;
 	char err[256];
 	const char *f = write_ini("; comment\n[gatehouse]\nlisten = 127.0.0.1:9000\nthreads = 3\n"
-	    "public_origin = https://app.example.com\ntrusted_origins = https://a.example.com, https://b.example.com\n"
-	    "debug = yes\n");
+	                          "public_origin = https://app.example.com\ntrusted_origins = "
+	                          "https://a.example.com, https://b.example.com\n"
+	                          "debug = yes\n");
 
 	clear_env();
 	CHECK(config_load(&c, f, err, sizeof(err)) == 0);
@@ -167,7 +168,7 @@ test_choices_are_enums(void)
 {
 	static const struct {
 		const char *var, *value;
-		int field;       /* 0 email_verification, 1 email_tls, 2 log_level, 3 email_transport */
+		int field; /* 0 email_verification, 1 email_tls, 2 log_level, 3 email_transport */
 		int want;
 	} ok[] = {
 		{ "GATEHOUSE_EMAIL_VERIFICATION", "mandatory", 0, EMAIL_VERIFICATION_MANDATORY },
@@ -188,11 +189,14 @@ test_choices_are_enums(void)
 	static const struct {
 		const char *var, *value, *message;
 	} bad[] = {
-		{ "GATEHOUSE_EMAIL_VERIFICATION", "Mandatory", "email_verification must be mandatory, optional or none" },
-		{ "GATEHOUSE_EMAIL_VERIFICATION", "", "email_verification must be mandatory, optional or none" },
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "Mandatory",
+		    "email_verification must be mandatory, optional or none" },
+		{ "GATEHOUSE_EMAIL_VERIFICATION", "",
+		    "email_verification must be mandatory, optional or none" },
 		{ "GATEHOUSE_EMAIL_TLS", "yes", "email_tls must be try, require or off" },
 		{ "GATEHOUSE_LOG_LEVEL", "verbose", "log_level must be debug, info, warn or error" },
-		{ "GATEHOUSE_EMAIL", "sendmail", "email must be console, file:DIR, smtp://... or smtps://..." },
+		{ "GATEHOUSE_EMAIL", "sendmail",
+		    "email must be console, file:DIR, smtp://... or smtps://..." },
 	};
 	struct config c;
 	char err[256];
@@ -201,10 +205,18 @@ test_choices_are_enums(void)
 		int got = -1;
 		CHECK(load_with(ok[i].var, ok[i].value, &c, err, sizeof(err)) == 0);
 		switch (ok[i].field) {
-		case 0: got = (int)c.email_verification; break;
-		case 1: got = (int)c.email_tls; break;
-		case 2: got = (int)c.log_level; break;
-		case 3: got = (int)c.email_transport; break;
+		case 0:
+			got = (int)c.email_verification;
+			break;
+		case 1:
+			got = (int)c.email_tls;
+			break;
+		case 2:
+			got = (int)c.log_level;
+			break;
+		case 3:
+			got = (int)c.email_transport;
+			break;
 		}
 		CHECK(got == ok[i].want);
 		config_free(&c);

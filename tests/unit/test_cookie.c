@@ -44,13 +44,17 @@ test_format(void)
 	struct cookie_attrs secure = { .max_age = 60, .secure = true };
 
 	cookie_format(&b, "sessionid", "k", &session, 0);
-	CHECK_STR(b.data, "sessionid=k; expires=Thu, 15 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax");
+	CHECK_STR(b.data,
+	    "sessionid=k; expires=Thu, 15 Jan 1970 00:00:00 GMT; HttpOnly; Max-Age=1209600; Path=/; "
+	    "SameSite=Lax");
 	b.len = 0;
 	cookie_format(&b, "sessionid", "", &gone, 12345);
-	CHECK_STR(b.data, "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax");
+	CHECK_STR(b.data,
+	    "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax");
 	b.len = 0;
 	cookie_format(&b, "csrftoken", "t", &secure, 0);
-	CHECK_STR(b.data, "csrftoken=t; expires=Thu, 01 Jan 1970 00:01:00 GMT; Max-Age=60; Path=/; SameSite=Lax; Secure");
+	CHECK_STR(b.data,
+	    "csrftoken=t; expires=Thu, 01 Jan 1970 00:01:00 GMT; Max-Age=60; Path=/; SameSite=Lax; Secure");
 	buf_free(&b);
 }
 

@@ -29,7 +29,7 @@ test_django_vector(void)
 {
 	const char *secret = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
 	const char *token = "abcdefghijklmnopqrstuvwxyzABCDEF"
-	    "02468acegiKMOQSUWY02468acegikmoq";
+	                    "02468acegiKMOQSUWY02468acegikmoq";
 	char back[CSRF_SECRET_LEN + 1];
 
 	char again[CSRF_TOKEN_LEN + 1];
@@ -58,13 +58,13 @@ test_unmask_rejects(void)
 }
 
 /* Django's tests/csrf_tests: one secret and two masked forms of it. */
-#define TEST_SECRET "lcccccccX2kcccccccY2jcccccccssIC"
+#define TEST_SECRET         "lcccccccX2kcccccccY2jcccccccssIC"
 #define MASKED_TEST_SECRET1 "1bcdefghij2bcdefghij3bcdefghij4bcdefghij5bcdefghij6bcdefghijABCD"
 #define MASKED_TEST_SECRET2 "2JgchWvM1tpxT2lfz9aydoXW9yT1DN3NdLiejYxOOlzzV4nhBbYqmqZYbAV3V5Bf"
-#define A32 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define B32 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define C32 "cccccccccccccccccccccccccccccccc"
-#define STAR64 "****************************************************************"
+#define A32                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B32                 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define C32                 "cccccccccccccccccccccccccccccccc"
+#define STAR64              "****************************************************************"
 
 static void
 test_django_unmask_cases(void)
@@ -191,7 +191,9 @@ test_check_other_origin_refused(void)
 
 		in.origin = "https://evil.example.net";
 		CHECK(check(&in, why, sizeof(why)) == -1);
-		CHECK_STR(why, "CSRF Failed: Origin checking failed - https://evil.example.net does not match any trusted origins.");
+		CHECK_STR(why,
+		    "CSRF Failed: Origin checking failed - https://evil.example.net does not match any "
+		    "trusted origins.");
 		/* the origin must match whole: no prefix, no path, no other port or scheme */
 		in.origin = https ? "https://app.example.com.evil.net" : "http://127.0.0.1:80001";
 		CHECK(check(&in, why, sizeof(why)) == -1);
@@ -201,7 +203,8 @@ test_check_other_origin_refused(void)
 		CHECK(check(&in, why, sizeof(why)) == -1);
 		in.origin = "null";
 		CHECK(check(&in, why, sizeof(why)) == -1);
-		CHECK_STR(why, "CSRF Failed: Origin checking failed - null does not match any trusted origins.");
+		CHECK_STR(why,
+		    "CSRF Failed: Origin checking failed - null does not match any trusted origins.");
 	}
 }
 
@@ -272,7 +275,9 @@ test_check_https_referer_other_origin_refused(void)
 	in.origin = NULL;
 	in.referer = "https://evil.example.net/page";
 	CHECK(check(&in, why, sizeof(why)) == -1);
-	CHECK_STR(why, "CSRF Failed: Referer checking failed - https://evil.example.net/page does not match any trusted origins.");
+	CHECK_STR(why,
+	    "CSRF Failed: Referer checking failed - https://evil.example.net/page does not match any trusted "
+	    "origins.");
 	/* starts with the public origin but is another host */
 	in.referer = "https://app.example.com.evil.net/";
 	CHECK(check(&in, why, sizeof(why)) == -1);
@@ -283,7 +288,8 @@ test_check_https_referer_other_origin_refused(void)
 	CHECK(check(&in, why, sizeof(why)) == -1);
 	in.referer = "not a url";
 	CHECK(check(&in, why, sizeof(why)) == -1);
-	CHECK_STR(why, "CSRF Failed: Referer checking failed - not a url does not match any trusted origins.");
+	CHECK_STR(why,
+	    "CSRF Failed: Referer checking failed - not a url does not match any trusted origins.");
 }
 
 /* Django checks the Referer only on https: on http a missing or foreign
@@ -335,7 +341,8 @@ test_check_masked_and_raw_tokens(void)
 		in.csrf_cookie_len = strlen(cases[i].cookie);
 		CHECK(check(&in, why, sizeof(why)) == (cases[i].ok ? 0 : -1));
 		if (!cases[i].ok)
-			CHECK_STR(why, "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header incorrect.");
+			CHECK_STR(why,
+			    "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header incorrect.");
 	}
 }
 
@@ -416,15 +423,16 @@ test_check_header_bad_length(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		in.csrf_header = bad[i];
 		CHECK(check(&in, why, sizeof(why)) == -1);
-		CHECK_STR(why, "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has incorrect length.");
+		CHECK_STR(why,
+		    "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has incorrect length.");
 	}
 }
 
 static void
 test_check_header_bad_chars(void)
 {
-	static const char *bad[] = { STAR64, "lcccccccX2kcccccccY2jcccccccssI-", "lcccccccX2kcccccccY2jcccccccssI\xc3",
-		" lcccccccX2kcccccccY2jcccccccssI" };
+	static const char *bad[] = { STAR64, "lcccccccX2kcccccccY2jcccccccssI-",
+		"lcccccccX2kcccccccY2jcccccccssI\xc3", " lcccccccX2kcccccccY2jcccccccssI" };
 	char why[256];
 	use_https(1, 0);
 	struct auth_in in = good_in();
@@ -432,7 +440,8 @@ test_check_header_bad_chars(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		in.csrf_header = bad[i];
 		CHECK(check(&in, why, sizeof(why)) == -1);
-		CHECK_STR(why, "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has invalid characters.");
+		CHECK_STR(why,
+		    "CSRF Failed: CSRF token from the 'X-Csrftoken' HTTP header has invalid characters.");
 	}
 }
 
@@ -482,7 +491,7 @@ test_set_cookie_attributes(void)
 	CHECK_STR(out.c[0].name, "csrftoken");
 	CHECK_STR(out.c[0].value, TEST_SECRET);
 	CHECK(out.c[0].max_age == 31449600);
-	CHECK(!out.c[0].http_only);     /* the SPA reads it */
+	CHECK(!out.c[0].http_only); /* the SPA reads it */
 	CHECK(out.c[0].secure);
 	use_https(0, 0);
 	CHECK(csrf_set_cookie(&env, TEST_SECRET, &out) == 0);

@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <poll.h>
 
-#define H(n, v) { n, v }
+#define H(n, v)                                                                                              \
+	{                                                                                                    \
+		n, v                                                                                         \
+	}
 
 static int
 framing(const struct edge_header *h, size_t n, const char *want_why)
@@ -178,11 +181,11 @@ test_watchdog(void)
 	cs = edge_conn_open(e, 1, slow[0], "192.0.2.2");
 	cf = edge_conn_open(e, 0, fast[0], "192.0.2.3");
 	ci = edge_conn_open(e, 1, idle[0], "192.0.2.4");
-	edge_head_started(cl);                  /* a head that never ends: cut after 0.3 s */
+	edge_head_started(cl); /* a head that never ends: cut after 0.3 s */
 	edge_head_started(cs);
-	edge_head_done(cs, true);               /* a body that never comes: cut after 0.3 s */
+	edge_head_done(cs, true); /* a body that never comes: cut after 0.3 s */
 	edge_head_started(cf);
-	edge_head_done(cf, false);              /* answered: nothing due */
+	edge_head_done(cf, false); /* answered: nothing due */
 	/* idle: due within idle + head = 1.8 s of opening */
 	CHECK(ended_within(late[1], 1200));
 	CHECK(ended_within(slow[1], 1200));
@@ -191,7 +194,7 @@ test_watchdog(void)
 	CHECK(ended_within(idle[1], 3000));
 	CHECK(!ended_within(fast[1], 0));
 	CHECK(edge_cuts(e) == 3);
-	edge_request_done(cf);                  /* keep-alive: idle + head from now */
+	edge_request_done(cf); /* keep-alive: idle + head from now */
 	CHECK(!ended_within(fast[1], 1000));
 	CHECK(ended_within(fast[1], 2500));
 	edge_conn_close(cl);

@@ -17,7 +17,7 @@ test_compose(void)
 	CHECK(strstr(b.data, "Subject: [Acme & Co] Confirm your email address\r\n") != NULL);
 	CHECK(strstr(b.data, "\r\nhttps://app.test/confirm-email/abc\r\n") != NULL);
 	CHECK(strstr(b.data, "href=\"https://app.test/confirm-email/abc\"") != NULL);
-	CHECK(strstr(b.data, "Acme &amp; Co") != NULL);           /* escaped in HTML */
+	CHECK(strstr(b.data, "Acme &amp; Co") != NULL); /* escaped in HTML */
 	CHECK(strstr(b.data, "multipart/alternative") != NULL);
 	CHECK(strstr(b.data, "Message-ID: <") != NULL && strstr(b.data, "@acme.test>") != NULL);
 	/* CRLF everywhere: no bare LF */

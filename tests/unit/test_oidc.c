@@ -37,8 +37,8 @@ sign(cjose_jwk_t *k, const char *alg, const char *kid, json_t *claims)
 static json_t *
 good_claims(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "iss", ISS, "aud", AUD, "sub", "u-1",
-	    "exp", NOW + 300, "iat", NOW - 5, "nonce", "n0nce");
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "iss", ISS, "aud", AUD, "sub", "u-1", "exp",
+	    NOW + 300, "iat", NOW - 5, "nonce", "n0nce");
 }
 
 static int
@@ -68,7 +68,8 @@ refused_err_ok(struct oidc *o, const char *tok)
 static void
 b64(const char *s, char *out, size_t outsz)
 {
-	sodium_bin2base64(out, outsz, (const unsigned char *)s, strlen(s), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(out, outsz, (const unsigned char *)s, strlen(s),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int
@@ -84,13 +85,13 @@ main(void)
 	key = cjose_jwk_create_RSA_random(2048, NULL, 0, &e);
 	other = cjose_jwk_create_RSA_random(2048, NULL, 0, &e);
 	cjose_jwk_set_kid(key, "k1", 2, &e);
-	cjose_jwk_set_kid(other, "k1", 2, &e);          /* same kid, other key: a forgery */
+	cjose_jwk_set_kid(other, "k1", 2, &e); /* same kid, other key: a forgery */
 	pub = cjose_jwk_to_json(key, false, &e);
 	jwks = json_pack("{s:[o]}", "keys", json_loads(pub, 0, NULL));
 
 	o = oidc_new(ISS);
 	o->meta = json_pack("{s:s, s:s, s:s, s:s}", "issuer", ISS, "authorization_endpoint", ISS "/auth",
-	    "token_endpoint", ISS "/token", "jwks_uri", "http://127.0.0.1:1/jwks");   /* refetch fails fast */
+	    "token_endpoint", ISS "/token", "jwks_uri", "http://127.0.0.1:1/jwks"); /* refetch fails fast */
 	o->meta_at = now_unix();
 	o->jwks = jwks;
 	o->jwks_at = now_unix();
@@ -107,23 +108,47 @@ main(void)
 	CHECK(verify(o, tok) == -1);
 	free(tok);
 	/* wrong issuer, audience, expired, future iat, nonce */
-	c = good_claims(); json_object_set_new(c, "iss", json_string("https://evil.test"));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);
-	c = good_claims(); json_object_set_new(c, "aud", json_string("client-2"));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);
-	c = good_claims(); json_object_set_new(c, "aud", json_pack("[s, s]", AUD, "client-2"));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);   /* several aud, no azp */
-	c = good_claims(); json_object_set_new(c, "aud", json_pack("[s, s]", AUD, "client-2"));
+	c = good_claims();
+	json_object_set_new(c, "iss", json_string("https://evil.test"));
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok);
+	c = good_claims();
+	json_object_set_new(c, "aud", json_string("client-2"));
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok);
+	c = good_claims();
+	json_object_set_new(c, "aud", json_pack("[s, s]", AUD, "client-2"));
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok); /* several aud, no azp */
+	c = good_claims();
+	json_object_set_new(c, "aud", json_pack("[s, s]", AUD, "client-2"));
 	json_object_set_new(c, "azp", json_string(AUD));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == 0); free(tok);
-	c = good_claims(); json_object_set_new(c, "exp", json_integer(NOW - 120));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);
-	c = good_claims(); json_object_set_new(c, "iat", json_integer(NOW + 600));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);
-	c = good_claims(); json_object_set_new(c, "nonce", json_string("other"));
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);
-	c = good_claims(); json_object_del(c, "nonce");
-	tok = sign(key, "RS256", "k1", c); CHECK(verify(o, tok) == -1); free(tok);
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == 0);
+	free(tok);
+	c = good_claims();
+	json_object_set_new(c, "exp", json_integer(NOW - 120));
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok);
+	c = good_claims();
+	json_object_set_new(c, "iat", json_integer(NOW + 600));
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok);
+	c = good_claims();
+	json_object_set_new(c, "nonce", json_string("other"));
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok);
+	c = good_claims();
+	json_object_del(c, "nonce");
+	tok = sign(key, "RS256", "k1", c);
+	CHECK(verify(o, tok) == -1);
+	free(tok);
 	/* HS256 "signed" with the public key's JSON: algorithm confusion */
 	{
 		cjose_jwk_t *oct = cjose_jwk_create_oct_spec((const uint8_t *)pub, strlen(pub), &e);
@@ -147,7 +172,7 @@ main(void)
 		json_decref(gc);
 	}
 	CHECK(verify(o, "not.a.token") == -1);
-	CHECK(!jws_shape_ok("a.b.c"));          /* length 1 mod 4: cjose would abort */
+	CHECK(!jws_shape_ok("a.b.c")); /* length 1 mod 4: cjose would abort */
 	CHECK(!jws_shape_ok("abcd.abcd"));
 	CHECK(!jws_shape_ok("abcd.abcd.ab!d"));
 	CHECK(!jws_shape_ok("abcd..abcd"));
@@ -158,9 +183,11 @@ main(void)
 	{
 		static const char *const kids[] = {
 			"k\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			"\xa9",
 			"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
-			    "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
+			"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82"
+			"\xac",
 		};
 		for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
 			tok = sign(key, "RS256", kids[i], good_claims());

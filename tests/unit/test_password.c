@@ -17,24 +17,22 @@
 #define NVEC (sizeof django_hashes / sizeof django_hashes[0])
 
 static const struct password_params small = { 1, 8192 };
-static const struct password_params deflt = {
-	PASSWORD_DEFAULT_ITERATIONS, PASSWORD_DEFAULT_MEMORY_KIB
-};
+static const struct password_params deflt = { PASSWORD_DEFAULT_ITERATIONS, PASSWORD_DEFAULT_MEMORY_KIB };
 
-static double	now(void);
-static int	cheap(const char *);
-static int	seen_before(size_t);
-static void	test_statics(void);
-static void	test_vectors(void);
-static void	test_roundtrip(void);
-static void	test_hash_errors(void);
-static void	test_needs_rehash(void);
-static void	test_malformed(void);
-static void	test_bounds(void);
-static void	test_mutations(void);
-static void	test_garbage(void);
-static void	*dummy_thread(void *);
-static void	test_dummy(void);
+static double now(void);
+static int cheap(const char *);
+static int seen_before(size_t);
+static void test_statics(void);
+static void test_vectors(void);
+static void test_roundtrip(void);
+static void test_hash_errors(void);
+static void test_needs_rehash(void);
+static void test_malformed(void);
+static void test_bounds(void);
+static void test_mutations(void);
+static void test_garbage(void);
+static void *dummy_thread(void *);
+static void test_dummy(void);
 
 static double
 now(void)
@@ -49,11 +47,9 @@ now(void)
 static int
 cheap(const char *enc)
 {
-	return strncmp(enc, "pbkdf2_sha256$1000$", 19) == 0 ||
-	    strncmp(enc, "pbkdf2_sha1$1000$", 17) == 0 ||
-	    strstr(enc, "$m=8,") != NULL || strstr(enc, "$m=64,") != NULL ||
-	    strstr(enc, "$m=512,") != NULL || strstr(enc, "$2b$04$") != NULL ||
-	    strncmp(enc, "scrypt$16$", 10) == 0;
+	return strncmp(enc, "pbkdf2_sha256$1000$", 19) == 0 || strncmp(enc, "pbkdf2_sha1$1000$", 17) == 0 ||
+	    strstr(enc, "$m=8,") != NULL || strstr(enc, "$m=64,") != NULL || strstr(enc, "$m=512,") != NULL ||
+	    strstr(enc, "$2b$04$") != NULL || strncmp(enc, "scrypt$16$", 10) == 0;
 }
 
 static int
@@ -75,39 +71,31 @@ test_statics(void)
 	struct argon2_desc d;
 
 	CHECK(parse_dec((struct slice){ "0", 1 }, 10, &v) == 0 && v == 0);
-	CHECK(parse_dec((struct slice){ "260000", 6 }, 260000, &v) == 0 &&
-	    v == 260000);
+	CHECK(parse_dec((struct slice){ "260000", 6 }, 260000, &v) == 0 && v == 260000);
 	CHECK(parse_dec((struct slice){ "260001", 6 }, 260000, &v) == -1);
 	CHECK(parse_dec((struct slice){ "01", 2 }, 10, &v) == -1);
 	CHECK(parse_dec((struct slice){ "+1", 2 }, 10, &v) == -1);
 	CHECK(parse_dec((struct slice){ " 1", 2 }, 10, &v) == -1);
 	CHECK(parse_dec((struct slice){ "", 0 }, 10, &v) == -1);
-	CHECK(parse_dec((struct slice){ "18446744073709551615", 20 },
-	    ULLONG_MAX, &v) == 0 && v == ULLONG_MAX);
-	CHECK(parse_dec((struct slice){ "18446744073709551616", 20 },
-	    ULLONG_MAX, &v) == -1);
+	CHECK(
+	    parse_dec((struct slice){ "18446744073709551615", 20 }, ULLONG_MAX, &v) == 0 && v == ULLONG_MAX);
+	CHECK(parse_dec((struct slice){ "18446744073709551616", 20 }, ULLONG_MAX, &v) == -1);
 
 	CHECK(split("a$b$c$d$e", f, 4) == 4);
 	CHECK(f[3].len == 3 && memcmp(f[3].p, "d$e", 3) == 0);
 	CHECK(split("abc", f, 4) == 1 && f[0].len == 3);
 	CHECK(split("$", f, 4) == 2 && f[0].len == 0 && f[1].len == 0);
 
-	CHECK(parse_argon2("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
-	    &d) == 0);
-	CHECK(d.type == Argon2_id && d.version == 0x13 && d.m == 19456 &&
-	    d.t == 2 && d.p == 1 && d.salt.len == 11 && d.hash.len == 6);
+	CHECK(parse_argon2("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA", &d) == 0);
+	CHECK(d.type == Argon2_id && d.version == 0x13 && d.m == 19456 && d.t == 2 && d.p == 1 &&
+	    d.salt.len == 11 && d.hash.len == 6);
 	CHECK(parse_argon2("$argon2i$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA", &d) == 0);
 	CHECK(d.type == Argon2_i && d.version == 0x10);
-	CHECK(parse_argon2("$argon2d$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
-	    &d) == -1);
-	CHECK(parse_argon2("$argon2id$v=18$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
-	    &d) == -1);
-	CHECK(parse_argon2("$argon2id$v=19$t=1,m=8,p=1$c2FsdHNhbHQ$aGFzaA",
-	    &d) == -1);
-	CHECK(parse_argon2("$argon2id$v=19$m=8,t=1,p=1,x=2$c2FsdHNhbHQ$aGFzaA",
-	    &d) == -1);
-	CHECK(parse_argon2("$argon2id$v=19$m=8,t=1$c2FsdHNhbHQ$aGFzaA",
-	    &d) == -1);
+	CHECK(parse_argon2("$argon2d$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA", &d) == -1);
+	CHECK(parse_argon2("$argon2id$v=18$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA", &d) == -1);
+	CHECK(parse_argon2("$argon2id$v=19$t=1,m=8,p=1$c2FsdHNhbHQ$aGFzaA", &d) == -1);
+	CHECK(parse_argon2("$argon2id$v=19$m=8,t=1,p=1,x=2$c2FsdHNhbHQ$aGFzaA", &d) == -1);
+	CHECK(parse_argon2("$argon2id$v=19$m=8,t=1$c2FsdHNhbHQ$aGFzaA", &d) == -1);
 	CHECK(parse_argon2("$argon2id$v=19$m=8,t=1,p=1$$aGFzaA", &d) == -1);
 	CHECK(parse_argon2("$argon2id$v=19$m=8,t=1,p=1$c2Fs$aGFz$aA", &d) == -1);
 }
@@ -119,13 +107,12 @@ test_vectors(void)
 
 	for (i = 0; i < NVEC; i++) {
 		const struct django_hash *h = &django_hashes[i];
-		int got = password_verify(h->encoded, h->password,
-		    strlen(h->password));
+		int got = password_verify(h->encoded, h->password, strlen(h->password));
 
 		CHECK(got == h->expect_match);
 		if (got != h->expect_match)
-			fprintf(stderr, "  vector %zu: %s with \"%s\": got %d\n",
-			    i, h->encoded, h->password, got);
+			fprintf(stderr, "  vector %zu: %s with \"%s\": got %d\n", i, h->encoded, h->password,
+			    got);
 		matches += (size_t)got;
 	}
 	/* the file holds both kinds */
@@ -151,7 +138,7 @@ test_roundtrip(void)
 	CHECK(password_needs_rehash(&small, a) == 0);
 
 	CHECK(password_hash(&small, "hunter2", 7, b, sizeof b) == 0);
-	CHECK(strcmp(a, b) != 0);	/* fresh salt */
+	CHECK(strcmp(a, b) != 0); /* fresh salt */
 
 	CHECK(password_hash(&small, uni, strlen(uni), a, sizeof a) == 0);
 	CHECK(password_verify(a, uni, strlen(uni)) == 1);
@@ -191,8 +178,7 @@ test_hash_errors(void)
 	CHECK(password_hash(NULL, "pw", 2, out, sizeof out) == -1);
 	CHECK(password_hash(&small, NULL, 2, out, sizeof out) == -1);
 	CHECK(password_hash(&small, longpw, sizeof longpw, out, sizeof out) == -1);
-	CHECK(password_hash(&small, longpw, PASSWORD_MAX_BYTES, out,
-	    sizeof out) == 0);
+	CHECK(password_hash(&small, longpw, PASSWORD_MAX_BYTES, out, sizeof out) == 0);
 	CHECK(password_verify(out, longpw, PASSWORD_MAX_BYTES) == 1);
 	CHECK(password_verify(out, longpw, sizeof longpw) == 0);
 
@@ -240,7 +226,7 @@ test_needs_rehash(void)
 
 	/* same params but argon2i, or p=2, or another version: rehash */
 	memcpy(b, a, sizeof b);
-	memmove(b + 14, b + 15, strlen(b + 15) + 1);	/* argon2id -> argon2i */
+	memmove(b + 14, b + 15, strlen(b + 15) + 1); /* argon2id -> argon2i */
 	CHECK(strncmp(b, "argon2$argon2i$v=19$", 20) == 0);
 	CHECK(password_needs_rehash(&small, b) == 1);
 	memcpy(b, a, sizeof b);
@@ -259,9 +245,16 @@ static void
 test_malformed(void)
 {
 	static const char *const bad[] = {
-		"", "!", "!zXf8bNqY2hT9cLkW4vR7mJ1pD6sG3aE0uQ5oI8yB",
-		"$", "$$$$", "argon2", "argon2$", "argon2$argon2id",
-		"argon2$argon2id$", "argon2$argon2id$v=19$",
+		"",
+		"!",
+		"!zXf8bNqY2hT9cLkW4vR7mJ1pD6sG3aE0uQ5oI8yB",
+		"$",
+		"$$$$",
+		"argon2",
+		"argon2$",
+		"argon2$argon2id",
+		"argon2$argon2id$",
+		"argon2$argon2id$v=19$",
 		"argon2$argon2id$v=19$m=,t=,p=$$",
 		"argon2$argon2id$v=19$m=8,t=1,p=1$$",
 		"argon2$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$",
@@ -273,29 +266,50 @@ test_malformed(void)
 		"argon2$argon2id$v=19$m=-8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
 		"argon2$argon2d$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
 		"argon2$$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
-		"pbkdf2_sha256", "pbkdf2_sha256$", "pbkdf2_sha256$$$",
-		"pbkdf2_sha256$1000$$", "pbkdf2_sha256$1000$salt$",
-		"pbkdf2_sha256$0$salt$AAAA", "pbkdf2_sha256$-1$salt$AAAA",
-		"pbkdf2_sha256$abc$salt$AAAA", "pbkdf2_sha256$1000$$AAAA",
+		"pbkdf2_sha256",
+		"pbkdf2_sha256$",
+		"pbkdf2_sha256$$$",
+		"pbkdf2_sha256$1000$$",
+		"pbkdf2_sha256$1000$salt$",
+		"pbkdf2_sha256$0$salt$AAAA",
+		"pbkdf2_sha256$-1$salt$AAAA",
+		"pbkdf2_sha256$abc$salt$AAAA",
+		"pbkdf2_sha256$1000$$AAAA",
 		"pbkdf2_sha256$1000$salt$not base64 at all",
-		"pbkdf2_sha1$1000$salt", "pbkdf2_sha512$1000$salt$AAAA",
-		"bcrypt", "bcrypt$", "bcrypt$$", "bcrypt$$2b$", "bcrypt$$2b$04$",
+		"pbkdf2_sha1$1000$salt",
+		"pbkdf2_sha512$1000$salt$AAAA",
+		"bcrypt",
+		"bcrypt$",
+		"bcrypt$$",
+		"bcrypt$$2b$",
+		"bcrypt$$2b$04$",
 		"bcrypt$$2b$04$......................",
 		"bcrypt$$2b$04$!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
 		"bcrypt$$2c$04$abcdefghijklmnopqrstuuSmhT9zSe5UvlLl4.DEZH3BmPEaVXaWu",
 		"bcrypt$$2b$03$abcdefghijklmnopqrstuuSmhT9zSe5UvlLl4.DEZH3BmPEaVXaWu",
 		"bcrypt$$2b$x4$abcdefghijklmnopqrstuuSmhT9zSe5UvlLl4.DEZH3BmPEaVXaWu",
 		"bcrypt$$2b$04$abcdefghijklmnopqrstuuSmhT9zSe5UvlLl4.DEZH3BmPEaVXaW",
-		"bcrypt_sha256$", "bcrypt_sha256$$2b$04$",
-		"scrypt", "scrypt$", "scrypt$$$$$", "scrypt$1024$salt$8$1$",
-		"scrypt$1024$$8$1$AAAA", "scrypt$1023$salt$8$1$AAAA",
-		"scrypt$1$salt$8$1$AAAA", "scrypt$0$salt$8$1$AAAA",
-		"scrypt$1024$salt$0$1$AAAA", "scrypt$1024$salt$8$0$AAAA",
-		"scrypt$1024$salt$8$1$AAAA$extra", "scrypt$1024$salt$8$1",
+		"bcrypt_sha256$",
+		"bcrypt_sha256$$2b$04$",
+		"scrypt",
+		"scrypt$",
+		"scrypt$$$$$",
+		"scrypt$1024$salt$8$1$",
+		"scrypt$1024$$8$1$AAAA",
+		"scrypt$1023$salt$8$1$AAAA",
+		"scrypt$1$salt$8$1$AAAA",
+		"scrypt$0$salt$8$1$AAAA",
+		"scrypt$1024$salt$0$1$AAAA",
+		"scrypt$1024$salt$8$0$AAAA",
+		"scrypt$1024$salt$8$1$AAAA$extra",
+		"scrypt$1024$salt$8$1",
 		"md5$salt$0123456789abcdef0123456789abcdef",
 		"sha1$salt$0123456789abcdef0123456789abcdef01234567",
-		"0123456789abcdef0123456789abcdef", "crypt$$ab1234567890",
-		"unsalted_md5$$x", "\377\376\375", "argon2$\001\002",
+		"0123456789abcdef0123456789abcdef",
+		"crypt$$ab1234567890",
+		"unsalted_md5$$x",
+		"\377\376\375",
+		"argon2$\001\002",
 	};
 	size_t i;
 
@@ -328,8 +342,8 @@ test_bounds(void)
 		"bcrypt$$2b$31$abcdefghijklmnopqrstuuSmhT9zSe5UvlLl4.DEZH3BmPEaVXaWu",
 		"bcrypt_sha256$$2b$99$abcdefghijklmnopqrstuuSmhT9zSe5UvlLl4.DEZH3BmPEaVXaWu",
 		"scrypt$2097152$salt$8$1$AAAA",
-		"scrypt$1048576$salt$32$1$AAAA",	/* 4 GiB */
-		"scrypt$1048576$salt$9$1$AAAA",		/* just over 1 GiB */
+		"scrypt$1048576$salt$32$1$AAAA", /* 4 GiB */
+		"scrypt$1048576$salt$9$1$AAAA",  /* just over 1 GiB */
 		"scrypt$16384$salt$33$1$AAAA",
 		"scrypt$16384$salt$8$17$AAAA",
 		"scrypt$18446744073709551616$salt$8$1$AAAA",
@@ -372,8 +386,7 @@ test_mutations(void)
 					continue;
 				memcpy(buf, h->encoded, len + 1);
 				buf[pos] = repl[r];
-				matched += (size_t)password_verify(buf,
-				    h->password, pwlen);
+				matched += (size_t)password_verify(buf, h->password, pwlen);
 				tried++;
 			}
 		}
@@ -400,14 +413,23 @@ static void
 test_garbage(void)
 {
 	static const char *const prefixes[] = {
-		"", "argon2$", "argon2$argon2id$", "argon2$argon2i$",
-		"argon2$argon2id$v=19$", "argon2$argon2id$v=19$m=8,t=1,p=1$",
-		"pbkdf2_sha256$", "pbkdf2_sha256$10$", "pbkdf2_sha1$10$s$",
-		"bcrypt$", "bcrypt$$2b$04$", "bcrypt_sha256$$2b$04$",
-		"scrypt$", "scrypt$16$", "scrypt$16$salt$1$1$",
+		"",
+		"argon2$",
+		"argon2$argon2id$",
+		"argon2$argon2i$",
+		"argon2$argon2id$v=19$",
+		"argon2$argon2id$v=19$m=8,t=1,p=1$",
+		"pbkdf2_sha256$",
+		"pbkdf2_sha256$10$",
+		"pbkdf2_sha1$10$s$",
+		"bcrypt$",
+		"bcrypt$$2b$04$",
+		"bcrypt_sha256$$2b$04$",
+		"scrypt$",
+		"scrypt$16$",
+		"scrypt$16$salt$1$1$",
 	};
-	static const char chars[] =
-	    "$=,+/.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	static const char chars[] = "$=,+/.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	char buf[PASSWORD_ENCODED_MAX + 64];
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
 	size_t i, k, n, plen, matched = 0;

@@ -13,17 +13,17 @@ test_uid(void)
 	int64_t id = 0;
 
 	reset_uid_encode(1, uid, sizeof(uid));
-	CHECK_STR(uid, "MQ");             /* Django: urlsafe_base64_encode(b"1") */
+	CHECK_STR(uid, "MQ"); /* Django: urlsafe_base64_encode(b"1") */
 	reset_uid_encode(12345, uid, sizeof(uid));
 	CHECK(reset_uid_decode(uid, &id) == 0 && id == 12345);
 	CHECK(reset_uid_decode("MQ", &id) == 0 && id == 1);
 	CHECK(reset_uid_decode("", &id) == -1);
 	CHECK(reset_uid_decode("!!", &id) == -1);
-	CHECK(reset_uid_decode("MA", &id) == -1);         /* "0" */
-	CHECK(reset_uid_decode("LTE", &id) == -1);        /* "-1" */
-	CHECK(reset_uid_decode("YWJj", &id) == -1);       /* "abc" */
-	CHECK(reset_uid_decode("MQ==", &id) == -1);       /* padding is not ours */
-	CHECK(reset_uid_decode("MQBqdW5r", &id) == -1);   /* "1\0junk" */
+	CHECK(reset_uid_decode("MA", &id) == -1);       /* "0" */
+	CHECK(reset_uid_decode("LTE", &id) == -1);      /* "-1" */
+	CHECK(reset_uid_decode("YWJj", &id) == -1);     /* "abc" */
+	CHECK(reset_uid_decode("MQ==", &id) == -1);     /* padding is not ours */
+	CHECK(reset_uid_decode("MQBqdW5r", &id) == -1); /* "1\0junk" */
 }
 
 static void
@@ -38,7 +38,7 @@ test_token(void)
 	reset_token_make(secret, &u, 5000, tok, sizeof(tok));
 	CHECK(reset_token_check(secret, &u, tok, 5000, 3600) == 0);
 	CHECK(reset_token_check(secret, &u, tok, 8600, 3600) == 0);
-	CHECK(reset_token_check(secret, &u, tok, 8601, 3600) == -1);    /* expired */
+	CHECK(reset_token_check(secret, &u, tok, 8601, 3600) == -1); /* expired */
 	CHECK(reset_token_check("another secret of enough length!!", &u, tok, 5000, 3600) == -1);
 	memcpy(tampered, tok, sizeof(tok));
 	tampered[strlen(tampered) - 1] ^= 1;
@@ -49,10 +49,10 @@ test_token(void)
 	CHECK(reset_token_check(secret, &u, tampered, 5000, 1L << 40) == -1);
 	{
 		struct store_user v = u;
-		v.last_login = 1001;          /* logged in since */
+		v.last_login = 1001; /* logged in since */
 		CHECK(reset_token_check(secret, &v, tok, 5000, 3600) == -1);
 		v = u;
-		v.password[10] = 'X';         /* password changed */
+		v.password[10] = 'X'; /* password changed */
 		CHECK(reset_token_check(secret, &v, tok, 5000, 3600) == -1);
 		v = u;
 		v.id = 8;

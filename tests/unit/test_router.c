@@ -63,12 +63,26 @@ static void
 test_id_refusals(void)
 {
 	static const char *bad[] = {
-		"/api/tokens/0/", "/api/tokens/000/", "/api/tokens/-1/", "/api/tokens/+1/", "/api/tokens//",
-		"/api/tokens/", "/api/tokens", "/api/tokens/1x/", "/api/tokens/x1/", "/api/tokens/ 1/", "/api/tokens/1 /",
-		"/api/tokens/1.0/", "/api/tokens/0x10/", "/api/tokens/1e3/",
-		"/api/tokens/9223372036854775807/",         /* 19 digits, even INT64_MAX */
-		"/api/tokens/9223372036854775808/", "/api/tokens/1000000000000000000/",
-		"/api/tokens/99999999999999999999999999999999999999/", "/api/tokens/%31/", "/api/tokens/\xd9\xa1/",
+		"/api/tokens/0/",
+		"/api/tokens/000/",
+		"/api/tokens/-1/",
+		"/api/tokens/+1/",
+		"/api/tokens//",
+		"/api/tokens/",
+		"/api/tokens",
+		"/api/tokens/1x/",
+		"/api/tokens/x1/",
+		"/api/tokens/ 1/",
+		"/api/tokens/1 /",
+		"/api/tokens/1.0/",
+		"/api/tokens/0x10/",
+		"/api/tokens/1e3/",
+		"/api/tokens/9223372036854775807/", /* 19 digits, even INT64_MAX */
+		"/api/tokens/9223372036854775808/",
+		"/api/tokens/1000000000000000000/",
+		"/api/tokens/99999999999999999999999999999999999999/",
+		"/api/tokens/%31/",
+		"/api/tokens/\xd9\xa1/",
 	};
 	int64_t ids[3];
 	char slug[48];
@@ -88,7 +102,8 @@ test_two_ids_in_order(void)
 	CHECK(m("/api/admin/users/<id>/sessions/<sid>/", "/api/admin/users/12/sessions/34/", ids, slug) == 2);
 	CHECK(ids[0] == 12 && ids[1] == 34 && ids[2] == -1);
 	CHECK(m("/api/admin/users/<id>/sessions/<sid>/", "/api/admin/users/12/sessions/", ids, slug) == -1);
-	CHECK(m("/api/admin/users/<id>/sessions/<sid>/", "/api/admin/users/12/sessions/34/56/", ids, slug) == -1);
+	CHECK(m("/api/admin/users/<id>/sessions/<sid>/", "/api/admin/users/12/sessions/34/56/", ids, slug) ==
+	    -1);
 }
 
 /* A pattern with more "<id>" than ids[] holds never writes past it. */
@@ -131,9 +146,16 @@ static void
 test_name_refusals(void)
 {
 	static const char *bad[] = {
-		"/api/social//authorize/", "/api/social/GitHub/authorize/", "/api/social/git_hub/authorize/",
-		"/api/social/git.hub/authorize/", "/api/social/git%2Fhub/authorize/", "/api/social/gith\xc3\xbc" "b/authorize/",
-		"/api/social/github /authorize/", "/api/social/..%2F/authorize/", "/api/social/../authorize/",
+		"/api/social//authorize/",
+		"/api/social/GitHub/authorize/",
+		"/api/social/git_hub/authorize/",
+		"/api/social/git.hub/authorize/",
+		"/api/social/git%2Fhub/authorize/",
+		"/api/social/gith\xc3\xbc"
+		"b/authorize/",
+		"/api/social/github /authorize/",
+		"/api/social/..%2F/authorize/",
+		"/api/social/../authorize/",
 	};
 	int64_t ids[3];
 	char slug[48];
@@ -146,10 +168,24 @@ static void
 test_shape_refusals(void)
 {
 	static const char *bad[] = {
-		"//api/login/", "/api//login/", "/api/login/../login/", "/api/./login/", "/api/x/../login/",
-		"/API/login/", "/api/Login/", "/api/LOGIN/", "/api/login%2F", "/api/login%2f", "/api%2Flogin/",
-		"/api/login/extra/", "/api/login/extra", "/api/login/?x=1", "/api/login/#x", "api/login/",
-		"/api/login\\", "/api/login/\t",
+		"//api/login/",
+		"/api//login/",
+		"/api/login/../login/",
+		"/api/./login/",
+		"/api/x/../login/",
+		"/API/login/",
+		"/api/Login/",
+		"/api/LOGIN/",
+		"/api/login%2F",
+		"/api/login%2f",
+		"/api%2Flogin/",
+		"/api/login/extra/",
+		"/api/login/extra",
+		"/api/login/?x=1",
+		"/api/login/#x",
+		"api/login/",
+		"/api/login\\",
+		"/api/login/\t",
 	};
 	int64_t ids[3];
 	char slug[48];
@@ -163,8 +199,8 @@ test_shape_refusals(void)
 static void
 test_null_outputs(void)
 {
-	CHECK(router_path_match("/api/admin/users/<id>/sessions/<sid>/", "/api/admin/users/1/sessions/2/", NULL, NULL,
-	    NULL) == 1);
+	CHECK(router_path_match("/api/admin/users/<id>/sessions/<sid>/", "/api/admin/users/1/sessions/2/",
+	          NULL, NULL, NULL) == 1);
 	CHECK(router_path_match("/api/social/<name>/", "/api/social/github/", NULL, NULL, NULL) == 1);
 	CHECK(router_path_match("/api/social/<name>/", "/api/social/", NULL, NULL, NULL) == 0);
 }
@@ -196,7 +232,7 @@ test_table_routes_match_themselves(void)
 		CHECK(router_path_match(rt->path, path, NULL, NULL, NULL) == 1);
 		len = strlen(path);
 		if (path[len - 1] != '/')
-			continue;           /* /healthz, /metrics: no slash to leave out */
+			continue; /* /healthz, /metrics: no slash to leave out */
 		path[len - 1] = '\0';
 		CHECK(router_path_match(rt->path, path, NULL, NULL, NULL) == 1);
 	}

@@ -32,7 +32,8 @@ setup(void)
 	if (mkdtemp(dir) == NULL)
 		exit(1);
 	snprintf(dsn, sizeof(dsn), "sqlite:%s/s.db", dir);
-	if ((st = store_open(dsn, err, sizeof(err))) == NULL || store_migrate(st, &applied, err, sizeof(err)) != 0) {
+	if ((st = store_open(dsn, err, sizeof(err))) == NULL ||
+	    store_migrate(st, &applied, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store: %s\n", err);
 		exit(1);
 	}
@@ -157,8 +158,9 @@ test_unknown_key_never_adopted(void)
 static void
 test_malformed_keys_ignored(void)
 {
-	static const char *bad[] = { "", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "abcdefghijklmnopqrstuvwxyz01234-",
-		"abcdefghijklmnopqrstuvwxyz0123456", "abcdefghijklmnopqrstuvwxyz01234\xc3" };
+	static const char *bad[] = { "", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+		"abcdefghijklmnopqrstuvwxyz01234-", "abcdefghijklmnopqrstuvwxyz0123456",
+		"abcdefghijklmnopqrstuvwxyz01234\xc3" };
 	struct caller c;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -317,9 +319,9 @@ test_idle_session_refused(void)
 
 	cfg.session_idle_timeout = 600;
 	CHECK(login(&u, NULL, NOW, key, &out) == 0);
-	CHECK(resolve(key, NOW + 400, &c) == 1);       /* use refreshes last_seen */
-	CHECK(resolve(key, NOW + 900, &c) == 1);       /* 500 s after the last use */
-	CHECK(resolve(key, NOW + 1500, &c) == 0);      /* 600 s idle */
+	CHECK(resolve(key, NOW + 400, &c) == 1);  /* use refreshes last_seen */
+	CHECK(resolve(key, NOW + 900, &c) == 1);  /* 500 s after the last use */
+	CHECK(resolve(key, NOW + 1500, &c) == 0); /* 600 s idle */
 	CHECK(c.kind == AUTH_NONE);
 	CHECK(resolve(key, NOW + 901, &c) == 0);
 	cfg.session_idle_timeout = 0;

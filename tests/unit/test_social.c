@@ -18,9 +18,11 @@
 #include "store/store.h"
 #include "test.h"
 
-#define DEFAULT_PIPELINE "social_details,social_uid,auth_allowed,social_user,create_user,associate_user," \
+#define DEFAULT_PIPELINE                                                                                     \
+	"social_details,social_uid,auth_allowed,social_user,create_user,associate_user,"                     \
 	"load_extra_data,user_details"
-#define BY_EMAIL_PIPELINE "social_details,social_uid,auth_allowed,social_user,associate_by_email,create_user," \
+#define BY_EMAIL_PIPELINE                                                                                    \
+	"social_details,social_uid,auth_allowed,social_user,associate_by_email,create_user,"                 \
 	"associate_user,load_extra_data,user_details"
 
 static char dir[] = "/tmp/gh-social-XXXXXX";
@@ -51,7 +53,8 @@ open_store(void)
 
 	snprintf(path, sizeof(path), "%s/%d.db", dir, ++dbs);
 	snprintf(dsn, sizeof(dsn), "sqlite:%s", path);
-	if ((st = store_open(dsn, err, sizeof(err))) == NULL || store_migrate(st, &applied, err, sizeof(err)) != 0) {
+	if ((st = store_open(dsn, err, sizeof(err))) == NULL ||
+	    store_migrate(st, &applied, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store: %s\n", err);
 		exit(1);
 	}
@@ -186,7 +189,8 @@ test_unverified_provider_email_never_reaches_existing_account(void)
 	add_user(st, "ada@example.com", true, true);
 	run(&cfg, st, &p, 0, &res);
 	CHECK(res.error == SOCIAL_ERR_EMAIL_TAKEN);
-	CHECK_STR(res.detail, "An account already uses this email address. Sign in with your password, then connect "
+	CHECK_STR(res.detail,
+	    "An account already uses this email address. Sign in with your password, then connect "
 	    "GitHub from your account page.");
 	CHECK(identity_owner(st, "1") == 0);
 	store_close(st);
@@ -203,7 +207,8 @@ test_unconfirmed_local_address_is_email_taken_unverified(void)
 	add_user(st, "ada@example.com", false, true);
 	run(&cfg, st, &p, 0, &res);
 	CHECK(res.error == SOCIAL_ERR_EMAIL_TAKEN_UNVERIFIED);
-	CHECK_STR(res.detail, "An account already uses this email address but has not confirmed it. If it is yours, "
+	CHECK_STR(res.detail,
+	    "An account already uses this email address but has not confirmed it. If it is yours, "
 	    "sign in with your password (or reset it), then connect GitHub from your account page.");
 	CHECK(identity_owner(st, "1") == 0);
 	store_close(st);

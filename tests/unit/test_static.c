@@ -26,7 +26,7 @@ setup_tree(void)
 
 	if (mkdtemp(root) == NULL || mkdtemp(outside) == NULL)
 		exit(1);
-	put(root, "index.html", "<!doctype html><title>spa</title>\n");    /* 34 bytes */
+	put(root, "index.html", "<!doctype html><title>spa</title>\n"); /* 34 bytes */
 	snprintf(path, sizeof(path), "%s/assets", root);
 	mkdir(path, 0700);
 	put(root, "assets/app-Ab12Cd34.js", "console.log(1)\n");
@@ -45,8 +45,8 @@ setup_tree(void)
 static void
 teardown_tree(void)
 {
-	static const char *files[] = { "index.html", "assets/app-Ab12Cd34.js", "robots.txt", "Logo.SVG", "escape.txt",
-		"assets/inner.txt" };
+	static const char *files[] = { "index.html", "assets/app-Ab12Cd34.js", "robots.txt", "Logo.SVG",
+		"escape.txt", "assets/inner.txt" };
 	char path[512];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -128,8 +128,8 @@ test_map_serves_file(void)
 static void
 test_map_falls_back_to_index(void)
 {
-	static const char *spa[] = { "/", "", "/login", "/account/security", "/assets/", "/assets", "/missing.js",
-		"/index.html", "/robots.txt/", "/a\xc3\xa9" };
+	static const char *spa[] = { "/", "", "/login", "/account/security", "/assets/", "/assets",
+		"/missing.js", "/index.html", "/robots.txt/", "/a\xc3\xa9" };
 	struct static_file f;
 
 	for (size_t i = 0; i < sizeof(spa) / sizeof(spa[0]); i++) {
@@ -142,8 +142,8 @@ test_map_falls_back_to_index(void)
 static void
 test_map_refuses_dot_segments(void)
 {
-	static const char *bad[] = { "/..", "/../etc/passwd", "/assets/../../x", "/assets/../index.html", "/./robots.txt",
-		"/a\\..\\b", "/assets/..", "/.." };
+	static const char *bad[] = { "/..", "/../etc/passwd", "/assets/../../x", "/assets/../index.html",
+		"/./robots.txt", "/a\\..\\b", "/assets/..", "/.." };
 	struct static_file f;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -164,7 +164,8 @@ test_map_symlink_out_not_served(void)
 static void
 test_map_secret_paths_no_referrer(void)
 {
-	static const char *secret[] = { "/reset-password/MQ/abc-123/", "/confirm-email/abc/", "/auth/github/callback" };
+	static const char *secret[] = { "/reset-password/MQ/abc-123/", "/confirm-email/abc/",
+		"/auth/github/callback" };
 	struct static_file f;
 
 	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {

@@ -123,8 +123,8 @@ test_purge_bounded(void)
 		snprintf(key, sizeof(key), "p:%d", i);
 		CHECK(limiter_reserve(l, key, 5, 10, 20000, &wait) == 0);
 	}
-	CHECK(limiter_purge(l, 20005, 100) == 0);      /* nothing expired yet */
-	CHECK(limiter_purge(l, 20010, 20) == 20);      /* at most the batch */
+	CHECK(limiter_purge(l, 20005, 100) == 0); /* nothing expired yet */
+	CHECK(limiter_purge(l, 20010, 20) == 20); /* at most the batch */
 	CHECK(limiter_purge(l, 20010, 100) == 30);
 	CHECK(limiter_purge(l, 20010, 100) == 0);
 	limiter_free(l);

@@ -15,11 +15,11 @@
 #include "store/store.h"
 #include "util.h"
 
-#define NO_CREDS "Invalid token header. No credentials provided."
-#define SPACES "Invalid token header. Token string should not contain spaces."
+#define NO_CREDS  "Invalid token header. No credentials provided."
+#define SPACES    "Invalid token header. Token string should not contain spaces."
 #define BAD_CHARS "Invalid token header. Token string should not contain invalid characters."
-#define INVALID "Invalid token."
-#define NOW 1700000000
+#define INVALID   "Invalid token."
+#define NOW       1700000000
 
 static char dir[] = "/tmp/gatehouse-test-token-XXXXXX";
 static struct store *st;
@@ -35,7 +35,8 @@ setup(void)
 	if (mkdtemp(dir) == NULL)
 		exit(1);
 	snprintf(dsn, sizeof(dsn), "sqlite:%s/t.db", dir);
-	if ((st = store_open(dsn, err, sizeof(err))) == NULL || store_migrate(st, &applied, err, sizeof(err)) != 0) {
+	if ((st = store_open(dsn, err, sizeof(err))) == NULL ||
+	    store_migrate(st, &applied, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store: %s\n", err);
 		exit(1);
 	}
@@ -96,8 +97,8 @@ test_no_header_is_not_ours(void)
 static void
 test_other_schemes_are_not_ours(void)
 {
-	static const char *other[] = { "Bearer abc", "Basic dXNlcjpwYXNz", "Tokens abc", "Tokenabc", "Toke abc", "",
-		"   ", "Bearer", "TokenX abc def" };
+	static const char *other[] = { "Bearer abc", "Basic dXNlcjpwYXNz", "Tokens abc", "Tokenabc",
+		"Toke abc", "", "   ", "Bearer", "TokenX abc def" };
 	struct caller c;
 	char d[128];
 
@@ -137,13 +138,14 @@ test_three_parts_contain_spaces(void)
 static void
 test_extra_blanks_around_parts(void)
 {
-	static const char *blanks[] = { "Token  abc", "  Token abc", "Token abc  ", "Token\tabc", "\tToken \t abc\t" };
+	static const char *blanks[] = { "Token  abc", "  Token abc", "Token abc  ", "Token\tabc",
+		"\tToken \t abc\t" };
 	struct caller c;
 	char d[128];
 
 	for (size_t i = 0; i < sizeof(blanks) / sizeof(blanks[0]); i++) {
 		CHECK(resolve(blanks[i], &c, d, sizeof(d), NOW) == -1);
-		CHECK_STR(d, INVALID);          /* parsed as the key "abc", which is unknown */
+		CHECK_STR(d, INVALID); /* parsed as the key "abc", which is unknown */
 	}
 }
 

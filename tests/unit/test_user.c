@@ -13,52 +13,89 @@ norm(const char *in)
 
 /* addresses that must be refused outright */
 static const char *const refused[] = {
-	"a@b",                                   /* Django: no dotless domains */
-	"a@b..c", "a@.b.c", "a@b.c.", "@b.c", "a@", "a@@b.c", "a b@c.d", "a@c.d, e@f.g", "<a@c.d>",
-	"", "   ", "\xff@c.d", "a@c.d\xff",
-	"caf\xc3\xa9@example.com",               /* local parts are ASCII (Django's user_regex) */
-	".alice@example.com", "alice.@example.com", "al..ice@example.com", "al(ice@example.com",
-	"al\\ice@example.com", "al\"ice@example.com", "\"\"@example.com", "\"al\"ice\"@example.com",
-	"\"a\x01" "\"@example.com",
+	"a@b", /* Django: no dotless domains */
+	"a@b..c",
+	"a@.b.c",
+	"a@b.c.",
+	"@b.c",
+	"a@",
+	"a@@b.c",
+	"a b@c.d",
+	"a@c.d, e@f.g",
+	"<a@c.d>",
+	"",
+	"   ",
+	"\xff@c.d",
+	"a@c.d\xff",
+	"caf\xc3\xa9@example.com", /* local parts are ASCII (Django's user_regex) */
+	".alice@example.com",
+	"alice.@example.com",
+	"al..ice@example.com",
+	"al(ice@example.com",
+	"al\\ice@example.com",
+	"al\"ice@example.com",
+	"\"\"@example.com",
+	"\"al\"ice\"@example.com",
+	"\"a\x01"
+	"\"@example.com",
 	/* the reproduction: fullwidth letters in the local part */
 	"\xef\xbd\x81\xef\xbd\x8c\xef\xbd\x89\xef\xbd\x83\xef\xbd\x85@example.com",
-	"\xef\xbc\xa1lice@example.com",          /* fullwidth capital A */
-	"\xd0\xb0lice@example.com",              /* Cyrillic a */
-	"alice\xef\xbc\xa0" "example.com",       /* fullwidth @ */
+	"\xef\xbc\xa1lice@example.com", /* fullwidth capital A */
+	"\xd0\xb0lice@example.com",     /* Cyrillic a */
+	"alice\xef\xbc\xa0"
+	"example.com", /* fullwidth @ */
 	/* invisible characters, in either part */
-	"alice@example.com\xe2\x80\x8b",         /* U+200B zero-width space */
-	"\xe2\x80\x8b" "alice@example.com",
-	"ali\xe2\x80\x8b" "ce@example.com",
+	"alice@example.com\xe2\x80\x8b", /* U+200B zero-width space */
+	"\xe2\x80\x8b"
+	"alice@example.com",
+	"ali\xe2\x80\x8b"
+	"ce@example.com",
 	"alice@exa\xe2\x80\x8bmple.com",
-	"alice@exa\xe2\x80\x8cmple.com",         /* ZWNJ */
-	"alice@exa\xe2\x80\x8dmple.com",         /* ZWJ */
-	"alice@example.com\xe2\x80\x8e",         /* LRM */
-	"alice@example.com\xe2\x80\x8f",         /* RLM */
-	"alice@\xe2\x80\xae" "example.com",         /* RLO */
-	"alice@\xe2\x80\xaa" "example.com",      /* LRE */
-	"alice@\xe2\x81\xa6" "example.com",      /* LRI */
-	"alice@\xe2\x81\xa9" "example.com",      /* PDI */
-	"alice@exam\xc2\xadple.com",             /* soft hyphen (IDNA would drop it silently) */
-	"alice@example.com\xe2\x81\xa0",         /* word joiner */
-	"alice@example.com\xef\xbb\xbf",         /* BOM / ZWNBSP */
-	"\xef\xbb\xbf" "alice@example.com",
-	"alice@exampl\xcd\x8f" "e.com",          /* combining grapheme joiner */
-	"alice@example.co\xef\xb8\x8fm",         /* variation selector 16 */
-	"alice@example.com\xf3\xa0\x80\x81",     /* tag character */
-	"alice@example.com\xe3\x85\xa4",         /* Hangul filler */
-	"alice\xc2\xa0@example.com",             /* no-break space */
-	"alice@example.com\xe3\x80\x80",         /* ideographic space */
-	"alice@example.com\xe2\x80\xa8",         /* line separator */
-	"alice@example.com\xd8\x9c",             /* Arabic letter mark */
+	"alice@exa\xe2\x80\x8cmple.com", /* ZWNJ */
+	"alice@exa\xe2\x80\x8dmple.com", /* ZWJ */
+	"alice@example.com\xe2\x80\x8e", /* LRM */
+	"alice@example.com\xe2\x80\x8f", /* RLM */
+	"alice@\xe2\x80\xae"
+	"example.com", /* RLO */
+	"alice@\xe2\x80\xaa"
+	"example.com", /* LRE */
+	"alice@\xe2\x81\xa6"
+	"example.com", /* LRI */
+	"alice@\xe2\x81\xa9"
+	"example.com",                   /* PDI */
+	"alice@exam\xc2\xadple.com",     /* soft hyphen (IDNA would drop it silently) */
+	"alice@example.com\xe2\x81\xa0", /* word joiner */
+	"alice@example.com\xef\xbb\xbf", /* BOM / ZWNBSP */
+	"\xef\xbb\xbf"
+	"alice@example.com",
+	"alice@exampl\xcd\x8f"
+	"e.com",                             /* combining grapheme joiner */
+	"alice@example.co\xef\xb8\x8fm",     /* variation selector 16 */
+	"alice@example.com\xf3\xa0\x80\x81", /* tag character */
+	"alice@example.com\xe3\x85\xa4",     /* Hangul filler */
+	"alice\xc2\xa0@example.com",         /* no-break space */
+	"alice@example.com\xe3\x80\x80",     /* ideographic space */
+	"alice@example.com\xe2\x80\xa8",     /* line separator */
+	"alice@example.com\xd8\x9c",         /* Arabic letter mark */
 	/* controls, C0 and C1 */
-	"alice@example.com\n", "alice\r@example.com", "alice@exa\tmple.com", "alice@example.com\x7f",
-	"alice@example.com\xc2\x85", "alice@example.com\xc2\x9b",
+	"alice@example.com\n",
+	"alice\r@example.com",
+	"alice@exa\tmple.com",
+	"alice@example.com\x7f",
+	"alice@example.com\xc2\x85",
+	"alice@example.com\xc2\x9b",
 	/* domains IDNA or the LDH rules refuse */
-	"alice@-example.com", "alice@example-.com", "alice@exa_mple.com", "alice@exa/mple.com",
-	"alice@exa\xef\xbc\xbfmple.com",          /* fullwidth low line: maps to '_', refused, not dropped */ "alice@example.c",
-	"alice@xn--zz.com",                      /* not a valid A-label */
+	"alice@-example.com",
+	"alice@example-.com",
+	"alice@exa_mple.com",
+	"alice@exa/mple.com",
+	"alice@exa\xef\xbc\xbfmple.com",
+	/* fullwidth low line: maps to '_', refused, not dropped */ "alice@example.c",
+	"alice@xn--zz.com", /* not a valid A-label */
 	"alice@xn--example-.com",
-	"alice@[1.2.3]", "alice@[300.1.1.1]", "alice@[IPv6:zz::1]",
+	"alice@[1.2.3]",
+	"alice@[300.1.1.1]",
+	"alice@[IPv6:zz::1]",
 };
 
 int
@@ -80,14 +117,25 @@ main(void)
 	}
 
 	/* fullwidth or upper-case domain letters map to the one ASCII domain */
-	CHECK_STR(norm("alice@\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85.com"),
+	CHECK_STR(norm("alice@"
+	               "\xef\xbd\x85\xef\xbd\x98\xef\xbd\x81\xef\xbd\x8d\xef\xbd\x90\xef\xbd\x8c\xef\xbd\x85."
+	               "com"),
 	    "alice@example.com");
-	CHECK_STR(norm("alice@\xef\xbc\xa5XAMPLE\xef\xbc\x8e\xef\xbd\x83om"), "alice@example.com");  /* fullwidth E and . */
-	CHECK_STR(norm("alice@example\xe3\x80\x82" "com"), "alice@example.com");  /* ideographic full stop */
+	CHECK_STR(norm("alice@\xef\xbc\xa5XAMPLE\xef\xbc\x8e\xef\xbd\x83om"),
+	    "alice@example.com"); /* fullwidth E and . */
+	CHECK_STR(norm("alice@example\xe3\x80\x82"
+	               "com"),
+	    "alice@example.com"); /* ideographic full stop */
 	/* IDN domains are stored in their ASCII (punycode) form; U- and A-label agree */
-	CHECK_STR(norm("alice@b\xc3\xbc" "cher.example"), "alice@xn--bcher-kva.example");
-	CHECK_STR(norm("alice@B\xc3\x9c" "CHER.example"), "alice@xn--bcher-kva.example");
-	CHECK_STR(norm("alice@bu\xcc\x88" "cher.example"), "alice@xn--bcher-kva.example");  /* NFD u + diaeresis */
+	CHECK_STR(norm("alice@b\xc3\xbc"
+	               "cher.example"),
+	    "alice@xn--bcher-kva.example");
+	CHECK_STR(norm("alice@B\xc3\x9c"
+	               "CHER.example"),
+	    "alice@xn--bcher-kva.example");
+	CHECK_STR(norm("alice@bu\xcc\x88"
+	               "cher.example"),
+	    "alice@xn--bcher-kva.example"); /* NFD u + diaeresis */
 	CHECK_STR(norm("alice@XN--BCHER-KVA.example"), "alice@xn--bcher-kva.example");
 	/* non-transitional: sharp s stays (not "ss") */
 	CHECK_STR(norm("alice@fa\xc3\x9f.de"), "alice@xn--fa-hia.de");
@@ -111,22 +159,25 @@ main(void)
 	for (size_t i = 2 + 63; i < 250; i += 64)
 		big[i] = '.';
 	big[250] = '.';
-	memcpy(big + 251, "com", 4);                      /* 254 bytes in all */
+	memcpy(big + 251, "com", 4); /* 254 bytes in all */
 	CHECK(user_normalize_email(big, out, sizeof(out)) == 0 && strlen(out) == 254);
-	memmove(big + 1, big, 255);                       /* 255 bytes */
+	memmove(big + 1, big, 255); /* 255 bytes */
 	CHECK(norm(big) == NULL);
 	CHECK(user_normalize_email("a@example.com", out, 5) == -1);
 
 	/* names */
 	CHECK(user_name_valid("Zo\xc3\xab", 4));
 	CHECK(user_name_valid("", 0));
-	CHECK(user_name_valid("\xd9\x85\xd8\xad\xe2\x80\x8c\xd9\x85\xd8\xaf", 11));  /* ZWNJ is part of Persian names */
+	CHECK(user_name_valid("\xd9\x85\xd8\xad\xe2\x80\x8c\xd9\x85\xd8\xaf",
+	    11)); /* ZWNJ is part of Persian names */
 	CHECK(!user_name_valid("\xff", 1));
 	CHECK(!user_name_valid("a\xc3", 2));
 	CHECK(!user_name_valid("a\nb", 3));
 	CHECK(!user_name_valid("a\x1b[31m", 6));
 	CHECK(!user_name_valid("a\xc2\x85", 3));
-	CHECK(!user_name_valid("\xe2\x80\xae" "evil", 7));
+	CHECK(!user_name_valid("\xe2\x80\xae"
+	                       "evil",
+	    7));
 	memset(big, 'n', 151);
 	CHECK(!user_name_valid(big, 151));
 	CHECK(user_name_valid(big, 150));
@@ -139,10 +190,15 @@ main(void)
 	CHECK(json_object_get(j, "password") == NULL && json_object_get(j, "auth_hash") == NULL);
 	json_decref(j);
 	/* a bad stored name still gives a profile */
-	strlcpy_ok(u.first_name, "A\xff" "b\xc3", sizeof(u.first_name));
+	strlcpy_ok(u.first_name,
+	    "A\xff"
+	    "b\xc3",
+	    sizeof(u.first_name));
 	j = user_profile_json(&u);
 	CHECK(j != NULL);
-	CHECK_STR(json_string_value(json_object_get(j, "first_name")), "A\xef\xbf\xbd" "b\xef\xbf\xbd");
+	CHECK_STR(json_string_value(json_object_get(j, "first_name")),
+	    "A\xef\xbf\xbd"
+	    "b\xef\xbf\xbd");
 	json_decref(j);
 	return test_summary("test_user");
 }

@@ -68,7 +68,10 @@ async function csrfToken() {
     token = readCookie(CSRF_COOKIE)
   }
   if (!token) {
-    throw new ApiError('Your browser blocked the cookie this page needs to sign you in securely. Allow cookies for this site and try again.', { kind: 'cookies' })
+    throw new ApiError(
+      'Your browser blocked the cookie this page needs to sign you in securely. Allow cookies for this site and try again.',
+      { kind: 'cookies' },
+    )
   }
   return token
 }
@@ -150,9 +153,10 @@ function toError(res, data) {
   if (status === 429 || status === 503) {
     const retryAfter = retryAfterSeconds(res, data)
     const wait = retryAfter == null ? 'a little while' : formatWait(retryAfter)
-    const message = status === 429
-      ? `Too many attempts. Try again in ${wait}.`
-      : `The server is busy right now. Try again in ${wait}.`
+    const message =
+      status === 429
+        ? `Too many attempts. Try again in ${wait}.`
+        : `The server is busy right now. Try again in ${wait}.`
     return new ApiError(message, { ...base, retryAfter })
   }
   if (status === 401) {
@@ -177,7 +181,8 @@ function toError(res, data) {
     }
   }
   if (detail) return new ApiError(detail, base)
-  if (status >= 500) return new ApiError(`Something went wrong on our side (error ${status}). Try again in a moment.`, base)
+  if (status >= 500)
+    return new ApiError(`Something went wrong on our side (error ${status}). Try again in a moment.`, base)
   return new ApiError(`The request failed (error ${status}).`, base)
 }
 
@@ -283,7 +288,8 @@ export const tokensApi = {
   /** -> {id, name, created, last_used, expires, key}: the only time the key is shown */
   create: ({ name, password, expiresInDays }) => {
     const body = { name, password }
-    if (expiresInDays !== undefined && expiresInDays !== null && expiresInDays !== '') body.expires_in_days = expiresInDays
+    if (expiresInDays !== undefined && expiresInDays !== null && expiresInDays !== '')
+      body.expires_in_days = expiresInDays
     return post('/api/tokens/', body)
   },
   revoke: (id) => del(`/api/tokens/${seg(id)}/`),
@@ -293,8 +299,7 @@ export const tokensApi = {
 // for everyone else, which ApiError carries as its message).
 export const adminApi = {
   /** -> {count, next, previous, results: [user + is_active]} */
-  users: ({ search, page, pageSize } = {}) =>
-    get(`/api/admin/users/${query({ search, page, page_size: pageSize })}`),
+  users: ({ search, page, pageSize } = {}) => get(`/api/admin/users/${query({ search, page, page_size: pageSize })}`),
   user: (id) => get(`/api/admin/users/${seg(id)}/`),
   /** changes: any of {is_active, is_staff, is_superuser, email_verified} */
   updateUser: (id, changes) => patch(`/api/admin/users/${seg(id)}/`, changes),
@@ -316,7 +321,9 @@ export const socialApi = {
   providers: async () => {
     try {
       const list = await get('/api/social/providers/', anonymous)
-      return Array.isArray(list) ? list.filter((p) => p && typeof p.name === 'string' && typeof p.authorize_url === 'string') : []
+      return Array.isArray(list)
+        ? list.filter((p) => p && typeof p.name === 'string' && typeof p.authorize_url === 'string')
+        : []
     } catch (error) {
       if (error.status === 404) return []
       throw error

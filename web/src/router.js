@@ -43,7 +43,12 @@ const routes = [
   { path: '/login', name: 'login', component: LoginView, meta: { guest: true, title: 'Sign in' } },
   { path: '/logout', name: 'logout', component: LogoutView, meta: { title: 'Sign out' } },
   { path: '/signup', name: 'signup', component: SignupView, meta: { guest: true, title: 'Create an account' } },
-  { path: '/signup/done', name: 'signup-done', component: SignupDoneView, meta: { guest: true, title: 'Check your email' } },
+  {
+    path: '/signup/done',
+    name: 'signup-done',
+    component: SignupDoneView,
+    meta: { guest: true, title: 'Check your email' },
+  },
   {
     path: '/confirm-email/:key',
     name: 'confirm-email-link',
@@ -53,7 +58,12 @@ const routes = [
     },
   },
   { path: '/confirm-email', name: 'confirm-email', component: ConfirmEmailView, meta: { title: 'Confirm your email' } },
-  { path: '/forgot-password', name: 'forgot-password', component: ForgotPasswordView, meta: { guest: true, title: 'Forgot password' } },
+  {
+    path: '/forgot-password',
+    name: 'forgot-password',
+    component: ForgotPasswordView,
+    meta: { guest: true, title: 'Forgot password' },
+  },
   {
     path: '/reset-password/:uid/:token',
     name: 'reset-password-link',
@@ -62,7 +72,12 @@ const routes = [
       return { name: 'reset-password', replace: true }
     },
   },
-  { path: '/reset-password', name: 'reset-password', component: ResetPasswordView, meta: { title: 'Choose a new password' } },
+  {
+    path: '/reset-password',
+    name: 'reset-password',
+    component: ResetPasswordView,
+    meta: { title: 'Choose a new password' },
+  },
   {
     path: '/account',
     component: AccountLayout,
@@ -83,7 +98,12 @@ const routes = [
       { path: 'audit', name: 'admin-audit', component: AdminAuditView, meta: { title: 'Audit log · Admin' } },
     ],
   },
-  { path: '/auth/:provider/callback', name: 'social-callback', component: SocialCallbackView, meta: { title: 'Signing in' } },
+  {
+    path: '/auth/:provider/callback',
+    name: 'social-callback',
+    component: SocialCallbackView,
+    meta: { title: 'Signing in' },
+  },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { title: 'Page not found' } },
 ]
 

@@ -28,104 +28,118 @@
 extern const char *const sqlite_migrations[];
 extern const size_t sqlite_migrations_count;
 
-#define USER_COLS "u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, " \
+#define USER_COLS                                                                                            \
+	"u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, "                                \
 	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
 #define NUSER_COLS 11
 
-
 static const char *stmt_sql[ST_COUNT] = {
 	[ST_USER_CREATE] = "INSERT INTO users (email, password, first_name, last_name, is_active, is_staff,"
-	    " is_superuser, email_verified, date_joined, last_login, auth_hash)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+	                   " is_superuser, email_verified, date_joined, last_login, auth_hash)"
+	                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
 	[ST_USER_BY_EMAIL] = "SELECT " USER_COLS ", u.password FROM users u WHERE u.email = ?",
 	[ST_USER_BY_ID] = "SELECT " USER_COLS ", u.password FROM users u WHERE u.id = ?",
 	[ST_USER_SET_PASSWORD] = "UPDATE users SET password = ?, auth_hash = ? WHERE id = ?",
 	[ST_USER_SET_PASSWORD_KEEP] = "UPDATE users SET password = ? WHERE id = ?",
 	[ST_USER_LAST_LOGIN] = "UPDATE users SET last_login = ? WHERE id = ?",
 	[ST_SESSION_CREATE] = "INSERT INTO sessions (key_hash, user_id, auth_hash, created_at, expires_at,"
-	    " last_seen, ip, user_agent, reauth_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_SESSION_GET] = "SELECT s.id, s.user_id, s.auth_hash, s.created_at, s.expires_at, s.last_seen, "
-	    USER_COLS ", s.reauth_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.key_hash = ?",
+	                      " last_seen, ip, user_agent, reauth_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_SESSION_GET] =
+	    "SELECT s.id, s.user_id, s.auth_hash, s.created_at, s.expires_at, s.last_seen, " USER_COLS
+	    ", s.reauth_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.key_hash = ?",
 	[ST_SESSION_REAUTH] = "UPDATE sessions SET reauth_at = ? WHERE id = ?",
 	[ST_SESSION_DELETE] = "DELETE FROM sessions WHERE key_hash = ?",
 	[ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ? WHERE id = ?",
 	[ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ? AND id <> ?",
 	[ST_SESSION_DELETE_EXPIRED] = "DELETE FROM sessions WHERE expires_at <= ?",
 	[ST_TOKEN_CREATE] = "INSERT INTO tokens (key_hash, user_id, name, created_at, expires_at, last_used)"
-	    " VALUES (?, ?, ?, ?, ?, NULL)",
-	[ST_TOKEN_GET] = "SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used, "
-	    USER_COLS " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?",
+	                    " VALUES (?, ?, ?, ?, ?, NULL)",
+	[ST_TOKEN_GET] = "SELECT t.id, t.user_id, t.name, t.created_at, t.expires_at, t.last_used, " USER_COLS
+	                 " FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key_hash = ?",
 	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
 	[ST_TOKEN_DELETE_USER] = "DELETE FROM tokens WHERE user_id = ?",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_USER_SET_VERIFIED] = "UPDATE users SET email_verified = 1 WHERE id = ?",
-	[ST_CONFIRM_CREATE] = "INSERT INTO email_confirmations (key_hash, user_id, email, created_at, expires_at)"
+	[ST_CONFIRM_CREATE] =
+	    "INSERT INTO email_confirmations (key_hash, user_id, email, created_at, expires_at)"
 	    " VALUES (?, ?, ?, ?, ?)",
 	[ST_CONFIRM_GET] = "SELECT id, user_id, email, created_at, expires_at FROM email_confirmations"
-	    " WHERE key_hash = ?",
+	                   " WHERE key_hash = ?",
 	[ST_CONFIRM_DELETE] = "DELETE FROM email_confirmations WHERE id = ?",
 	[ST_CONFIRM_DELETE_USER] = "DELETE FROM email_confirmations WHERE user_id = ?",
-	[ST_OUTBOX_ADD] = "INSERT INTO outbox (recipient, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
-	[ST_OUTBOX_DUE] = "SELECT id, recipient, message, attempts FROM outbox"
+	[ST_OUTBOX_ADD] =
+	    "INSERT INTO outbox (recipient, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+	[ST_OUTBOX_DUE] =
+	    "SELECT id, recipient, message, attempts FROM outbox"
 	    " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
 	[ST_OUTBOX_LEASE] = "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
 	/* a delivered message's text goes: its links hold keys that must not stay at rest */
-	[ST_OUTBOX_SENT] = "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '', message = ''"
+	[ST_OUTBOX_SENT] =
+	    "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = '', message = ''"
 	    " WHERE id = ?",
 	[ST_OUTBOX_FAILED] = "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?"
-	    " WHERE id = ?",
-	[ST_SESSION_LIST] = "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
+	                     " WHERE id = ?",
+	[ST_SESSION_LIST] =
+	    "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
 	    " WHERE user_id = ? ORDER BY last_seen DESC, id DESC",
 	[ST_SESSION_DELETE_ID] = "DELETE FROM sessions WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
 	[ST_TOKEN_LIST] = "SELECT id, user_id, name, created_at, expires_at, last_used FROM tokens"
-	    " WHERE user_id = ? ORDER BY id DESC",
+	                  " WHERE user_id = ? ORDER BY id DESC",
 	[ST_TOKEN_DELETE_ID] = "DELETE FROM tokens WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
 	[ST_USER_LIST] = "SELECT " USER_COLS ", '' FROM users u WHERE (?1 IS NULL OR instr(u.email, ?1) > 0)"
-	    " ORDER BY u.id LIMIT ?2 OFFSET ?3",
+	                 " ORDER BY u.id LIMIT ?2 OFFSET ?3",
 	[ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR instr(email, ?1) > 0)",
-	[ST_USER_SET_FLAGS] = "UPDATE users SET is_active = ?, is_staff = ?, is_superuser = ?, email_verified = ?"
+	[ST_USER_SET_FLAGS] =
+	    "UPDATE users SET is_active = ?, is_staff = ?, is_superuser = ?, email_verified = ?"
 	    " WHERE id = ?",
 	[ST_AUDIT_ADD] = "INSERT INTO audit (at, actor_id, user_id, event, detail, ip, user_agent)"
-	    " VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?)",
-#define AUDIT_WHERE " WHERE (?1 = 0 OR user_id = ?1) AND (?2 = 0 OR actor_id = ?2) AND (?3 IS NULL OR event = ?3)" \
+	                 " VALUES (?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?)",
+#define AUDIT_WHERE                                                                                          \
+	" WHERE (?1 = 0 OR user_id = ?1) AND (?2 = 0 OR actor_id = ?2) AND (?3 IS NULL OR event = ?3)"       \
 	" AND (?4 IS NULL OR substr(event, 1, length(?4)) = ?4)"
-	[ST_AUDIT_LIST] = "SELECT id, at, COALESCE(actor_id, 0), COALESCE(user_id, 0), event, detail, ip, user_agent"
+	[ST_AUDIT_LIST] =
+	    "SELECT id, at, COALESCE(actor_id, 0), COALESCE(user_id, 0), event, detail, ip, user_agent"
 	    " FROM audit" AUDIT_WHERE " ORDER BY id DESC LIMIT ?5 OFFSET ?6",
 	[ST_AUDIT_COUNT] = "SELECT count(*) FROM audit" AUDIT_WHERE,
-	[ST_STATE_CREATE] = "INSERT INTO social_states (state_hash, provider, browser_hash, verifier, nonce, next,"
+	[ST_STATE_CREATE] =
+	    "INSERT INTO social_states (state_hash, provider, browser_hash, verifier, nonce, next,"
 	    " link_user_id, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?, ?)",
-	[ST_STATE_GET] = "SELECT provider, browser_hash, verifier, nonce, next, COALESCE(link_user_id, 0), expires_at"
+	[ST_STATE_GET] =
+	    "SELECT provider, browser_hash, verifier, nonce, next, COALESCE(link_user_id, 0), expires_at"
 	    " FROM social_states WHERE state_hash = ?",
 	[ST_STATE_DELETE] = "DELETE FROM social_states WHERE state_hash = ?",
 	[ST_STATE_PURGE] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
-	    " WHERE expires_at <= ?1 LIMIT ?2)",
+	                   " WHERE expires_at <= ?1 LIMIT ?2)",
 	/* all of a browser's states but its ?2 newest */
-	[ST_STATE_TRIM_BROWSER] = "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
+	[ST_STATE_TRIM_BROWSER] =
+	    "DELETE FROM social_states WHERE rowid IN (SELECT rowid FROM social_states"
 	    " WHERE browser_hash = ?1 ORDER BY expires_at DESC, rowid DESC LIMIT -1 OFFSET ?2)",
 	/* an IP's live states, counted up to ?3 */
-	[ST_STATE_COUNT_IP] = "SELECT count(*) FROM (SELECT 1 FROM social_states WHERE ip = ?1 AND expires_at > ?2"
+	[ST_STATE_COUNT_IP] =
+	    "SELECT count(*) FROM (SELECT 1 FROM social_states WHERE ip = ?1 AND expires_at > ?2"
 	    " LIMIT ?3)",
 	[ST_IDENTITY_GET] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
-	    " WHERE provider = ? AND uid = ?",
+	                    " WHERE provider = ? AND uid = ?",
 	[ST_IDENTITY_CREATE] = "INSERT INTO social_identities (user_id, provider, uid, extra, created_at)"
-	    " VALUES (?, ?, ?, ?, ?)",
+	                       " VALUES (?, ?, ?, ?, ?)",
 	[ST_IDENTITY_EXTRA] = "UPDATE social_identities SET extra = ? WHERE id = ?",
 	[ST_IDENTITY_LIST] = "SELECT id, user_id, provider, uid, extra, created_at FROM social_identities"
-	    " WHERE user_id = ? ORDER BY id",
+	                     " WHERE user_id = ? ORDER BY id",
 	[ST_IDENTITY_DELETE] = "DELETE FROM social_identities WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)",
 	[ST_USER_SET_NAMES] = "UPDATE users SET first_name = ?, last_name = ? WHERE id = ?",
 	/* one statement, so the count and the insert are one write: atomic */
-	[ST_THROTTLE_ADD] = "INSERT INTO throttle_hits (key_hash, at, expires_at) SELECT ?1, ?2, ?2 + ?3"
+	[ST_THROTTLE_ADD] =
+	    "INSERT INTO throttle_hits (key_hash, at, expires_at) SELECT ?1, ?2, ?2 + ?3"
 	    " WHERE (SELECT count(*) FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3) < ?4",
 	[ST_THROTTLE_WAIT] = "SELECT at FROM throttle_hits WHERE key_hash = ?1 AND at > ?2 - ?3"
-	    " ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?4 - 1",
+	                     " ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?4 - 1",
 	[ST_THROTTLE_RELEASE] = "DELETE FROM throttle_hits WHERE id ="
-	    " (SELECT max(id) FROM throttle_hits WHERE key_hash = ?)",
+	                        " (SELECT max(id) FROM throttle_hits WHERE key_hash = ?)",
 	[ST_THROTTLE_RESET] = "DELETE FROM throttle_hits WHERE key_hash = ?",
 	[ST_THROTTLE_PURGE] = "DELETE FROM throttle_hits WHERE id IN"
-	    " (SELECT id FROM throttle_hits WHERE expires_at <= ?1 LIMIT ?2)",
+	                      " (SELECT id FROM throttle_hits WHERE expires_at <= ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -138,9 +152,9 @@ struct conn {
 
 struct sqlite_impl {
 	char *path;
-	pthread_mutex_t lock;        /* guards conns */
-	struct conn *conns;          /* every connection, to close them all */
-	pthread_key_t tls;           /* this thread's connection */
+	pthread_mutex_t lock; /* guards conns */
+	struct conn *conns;   /* every connection, to close them all */
+	pthread_key_t tls;    /* this thread's connection */
 };
 
 static struct conn *conn_get(struct store *st);
@@ -169,16 +183,17 @@ conn_open(struct sqlite_impl *im, char *err, size_t errsz)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
-	if (sqlite3_open_v2(im->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(im->path, &c->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "sqlite: cannot open %s: %s", im->path,
 		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, 5000);
-	if (exec_sql(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-	    " PRAGMA secure_delete=FAST; PRAGMA mmap_size=268435456;",
-	    err, errsz) != 0)
+	if (exec_sql(c->db,
+	        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	        " PRAGMA secure_delete=FAST; PRAGMA mmap_size=268435456;",
+	        err, errsz) != 0)
 		goto fail;
 	c->owner = im;
 	pthread_mutex_lock(&im->lock);
@@ -228,8 +243,8 @@ sq_prep(struct store *st, enum stmt which)
 	if (c == NULL)
 		return NULL;
 	if (c->stmt[which] == NULL &&
-	    sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
-	    &c->stmt[which], NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(c->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[which],
+	        NULL) != SQLITE_OK) {
 		sq_log_error(c->db, stmt_sql[which]);
 		return NULL;
 	}
@@ -263,7 +278,7 @@ sq_read_user(sqlite3_stmt *s, int i, struct store_user *u)
 	u->is_superuser = sqlite3_column_int(s, i + 6) != 0;
 	u->email_verified = sqlite3_column_int(s, i + 7) != 0;
 	u->date_joined = sqlite3_column_int64(s, i + 8);
-	u->last_login = sqlite3_column_int64(s, i + 9);   /* NULL reads as 0 */
+	u->last_login = sqlite3_column_int64(s, i + 9); /* NULL reads as 0 */
 	sq_col_text(s, i + 10, u->auth_hash, sizeof(u->auth_hash));
 	u->password[0] = '\0';
 }
@@ -354,11 +369,14 @@ sq_migrate(struct store *st, int *applied, char *err, size_t errsz)
 		snprintf(err, errsz, "sqlite: no connection");
 		return -1;
 	}
-	if (exec_sql(c->db, "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
-	    "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", err, errsz) != 0)
+	if (exec_sql(c->db,
+	        "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_migrations ("
+	        "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+	        err, errsz) != 0)
 		goto fail;
 	if (sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &s,
-	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+	        NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
 		snprintf(err, errsz, "sqlite: %s", sqlite3_errmsg(c->db));
 		goto fail;
 	}
@@ -366,7 +384,8 @@ sq_migrate(struct store *st, int *applied, char *err, size_t errsz)
 	sqlite3_finalize(s);
 	s = NULL;
 	if (current > n) {
-		snprintf(err, errsz, "database schema is version %d, newer than this gatehouse (%d)", current, n);
+		snprintf(err, errsz, "database schema is version %d, newer than this gatehouse (%d)", current,
+		    n);
 		goto fail;
 	}
 	for (int v = current + 1; v <= n; v++) {
@@ -653,9 +672,21 @@ sq_exec0(struct store *st, enum stmt which)
 	return sq_step_write(st, s) == 0 ? 0 : -1;
 }
 
-int sq_begin(struct store *st) { return sq_exec0(st, ST_BEGIN); }
-int sq_commit(struct store *st) { return sq_exec0(st, ST_COMMIT); }
-void sq_rollback(struct store *st) { sq_exec0(st, ST_ROLLBACK); }
+int
+sq_begin(struct store *st)
+{
+	return sq_exec0(st, ST_BEGIN);
+}
+int
+sq_commit(struct store *st)
+{
+	return sq_exec0(st, ST_COMMIT);
+}
+void
+sq_rollback(struct store *st)
+{
+	sq_exec0(st, ST_ROLLBACK);
+}
 
 static int
 sq_user_set_verified(struct store *st, int64_t id)

@@ -11,10 +11,22 @@
 #include "util.h"
 
 /* one callback type per row type: no calls through cast function pointers */
-struct session_cb { void (*fn)(void *, const struct store_session_info *); void *ctx; };
-struct token_cb { void (*fn)(void *, const struct store_token *); void *ctx; };
-struct user_cb { void (*fn)(void *, const struct store_user *); void *ctx; };
-struct audit_cb { void (*fn)(void *, const struct store_audit *); void *ctx; };
+struct session_cb {
+	void (*fn)(void *, const struct store_session_info *);
+	void *ctx;
+};
+struct token_cb {
+	void (*fn)(void *, const struct store_token *);
+	void *ctx;
+};
+struct user_cb {
+	void (*fn)(void *, const struct store_user *);
+	void *ctx;
+};
+struct audit_cb {
+	void (*fn)(void *, const struct store_audit *);
+	void *ctx;
+};
 
 static void
 session_row(sqlite3_stmt *s, void *arg)
@@ -198,4 +210,3 @@ sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offs
 	sqlite3_bind_int64(s, 6, offset);
 	return sq_each_row(s, audit_row, &cb);
 }
-

@@ -14,19 +14,65 @@
 #include "store/store.h"
 
 enum stmt {
-	ST_USER_CREATE, ST_USER_BY_EMAIL, ST_USER_BY_ID, ST_USER_SET_PASSWORD, ST_USER_SET_PASSWORD_KEEP,
-	ST_USER_LAST_LOGIN, ST_SESSION_CREATE, ST_SESSION_GET, ST_SESSION_DELETE, ST_SESSION_TOUCH,
-	ST_SESSION_DELETE_USER, ST_SESSION_DELETE_EXPIRED, ST_TOKEN_CREATE, ST_TOKEN_GET, ST_TOKEN_TOUCH,
-	ST_TOKEN_DELETE_USER, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_USER_SET_VERIFIED,
-	ST_CONFIRM_CREATE, ST_CONFIRM_GET, ST_CONFIRM_DELETE, ST_CONFIRM_DELETE_USER,
-	ST_OUTBOX_ADD, ST_OUTBOX_DUE, ST_OUTBOX_LEASE, ST_OUTBOX_SENT, ST_OUTBOX_FAILED,
-	ST_SESSION_LIST, ST_SESSION_DELETE_ID, ST_TOKEN_LIST, ST_TOKEN_DELETE_ID, ST_USER_LIST, ST_USER_COUNT,
-	ST_USER_SET_FLAGS, ST_AUDIT_ADD, ST_AUDIT_LIST, ST_AUDIT_COUNT,
-	ST_STATE_CREATE, ST_STATE_GET, ST_STATE_DELETE, ST_STATE_PURGE, ST_IDENTITY_GET, ST_IDENTITY_CREATE,
-	ST_IDENTITY_EXTRA, ST_IDENTITY_LIST, ST_IDENTITY_DELETE, ST_USER_SET_NAMES, ST_STATE_TRIM_BROWSER,
+	ST_USER_CREATE,
+	ST_USER_BY_EMAIL,
+	ST_USER_BY_ID,
+	ST_USER_SET_PASSWORD,
+	ST_USER_SET_PASSWORD_KEEP,
+	ST_USER_LAST_LOGIN,
+	ST_SESSION_CREATE,
+	ST_SESSION_GET,
+	ST_SESSION_DELETE,
+	ST_SESSION_TOUCH,
+	ST_SESSION_DELETE_USER,
+	ST_SESSION_DELETE_EXPIRED,
+	ST_TOKEN_CREATE,
+	ST_TOKEN_GET,
+	ST_TOKEN_TOUCH,
+	ST_TOKEN_DELETE_USER,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_USER_SET_VERIFIED,
+	ST_CONFIRM_CREATE,
+	ST_CONFIRM_GET,
+	ST_CONFIRM_DELETE,
+	ST_CONFIRM_DELETE_USER,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_DUE,
+	ST_OUTBOX_LEASE,
+	ST_OUTBOX_SENT,
+	ST_OUTBOX_FAILED,
+	ST_SESSION_LIST,
+	ST_SESSION_DELETE_ID,
+	ST_TOKEN_LIST,
+	ST_TOKEN_DELETE_ID,
+	ST_USER_LIST,
+	ST_USER_COUNT,
+	ST_USER_SET_FLAGS,
+	ST_AUDIT_ADD,
+	ST_AUDIT_LIST,
+	ST_AUDIT_COUNT,
+	ST_STATE_CREATE,
+	ST_STATE_GET,
+	ST_STATE_DELETE,
+	ST_STATE_PURGE,
+	ST_IDENTITY_GET,
+	ST_IDENTITY_CREATE,
+	ST_IDENTITY_EXTRA,
+	ST_IDENTITY_LIST,
+	ST_IDENTITY_DELETE,
+	ST_USER_SET_NAMES,
+	ST_STATE_TRIM_BROWSER,
 	ST_STATE_COUNT_IP,
-	ST_THROTTLE_ADD, ST_THROTTLE_WAIT, ST_THROTTLE_RELEASE, ST_THROTTLE_RESET, ST_THROTTLE_PURGE,
-	ST_SESSION_REAUTH, ST_PING, ST_COUNT
+	ST_THROTTLE_ADD,
+	ST_THROTTLE_WAIT,
+	ST_THROTTLE_RELEASE,
+	ST_THROTTLE_RESET,
+	ST_THROTTLE_PURGE,
+	ST_SESSION_REAUTH,
+	ST_PING,
+	ST_COUNT
 };
 
 /* A reset, cleared, cached statement of this thread's connection, or NULL. */
@@ -57,14 +103,16 @@ int sq_confirmation_create(struct store *st, struct store_confirmation *c);
 int sq_confirmation_take(struct store *st, const char *key_hash, struct store_confirmation *c);
 int sq_confirmation_delete_user(struct store *st, int64_t user_id);
 int sq_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now);
-int sq_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max, int *n);
+int sq_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct store_mail *out, int max,
+    int *n);
 int sq_outbox_sent(struct store *st, int64_t id, int64_t when);
 int sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
 /* sqlite_admin.c */
-int sq_session_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_session_info *),
-    void *ctx);
+int sq_session_list(struct store *st, int64_t user_id,
+    void (*each)(void *, const struct store_session_info *), void *ctx);
 int sq_session_delete_id(struct store *st, int64_t id, int64_t user_id);
-int sq_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *), void *ctx);
+int sq_token_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_token *),
+    void *ctx);
 int sq_token_delete_id(struct store *st, int64_t id, int64_t user_id);
 int sq_user_list(struct store *st, const char *search, int64_t offset, int limit,
     void (*each)(void *, const struct store_user *), void *ctx, int64_t *total);
@@ -74,7 +122,8 @@ int sq_audit_add(struct store *st, struct store_audit *a);
 int sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offset, int limit,
     void (*each)(void *, const struct store_audit *), void *ctx, int64_t *total);
 /* sqlite_social.c */
-int sq_social_state_create(struct store *st, const struct store_social_state *ss, int per_browser, int per_ip);
+int sq_social_state_create(struct store *st, const struct store_social_state *ss, int per_browser,
+    int per_ip);
 int sq_social_state_purge(struct store *st, int64_t now, int limit, int *deleted);
 int sq_social_state_take(struct store *st, const char *state_hash, struct store_social_state *ss);
 int sq_identity_get(struct store *st, const char *provider, const char *uid, struct store_identity *i);

@@ -92,7 +92,7 @@ sq_social_state_take(struct store *st, const char *state_hash, struct store_soci
 		return -1;
 	sqlite3_bind_text(s, 1, state_hash, -1, SQLITE_STATIC);
 	if (sq_step_write(st, s) != 0 || sqlite3_changes(sqlite3_db_handle(s)) != 1)
-		return STORE_NOTFOUND;       /* someone else took it first */
+		return STORE_NOTFOUND; /* someone else took it first */
 	return 0;
 }
 
@@ -154,7 +154,10 @@ sq_identity_update_extra(struct store *st, int64_t id, const char *extra)
 	return sq_step_write(st, s);
 }
 
-struct identity_cb { void (*fn)(void *, const struct store_identity *); void *ctx; };
+struct identity_cb {
+	void (*fn)(void *, const struct store_identity *);
+	void *ctx;
+};
 
 static void
 identity_row(sqlite3_stmt *s, void *arg)
@@ -167,7 +170,8 @@ identity_row(sqlite3_stmt *s, void *arg)
 }
 
 int
-sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *), void *ctx)
+sq_identity_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_identity *),
+    void *ctx)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_IDENTITY_LIST);
 	struct identity_cb cb = { each, ctx };
@@ -183,4 +187,3 @@ sq_identity_delete(struct store *st, int64_t id, int64_t user_id)
 {
 	return sq_delete_owned(st, ST_IDENTITY_DELETE, id, user_id);
 }
-

@@ -8,503 +8,584 @@
 
 struct django_hash {
 	const char *encoded;
-	const char *password;	/* UTF-8 */
+	const char *password; /* UTF-8 */
 	int expect_match;
 };
 
 static const struct django_hash django_hashes[] = {
 	/* pbkdf2_sha256, Django 3.2 default 260000 */
 	{ "pbkdf2_sha256$260000$xmy067RGhOWJhEgGqpHj44$ds+0CzQWSAFKT8yI1FlsB6zZ4D4FLGEuD1sS3tMX5lQ=",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* pbkdf2_sha256, Django 3.2 default 260000 (other password) */
 	{ "pbkdf2_sha256$260000$xmy067RGhOWJhEgGqpHj44$ds+0CzQWSAFKT8yI1FlsB6zZ4D4FLGEuD1sS3tMX5lQ=",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* pbkdf2_sha256, Django 3.2 default 260000 */
 	{ "pbkdf2_sha256$260000$2PeoPUF2HmijlAZqWL6Ork$4QyWcDbyo/rHNdLdIMo7Wt8uSl4xCGIAfVr6I4U3/lM=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* pbkdf2_sha256, 1000 iterations */
 	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=",
-	  " correct horse battery staple", 0 },
+	    " correct horse battery staple", 0 },
+	/* pbkdf2_sha256, 1000 iterations (other password) */
+	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=", "", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=",
-	  "", 0 },
-	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$6CgLkPCqH9ZDNrZ1u0QJTL$8N2g/6ahu/pqpBQolVar+qp3oTMTZUFCKdLwGhl/iXE=",
-	  "correct horse battery stapl", 0 },
+	    "correct horse battery stapl", 0 },
 	/* pbkdf2_sha256, 1000 iterations */
 	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=",
-	  "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=",
-	  " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
+	/* pbkdf2_sha256, 1000 iterations (other password) */
+	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=", "", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=",
-	  "", 0 },
-	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$oJ7VmQYL2FmLRNKHIERAkR$R05VPXF+jgqrbiznUXo+ZAZiujxh6OpIWJLTi4tr/OQ=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
 	/* pbkdf2_sha256, 1000 iterations */
-	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=",
-	  "", 1 },
+	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=", "", 1 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=",
-	  "x", 0 },
+	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=", "x", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=",
-	  "a", 0 },
+	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=", "a", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=",
-	  " ", 0 },
+	{ "pbkdf2_sha256$1000$paWQp9ch3p4tkX4gA6EpCV$KKkze7/ulUbY8CJmijcG4YVL8GlxG2Vy0tzLyMEkUu4=", " ", 0 },
 	/* pbkdf2_sha256, 1000 iterations */
 	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes", 1 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes",
+	    1 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytesx", 0 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytesx",
+	    0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\211TAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTES", 0 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\211TAIL-BEYOND-72-"
+	    "BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTES",
+	    0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=",
-	  " LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes", 0 },
+	    " LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes",
+	    0 },
+	/* pbkdf2_sha256, 1000 iterations (other password) */
+	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=", "", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=",
-	  "", 0 },
-	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$Ww6MPkEsgRyKnJVOtKM0AH$jGFCaPljFFy/4oouEnQ6AhIB8NjXEPqf6Rptdwhnveg=",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-byte", 0 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-byte",
+	    0 },
 	/* pbkdf2_sha256, 1000 iterations */
 	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=",
-	  "$$$ '\"\\ %s %n \011!", 1 },
+	    "$$$ '\"\\ %s %n \011!", 1 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=",
-	  "$$$ '\"\\ %s %n \011!x", 0 },
+	    "$$$ '\"\\ %s %n \011!x", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=",
-	  "$$$ '\"\\ %S %N \011!", 0 },
+	    "$$$ '\"\\ %S %N \011!", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=",
-	  " $$$ '\"\\ %s %n \011!", 0 },
+	    " $$$ '\"\\ %s %n \011!", 0 },
+	/* pbkdf2_sha256, 1000 iterations (other password) */
+	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=", "", 0 },
 	/* pbkdf2_sha256, 1000 iterations (other password) */
 	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=",
-	  "", 0 },
-	/* pbkdf2_sha256, 1000 iterations (other password) */
-	{ "pbkdf2_sha256$1000$EVuenpV7GYA6PZNBoiiriU$tocwc1WP6tuy6/klJhW1s3qm11a83/BgNpBBV7xGOsk=",
-	  "$$$ '\"\\ %s %n \011", 0 },
+	    "$$$ '\"\\ %s %n \011", 0 },
 	/* pbkdf2_sha1, Django 3.2 default 260000 */
 	{ "pbkdf2_sha1$260000$kqbAJYF9RGDGEq0KC18Xmk$2sPt/zsb9GRwSShtXF5slJmRa+U=",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* pbkdf2_sha1, Django 3.2 default 260000 (other password) */
 	{ "pbkdf2_sha1$260000$kqbAJYF9RGDGEq0KC18Xmk$2sPt/zsb9GRwSShtXF5slJmRa+U=",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* pbkdf2_sha1, 1000 iterations */
 	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=",
-	  " correct horse battery staple", 0 },
+	    " correct horse battery staple", 0 },
+	/* pbkdf2_sha1, 1000 iterations (other password) */
+	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=", "", 0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=",
-	  "", 0 },
-	/* pbkdf2_sha1, 1000 iterations (other password) */
-	{ "pbkdf2_sha1$1000$I5CfBkcCS5mfjtIZRhbEgD$PrdALvyQ4AMAUEMp0f5vAvVDZ24=",
-	  "correct horse battery stapl", 0 },
+	    "correct horse battery stapl", 0 },
 	/* pbkdf2_sha1, 1000 iterations */
 	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=",
-	  "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=",
-	  " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
+	/* pbkdf2_sha1, 1000 iterations (other password) */
+	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=", "", 0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
 	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=",
-	  "", 0 },
-	/* pbkdf2_sha1, 1000 iterations (other password) */
-	{ "pbkdf2_sha1$1000$6StqKzCyzOzHXStPrj77M8$PNzrxf/HJOaPeOFsV3SEUVD2eBU=",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
 	/* pbkdf2_sha1, 1000 iterations */
-	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=",
-	  "", 1 },
+	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=", "", 1 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
-	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=",
-	  "x", 0 },
+	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=", "x", 0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
-	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=",
-	  "a", 0 },
+	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=", "a", 0 },
 	/* pbkdf2_sha1, 1000 iterations (other password) */
-	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=",
-	  " ", 0 },
+	{ "pbkdf2_sha1$1000$n2LyXrnd8UdBlDvUwWT4RO$rCkPvxWslnUJSmSdUvoJHrwJoIw=", " ", 0 },
 	/* argon2id, Django 3.2 default m=102400,t=2,p=8 */
 	{ "argon2$argon2id$v=19$m=102400,t=2,p=8$SFJMZnFnQVFPb1RjVWV0dXVodjByeg$9cZ7jX/AVqYMBUm7vEvxFQ",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* argon2id, Django 3.2 default m=102400,t=2,p=8 (other password) */
 	{ "argon2$argon2id$v=19$m=102400,t=2,p=8$SFJMZnFnQVFPb1RjVWV0dXVodjByeg$9cZ7jX/AVqYMBUm7vEvxFQ",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* argon2id, Django 3.2 default m=102400,t=2,p=8 */
 	{ "argon2$argon2id$v=19$m=102400,t=2,p=8$TFZZTmxQZ3RhZ3ZGZGl3cGQ3aFR4Sw$7zHMQRL2tvalZn6J/sO97g",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* argon2id m=19456,t=2,p=1 */
 	{ "argon2$argon2id$v=19$m=19456,t=2,p=1$VWdMckdzRUM4cExxajYzUFY3MXBaVA$9YZ0d2BQktYP2sErCGzWgA",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* argon2id m=19456,t=2,p=1 (other password) */
 	{ "argon2$argon2id$v=19$m=19456,t=2,p=1$VWdMckdzRUM4cExxajYzUFY3MXBaVA$9YZ0d2BQktYP2sErCGzWgA",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* argon2id m=19456,t=2,p=1 */
 	{ "argon2$argon2id$v=19$m=19456,t=2,p=1$c05SMUIwcnRJYVRJU3VyR1Z2TVE3SA$Ick6Qu9cMBFWbyu5fvXaJg",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ",
-	  " correct horse battery staple", 0 },
+	    " correct horse battery staple", 0 },
+	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ", "", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ",
-	  "", 0 },
-	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$bkVicUxuRHRWa0gxaThjSG9WeURYYg$f/rT0WTYNIO65iZg12u7sQ",
-	  "correct horse battery stapl", 0 },
+	    "correct horse battery stapl", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg",
-	  "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg",
-	  " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
+	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg", "", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg",
-	  "", 0 },
-	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$WTdndDRyVWEzZFRVVUk0eWJUbEoxVQ$znfnqnkDdtGZ/dseLBYUeg",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA",
-	  "", 1 },
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA", "", 1 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA",
-	  "x", 0 },
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA", "x", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA",
-	  "a", 0 },
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA", "a", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA",
-	  " ", 0 },
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$Y1c2WVRUcDQ5bXFxVHFJdWpHVnlRbA$6XCzQBgQCsKvRQ0Q7sFmLA", " ", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA",
-	  "$$$ '\"\\ %s %n \011!", 1 },
+	    "$$$ '\"\\ %s %n \011!", 1 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA",
-	  "$$$ '\"\\ %s %n \011!x", 0 },
+	    "$$$ '\"\\ %s %n \011!x", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA",
-	  "$$$ '\"\\ %S %N \011!", 0 },
+	    "$$$ '\"\\ %S %N \011!", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA",
-	  " $$$ '\"\\ %s %n \011!", 0 },
+	    " $$$ '\"\\ %s %n \011!", 0 },
+	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
+	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA", "", 0 },
 	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
 	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA",
-	  "", 0 },
-	/* argon2i, Django 1.10-3.1 default m=512,t=2,p=2 (other password) */
-	{ "argon2$argon2i$v=19$m=512,t=2,p=2$TTJlOTRRMWFWN3NsQkd1bkNpYXJIaw$fGOgOfeWtnlzuBXkioxieA",
-	  "$$$ '\"\\ %s %n \011", 0 },
+	    "$$$ '\"\\ %s %n \011", 0 },
 	/* argon2i m=64,t=1,p=1 */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA",
-	  " correct horse battery staple", 0 },
+	    " correct horse battery staple", 0 },
+	/* argon2i m=64,t=1,p=1 (other password) */
+	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA", "", 0 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA",
-	  "", 0 },
-	/* argon2i m=64,t=1,p=1 (other password) */
-	{ "argon2$argon2i$v=19$m=64,t=1,p=1$NmVxQjNHOUlOWnhKVnl1R1AxMDZvVQ$8k7odgZTlGhhu6P444lVEA",
-	  "correct horse battery stapl", 0 },
+	    "correct horse battery stapl", 0 },
 	/* argon2i m=64,t=1,p=1 */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA",
-	  "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA",
-	  " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
+	/* argon2i m=64,t=1,p=1 (other password) */
+	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA", "", 0 },
 	/* argon2i m=64,t=1,p=1 (other password) */
 	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA",
-	  "", 0 },
-	/* argon2i m=64,t=1,p=1 (other password) */
-	{ "argon2$argon2i$v=19$m=64,t=1,p=1$d3c4OHJZZU85ZTkxVEQ0dm1kcmVMNQ$rM6gohHaw+ElhhbCSY+oPA",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
 	/* argon2i without v= (argon2-cffi < 16) */
 	{ "argon2$argon2i$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$hsaGcCiR0X3WnYwOVsYkBjh0AWFK+XivqVp1rhSZDb0",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* argon2i without v= (other password) */
 	{ "argon2$argon2i$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$hsaGcCiR0X3WnYwOVsYkBjh0AWFK+XivqVp1rhSZDb0",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* argon2id v=16 */
 	{ "argon2$argon2id$v=16$m=64,t=1,p=1$YW5vdGhlcnNhbHR2YWx1ZQ$KHlmb1EdklkgUgje4Qf6tQ",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* argon2id v=16 (other password) */
 	{ "argon2$argon2id$v=16$m=64,t=1,p=1$YW5vdGhlcnNhbHR2YWx1ZQ$KHlmb1EdklkgUgje4Qf6tQ",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* argon2i without v= (argon2-cffi < 16) */
 	{ "argon2$argon2i$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$wI9fx+Edb0OrSNRikVo9GiYYhGkdSWJagCBwxejiFw8",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* argon2i without v= (other password) */
 	{ "argon2$argon2i$m=8,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$wI9fx+Edb0OrSNRikVo9GiYYhGkdSWJagCBwxejiFw8",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* argon2id v=16 */
 	{ "argon2$argon2id$v=16$m=64,t=1,p=1$YW5vdGhlcnNhbHR2YWx1ZQ$iXHmXJrYmL7RAFplAWuRPQ",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* argon2id v=16 (other password) */
 	{ "argon2$argon2id$v=16$m=64,t=1,p=1$YW5vdGhlcnNhbHR2YWx1ZQ$iXHmXJrYmL7RAFplAWuRPQ",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* bcrypt_sha256, Django default 12 rounds */
 	{ "bcrypt_sha256$$2b$12$1ZNtBwGWlZumjVojmdPBIe2cmkU4CJfIVcNqLrxokyFo6y09pnjqW",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* bcrypt_sha256, Django default 12 rounds (other password) */
 	{ "bcrypt_sha256$$2b$12$1ZNtBwGWlZumjVojmdPBIe2cmkU4CJfIVcNqLrxokyFo6y09pnjqW",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* bcrypt_sha256, 4 rounds */
 	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy",
-	  " correct horse battery staple", 0 },
+	    " correct horse battery staple", 0 },
+	/* bcrypt_sha256, 4 rounds (other password) */
+	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy", "", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy",
-	  "", 0 },
-	/* bcrypt_sha256, 4 rounds (other password) */
-	{ "bcrypt_sha256$$2b$04$hh5UdylAaSdzvP6V4O/niehRZJNQpyo1y5Sb4BtzWpe2.Fym4xXRy",
-	  "correct horse battery stapl", 0 },
+	    "correct horse battery stapl", 0 },
 	/* bcrypt_sha256, 4 rounds */
 	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2",
-	  "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2",
-	  " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
+	/* bcrypt_sha256, 4 rounds (other password) */
+	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2", "", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2",
-	  "", 0 },
-	/* bcrypt_sha256, 4 rounds (other password) */
-	{ "bcrypt_sha256$$2b$04$yk0r/0/KbZf783rOwYoCte5QKRm5J4th/Df6F3MmnkFjh5mRax5Q2",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
 	/* bcrypt_sha256, 4 rounds */
-	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG",
-	  "", 1 },
+	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG", "", 1 },
 	/* bcrypt_sha256, 4 rounds (other password) */
-	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG",
-	  "x", 0 },
+	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG", "x", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
-	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG",
-	  "a", 0 },
+	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG", "a", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
-	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG",
-	  " ", 0 },
+	{ "bcrypt_sha256$$2b$04$qvWP.LTm.hD0ssstA60RkeoGxQjSbATiFAZ1PnLzkh/s1DeWdGhAG", " ", 0 },
 	/* bcrypt_sha256, 4 rounds */
 	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes", 1 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes",
+	    1 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytesx", 0 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytesx",
+	    0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\211TAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTES", 0 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\211TAIL-BEYOND-72-"
+	    "BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTES",
+	    0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS",
-	  " LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes", 0 },
+	    " LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes",
+	    0 },
+	/* bcrypt_sha256, 4 rounds (other password) */
+	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS", "", 0 },
 	/* bcrypt_sha256, 4 rounds (other password) */
 	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS",
-	  "", 0 },
-	/* bcrypt_sha256, 4 rounds (other password) */
-	{ "bcrypt_sha256$$2b$04$dZe1d0mCvCoyoSWS8PH7O.uQyXtR7N7X0xWoK4G2VTdqyUHqFptjS",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-byte", 0 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-byte",
+	    0 },
 	/* bcrypt, Django default 12 rounds */
 	{ "bcrypt$$2b$12$nkGogcn3M/PyXxsRNXm/FOpXrn.SxtVTV3XN/SWnfkM/kjSQ5CQN6",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* bcrypt, Django default 12 rounds (other password) */
 	{ "bcrypt$$2b$12$nkGogcn3M/PyXxsRNXm/FOpXrn.SxtVTV3XN/SWnfkM/kjSQ5CQN6",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* bcrypt, 4 rounds */
 	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa",
-	  "correct horse battery staple", 1 },
+	    "correct horse battery staple", 1 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa",
-	  "correct horse battery staplex", 0 },
+	    "correct horse battery staplex", 0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa",
-	  " correct horse battery staple", 0 },
+	    " correct horse battery staple", 0 },
+	/* bcrypt, 4 rounds (other password) */
+	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa", "", 0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa",
-	  "", 0 },
-	/* bcrypt, 4 rounds (other password) */
-	{ "bcrypt$$2b$04$Aj8Cyi5OkQsSYYBZo3gzWeWZ0vURINuNnBXkgMLa/FoCfCom6kcWa",
-	  "correct horse battery stapl", 0 },
+	    "correct horse battery stapl", 0 },
 	/* bcrypt, 4 rounds */
 	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK",
-	  "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    "P\303\204SSW\303\226RD \303\234N\303\217C\303\230D\303\211 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK",
-	  " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 0 },
+	    " p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    0 },
+	/* bcrypt, 4 rounds (other password) */
+	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK", "", 0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK",
-	  "", 0 },
-	/* bcrypt, 4 rounds (other password) */
-	{ "bcrypt$$2b$04$00Gd9NNxQnW7qXsdjwtE5.fah1w9Ii0gO9Y1b6Ehh.GyVkpKtV4aK",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 ", 0 },
 	/* bcrypt, 4 rounds */
-	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa",
-	  "", 1 },
+	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa", "", 1 },
 	/* bcrypt, 4 rounds (other password) */
-	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa",
-	  "x", 0 },
+	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa", "x", 0 },
 	/* bcrypt, 4 rounds (other password) */
-	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa",
-	  "a", 0 },
+	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa", "a", 0 },
 	/* bcrypt, 4 rounds (other password) */
-	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa",
-	  " ", 0 },
+	{ "bcrypt$$2b$04$V7Xd9EHYZfQQPNgUUI9Yxu3fro.Ajyr8CnvxZC.AnqHWFBBSAjwYa", " ", 0 },
 	/* bcrypt, 4 rounds */
 	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes", 1 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes",
+	    1 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytesx", 1 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytesx",
+	    1 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\211TAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTES", 1 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\211TAIL-BEYOND-72-"
+	    "BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTESTAIL-BEYOND-72-BYTES",
+	    1 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6",
-	  " LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes", 0 },
+	    " LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytes",
+	    0 },
+	/* bcrypt, 4 rounds (other password) */
+	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6", "", 0 },
 	/* bcrypt, 4 rounds (other password) */
 	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6",
-	  "", 0 },
-	/* bcrypt, 4 rounds (other password) */
-	{ "bcrypt$$2b$04$b6WtIoX4JrYsQZ6ygSAOA.59skEX3FJrCsk0lf5DhQ.sv.p31KMz6",
-	  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-byte", 1 },
+	    "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL\303\251tail-beyond-72-"
+	    "bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-bytestail-beyond-72-byte",
+	    1 },
 	/* bcrypt, 72-byte truncation */
 	{ "bcrypt$$2b$04$VGaEtnQXx5o/Hq0QF3zsFu79flnMdwUG2L0Wab50uKQOFPLotFtQS",
-	  "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", 1 },
+	    "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", 1 },
 	/* bcrypt, 72-byte truncation */
 	{ "bcrypt$$2b$04$VGaEtnQXx5o/Hq0QF3zsFu79flnMdwUG2L0Wab50uKQOFPLotFtQS",
-	  "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTdifferent tail", 1 },
+	    "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTdifferent tail", 1 },
 	/* bcrypt, 72-byte truncation (other password) */
 	{ "bcrypt$$2b$04$VGaEtnQXx5o/Hq0QF3zsFu79flnMdwUG2L0Wab50uKQOFPLotFtQS",
-	  "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", 0 },
+	    "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", 0 },
 	/* scrypt, Django 4.0 n=16384,r=8,p=1 */
-	{ "scrypt$16384$nom9qNayjOUVx42HlFgWCN$8$1$Fp8V+KFpFnAV6ds7O0dnpAvrjBQVHyG9XrUryU+B8R90qvF6pIHPzb21Unhw76hPc2ZQBBfgVAYywXIwYwpQkQ==",
-	  "correct horse battery staple", 1 },
+	{ "scrypt$16384$nom9qNayjOUVx42HlFgWCN$8$1$Fp8V+KFpFnAV6ds7O0dnpAvrjBQVHyG9XrUryU+"
+	  "B8R90qvF6pIHPzb21Unhw76hPc2ZQBBfgVAYywXIwYwpQkQ==",
+	    "correct horse battery staple", 1 },
 	/* scrypt, Django 4.0 n=16384,r=8,p=1 (other password) */
-	{ "scrypt$16384$nom9qNayjOUVx42HlFgWCN$8$1$Fp8V+KFpFnAV6ds7O0dnpAvrjBQVHyG9XrUryU+B8R90qvF6pIHPzb21Unhw76hPc2ZQBBfgVAYywXIwYwpQkQ==",
-	  "correct horse battery staplex", 0 },
+	{ "scrypt$16384$nom9qNayjOUVx42HlFgWCN$8$1$Fp8V+KFpFnAV6ds7O0dnpAvrjBQVHyG9XrUryU+"
+	  "B8R90qvF6pIHPzb21Unhw76hPc2ZQBBfgVAYywXIwYwpQkQ==",
+	    "correct horse battery staplex", 0 },
 	/* scrypt, Django 4.0 n=16384,r=8,p=1 */
-	{ "scrypt$16384$fwnLSriC2nuK3jcMbRcOPl$8$1$F6BTs4G9sNRDC48UnilQkRIkwQmQALdWNPXacmzjI1wYimZ1gV0jF6lafXhLglhXJfRFfkNAFit9QcYne6C4WQ==",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	{ "scrypt$16384$fwnLSriC2nuK3jcMbRcOPl$8$1$"
+	  "F6BTs4G9sNRDC48UnilQkRIkwQmQALdWNPXacmzjI1wYimZ1gV0jF6lafXhLglhXJfRFfkNAFit9QcYne6C4WQ==",
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* scrypt, Django 4.0 n=16384,r=8,p=1 */
-	{ "scrypt$16384$0Z19l6T9ZbDcB3DhKhnGuk$8$1$/uYhbV6ZbBKltYiEGsk/teL2ji75ifMoXXw5Plw3SzkgPolLrk540z32Q1U4vWCbmnL1mXKVnAVMuml33GxPbw==",
-	  "", 1 },
+	{ "scrypt$16384$0Z19l6T9ZbDcB3DhKhnGuk$8$1$/uYhbV6ZbBKltYiEGsk/"
+	  "teL2ji75ifMoXXw5Plw3SzkgPolLrk540z32Q1U4vWCbmnL1mXKVnAVMuml33GxPbw==",
+	    "", 1 },
 	/* scrypt, Django 4.1+ n=16384,r=8,p=5 */
-	{ "scrypt$16384$8O5yiKM9hhHZWKShI3rZb0$8$5$YnpS7ceQWL875bZxO4dWGQR9P5w7IwJFckEHcOJ5LEf2QgFZk6zTJki/EZgZyxD8r+aWlk/7bi7bqoE4hp6mEg==",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221", 1 },
+	{ "scrypt$16384$8O5yiKM9hhHZWKShI3rZb0$8$5$YnpS7ceQWL875bZxO4dWGQR9P5w7IwJFckEHcOJ5LEf2QgFZk6zTJki/"
+	  "EZgZyxD8r+aWlk/7bi7bqoE4hp6mEg==",
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221",
+	    1 },
 	/* scrypt, Django 4.1+ n=16384,r=8,p=5 (other password) */
-	{ "scrypt$16384$8O5yiKM9hhHZWKShI3rZb0$8$5$YnpS7ceQWL875bZxO4dWGQR9P5w7IwJFckEHcOJ5LEf2QgFZk6zTJki/EZgZyxD8r+aWlk/7bi7bqoE4hp6mEg==",
-	  "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 \360\237\224\221x", 0 },
+	{ "scrypt$16384$8O5yiKM9hhHZWKShI3rZb0$8$5$YnpS7ceQWL875bZxO4dWGQR9P5w7IwJFckEHcOJ5LEf2QgFZk6zTJki/"
+	  "EZgZyxD8r+aWlk/7bi7bqoE4hp6mEg==",
+	    "p\303\244ssw\303\266rd \303\274n\303\257c\303\270d\303\251 \345\257\206\347\240\201 "
+	    "\360\237\224\221x",
+	    0 },
 	/* scrypt n=16,r=8,p=1 */
-	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
-	  "correct horse battery staple", 1 },
+	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/"
+	  "ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
+	    "correct horse battery staple", 1 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
-	  "correct horse battery staplex", 0 },
+	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/"
+	  "ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
+	    "correct horse battery staplex", 0 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
-	  "CORRECT HORSE BATTERY STAPLE", 0 },
+	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/"
+	  "ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
+	    "CORRECT HORSE BATTERY STAPLE", 0 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
-	  " correct horse battery staple", 0 },
+	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/"
+	  "ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
+	    " correct horse battery staple", 0 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
-	  "", 0 },
+	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/"
+	  "ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
+	    "", 0 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
-	  "correct horse battery stapl", 0 },
+	{ "scrypt$16$51IRuqJEFNBUzsGeaj7M3i$8$1$sZ0q62C1Cc9gqplQ/A1oPV/"
+	  "ZlJVwmedgRBWtn1is5WCz0KE1AvjE29ZxQV6IRapCm7o2Ypg2RKFYHEJmOdehXQ==",
+	    "correct horse battery stapl", 0 },
 	/* scrypt n=16,r=8,p=1 */
-	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
-	  "", 1 },
+	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+"
+	  "DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
+	    "", 1 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
-	  "x", 0 },
+	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+"
+	  "DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
+	    "x", 0 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
-	  "a", 0 },
+	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+"
+	  "DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
+	    "a", 0 },
 	/* scrypt n=16,r=8,p=1 (other password) */
-	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
-	  " ", 0 },
+	{ "scrypt$16$9xUKLjSfH1oHM68KSPKN0K$8$1$dEDhQvuv4cSbEURAHhbPJJFQn97OqVodRLDd2Uqojup62fFfuDqedWv+"
+	  "DcEBzG817+xCSREhAB5u3NP+zsOz2Q==",
+	    " ", 0 },
 };
 
 #endif

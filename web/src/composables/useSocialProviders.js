@@ -30,7 +30,9 @@ export function providerLabel(name, list = providers.value) {
   const found = list.find((p) => p.name === name)
   if (found?.label) return found.label
   if (KNOWN[name]) return KNOWN[name]
-  const s = String(name || '').replace(/[-_]+/g, ' ').trim()
+  const s = String(name || '')
+    .replace(/[-_]+/g, ' ')
+    .trim()
   return s ? s.charAt(0).toUpperCase() + s.slice(1) : 'your provider'
 }
 

@@ -11,10 +11,20 @@ export function useUserDirectory() {
   function lookup(ids) {
     for (const id of new Set(ids)) {
       if (id === null || id === undefined || id in emails || pending.has(id)) continue
-      pending.set(id, adminApi.user(id).then(
-        (u) => { emails[id] = u?.email || null },
-        (error) => { if (error.status === 404) emails[id] = null },
-      ).finally(() => pending.delete(id)))
+      pending.set(
+        id,
+        adminApi
+          .user(id)
+          .then(
+            (u) => {
+              emails[id] = u?.email || null
+            },
+            (error) => {
+              if (error.status === 404) emails[id] = null
+            },
+          )
+          .finally(() => pending.delete(id)),
+      )
     }
   }
   function remember(user) {

@@ -30,14 +30,17 @@ export const EVENTS = {
 
 /** The event filter: groups (prefix*) first, then every event. */
 export const EVENT_FILTERS = [
-  { label: 'Groups', options: [
-    ['login.*', 'All sign-in events (login.*)'],
-    ['password.*', 'All password events (password.*)'],
-    ['session.*', 'All session events (session.*)'],
-    ['token.*', 'All API token events (token.*)'],
-    ['user.*', 'All sign-up events (user.*)'],
-    ['admin.*', 'All admin actions (admin.*)'],
-  ] },
+  {
+    label: 'Groups',
+    options: [
+      ['login.*', 'All sign-in events (login.*)'],
+      ['password.*', 'All password events (password.*)'],
+      ['session.*', 'All session events (session.*)'],
+      ['token.*', 'All API token events (token.*)'],
+      ['user.*', 'All sign-up events (user.*)'],
+      ['admin.*', 'All admin actions (admin.*)'],
+    ],
+  },
   { label: 'Events', options: Object.entries(EVENTS).map(([event, text]) => [event, `${text} (${event})`]) },
 ]
 

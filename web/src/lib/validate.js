@@ -29,8 +29,11 @@ export const passwordHint =
 export function newPasswordErrors(password, confirmation) {
   return {
     password: password ? '' : 'Choose a new password.',
-    confirmation: !confirmation ? 'Type the new password again.'
-      : confirmation !== password ? "The two passwords don't match." : '',
+    confirmation: !confirmation
+      ? 'Type the new password again.'
+      : confirmation !== password
+        ? "The two passwords don't match."
+        : '',
   }
 }
 
