@@ -197,10 +197,7 @@ signup_start(struct request *r)
 	api_pwjob_defer(r, j, NULL);
 done:
 	json_decref(errors);
-	if (body) {
-		api_wipe_field(body, "password");
-		json_decref(body);
-	}
+	api_body_free(body); /* wipes the passwords it holds */
 }
 
 static void
@@ -444,10 +441,7 @@ reset_confirm_start(struct request *r)
 	api_pwjob_defer(r, j, NULL);
 done:
 	json_decref(errors);
-	if (body) {
-		api_wipe_field(body, "new_password");
-		json_decref(body);
-	}
+	api_body_free(body); /* wipes the passwords it holds */
 }
 
 static void
@@ -525,11 +519,7 @@ change_start(struct request *r)
 		api_reauth_cancel(r);
 done:
 	json_decref(errors);
-	if (body) {
-		api_wipe_field(body, "old_password");
-		api_wipe_field(body, "new_password");
-		json_decref(body);
-	}
+	api_body_free(body); /* wipes the passwords it holds */
 }
 
 static void

@@ -57,8 +57,9 @@ int api_reauth_throttled(struct request *r);
 void api_reauth_failed(struct request *r);
 void api_reauth_succeeded(struct request *r);
 void api_reauth_cancel(struct request *r);
-/* Wipe the string field name of obj in place (a password in a parsed body). */
-void api_wipe_field(json_t *obj, const char *name);
+/* Free a parsed request body (NULL is fine), wiping every string in it
+ * first: a body may hold passwords, and no handler has to list which. */
+void api_body_free(json_t *body);
 /* The audit actor of r: its signed-in user (0: none), IP and User-Agent
  * (borrowed from r). */
 struct accounts_actor;

@@ -139,10 +139,7 @@ login_start(struct request *r)
 		login_uncount(r, l);
 done:
 	json_decref(errors);
-	if (body) {
-		api_wipe_field(body, "password"); /* the parsed body holds the password */
-		json_decref(body);
-	}
+	api_body_free(body); /* wipes the passwords it holds */
 }
 
 /* A failed check is answered on the next multiple of the quantum after its

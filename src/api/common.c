@@ -56,12 +56,18 @@ api_respond_busy(struct request *r, const char *detail)
 }
 
 void
-api_wipe_field(json_t *obj, const char *name)
+api_body_free(json_t *body)
 {
-	json_t *v = json_object_get(obj, name);
+	const char *name;
+	json_t *v;
 
-	if (json_is_string(v))
-		sodium_memzero((char *)json_string_value(v), json_string_length(v));
+	if (body == NULL)
+		return;
+	json_object_foreach (body, name, v) {
+		if (json_is_string(v))
+			sodium_memzero((char *)json_string_value(v), json_string_length(v));
+	}
+	json_decref(body);
 }
 
 int

@@ -58,10 +58,7 @@ reauth_start(struct request *r)
 		api_reauth_cancel(r);
 done:
 	json_decref(errors);
-	if (body) {
-		api_wipe_field(body, "password");
-		json_decref(body);
-	}
+	api_body_free(body); /* wipes the passwords it holds */
 }
 
 static void

@@ -148,10 +148,7 @@ tokens_create_start(struct request *r)
 		api_reauth_cancel(r);
 done:
 	json_decref(errors);
-	if (body) {
-		api_wipe_field(body, "password");
-		json_decref(body);
-	}
+	api_body_free(body); /* wipes the passwords it holds */
 }
 
 static void

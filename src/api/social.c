@@ -132,13 +132,8 @@ prepare(struct request *r, const struct social_provider *p)
 		j = xcalloc(1, sizeof(*j));
 		j->p = p;
 		j->timeout = r->app->cfg.social_timeout;
-		if (request_defer_net(r, prepare_run, j) != 0) {
-			free(j);
+		if (request_defer_net(r, prepare_run, j, free) != 0)
 			api_respond_busy(r, NULL);
-			return 1;
-		}
-		r->state = j;
-		r->state_free = free;
 		return 1;
 	}
 	if (r->phase > 0 && !((struct prepare_job *)r->state)->ok) {
@@ -349,13 +344,10 @@ callback_start(struct request *r, const struct social_provider *p)
 	strlcpy_ok(j->code, code, sizeof(j->code));
 	j->p = p;
 	j->cfg = &r->app->cfg;
-	if (request_defer_net(r, exchange_run, j) != 0) {
+	rc = request_defer_net(r, exchange_run, j, exchange_free);
+	j = NULL; /* the request's now, queued or not */
+	if (rc != 0)
 		api_respond_busy(r, NULL);
-		goto done;
-	}
-	r->state = j;
-	r->state_free = exchange_free;
-	j = NULL;
 done:
 	if (j)
 		exchange_free(j);

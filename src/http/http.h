@@ -152,7 +152,7 @@ void respond_empty(struct request *r, int status);
 int request_defer(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *));
 /* The same on the pool for outbound network calls (social login), so slow
  * providers never hold up password hashing. */
-int request_defer_net(struct request *r, void (*work)(void *), void *arg);
+int request_defer_net(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *));
 /* Send the answer the handler has set no earlier than at (a now_mono() time):
  * the connection stays suspended meanwhile and no thread waits; a stop
  * answers it at once. */

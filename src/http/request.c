@@ -253,23 +253,31 @@ defer_on(struct request *r, struct hashpool *pool, void (*work)(void *), void *a
 	return 0;
 }
 
+/* The request owns arg from here on, queued or not: freed with it (also
+ * when the connection dies while the work is queued or running), or when a
+ * later deferral hands it another. */
+static void
+adopt(struct request *r, void *arg, void (*arg_free)(void *))
+{
+	if (r->state == arg)
+		return;
+	if (r->state_free && r->state)
+		r->state_free(r->state);
+	r->state = arg;
+	r->state_free = arg_free;
+}
+
 int
 request_defer(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *))
 {
-	/* the request owns arg from here on, queued or not: freed with it, also
-	 * when the connection dies while the work is queued or running */
-	if (r->state != arg) {
-		if (r->state_free && r->state)
-			r->state_free(r->state);
-		r->state = arg;
-		r->state_free = arg_free;
-	}
+	adopt(r, arg, arg_free);
 	return defer_on(r, r->app->hashpool, work, arg);
 }
 
 int
-request_defer_net(struct request *r, void (*work)(void *), void *arg)
+request_defer_net(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *))
 {
+	adopt(r, arg, arg_free);
 	return defer_on(r, r->app->netpool, work, arg);
 }
 
