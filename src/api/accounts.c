@@ -167,8 +167,8 @@ commit_and_wake(struct request *r)
 
 /* ---- POST /api/signup/ ---- */
 
-static void
-signup_start(struct request *r)
+void
+api_signup(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
 	struct api_pwjob *j;
@@ -200,8 +200,8 @@ done:
 	api_body_free(body); /* wipes the passwords it holds */
 }
 
-static void
-signup_finish(struct request *r)
+void
+api_signup_finish(struct request *r)
 {
 	struct api_pwjob *j = r->state;
 	struct pwstate *ps = j->extra;
@@ -242,15 +242,6 @@ signup_finish(struct request *r)
 fail:
 	store_rollback(st);
 	api_respond_busy(r, NULL);
-}
-
-void
-api_signup(struct request *r)
-{
-	if (r->phase == 0)
-		signup_start(r);
-	else
-		signup_finish(r);
 }
 
 /* ---- POST /api/signup/confirm/ ---- */
@@ -404,8 +395,8 @@ reset_user(struct request *r, const char *uid, const char *token, struct store_u
 	return reset_token_check(r->app->cfg.secret_key, u, token, now_unix(), r->app->cfg.reset_ttl);
 }
 
-static void
-reset_confirm_start(struct request *r)
+void
+api_password_reset_confirm(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
 	struct api_pwjob *j;
@@ -444,8 +435,8 @@ done:
 	api_body_free(body); /* wipes the passwords it holds */
 }
 
-static void
-reset_confirm_finish(struct request *r)
+void
+api_password_reset_confirm_finish(struct request *r)
 {
 	struct api_pwjob *j = r->state;
 	struct pwstate *ps = j->extra;
@@ -473,19 +464,10 @@ reset_confirm_finish(struct request *r)
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Password has been reset with the new password."));
 }
 
-void
-api_password_reset_confirm(struct request *r)
-{
-	if (r->phase == 0)
-		reset_confirm_start(r);
-	else
-		reset_confirm_finish(r);
-}
-
 /* ---- POST /api/password/change/ ---- */
 
-static void
-change_start(struct request *r)
+void
+api_password_change(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
 	struct api_pwjob *j;
@@ -522,8 +504,8 @@ done:
 	api_body_free(body); /* wipes the passwords it holds */
 }
 
-static void
-change_finish(struct request *r)
+void
+api_password_change_finish(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
 	struct api_pwjob *j = r->state;
@@ -552,13 +534,4 @@ change_finish(struct request *r)
 		return;
 	}
 	respond_json(r, 200, json_pack("{s:s}", "detail", "New password has been saved."));
-}
-
-void
-api_password_change(struct request *r)
-{
-	if (r->phase == 0)
-		change_start(r);
-	else
-		change_finish(r);
 }

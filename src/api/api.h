@@ -109,25 +109,34 @@ void api_pwjob_hash(struct api_pwjob *j, const char *pw, size_t len);
  * generic "Too many requests in progress" text) when the queue is full. */
 int api_pwjob_defer(struct request *r, struct api_pwjob *j, const char *busy);
 
+/* The handlers.  One that defers slow work (api_pwjob_defer) is a pair:
+ * api_X starts it and api_X_finish, named beside it in routes.c, answers
+ * when the work is done. */
+
 /* auth.c */
 void api_login_set_cookie(struct request *r);
 void api_login(struct request *r);
+void api_login_finish(struct request *r);
 void api_logout(struct request *r);
 /* users.c */
 void api_profile(struct request *r);
 /* accounts.c */
 void api_signup(struct request *r);
+void api_signup_finish(struct request *r);
 void api_signup_confirm(struct request *r);
 void api_signup_resend(struct request *r);
 void api_password_reset(struct request *r);
 void api_password_reset_confirm(struct request *r);
+void api_password_reset_confirm_finish(struct request *r);
 void api_password_change(struct request *r);
+void api_password_change_finish(struct request *r);
 /* sessions.c */
 void api_sessions_list(struct request *r);
 void api_session_delete(struct request *r);
 void api_sessions_revoke_others(struct request *r);
 void api_tokens_list(struct request *r);
 void api_tokens_create(struct request *r);
+void api_tokens_create_finish(struct request *r);
 void api_token_delete(struct request *r);
 /* admin.c */
 void api_admin_users(struct request *r);
@@ -150,6 +159,7 @@ void api_social_identities(struct request *r);
 void api_social_identity_delete(struct request *r);
 /* reauth.c: POST /api/auth/reauthenticate/ {password} */
 void api_reauthenticate(struct request *r);
+void api_reauthenticate_finish(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
 /* health.c */

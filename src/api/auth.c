@@ -72,8 +72,8 @@ login_uncount(struct request *r, struct login *l)
 	limiter_release(r->app->limiter, l->ip_key);
 }
 
-static void
-login_start(struct request *r)
+void
+api_login(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
 	json_t *body = NULL, *errors = json_object(), *pwv;
@@ -157,8 +157,8 @@ login_pad(struct request *r, const struct login *l)
 	request_answer_at(r, l->admitted + ceil(elapsed / q) * q);
 }
 
-static void
-login_finish(struct request *r)
+void
+api_login_finish(struct request *r)
 {
 	const struct config *cfg = &r->app->cfg;
 	struct api_pwjob *j = r->state;
@@ -198,15 +198,6 @@ login_finish(struct request *r)
 	}
 	audit_log(r, "login.succeeded", l->user.id, json_pack("{s:s}", "method", "password"));
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Success"));
-}
-
-void
-api_login(struct request *r)
-{
-	if (r->phase == 0)
-		login_start(r);
-	else
-		login_finish(r);
 }
 
 void

@@ -24,8 +24,8 @@
 
 #define TOKEN_CANNOT "Re-authentication needs a signed-in session; an API token cannot re-authenticate."
 
-static void
-reauth_start(struct request *r)
+void
+api_reauthenticate(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object();
 	struct api_pwjob *j;
@@ -61,8 +61,8 @@ done:
 	api_body_free(body); /* wipes the passwords it holds */
 }
 
-static void
-reauth_finish(struct request *r)
+void
+api_reauthenticate_finish(struct request *r)
 {
 	struct api_pwjob *j = r->state;
 
@@ -80,13 +80,4 @@ reauth_finish(struct request *r)
 	log_msg(LOG_INFO, "user %lld re-authenticated", (long long)r->caller->user.id);
 	audit_log(r, "auth.reauthenticated", r->caller->user.id, NULL);
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Password confirmed."));
-}
-
-void
-api_reauthenticate(struct request *r)
-{
-	if (r->phase == 0)
-		reauth_start(r);
-	else
-		reauth_finish(r);
 }

@@ -98,8 +98,8 @@ struct token_req {
 	long days;
 };
 
-static void
-tokens_create_start(struct request *r)
+void
+api_tokens_create(struct request *r)
 {
 	json_t *body = NULL, *errors = json_object(), *days;
 	struct api_pwjob *j;
@@ -151,8 +151,8 @@ done:
 	api_body_free(body); /* wipes the passwords it holds */
 }
 
-static void
-tokens_create_finish(struct request *r)
+void
+api_tokens_create_finish(struct request *r)
 {
 	struct api_pwjob *j = r->state;
 	struct token_req *req = j->extra;
@@ -176,15 +176,6 @@ tokens_create_finish(struct request *r)
 	json_object_set_new(out, "key", json_string(key));
 	sodium_memzero(key, sizeof(key));
 	respond_json(r, 201, out);
-}
-
-void
-api_tokens_create(struct request *r)
-{
-	if (r->phase == 0)
-		tokens_create_start(r);
-	else
-		tokens_create_finish(r);
 }
 
 void

@@ -120,8 +120,9 @@ router_dispatch(struct request *r)
 	char why[256];
 
 	if (r->phase > 0) {
-		/* resumed after deferred work: back into the same handler */
-		((const struct route *)r->route)->handler(r);
+		/* resumed after deferred work: the route's second half */
+		found = r->route;
+		(found->finish ? found->finish : found->handler)(r);
 		return;
 	}
 	if (strncmp(r->path, "/api/", 5) != 0 && strcmp(r->path, "/api") != 0 &&

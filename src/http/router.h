@@ -19,6 +19,10 @@ struct route {
 	const char *path; /* canonical, ends in '/'; "<id>" matches a number (r->ids[]) */
 	void (*handler)(struct request *r);
 	unsigned flags;
+	/* for a handler that defers (request_defer): called instead of handler
+	 * when the request resumes, so slow handlers are a start/finish pair;
+	 * NULL: handler is called again, r->phase tells it why */
+	void (*finish)(struct request *r);
 };
 
 /* The table, in src/api/routes.c, ended by a NULL path. */
