@@ -155,10 +155,15 @@ start_flow(struct request *r, const struct social_provider *p, const char *next,
 {
 	const struct config *cfg = &r->app->cfg;
 	struct store_social_state s = { 0 };
-	char state[33], bind[BIND_LEN + 1], challenge[64], err[256], cookie[160];
+	char state[33], bind[BIND_LEN + 1], challenge[64], err[256];
 	unsigned char digest[crypto_hash_sha256_BYTES];
-	struct buf url = { 0 };
+	struct buf url = { 0 }, cookie = { 0 };
 	int64_t now = now_unix();
+	/* the browser binding goes only to the social endpoints */
+	struct cookie_attrs bind_attrs = { .max_age = cfg->social_state_ttl,
+		.http_only = true,
+		.secure = cfg->secure_cookies,
+		.path = "/api/social/" };
 	int rc;
 
 	random_chars(state, 32, alnum);
@@ -192,10 +197,8 @@ start_flow(struct request *r, const struct social_provider *p, const char *next,
 		api_respond_busy(r, NULL);
 		goto done;
 	}
-	snprintf(cookie, sizeof(cookie),
-	    BIND_COOKIE "=%s; HttpOnly; Max-Age=%ld; Path=/api/social/; SameSite=Lax%s", bind,
-	    cfg->social_state_ttl, cfg->secure_cookies ? "; Secure" : "");
-	response_header(r, "Set-Cookie", cookie);
+	cookie_format(&cookie, BIND_COOKIE, bind, &bind_attrs, now);
+	response_header(r, "Set-Cookie", cookie.data);
 	if (as_json)
 		respond_json(r, 200, json_pack("{s:s}", "url", url.data));
 	else {
@@ -204,6 +207,9 @@ start_flow(struct request *r, const struct social_provider *p, const char *next,
 	}
 done:
 	buf_free(&url);
+	if (cookie.data)
+		sodium_memzero(cookie.data, cookie.len);
+	buf_free(&cookie);
 	sodium_memzero(&s, sizeof(s));
 	sodium_memzero(state, sizeof(state));
 }

@@ -57,15 +57,16 @@ cookie_find(const char *header, const char *name, const char **val, size_t *len)
 void
 cookie_format(struct buf *b, const char *name, const char *value, const struct cookie_attrs *a, int64_t now)
 {
+	const char *path = a->path ? a->path : "/";
 	char date[40];
 
 	if (a->max_age < 0) {
 		buf_printf(b,
-		    "%s=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax%s", name,
-		    a->secure ? "; Secure" : "");
+		    "%s=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=%s; SameSite=Lax%s",
+		    name, path, a->secure ? "; Secure" : "");
 		return;
 	}
 	http_date(now + a->max_age, date, sizeof(date));
-	buf_printf(b, "%s=%s; expires=%s; %sMax-Age=%lld; Path=/; SameSite=Lax%s", name, value, date,
-	    a->http_only ? "HttpOnly; " : "", (long long)a->max_age, a->secure ? "; Secure" : "");
+	buf_printf(b, "%s=%s; expires=%s; %sMax-Age=%lld; Path=%s; SameSite=Lax%s", name, value, date,
+	    a->http_only ? "HttpOnly; " : "", (long long)a->max_age, path, a->secure ? "; Secure" : "");
 }

@@ -21,9 +21,10 @@ struct cookie_attrs {
 	int64_t max_age; /* seconds; < 0 deletes the cookie */
 	bool http_only;
 	bool secure;
+	const char *path; /* NULL: "/" */
 };
 
-/* "name=value; expires=...; [HttpOnly; ]Max-Age=N; Path=/; SameSite=Lax[; Secure]"
+/* "name=value; expires=...; [HttpOnly; ]Max-Age=N; Path=P; SameSite=Lax[; Secure]"
  * (Django's attribute order) into b.  max_age < 0 writes Django's deletion form. */
 void cookie_format(struct buf *b, const char *name, const char *value, const struct cookie_attrs *a,
     int64_t now);

@@ -42,6 +42,7 @@ test_format(void)
 	struct cookie_attrs session = { .max_age = 1209600, .http_only = true };
 	struct cookie_attrs gone = { .max_age = -1 };
 	struct cookie_attrs secure = { .max_age = 60, .secure = true };
+	struct cookie_attrs scoped = { .max_age = 600, .http_only = true, .path = "/api/social/" };
 
 	cookie_format(&b, "sessionid", "k", &session, 0);
 	CHECK_STR(b.data,
@@ -55,6 +56,11 @@ test_format(void)
 	cookie_format(&b, "csrftoken", "t", &secure, 0);
 	CHECK_STR(b.data,
 	    "csrftoken=t; expires=Thu, 01 Jan 1970 00:01:00 GMT; Max-Age=60; Path=/; SameSite=Lax; Secure");
+	b.len = 0;
+	cookie_format(&b, "gh_social", "b", &scoped, 0);
+	CHECK_STR(b.data,
+	    "gh_social=b; expires=Thu, 01 Jan 1970 00:10:00 GMT; HttpOnly; Max-Age=600; Path=/api/social/; "
+	    "SameSite=Lax");
 	buf_free(&b);
 }
 
