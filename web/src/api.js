@@ -301,6 +301,19 @@ export const adminApi = {
   /** -> {count, next, previous, results: [user + is_active]} */
   users: ({ search, page, pageSize } = {}) => get(`/api/admin/users/${query({ search, page, page_size: pageSize })}`),
   user: (id) => get(`/api/admin/users/${seg(id)}/`),
+  /**
+   * An account for someone else -> the new user (active, address verified, no
+   * usable password: the server mails them a link to choose one).  Staff and
+   * superuser flags are sent only when given (only a superuser may set them).
+   */
+  createUser: ({ email, firstName = '', lastName = '', isStaff, isSuperuser }) => {
+    const body = { email }
+    if (firstName) body.first_name = firstName
+    if (lastName) body.last_name = lastName
+    if (isStaff !== undefined) body.is_staff = isStaff
+    if (isSuperuser !== undefined) body.is_superuser = isSuperuser
+    return post('/api/admin/users/', body)
+  },
   /** changes: any of {is_active, is_staff, is_superuser, email_verified} */
   updateUser: (id, changes) => patch(`/api/admin/users/${seg(id)}/`, changes),
   sessions: (id) => get(`/api/admin/users/${seg(id)}/sessions/`),
