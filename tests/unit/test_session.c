@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "test.h"
+#include "test_store.h"
 #include "config.h"
 #include "auth/caller.h"
 #include "auth/csrf.h"
@@ -26,17 +27,12 @@ static struct auth_env env;
 static void
 setup(void)
 {
-	char dsn[256], err[256];
-	int applied;
+	char dsn[256];
 
 	if (mkdtemp(dir) == NULL)
 		exit(1);
 	snprintf(dsn, sizeof(dsn), "sqlite:%s/s.db", dir);
-	if ((st = store_open(dsn, err, sizeof(err))) == NULL ||
-	    store_migrate(st, &applied, err, sizeof(err)) != 0) {
-		fprintf(stderr, "store: %s\n", err);
-		exit(1);
-	}
+	st = test_store_open(dsn);
 	cfg.public_origin = origin;
 	cfg.trusted_origins = none;
 	cfg.secure_cookies = true;

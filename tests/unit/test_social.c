@@ -17,6 +17,7 @@
 #include "social/social.h"
 #include "store/store.h"
 #include "test.h"
+#include "test_store.h"
 
 #define DEFAULT_PIPELINE                                                                                     \
 	"social_details,social_uid,auth_allowed,social_user,create_user,associate_user,"                     \
@@ -47,18 +48,11 @@ config(const char *pipeline, const char *domains, const char *emails)
 static struct store *
 open_store(void)
 {
-	char dsn[300], err[256];
-	int applied;
-	struct store *st;
+	char dsn[300];
 
 	snprintf(path, sizeof(path), "%s/%d.db", dir, ++dbs);
 	snprintf(dsn, sizeof(dsn), "sqlite:%s", path);
-	if ((st = store_open(dsn, err, sizeof(err))) == NULL ||
-	    store_migrate(st, &applied, err, sizeof(err)) != 0) {
-		fprintf(stderr, "store: %s\n", err);
-		exit(1);
-	}
-	return st;
+	return test_store_open(dsn);
 }
 
 static struct social_profile

@@ -14,6 +14,7 @@
 
 #include "store/store.h"
 #include "test.h"
+#include "test_store.h"
 #include "auth/throttle.h"
 
 static char dir[] = "/tmp/gh-throttle-XXXXXX";
@@ -22,15 +23,7 @@ static char dsn[128];
 static struct store *
 open_store(void)
 {
-	char err[256];
-	int applied;
-	struct store *st = store_open(dsn, err, sizeof(err));
-
-	if (st == NULL || store_migrate(st, &applied, err, sizeof(err)) != 0) {
-		fprintf(stderr, "store: %s\n", err);
-		exit(1);
-	}
-	return st;
+	return test_store_open(dsn);
 }
 
 static void

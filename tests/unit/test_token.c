@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "test.h"
+#include "test_store.h"
 #include "config.h"
 #include "auth/caller.h"
 #include "auth/session.h"
@@ -29,17 +30,12 @@ static struct auth_env env;
 static void
 setup(void)
 {
-	char dsn[256], err[256];
-	int applied;
+	char dsn[256];
 
 	if (mkdtemp(dir) == NULL)
 		exit(1);
 	snprintf(dsn, sizeof(dsn), "sqlite:%s/t.db", dir);
-	if ((st = store_open(dsn, err, sizeof(err))) == NULL ||
-	    store_migrate(st, &applied, err, sizeof(err)) != 0) {
-		fprintf(stderr, "store: %s\n", err);
-		exit(1);
-	}
+	st = test_store_open(dsn);
 	env.store = st;
 	env.cfg = &cfg;
 }
