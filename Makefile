@@ -10,7 +10,7 @@
 #   make mutants    the mutation check: each tests/mutants/*.mutant must be caught by its tests
 #   SANITIZE=1      build with ASan + UBSan into build-asan/
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium libcrypto libcrypt inih libargon2 libcurl cjose libidn2
+PKGS     := libmicrohttpd jansson sqlite3 libpq libsodium libcrypto libcrypt inih libargon2 libcurl cjose libidn2
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -36,7 +36,7 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(shell find src -name "*.c" | LC_ALL=C sort)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
-GENOBJ   := $(BUILD)/gen/common_passwords.o $(BUILD)/gen/sqlite_migrations.o
+GENOBJ   := $(BUILD)/gen/common_passwords.o $(BUILD)/gen/sqlite_migrations.o $(BUILD)/gen/postgres_migrations.o
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
@@ -68,15 +68,19 @@ $(BUILD)/gen/common_passwords.c: data/common-passwords.txt
 	    length($$0) > 0 { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\?/, "\\?"); printf "\t\"%s\",\n", $$0; n++ } \
 	    END { print "};"; printf "const size_t common_passwords_count = %d;\n", n }' > $@
 
-# the SQLite schema migrations (src/store/migrations/sqlite/NNNN_name.sql, numbered from 0001 without a
-# gap) compiled in, in file order, as sqlite_migrations[]; whole-line "--" comments and blank lines are
-# left out, every other line keeps its newline.  A later dialect gets its own folder and array.
-SQLITE_MIGRATIONS := $(sort $(wildcard src/store/migrations/sqlite/*.sql))
+# the schema migrations of each dialect (src/store/migrations/DIALECT/NNNN_name.sql, numbered from 0001
+# without a gap, the same numbers and names in every dialect) compiled in, in file order, as
+# DIALECT_migrations[]; whole-line "--" comments and blank lines are left out, every other line keeps
+# its newline.
+SQLITE_MIGRATIONS   := $(sort $(wildcard src/store/migrations/sqlite/*.sql))
+POSTGRES_MIGRATIONS := $(sort $(wildcard src/store/migrations/postgres/*.sql))
 $(BUILD)/gen/sqlite_migrations.c: $(SQLITE_MIGRATIONS) src/store/migrations/sqlite Makefile
+$(BUILD)/gen/postgres_migrations.c: $(POSTGRES_MIGRATIONS) src/store/migrations/postgres Makefile
+$(BUILD)/gen/%_migrations.c:
 	@mkdir -p $(dir $@)
-	awk 'BEGIN { print "/* generated from src/store/migrations/sqlite/ by the Makefile */"; \
-	    print "#include <stddef.h>"; print "extern const char *const sqlite_migrations[];"; \
-	    print "extern const size_t sqlite_migrations_count;"; print "const char *const sqlite_migrations[] = {" } \
+	awk -v d=$* 'BEGIN { printf "/* generated from src/store/migrations/%s/ by the Makefile */\n", d; \
+	    print "#include <stddef.h>"; printf "extern const char *const %s_migrations[];\n", d; \
+	    printf "extern const size_t %s_migrations_count;\n", d; printf "const char *const %s_migrations[] = {\n", d } \
 	    FNR == 1 { f = FILENAME; sub(/.*\//, "", f); n++; \
 	        if (f !~ /^[0-9][0-9][0-9][0-9]_[a-z0-9_]+\.sql$$/ || f + 0 != n) { \
 	            printf "%s: expected migration number %04d, named NNNN_name.sql\n", FILENAME, n > "/dev/stderr"; \
@@ -84,8 +88,9 @@ $(BUILD)/gen/sqlite_migrations.c: $(SQLITE_MIGRATIONS) src/store/migrations/sqli
 	        if (n > 1) print "\t,"; printf "\t/* %s */ \"\"\n", f } \
 	    /^[ \t]*(--.*)?$$/ { next } \
 	    { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\?/, "\\?"); printf "\t\"%s\\n\"\n", $$0 } \
-	    END { if (bad) exit 1; if (n) print "\t,"; print "};"; printf "const size_t sqlite_migrations_count = %d;\n", n }' \
-	    $(SQLITE_MIGRATIONS) > $@.tmp || { rm -f $@.tmp; exit 1; }; mv $@.tmp $@
+	    END { if (bad) exit 1; if (n) print "\t,"; else print "\t\"\""; print "};"; \
+	        printf "const size_t %s_migrations_count = %d;\n", d, n }' \
+	    $(sort $(wildcard src/store/migrations/$*/*.sql)) > $@.tmp || { rm -f $@.tmp; exit 1; }; mv $@.tmp $@
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CFLAGS) -Wno-missing-prototypes $(if $(filter clang,$(CC)),-Wno-string-concatenation) -c -o $@ $<

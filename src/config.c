@@ -36,7 +36,9 @@ struct key {
 /* clang-format off */
 static const struct key keys[] = {
 	{ "listen", S(listen), "127.0.0.1:8000", 0, 0, "address:port to listen on" },
-	{ "database", S(database), "sqlite:var/gatehouse.db", 0, 0, "sqlite:PATH" },
+	{ "database", S(database), "sqlite:var/gatehouse.db", 0, 0, "sqlite:PATH, or postgres://user:pass@host:port/db?... (also postgresql:// and libpq's key=value form) for several instances on one database" },
+	{ "auto_migrate", B(auto_migrate), "false", 0, 0, "PostgreSQL: apply pending migrations at serve start (default: run `gatehouse migrate`; SQLite always migrates at start)" },
+	{ "session_cache_ttl", L(session_cache_ttl), "5", 0, 3600, "PostgreSQL: seconds a resolved session or token is kept in memory (revocations from any instance still apply at once; 0: no cache)" },
 	{ "static_dir", S(static_dir), "web/dist", 0, 0, "the built SPA" },
 	{ "public_origin", S(public_origin), "", 0, 0, "scheme://host[:port] users see (default http://LISTEN)" },
 	{ "trusted_origins", S(trusted_origins), "", 0, 0, "more origins allowed to POST, comma-separated" },
@@ -112,6 +114,18 @@ static const struct key keys[] = {
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const tls_modes[] = { "try", "require", "off", NULL };
 static const char *const verification_modes[] = { "mandatory", "optional", "none", NULL };
+
+/* sqlite:PATH, a PostgreSQL URI, or libpq's "key=value ..." (a lower-case word, then '=') */
+static bool
+database_ok(const char *db)
+{
+	size_t word = strspn(db, "abcdefghijklmnopqrstuvwxyz_");
+
+	if (strncmp(db, "sqlite:", 7) == 0)
+		return db[7] != '\0';
+	return strncmp(db, "postgres://", 11) == 0 || strncmp(db, "postgresql://", 13) == 0 ||
+	    (word > 0 && db[word] == '=');
+}
 
 /* The index of v among names, or -1. */
 static int
@@ -253,10 +267,10 @@ validate(struct config *c, char *err, size_t errsz)
 	c->listen_host[colon - c->listen] = '\0';
 	c->listen_port = (unsigned short)port;
 
-	if (strncmp(c->database, "sqlite:", 7) != 0 || c->database[7] == '\0') {
+	if (!database_ok(c->database)) {
 		snprintf(err, errsz,
-		    "database must be sqlite:PATH (PostgreSQL is not supported yet), not \"%s\"",
-		    c->database);
+		    "database must be sqlite:PATH, postgres://..., postgresql://... or libpq's key=value "
+		    "form");
 		return -1;
 	}
 	if (c->public_origin[0] == '\0') {
@@ -435,7 +449,9 @@ config_ensure_secret(struct config *c, char *err, size_t errsz)
 	if (c->secret_key[0] != '\0')
 		return 0;
 	if (db == NULL) {
-		snprintf(err, errsz, "secret_key must be set when the database is not sqlite");
+		snprintf(err, errsz,
+		    "secret_key must be set (GATEHOUSE_SECRET_KEY) when the database is PostgreSQL: every "
+		    "instance on it must sign with the same key");
 		return -1;
 	}
 	slash = strrchr(db, '/');

@@ -22,7 +22,7 @@ enum config_mail_transport { CONFIG_MAIL_CONSOLE, CONFIG_MAIL_FILE, CONFIG_MAIL_
 
 struct config {
 	char *listen;   /* host:port */
-	char *database; /* sqlite:PATH */
+	char *database; /* sqlite:PATH | postgres://... | postgresql://... | libpq key=value */
 	char *static_dir;
 	char *public_origin;   /* scheme://host[:port]; default http://<listen> */
 	char *trusted_origins; /* comma-separated origins allowed in Origin */
@@ -53,7 +53,8 @@ struct config {
 	long account_ip_limit, account_address_limit, account_window;
 	long confirm_ttl, reset_ttl, password_min_length;
 	long mail_retry, mail_poll, mail_lease;
-	bool debug, trust_proxy;
+	long session_cache_ttl;
+	bool debug, trust_proxy, auto_migrate;
 
 	/* derived by config_load */
 	enum config_email_tls email_tls;

@@ -94,14 +94,21 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return -1;
 	}
-	/* SQLite: migrate at start (docs/design.md §4); a shared database waits for `gatehouse migrate` */
-	if (migrate && strcmp(store_backend(app->store), "sqlite") == 0) {
-		if (store_migrate(app->store, &applied, err, sizeof(err)) != 0) {
+	/* SQLite migrates at start (docs/design.md §4); a shared database waits for `gatehouse migrate`
+	 * (or auto_migrate), and nothing but migrate runs on a schema that is not this binary's */
+	if (migrate) {
+		if (strcmp(store_backend(app->store), "sqlite") == 0 || app->cfg.auto_migrate) {
+			if (store_migrate(app->store, &applied, err, sizeof(err)) != 0) {
+				fprintf(stderr, "gatehouse: %s\n", err);
+				return -1;
+			}
+			if (applied)
+				log_msg(LOG_INFO, "applied %d migration%s", applied, applied == 1 ? "" : "s");
+		}
+		if (store_schema_check(app->store, err, sizeof(err)) != 0) {
 			fprintf(stderr, "gatehouse: %s\n", err);
 			return -1;
 		}
-		if (applied)
-			log_msg(LOG_INFO, "applied %d migration%s", applied, applied == 1 ? "" : "s");
 	}
 	return 0;
 }
@@ -141,6 +148,10 @@ cmd_serve(struct app *app)
 	/* provider calls block on the network, not the CPU: a few more threads */
 	app->netpool = hashpool_new(4, 64, 0);
 	app->limiter = limiter_store_new(app->store);
+	if (store_cache_start(app->store, (int)app->cfg.session_cache_ttl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return 1;
+	}
 	/* the first unknown-email login should not pay for making the dummy hash */
 	password_dummy_verify(app->pw, "", 0);
 	store_session_delete_expired(app->store, now_unix());
@@ -479,8 +490,10 @@ cmd_logout_everywhere(struct app *app, int argc, char **argv)
 static int
 cmd_check(struct app *app, int deploy)
 {
-	printf("configuration ok: listen %s, database %s (%s), public origin %s\n", app->cfg.listen,
-	    app->cfg.database, store_backend(app->store), app->cfg.public_origin);
+	/* a PostgreSQL DSN may hold a password: name the backend only */
+	printf("configuration ok: listen %s, database %s, public origin %s\n", app->cfg.listen,
+	    strcmp(store_backend(app->store), "sqlite") == 0 ? app->cfg.database : "PostgreSQL",
+	    app->cfg.public_origin);
 	if (deploy) {
 		int n = config_check_deploy(&app->cfg);
 		printf("%d deployment warning%s\n", n, n == 1 ? "" : "s");

@@ -10,32 +10,61 @@
 
 #include "util.h"
 
+/* strip: the backend gets the DSN without its scheme (sqlite: a path) or whole (libpq parses it) */
 static const struct {
 	const char *scheme;
 	const struct store_ops *ops;
+	bool strip;
 } backends[] = {
-	{ "sqlite:", &store_sqlite_ops },
+	{ "sqlite:", &store_sqlite_ops, true },
+	{ "postgres://", &store_pgsql_ops, false },
+	{ "postgresql://", &store_pgsql_ops, false },
 };
+
+/* libpq's key=value form: "host=... dbname=..." (a word, then '=') */
+static bool
+pg_keyvalue(const char *dsn)
+{
+	size_t n = strspn(dsn, "abcdefghijklmnopqrstuvwxyz_");
+
+	return n > 0 && dsn[n] == '=';
+}
+
+static const struct store_ops *
+backend_of(const char *dsn, const char **rest)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		size_t n = strlen(backends[i].scheme);
+
+		if (strncmp(dsn, backends[i].scheme, n) == 0) {
+			*rest = backends[i].strip ? dsn + n : dsn;
+			return backends[i].ops;
+		}
+	}
+	*rest = dsn;
+	return pg_keyvalue(dsn) ? &store_pgsql_ops : NULL;
+}
 
 struct store *
 store_open(const char *dsn, char *err, size_t errsz)
 {
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
-		size_t n = strlen(backends[i].scheme);
-		struct store *st;
+	const char *rest;
+	const struct store_ops *ops = backend_of(dsn, &rest);
+	struct store *st;
 
-		if (strncmp(dsn, backends[i].scheme, n) != 0)
-			continue;
-		st = xcalloc(1, sizeof(*st));
-		st->ops = backends[i].ops;
-		if (st->ops->open(st, dsn + n, err, errsz) != 0) {
-			free(st);
-			return NULL;
-		}
-		return st;
+	if (ops == NULL) {
+		snprintf(err, errsz,
+		    "no store backend for \"%s\" (sqlite:PATH, postgres://... or libpq's key=value form)",
+		    dsn);
+		return NULL;
 	}
-	snprintf(err, errsz, "no store backend for \"%s\"", dsn);
-	return NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->ops = ops;
+	if (ops->open(st, rest, err, errsz) != 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
 }
 
 void
@@ -57,6 +86,16 @@ int
 store_migrate(struct store *st, int *applied, char *err, size_t errsz)
 {
 	return st->ops->migrate(st, applied, err, errsz);
+}
+int
+store_schema_check(struct store *st, char *err, size_t errsz)
+{
+	return st->ops->schema_check(st, err, errsz);
+}
+int
+store_cache_start(struct store *st, int ttl, char *err, size_t errsz)
+{
+	return st->ops->cache_start ? st->ops->cache_start(st, ttl, err, errsz) : 0;
 }
 int
 store_ping(struct store *st)

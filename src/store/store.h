@@ -6,7 +6,7 @@
  */
 /*
  * store — the persistence interface: users, sessions and API tokens behind
- * one ops table per backend (sqlite now, pgsql next).  Everything above
+ * one ops table per backend (sqlite/, pgsql/).  Everything above
  * src/store/ calls the store_* wrappers and never sees SQL or a backend
  * type.  A store must only ever receive hashes of session keys and tokens,
  * never the keys themselves.
@@ -122,8 +122,17 @@ struct store_ops {
 	const char *name;
 	int (*open)(struct store *st, const char *dsn, char *err, size_t errsz);
 	void (*close)(struct store *st);
-	/* apply pending migrations; *applied gets how many */
+	/* apply pending migrations; *applied gets how many.  Safe to run from several
+	 * processes at once: one applies, the others wait and find nothing to do. */
 	int (*migrate)(struct store *st, int *applied, char *err, size_t errsz);
+	/* 0 when the schema is exactly this binary's; -1 with err when it is older
+	 * (run `gatehouse migrate`), newer, or cannot be read */
+	int (*schema_check)(struct store *st, char *err, size_t errsz);
+	/* serve only: keep resolved sessions and tokens up to ttl seconds (0: no
+	 * cache), dropped at once when any instance revokes them.  NULL: the backend
+	 * has no cache (one process owns the data) */
+	int (*cache_start)(struct store *st, int ttl, char *err, size_t errsz);
+	/* 0 when the database answers (a lost connection is tried again, with backoff) */
 	int (*ping)(struct store *st);
 
 	int (*user_create)(struct store *st, struct store_user *u);
@@ -227,13 +236,18 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pgsql_ops;
 
-/* Open the backend named by dsn's scheme ("sqlite:PATH").  NULL with err on failure. */
+/* Open the backend named by dsn: "sqlite:PATH"; "postgres://...", "postgresql://..."
+ * or libpq's "key=value ..." form for PostgreSQL.  NULL with err on failure. */
 struct store *store_open(const char *dsn, char *err, size_t errsz);
 void store_close(struct store *st);
+/* "sqlite" or "postgres" */
 const char *store_backend(const struct store *st);
 
 int store_migrate(struct store *st, int *applied, char *err, size_t errsz);
+int store_schema_check(struct store *st, char *err, size_t errsz);
+int store_cache_start(struct store *st, int ttl, char *err, size_t errsz);
 int store_ping(struct store *st);
 int store_user_create(struct store *st, struct store_user *u);
 int store_user_by_email(struct store *st, const char *email, struct store_user *u);

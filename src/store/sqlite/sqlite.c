@@ -406,6 +406,33 @@ fail:
 }
 
 static int
+sq_schema_check(struct store *st, char *err, size_t errsz)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = NULL;
+	int current = -1, n = (int)sqlite_migrations_count;
+
+	if (c == NULL) {
+		snprintf(err, errsz, "sqlite: no connection");
+		return -1;
+	}
+	if (sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &s,
+	        NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		current = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (current < 0)
+		current = 0; /* no schema_migrations table: an empty database */
+	if (current == n)
+		return 0;
+	snprintf(err, errsz,
+	    current < n ? "database schema is version %d, this gatehouse needs %d: run `gatehouse migrate`" :
+	                  "database schema is version %d, newer than this gatehouse (%d)",
+	    current, n);
+	return -1;
+}
+
+static int
 sq_ping(struct store *st)
 {
 	sqlite3_stmt *s = sq_prep(st, ST_PING);
@@ -767,6 +794,7 @@ const struct store_ops store_sqlite_ops = {
 	.open = sq_open,
 	.close = sq_close,
 	.migrate = sq_migrate,
+	.schema_check = sq_schema_check,
 	.ping = sq_ping,
 	.user_create = sq_user_create,
 	.user_by_email = sq_user_by_email,
