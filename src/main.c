@@ -86,6 +86,12 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 	hash_cost.iterations = (unsigned long long)app->cfg.argon2_iterations;
 	hash_cost.memory_kib = (size_t)app->cfg.argon2_memory_kib;
 	app->pw = &hash_cost;
+	/* a shared database needs an explicit secret: say so before trying to reach it (a generated
+	 * one, beside a SQLite file, needs the file's folder, which opening the store creates) */
+	if (config_sqlite_path(&app->cfg) == NULL && config_ensure_secret(&app->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return -1;
+	}
 	if ((app->store = store_open(app->cfg.database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return -1;

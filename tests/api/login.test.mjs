@@ -273,6 +273,25 @@ test('CLI version, check and migrate exit 0', async () => {
 	assert.notEqual(server.cli(['no-such-command']).status, 0, 'an unknown command fails');
 });
 
+test('a PostgreSQL database needs an explicit secret key: serve and check --deploy refuse without one, and never echo the DSN', async () => {
+	const dsn = 'postgresql://gatehouse:Hunter2-db-password@127.0.0.1:1/gatehouse';
+	for (const args of [['serve'], ['check', '--deploy'], ['check']]) {
+		const r = server.cli(args, { env: { GATEHOUSE_DATABASE: dsn, GATEHOUSE_SECRET_KEY: '' } });
+		assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+		assert.match(r.stderr, /GATEHOUSE_SECRET_KEY/, `${args.join(' ')} names the setting`);
+		assert.doesNotMatch(r.stdout + r.stderr, /Hunter2/, 'the password in the DSN is never printed');
+	}
+	// with a key, the store is tried: an unreachable database is a clear failure, still without the password
+	const r = server.cli(['check'], { env: { GATEHOUSE_DATABASE: dsn, GATEHOUSE_SECRET_KEY: 'k'.repeat(50) } });
+	assert.equal(r.status, 1, r.stdout + r.stderr);
+	assert.doesNotMatch(r.stdout + r.stderr, /Hunter2/);
+	// a database setting that is neither SQLite nor PostgreSQL is refused without echoing it
+	const bad = server.cli(['check'], { env: { GATEHOUSE_DATABASE: 'mysql://root:Hunter2@db/x' } });
+	assert.equal(bad.status, 1);
+	assert.match(bad.stderr, /database must be sqlite:PATH, postgres:/);
+	assert.doesNotMatch(bad.stderr, /Hunter2/);
+});
+
 describe('with the default argon2 cost', () => {
 	let srv;
 	before(async () => {
