@@ -256,7 +256,7 @@ api_signup_confirm(struct request *r)
 	struct store_user u;
 	const char *key;
 	char kh[65];
-	int rc;
+	int rc, urc = STORE_NOTFOUND;
 
 	if (request_json(r, &body) != 0)
 		goto done;
@@ -277,8 +277,10 @@ api_signup_confirm(struct request *r)
 	rc = store_confirmation_take(st, kh, &c);
 	if (rc < 0)
 		goto fail;
-	if (rc == STORE_NOTFOUND || c.expires_at <= now_unix() || store_user_by_id(st, c.user_id, &u) != 0 ||
-	    strcmp(u.email, c.email) != 0 || !u.is_active) {
+	if (rc == 0 && (urc = store_user_by_id(st, c.user_id, &u)) < 0)
+		goto fail; /* the key goes back with the rollback: the link still works later */
+	if (rc == STORE_NOTFOUND || c.expires_at <= now_unix() || urc != 0 || strcmp(u.email, c.email) != 0 ||
+	    !u.is_active) {
 		/* a dead key: it stays deleted */
 		if (store_commit(st) != 0)
 			store_rollback(st);
@@ -384,15 +386,22 @@ done:
 
 /* ---- POST /api/password/reset/confirm/ ---- */
 
-/* The user named by uid whose token is valid right now, into u: 0, or -1. */
+/* The user named by uid whose token is valid right now, into u: 0, -1 (no such
+ * link), or -2 when the store could not answer (the link may be good: 503). */
 static int
 reset_user(struct request *r, const char *uid, const char *token, struct store_user *u)
 {
 	int64_t id;
+	int rc;
 
-	if (reset_uid_decode(uid, &id) != 0 || store_user_by_id(r->app->store, id, u) != 0 || !u->is_active)
+	if (reset_uid_decode(uid, &id) != 0)
 		return -1;
-	return reset_token_check(r->app->cfg.secret_key, u, token, now_unix(), r->app->cfg.reset_ttl);
+	if ((rc = store_user_by_id(r->app->store, id, u)) < 0)
+		return -2;
+	if (rc != 0 || !u->is_active)
+		return -1;
+	return reset_token_check(r->app->cfg.secret_key, u, token, now_unix(), r->app->cfg.reset_ttl) == 0 ? 0 :
+	                                                                                                    -1;
 }
 
 void
@@ -403,6 +412,7 @@ api_password_reset_confirm(struct request *r)
 	struct pwstate *ps;
 	const char *uid, *token, *pw;
 	size_t len = 0;
+	int rc;
 
 	if (request_json(r, &body) != 0)
 		goto done;
@@ -416,8 +426,11 @@ api_password_reset_confirm(struct request *r)
 	}
 	j = api_pwjob_new(r, sizeof(*ps));
 	ps = j->extra;
-	if (reset_user(r, uid, token, &ps->user) != 0) {
-		respond_error(r, 400, BAD_RESET);
+	if ((rc = reset_user(r, uid, token, &ps->user)) != 0) {
+		if (rc == -2)
+			api_respond_busy(r, NULL);
+		else
+			respond_error(r, 400, BAD_RESET);
 		goto done;
 	}
 	if ((pw = new_password_field(r, body, "new_password", ps->user.email, errors, &len)) == NULL) {
@@ -443,15 +456,19 @@ api_password_reset_confirm_finish(struct request *r)
 	struct store *st = r->app->store;
 	struct accounts_actor a;
 	struct store_user u;
+	int rc;
 
 	if (!j->hashed || store_begin(st) != 0) {
 		api_respond_busy(r, NULL);
 		return;
 	}
 	/* again, inside the transaction: only one use of a link can win */
-	if (reset_user(r, ps->uid, ps->token, &u) != 0) {
+	if ((rc = reset_user(r, ps->uid, ps->token, &u)) != 0) {
 		store_rollback(st);
-		respond_error(r, 400, BAD_RESET);
+		if (rc == -2)
+			api_respond_busy(r, NULL);
+		else
+			respond_error(r, 400, BAD_RESET);
 		return;
 	}
 	api_actor(r, &a);

@@ -99,7 +99,10 @@ step_social_user(struct ctx *c)
 	if (rc < 0)
 		return fail(c, SOCIAL_ERR_STORE, "%s", BUSY);
 	if (rc == STORE_NOTFOUND) {
-		if (c->link_user_id && store_user_by_id(c->st, c->link_user_id, &c->res->user) == 0)
+		/* the signed-in user to link to: a store failure must not read as "no such user" */
+		if (c->link_user_id && (rc = store_user_by_id(c->st, c->link_user_id, &c->res->user)) < 0)
+			return fail(c, SOCIAL_ERR_STORE, "%s", BUSY);
+		if (c->link_user_id && rc == 0)
 			c->have_user = true;
 		return 0;
 	}
