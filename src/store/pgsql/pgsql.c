@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,26 @@ conn_drop(struct conn *c)
 	c->next_try = 0; /* the next use tries again at once */
 }
 
+/* An idle connection the server closed (a restart, pg_terminate_backend, an idle timeout) has its
+ * goodbye or EOF waiting to be read: found before anything is sent, it is replaced, and even a write
+ * runs on the new one (nothing was sent on the old).  One poll() with no wait. */
+static bool
+conn_closed(struct conn *c)
+{
+	struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+
+	if (p.fd < 0)
+		goto closed;
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK)
+		return false;
+closed:
+	pg_log_down("connection lost", PQerrorMessage(c->pg));
+	conn_drop(c);
+	return true;
+}
+
 /* This thread's connection, connected; NULL while the database is unreachable (backing off), or
  * when a transaction lost its connection (nothing may run outside it until commit/rollback). */
 static struct conn *
@@ -350,7 +371,7 @@ conn_get_err(struct store *st, char *err, size_t errsz)
 	struct conn *c = conn_mine(im);
 	double now;
 
-	if (c->pg != NULL)
+	if (c->pg != NULL && (c->in_tx || !conn_closed(c)))
 		return c;
 	if (c->in_tx) {
 		snprintf(err, errsz, "the connection was lost inside a transaction");
