@@ -796,8 +796,9 @@ pg_open(struct store *st, const char *dsn, char *err, size_t errsz)
 	if (pthread_key_create(&im->tls, NULL) != 0)
 		fatal("pthread_key_create");
 	st->impl = im;
-	/* connect now so a bad DSN, password or host fails at start-up, not on the first request */
-	if (conn_get_err(st, cerr, sizeof(cerr)) == NULL) {
+	/* connect now so a bad DSN, password or host fails at start-up, not on the first request (the
+	 * caller prints the reason: no log line too) */
+	if ((conn_mine(im)->pg = connect_db(im, false, cerr, sizeof(cerr))) == NULL) {
 		snprintf(err, errsz, "postgres: cannot connect: %s", cerr);
 		st->ops->close(st);
 		st->impl = NULL;
