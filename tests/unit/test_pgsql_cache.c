@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/pgsql/pgsql_cache.c"
 #include "test.h"
@@ -23,6 +24,7 @@ cache_new(int ttl)
 	c->ttl = ttl;
 	pthread_mutex_init(&c->lock, NULL);
 	c->live = true;
+	c->listen_fd = -1;
 	c->stop[0] = c->stop[1] = -1;
 	return c;
 }
@@ -209,17 +211,48 @@ test_listener_down_means_no_cache(void)
 	session_of(30, 4, &s, &u);
 	pg_cache_put_session(c, pg_cache_epoch(c), &s, &u);
 	CHECK(has_session(c, 30));
-	set_live(c, false);
+	set_live(c, false, -1);
 	CHECK(!has_session(c, 30) && c->count == 0);
 	pg_cache_put_session(c, pg_cache_epoch(c), &s, &u);
 	CHECK(c->count == 0);
 	/* a read that began while it was down is not kept once it is back */
 	e = pg_cache_epoch(c);
-	set_live(c, true);
+	set_live(c, true, -1);
 	pg_cache_put_session(c, e, &s, &u);
 	CHECK(!has_session(c, 30));
 	pg_cache_put_session(c, pg_cache_epoch(c), &s, &u);
 	CHECK(has_session(c, 30));
+	cache_free(c);
+}
+
+/* a notification on its way (unread on the socket, or being handled) makes a hit a miss */
+static void
+test_notification_on_its_way_is_not_served_around(void)
+{
+	struct pg_cache *c = cache_new(60);
+	struct store_session s;
+	struct store_user u;
+	int fds[2];
+
+	CHECK(pipe(fds) == 0);
+	set_live(c, true, fds[0]);
+	session_of(35, 4, &s, &u);
+	pg_cache_put_session(c, pg_cache_epoch(c), &s, &u);
+	CHECK(has_session(c, 35));
+	CHECK(write(fds[1], "n", 1) == 1);
+	CHECK(!has_session(c, 35));
+	CHECK(c->count == 1); /* not dropped: the listener decides */
+	{
+		char b;
+		CHECK(read(fds[0], &b, 1) == 1);
+	}
+	set_reading(c, true);
+	CHECK(!has_session(c, 35));
+	set_reading(c, false);
+	CHECK(has_session(c, 35));
+	close(fds[0]);
+	close(fds[1]);
+	c->listen_fd = -1;
 	cache_free(c);
 }
 
@@ -347,6 +380,7 @@ main(void)
 	test_invalidations_drop_what_they_name();
 	test_touch_moves_forward_only();
 	test_listener_down_means_no_cache();
+	test_notification_on_its_way_is_not_served_around();
 	test_entries_expire_and_the_table_is_bounded();
 	test_notification_payloads();
 	test_threads();

@@ -54,6 +54,10 @@ struct pg_cache {
 	int count;
 	uint64_t epoch; /* bumped by every invalidation */
 	bool live;      /* the listener is LISTENing: hits and fills allowed */
+	/* the listener's socket (-1: none) and whether it is reading or handling what arrived: a
+	 * notification on its way is not served around (a hit then is a miss) */
+	int listen_fd;
+	bool reading;
 	pthread_t thread;
 	bool started;
 	int stop[2]; /* a byte on stop[1] ends the listener */
@@ -122,14 +126,19 @@ pg_cache_epoch(struct pg_cache *c)
 static struct entry *
 lookup(struct pg_cache *c, char kind, const char *key_hash, double now)
 {
+	struct pollfd p = { .fd = c->listen_fd, .events = POLLIN };
 	struct entry *e;
 
-	if (!c->live || (e = find(c, kind, key_hash)) == NULL)
+	if (!c->live || c->reading || (e = find(c, kind, key_hash)) == NULL)
 		return NULL;
 	if (e->expires <= now) {
 		unlink_entry(c, e);
 		return NULL;
 	}
+	/* something arrived that the listener has not read yet: it may revoke this very entry (one
+	 * poll() with no wait, on hits only) */
+	if (p.fd >= 0 && poll(&p, 1, 0) != 0)
+		return NULL;
 	return e;
 }
 
@@ -274,11 +283,21 @@ pg_cache_touch(struct pg_cache *c, char kind, int64_t id, int64_t when)
 
 /* the listener is up (LISTENing) or down: either way nothing cached before stays */
 static void
-set_live(struct pg_cache *c, bool live)
+set_live(struct pg_cache *c, bool live, int fd)
 {
 	pthread_mutex_lock(&c->lock);
 	flush_locked(c);
 	c->live = live;
+	c->listen_fd = fd;
+	c->reading = false;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+set_reading(struct pg_cache *c, bool reading)
+{
+	pthread_mutex_lock(&c->lock);
+	c->reading = reading;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -328,6 +347,8 @@ listen_on(struct pg_cache *c, PGconn *pg)
 			return true;
 		now = now_mono();
 		if (p[1].revents) {
+			/* from before the read until every notification read is handled, hits wait */
+			set_reading(c, true);
 			if (!PQconsumeInput(pg))
 				return false;
 			quiet_since = now;
@@ -335,6 +356,7 @@ listen_on(struct pg_cache *c, PGconn *pg)
 				notified(c, n->extra);
 				PQfreemem(n);
 			}
+			set_reading(c, false);
 			/* the heartbeat's answer */
 			while (ping_sent && !PQisBusy(pg)) {
 				PGresult *r = PQgetResult(pg);
@@ -394,9 +416,9 @@ listener_main(void *arg)
 			log_msg(LOG_INFO, "postgres: cache listener is back: the cache is on again");
 		was_down = false;
 		/* whatever was revoked while nobody listened is gone with the rest */
-		set_live(c, true);
+		set_live(c, true, PQsocket(pg));
 		stop = listen_on(c, pg);
-		set_live(c, false);
+		set_live(c, false, -1);
 		if (!stop) {
 			pg_log_down("cache listener lost its connection (the cache is bypassed)",
 			    PQerrorMessage(pg));
@@ -415,6 +437,7 @@ pg_cache_new(struct store *st, int ttl, char *err, size_t errsz)
 
 	c->st = st;
 	c->ttl = ttl;
+	c->listen_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	if (pipe2(c->stop, O_CLOEXEC) != 0) {
 		snprintf(err, errsz, "cache: pipe: %s", strerror(errno));
