@@ -117,6 +117,11 @@ pg_user_list(struct store *st, const char *search, int64_t offset, int limit,
 	struct user_cb cb = { each, ctx };
 	struct pg_params p = { 0 };
 
+	/* PostgreSQL refuses text that is not UTF-8, and holds none: such a search matches nothing
+	 * (as on SQLite), it is not an error */
+	*total = 0;
+	if (search && !utf8_valid(search, strlen(search)))
+		return 0;
 	pg_text(&p, search && *search ? search : NULL);
 	if (pg_count(st, ST_USER_COUNT, &p, total) != 0)
 		return -1;
@@ -207,8 +212,13 @@ pg_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offs
 {
 	struct audit_cb cb = { each, ctx };
 	struct pg_params p = { 0 };
-	char *prefix = audit_filter(&p, f);
+	char *prefix;
 	int rc = -1;
+
+	*total = 0;
+	if (f->event && !utf8_valid(f->event, strlen(f->event)))
+		return 0; /* no event is named so (see pg_user_list) */
+	prefix = audit_filter(&p, f);
 
 	if (pg_count(st, ST_AUDIT_COUNT, &p, total) == 0) {
 		pg_int(&p, limit);
