@@ -1,18 +1,15 @@
 /*
- * store/pgsql — the shared backend, through libpq.  One connection per
- * thread that uses the store, opened on first use and again after it is lost
- * (with backoff, so a database that is down costs a request nothing but a
- * quick -1); every query a statement prepared on that connection, every value
- * a text parameter (docs/style.md rule 14).  The only file that opens
- * connections; pgsql_mail.c, pgsql_admin.c, pgsql_social.c and
- * pgsql_throttle.c hold the rest of the ops, pgsql_cache.c the session and
- * token cache.  Must never receive a raw session key or token, nor print the
- * DSN (it may hold a password).
+ * store/pgsql — the shared backend, through libpq: the SQL of every
+ * statement, open and close, migrations (under an advisory lock) and the
+ * schema check, users, sessions, tokens, and the ops table.  One connection
+ * per thread that uses the store, every query a prepared statement with text
+ * parameters (docs/style.md rule 14): pgsql_conn.c; pgsql_mail.c,
+ * pgsql_admin.c, pgsql_social.c and pgsql_throttle.c hold the rest of the
+ * ops, pgsql_cache.c the session and token cache.  Must never receive a raw
+ * session key or token, nor print the DSN (it may hold a password).
  */
 #include "store/store.h"
 
-#include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +34,7 @@ extern const size_t postgres_migrations_count;
 	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
 #define NUSER_COLS 11
 
-/* a lost connection is tried again at once, then after 100 ms doubling up to 2 s */
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS   2000
-/* one "database down" line per this many seconds, however many requests fail */
-#define LOG_DOWN_EVERY 10.0
-
-static const char *stmt_sql[ST_COUNT] = {
+const char *const pg_stmt_sql[ST_COUNT] = {
 	/* ON CONFLICT DO NOTHING: a taken key is "no row", not an error that would abort the caller's
 	 * transaction (SQLite reports it and goes on; signup queues a mail after a taken address) */
 	[ST_USER_CREATE] = "INSERT INTO users (email, password, first_name, last_name, is_active, is_staff,"
@@ -173,596 +164,6 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_PING] = "SELECT 1",
 };
 
-/* an invalidation made inside a transaction, made again once it commits */
-struct pending {
-	char kind;
-	int64_t id;
-	char key_hash[STORE_KEYHASH_LEN + 1];
-};
-#define NPENDING 8
-
-struct conn {
-	PGconn *pg; /* NULL: not connected (never opened, lost, or backing off) */
-	bool prepared[ST_COUNT];
-	bool in_tx;      /* between begin and commit/rollback, even when the connection was lost */
-	double next_try; /* now_mono() before which no new connection is tried */
-	int backoff_ms;  /* 0 after a success */
-	struct pending pend[NPENDING];
-	int npend;
-	bool pend_overflow; /* more than NPENDING: flush the whole cache at commit */
-	struct conn *next;
-};
-
-struct pgsql_impl {
-	char *dsn;
-	/* the DSN's own options plus our statement_timeout, set after it; NULL when the DSN has no
-	 * options (ours go before it) or sets statement_timeout itself */
-	char *options;
-	bool dsn_has_options;
-	pthread_mutex_t lock; /* guards conns */
-	struct conn *conns;   /* every connection, to close them all */
-	pthread_key_t tls;    /* this thread's connection */
-	struct pg_cache *cache;
-};
-
-/* the default statement_timeout: a query stuck on a lock fails rather than holding a request */
-#define STATEMENT_TIMEOUT "-c statement_timeout=10000"
-
-static pthread_mutex_t down_lock = PTHREAD_MUTEX_INITIALIZER;
-static double down_logged;  /* now_mono() of the last "down" line */
-static unsigned down_quiet; /* lines left out since */
-static bool down;           /* a "down" line went out and no "back" yet */
-
-/* PQerrorMessage ends with a newline and may hold several lines: the first */
-static void
-first_line(const char *msg, char *out, size_t outsz)
-{
-	size_t n = msg ? strcspn(msg, "\n") : 0;
-
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, msg ? msg : "", n);
-	out[n] = '\0';
-}
-
-void
-pg_log_down(const char *what, const char *detail)
-{
-	double now = now_mono();
-	char line[256];
-
-	first_line(detail, line, sizeof(line));
-	pthread_mutex_lock(&down_lock);
-	down = true;
-	if (down_logged == 0 || now - down_logged >= LOG_DOWN_EVERY) {
-		if (down_quiet)
-			log_msg(LOG_ERROR, "postgres: %s: %s (%u more since the last report)", what, line,
-			    down_quiet);
-		else
-			log_msg(LOG_ERROR, "postgres: %s: %s", what, line);
-		down_logged = now;
-		down_quiet = 0;
-	} else
-		down_quiet++;
-	pthread_mutex_unlock(&down_lock);
-}
-
-static void
-log_back(void)
-{
-	pthread_mutex_lock(&down_lock);
-	if (down) {
-		log_msg(LOG_INFO, "postgres: connected again");
-		down = false;
-		down_logged = 0;
-		down_quiet = 0;
-	}
-	pthread_mutex_unlock(&down_lock);
-}
-
-/* notices (e.g. "relation already exists, skipping") are not errors: debug only */
-static void
-on_notice(void *arg, const char *message)
-{
-	char line[256];
-
-	(void)arg;
-	first_line(message, line, sizeof(line));
-	log_msg(LOG_DEBUG, "postgres: %s", line);
-}
-
-/* Defaults go before "dbname" so the DSN's own settings win; application_name for the listener
- * and the merged options go after it. */
-static PGconn *
-connect_db(struct pgsql_impl *im, bool listener, char *err, size_t errsz)
-{
-	const char *kw[16], *val[16];
-	int n = 0;
-	PGconn *pg;
-
-	kw[n] = "connect_timeout", val[n++] = "5";
-	kw[n] = "application_name", val[n++] = "gatehouse";
-	kw[n] = "client_encoding", val[n++] = "UTF8";
-	kw[n] = "keepalives", val[n++] = "1";
-	kw[n] = "keepalives_idle", val[n++] = "10";
-	kw[n] = "keepalives_interval", val[n++] = "5";
-	kw[n] = "keepalives_count", val[n++] = "3";
-	kw[n] = "tcp_user_timeout", val[n++] = "20000";
-	if (!im->dsn_has_options)
-		kw[n] = "options", val[n++] = STATEMENT_TIMEOUT;
-	kw[n] = "dbname", val[n++] = im->dsn;
-	if (im->options)
-		kw[n] = "options", val[n++] = im->options;
-	if (listener)
-		kw[n] = "application_name", val[n++] = "gatehouse-listen";
-	kw[n] = NULL, val[n] = NULL;
-	pg = PQconnectdbParams(kw, val, 1);
-	if (pg == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return NULL;
-	}
-	if (PQstatus(pg) != CONNECTION_OK) {
-		first_line(PQerrorMessage(pg), err, errsz);
-		PQfinish(pg);
-		return NULL;
-	}
-	PQsetNoticeProcessor(pg, on_notice, NULL);
-	return pg;
-}
-
-PGconn *
-pg_connect_listener(struct store *st, char *err, size_t errsz)
-{
-	return connect_db(st->impl, true, err, errsz);
-}
-
-static struct conn *
-conn_mine(struct pgsql_impl *im)
-{
-	struct conn *c = pthread_getspecific(im->tls);
-
-	if (c != NULL)
-		return c;
-	c = xcalloc(1, sizeof(*c));
-	pthread_mutex_lock(&im->lock);
-	c->next = im->conns;
-	im->conns = c;
-	pthread_mutex_unlock(&im->lock);
-	pthread_setspecific(im->tls, c);
-	return c;
-}
-
-static void
-conn_drop(struct conn *c)
-{
-	if (c->pg)
-		PQfinish(c->pg);
-	c->pg = NULL;
-	memset(c->prepared, 0, sizeof(c->prepared));
-	c->next_try = 0; /* the next use tries again at once */
-}
-
-/* An idle connection the server closed (a restart, pg_terminate_backend, an idle timeout) has its
- * goodbye or EOF waiting to be read: found before anything is sent, it is replaced, and even a write
- * runs on the new one (nothing was sent on the old).  One poll() with no wait. */
-static bool
-conn_closed(struct conn *c)
-{
-	struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
-
-	if (p.fd < 0)
-		goto closed;
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	if (PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK)
-		return false;
-closed:
-	pg_log_down("connection lost", PQerrorMessage(c->pg));
-	conn_drop(c);
-	return true;
-}
-
-/* This thread's connection, connected; NULL while the database is unreachable (backing off), or
- * when a transaction lost its connection (nothing may run outside it until commit/rollback). */
-static struct conn *
-conn_get_err(struct store *st, char *err, size_t errsz)
-{
-	struct pgsql_impl *im = st->impl;
-	struct conn *c = conn_mine(im);
-	double now;
-
-	if (c->pg != NULL && (c->in_tx || !conn_closed(c)))
-		return c;
-	if (c->in_tx) {
-		snprintf(err, errsz, "the connection was lost inside a transaction");
-		return NULL;
-	}
-	now = now_mono();
-	if (now < c->next_try) {
-		snprintf(err, errsz, "database unreachable, next try in %.0f ms", (c->next_try - now) * 1000);
-		return NULL;
-	}
-	if ((c->pg = connect_db(im, false, err, errsz)) == NULL) {
-		pg_log_down("cannot connect", err);
-		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_FIRST_MS;
-		if (c->backoff_ms > BACKOFF_MAX_MS)
-			c->backoff_ms = BACKOFF_MAX_MS;
-		c->next_try = now + c->backoff_ms / 1000.0;
-		return NULL;
-	}
-	c->backoff_ms = 0;
-	memset(c->prepared, 0, sizeof(c->prepared));
-	log_back();
-	return c;
-}
-
-static struct conn *
-conn_get(struct store *st)
-{
-	char err[256];
-
-	return conn_get_err(st, err, sizeof(err));
-}
-
-void
-pg_int(struct pg_params *p, int64_t v)
-{
-	if (p->n >= PG_MAXPARAMS)
-		fatal("pgsql: too many parameters");
-	snprintf(p->num[p->n], sizeof(p->num[p->n]), "%" PRId64, v);
-	p->v[p->n] = p->num[p->n];
-	p->n++;
-}
-
-void
-pg_text(struct pg_params *p, const char *s)
-{
-	if (p->n >= PG_MAXPARAMS)
-		fatal("pgsql: too many parameters");
-	p->v[p->n++] = s;
-}
-
-/* the connection is gone (or the server is going away): it is of no further use */
-static bool
-conn_lost(PGconn *pg, const PGresult *r)
-{
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-
-	if (PQstatus(pg) == CONNECTION_BAD)
-		return true;
-	return state != NULL &&
-	    (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-	        strcmp(state, "57P03") == 0);
-}
-
-/* A failed call on c: STORE_CONFLICT for an integrity violation, else -1, logged; a lost
- * connection is dropped (the next use reconnects).  *lost says which. */
-static int
-failed(struct conn *c, PGresult *r, const char *what, bool *lost)
-{
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	char line[256];
-
-	*lost = conn_lost(c->pg, r);
-	if (*lost) {
-		pg_log_down("connection lost", PQerrorMessage(c->pg));
-		conn_drop(c);
-		return -1;
-	}
-	if (state != NULL && strncmp(state, "23", 2) == 0)
-		return STORE_CONFLICT;
-	first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg), line, sizeof(line));
-	log_msg(LOG_ERROR, "postgres: %s: %s", what, line);
-	return -1;
-}
-
-PGresult *
-pg_run(struct store *st, enum stmt which, const struct pg_params *p, int *rc)
-{
-	/* a read that found its connection dead (e.g. the server restarted while it was idle) may run
-	 * again at once on a new one; a write may have committed before the answer was lost: never */
-	bool retry = strncmp(stmt_sql[which], "SELECT", 6) == 0;
-	struct conn *c;
-	char name[16];
-	bool lost;
-
-	snprintf(name, sizeof(name), "gh%d", (int)which);
-	for (;;) {
-		PGresult *r;
-		ExecStatusType es;
-
-		if ((c = conn_get(st)) == NULL) {
-			*rc = -1;
-			return NULL;
-		}
-		retry = retry && !c->in_tx;
-		if (!c->prepared[which]) {
-			r = PQprepare(c->pg, name, stmt_sql[which], 0, NULL);
-			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-				*rc = failed(c, r, stmt_sql[which], &lost);
-				PQclear(r);
-				if (*rc == STORE_CONFLICT)
-					*rc = -1;
-				if (lost && retry) {
-					retry = false;
-					continue;
-				}
-				return NULL;
-			}
-			PQclear(r);
-			c->prepared[which] = true;
-		}
-		r = PQexecPrepared(c->pg, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
-		es = PQresultStatus(r);
-		if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
-			*rc = 0;
-			return r;
-		}
-		*rc = failed(c, r, stmt_sql[which], &lost);
-		PQclear(r);
-		if (lost && retry) {
-			retry = false;
-			continue;
-		}
-		return NULL;
-	}
-}
-
-int
-pg_write(struct store *st, enum stmt which, const struct pg_params *p, int64_t *changed)
-{
-	int rc;
-	PGresult *r = pg_run(st, which, p, &rc);
-
-	if (changed)
-		*changed = 0;
-	if (r == NULL)
-		return rc;
-	if (changed)
-		*changed = strtoll(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
-	return 0;
-}
-
-int
-pg_insert(struct store *st, enum stmt which, const struct pg_params *p, int64_t *id)
-{
-	int rc;
-	PGresult *r = pg_run(st, which, p, &rc);
-
-	if (r == NULL)
-		return rc;
-	rc = PQntuples(r) == 1 ? 0 : STORE_CONFLICT;
-	if (rc == 0 && id)
-		*id = pg_col_int(r, 0, 0);
-	PQclear(r);
-	return rc;
-}
-
-PGresult *
-pg_one(struct store *st, enum stmt which, const struct pg_params *p, int *rc)
-{
-	PGresult *r = pg_run(st, which, p, rc);
-
-	if (r == NULL)
-		return NULL;
-	if (PQntuples(r) < 1) {
-		PQclear(r);
-		*rc = STORE_NOTFOUND;
-		return NULL;
-	}
-	return r;
-}
-
-int
-pg_each_row(struct store *st, enum stmt which, const struct pg_params *p,
-    void (*row)(const PGresult *, int, void *), void *ctx)
-{
-	int rc, n;
-	PGresult *r = pg_run(st, which, p, &rc);
-
-	if (r == NULL)
-		return -1;
-	n = PQntuples(r);
-	for (int i = 0; i < n; i++)
-		row(r, i, ctx);
-	PQclear(r);
-	return 0;
-}
-
-int
-pg_count(struct store *st, enum stmt which, const struct pg_params *p, int64_t *total)
-{
-	int rc;
-	PGresult *r = pg_one(st, which, p, &rc);
-
-	if (r == NULL)
-		return -1;
-	*total = pg_col_int(r, 0, 0);
-	PQclear(r);
-	return 0;
-}
-
-int
-pg_delete_owned(struct store *st, enum stmt which, int64_t id, int64_t user_id)
-{
-	struct pg_params p = { 0 };
-	int64_t changed;
-	int rc;
-
-	pg_int(&p, id);
-	pg_int(&p, user_id);
-	if ((rc = pg_write(st, which, &p, &changed)) != 0)
-		return rc;
-	return changed == 0 ? STORE_NOTFOUND : 0;
-}
-
-void
-pg_col_text(const PGresult *r, int row, int col, char *out, size_t outsz)
-{
-	strlcpy_ok(out, PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col), outsz);
-}
-
-int64_t
-pg_col_int(const PGresult *r, int row, int col)
-{
-	if (PQgetisnull(r, row, col))
-		return 0;
-	return strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-void
-pg_read_user(const PGresult *r, int row, int i, struct store_user *u)
-{
-	u->id = pg_col_int(r, row, i);
-	pg_col_text(r, row, i + 1, u->email, sizeof(u->email));
-	pg_col_text(r, row, i + 2, u->first_name, sizeof(u->first_name));
-	pg_col_text(r, row, i + 3, u->last_name, sizeof(u->last_name));
-	u->is_active = pg_col_int(r, row, i + 4) != 0;
-	u->is_staff = pg_col_int(r, row, i + 5) != 0;
-	u->is_superuser = pg_col_int(r, row, i + 6) != 0;
-	u->email_verified = pg_col_int(r, row, i + 7) != 0;
-	u->date_joined = pg_col_int(r, row, i + 8);
-	u->last_login = pg_col_int(r, row, i + 9); /* NULL reads as 0 */
-	pg_col_text(r, row, i + 10, u->auth_hash, sizeof(u->auth_hash));
-	u->password[0] = '\0';
-}
-
-/* ---- transactions ---- */
-
-/* a plain command on c (BEGIN, COMMIT, ROLLBACK): its result, or NULL with c dropped when lost */
-static PGresult *
-command(struct conn *c, const char *sql, bool *lost)
-{
-	PGresult *r = PQexec(c->pg, sql);
-
-	*lost = false;
-	if (PQresultStatus(r) == PGRES_COMMAND_OK)
-		return r;
-	failed(c, r, sql, lost);
-	PQclear(r);
-	return NULL;
-}
-
-int
-pg_begin(struct store *st)
-{
-	struct conn *c = conn_get(st);
-	PGresult *r;
-	bool lost;
-
-	if (c == NULL)
-		return -1;
-	if (c->in_tx) {
-		log_msg(LOG_ERROR, "postgres: BEGIN inside a transaction");
-		return -1;
-	}
-	/* nothing has happened yet: a connection found dead is replaced once */
-	if ((r = command(c, "BEGIN", &lost)) == NULL && lost && (c = conn_get(st)) != NULL)
-		r = command(c, "BEGIN", &lost);
-	if (r == NULL)
-		return -1;
-	PQclear(r);
-	c->in_tx = true;
-	c->npend = 0;
-	c->pend_overflow = false;
-	return 0;
-}
-
-int
-pg_commit(struct store *st)
-{
-	struct pgsql_impl *im = st->impl;
-	struct conn *c = pthread_getspecific(im->tls);
-	PGresult *r;
-	bool lost, ok = false;
-
-	if (c == NULL || !c->in_tx) {
-		log_msg(LOG_ERROR, "postgres: COMMIT without a transaction");
-		return -1;
-	}
-	c->in_tx = false;
-	if (c->pg == NULL)
-		return -1; /* lost on the way: whatever it did is rolled back (or unknown): failed */
-	if ((r = command(c, "COMMIT", &lost)) != NULL) {
-		/* a transaction that had failed answers COMMIT with ROLLBACK */
-		ok = strcmp(PQcmdStatus(r), "COMMIT") == 0;
-		PQclear(r);
-	}
-	if (ok && im->cache) {
-		if (c->pend_overflow)
-			pg_cache_flush(im->cache);
-		else
-			for (int i = 0; i < c->npend; i++)
-				pg_cache_drop(im->cache, c->pend[i].kind, c->pend[i].id, c->pend[i].key_hash);
-	}
-	c->npend = 0;
-	c->pend_overflow = false;
-	if (!ok && r != NULL)
-		log_msg(LOG_WARN, "postgres: a transaction failed and was rolled back");
-	return ok ? 0 : -1;
-}
-
-void
-pg_rollback(struct store *st)
-{
-	struct pgsql_impl *im = st->impl;
-	struct conn *c = pthread_getspecific(im->tls);
-	PGresult *r;
-	bool lost;
-
-	if (c == NULL || !c->in_tx)
-		return; /* a failed commit already ended it */
-	c->in_tx = false;
-	c->npend = 0;
-	c->pend_overflow = false;
-	if (c->pg != NULL && (r = command(c, "ROLLBACK", &lost)) != NULL)
-		PQclear(r);
-}
-
-bool
-pg_in_transaction(struct store *st)
-{
-	struct pgsql_impl *im = st->impl;
-	struct conn *c = pthread_getspecific(im->tls);
-
-	return c != NULL && c->in_tx;
-}
-
-/* ---- the cache's hooks ---- */
-
-struct pg_cache *
-pg_cache_of(struct store *st)
-{
-	struct pgsql_impl *im = st->impl;
-
-	return im->cache;
-}
-
-void
-pg_invalidate(struct store *st, char kind, int64_t id, const char *key_hash)
-{
-	struct pgsql_impl *im = st->impl;
-	struct conn *c;
-
-	if (im->cache == NULL)
-		return;
-	pg_cache_drop(im->cache, kind, id, key_hash);
-	/* inside a transaction the change is not visible yet: a read on another thread may cache the
-	 * old row again before the commit; drop it once more then */
-	c = pthread_getspecific(im->tls);
-	if (c == NULL || !c->in_tx)
-		return;
-	if (c->npend == NPENDING) {
-		c->pend_overflow = true;
-		return;
-	}
-	c->pend[c->npend].kind = kind;
-	c->pend[c->npend].id = id;
-	strlcpy_ok(c->pend[c->npend].key_hash, key_hash ? key_hash : "", sizeof(c->pend[c->npend].key_hash));
-	c->npend++;
-}
-
 /* ---- open, close, schema ---- */
 
 static int
@@ -774,7 +175,7 @@ pg_open(struct store *st, const char *dsn, char *err, size_t errsz)
 
 	/* checked here so a typo is reported as one, not as a failed connection */
 	if ((opts = PQconninfoParse(dsn, &perr)) == NULL) {
-		first_line(perr ? perr : "out of memory", cerr, sizeof(cerr));
+		pg_first_line(perr ? perr : "out of memory", cerr, sizeof(cerr));
 		snprintf(err, errsz, "postgres: invalid connection string: %s", cerr);
 		PQfreemem(perr);
 		return -1;
@@ -798,7 +199,7 @@ pg_open(struct store *st, const char *dsn, char *err, size_t errsz)
 	st->impl = im;
 	/* connect now so a bad DSN, password or host fails at start-up, not on the first request (the
 	 * caller prints the reason: no log line too) */
-	if ((conn_mine(im)->pg = connect_db(im, false, cerr, sizeof(cerr))) == NULL) {
+	if ((pg_conn_mine(im)->pg = pg_connect(im, false, cerr, sizeof(cerr))) == NULL) {
 		snprintf(err, errsz, "postgres: cannot connect: %s", cerr);
 		st->ops->close(st);
 		st->impl = NULL;
@@ -811,7 +212,7 @@ static void
 pg_close(struct store *st)
 {
 	struct pgsql_impl *im = st->impl;
-	struct conn *c, *next;
+	struct pg_conn *c, *next;
 
 	if (im == NULL)
 		return;
@@ -842,7 +243,7 @@ mig_exec(PGconn *pg, const char *sql, const char *what, char *err, size_t errsz)
 	int ret = 0;
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-		first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(pg), line, sizeof(line));
+		pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(pg), line, sizeof(line));
 		snprintf(err, errsz, "postgres: %s: %s", what, line);
 		ret = -1;
 	}
@@ -864,7 +265,7 @@ schema_version(PGconn *pg, char *err, size_t errsz)
 	else if ((state = PQresultErrorField(r, PG_DIAG_SQLSTATE)) != NULL && strcmp(state, "42P01") == 0)
 		v = -2;
 	else {
-		first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(pg), line, sizeof(line));
+		pg_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(pg), line, sizeof(line));
 		snprintf(err, errsz, "postgres: cannot read the schema version: %s", line);
 	}
 	PQclear(r);
@@ -874,12 +275,12 @@ schema_version(PGconn *pg, char *err, size_t errsz)
 static int
 pg_migrate(struct store *st, int *applied, char *err, size_t errsz)
 {
-	struct conn *c;
+	struct pg_conn *c;
 	int current, n = (int)postgres_migrations_count;
 	char cerr[256], what[64];
 
 	*applied = 0;
-	if ((c = conn_get_err(st, cerr, sizeof(cerr))) == NULL) {
+	if ((c = pg_conn_get(st, cerr, sizeof(cerr))) == NULL) {
 		snprintf(err, errsz, "postgres: cannot connect: %s", cerr);
 		return -1;
 	}
@@ -920,7 +321,7 @@ pg_migrate(struct store *st, int *applied, char *err, size_t errsz)
 	return 0;
 fail:
 	if (PQstatus(c->pg) == CONNECTION_BAD)
-		conn_drop(c);
+		pg_conn_drop(c);
 	else
 		PQclear(PQexec(c->pg, "ROLLBACK"));
 	*applied = 0;
@@ -930,11 +331,11 @@ fail:
 static int
 pg_schema_check(struct store *st, char *err, size_t errsz)
 {
-	struct conn *c;
+	struct pg_conn *c;
 	int current, n = (int)postgres_migrations_count;
 	char cerr[256];
 
-	if ((c = conn_get_err(st, cerr, sizeof(cerr))) == NULL) {
+	if ((c = pg_conn_get(st, cerr, sizeof(cerr))) == NULL) {
 		snprintf(err, errsz, "postgres: cannot connect: %s", cerr);
 		return -1;
 	}

@@ -1,12 +1,14 @@
 /*
  * store/pgsql_int — what the PostgreSQL backend's files share: the statement
- * table's names, parameters as text, the helpers that run a prepared
- * statement on this thread's connection and read its rows, and the session
- * and token cache (pgsql_cache.c).  Private to src/store/pgsql/.
+ * table, the connection slots, parameters as text, the helpers that run a
+ * prepared statement on this thread's connection and read its rows
+ * (pgsql_conn.c), and the session and token cache (pgsql_cache.c).  Private
+ * to src/store/pgsql/; the only header above libpq-fe.h.
  */
 #ifndef GATEHOUSE_PGSQL_INT_H
 #define GATEHOUSE_PGSQL_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -71,6 +73,55 @@ enum stmt {
 	ST_COUNT
 };
 
+/* the SQL of each statement (pgsql.c), prepared on each connection as "gh<number>" */
+extern const char *const pg_stmt_sql[ST_COUNT];
+
+/* an invalidation made inside a transaction, made again once it commits */
+struct pending {
+	char kind;
+	int64_t id;
+	char key_hash[STORE_KEYHASH_LEN + 1];
+};
+#define NPENDING 8
+
+struct pg_conn {
+	PGconn *pg; /* NULL: not connected (never opened, lost, or backing off) */
+	bool prepared[ST_COUNT];
+	bool in_tx;      /* between begin and commit/rollback, even when the connection was lost */
+	double next_try; /* now_mono() before which no new connection is tried */
+	int backoff_ms;  /* 0 after a success */
+	struct pending pend[NPENDING];
+	int npend;
+	bool pend_overflow; /* more than NPENDING: flush the whole cache at commit */
+	struct pg_conn *next;
+};
+
+struct pgsql_impl {
+	char *dsn;
+	/* the DSN's own options plus our statement_timeout, set after it; NULL when the DSN has no
+	 * options (ours go before it) or sets statement_timeout itself */
+	char *options;
+	bool dsn_has_options;
+	pthread_mutex_t lock;  /* guards conns */
+	struct pg_conn *conns; /* every connection, to close them all */
+	pthread_key_t tls;     /* this thread's connection */
+	struct pg_cache *cache;
+};
+
+/* the default statement_timeout: a query stuck on a lock fails rather than holding a request */
+#define STATEMENT_TIMEOUT "-c statement_timeout=10000"
+
+/* pgsql_conn.c: connections (see there).  pg_connect: a new connection with our defaults, or NULL
+ * with err (libpq's first line); pg_conn_mine: this thread's slot, made on first use; pg_conn_get:
+ * the slot connected, or NULL with err (down, backing off, or lost inside a transaction);
+ * pg_conn_drop: close it, the next use reconnects at once. */
+PGconn *pg_connect(struct pgsql_impl *im, bool listener, char *err, size_t errsz);
+struct pg_conn *pg_conn_mine(struct pgsql_impl *im);
+struct pg_conn *pg_conn_get(struct store *st, char *err, size_t errsz);
+void pg_conn_drop(struct pg_conn *c);
+/* the first line of a libpq message (they end with a newline) */
+void pg_first_line(const char *msg, char *out, size_t outsz);
+
 /* A statement's parameters, all sent as text (numbers written out here). */
 #define PG_MAXPARAMS 12
 struct pg_params {
@@ -119,7 +170,7 @@ bool pg_in_transaction(struct store *st);
 struct pg_cache *pg_cache_of(struct store *st);
 void pg_invalidate(struct store *st, char kind, int64_t id, const char *key_hash);
 
-/* pgsql.c: what the cache's listener needs to open its own connection */
+/* pgsql_conn.c: the cache listener's own connection (application_name gatehouse-listen) */
 PGconn *pg_connect_listener(struct store *st, char *err, size_t errsz);
 /* log a lost or refused connection, at most once every few seconds */
 void pg_log_down(const char *what, const char *detail);
