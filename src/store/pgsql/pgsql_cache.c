@@ -388,10 +388,12 @@ listener_main(void *arg)
 
 	for (;;) {
 		char err[256] = "";
-		PGconn *pg = pg_connect_listener(c->st, err, sizeof(err));
-		PGresult *r = NULL;
 		bool stop;
+		PGconn *pg = pg_connect_listener(c->st, c->stop[0], &stop, err, sizeof(err));
+		PGresult *r = NULL;
 
+		if (stop)
+			return NULL;
 		if (pg != NULL) {
 			r = PQexec(pg, "LISTEN gatehouse_revoke");
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {

@@ -8,6 +8,7 @@
  * and results as text; transactions, and the invalidations they hold back
  * until their commit.  Must never print the DSN (it may hold a password).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,6 +25,10 @@
 /* a lost connection is tried again at once, then after 100 ms doubling up to 2 s */
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   2000
+/* seconds a new connection may take */
+#define CONNECT_TIMEOUT_S 5
+#define STR(x)            #x
+#define XSTR(x)           STR(x)
 /* one "database down" line per this many seconds, however many requests fail */
 #define LOG_DOWN_EVERY 10.0
 
@@ -90,16 +95,15 @@ on_notice(void *arg, const char *message)
 	log_msg(LOG_DEBUG, "postgres: %s", line);
 }
 
-/* Defaults go before "dbname" so the DSN's own settings win; application_name for the listener
- * and the merged options go after it. */
-PGconn *
-pg_connect(struct pgsql_impl *im, bool listener, char *err, size_t errsz)
+/* the libpq settings of every connection (kw/val: 16 slots, NULL-terminated).  Defaults go before
+ * "dbname" so the DSN's own settings win; the merged options and the listener's application_name
+ * go after it. */
+static void
+conn_params(struct pgsql_impl *im, bool listener, const char **kw, const char **val)
 {
-	const char *kw[16], *val[16];
 	int n = 0;
-	PGconn *pg;
 
-	kw[n] = "connect_timeout", val[n++] = "5";
+	kw[n] = "connect_timeout", val[n++] = XSTR(CONNECT_TIMEOUT_S);
 	kw[n] = "application_name", val[n++] = "gatehouse";
 	kw[n] = "client_encoding", val[n++] = "UTF8";
 	kw[n] = "keepalives", val[n++] = "1";
@@ -115,6 +119,15 @@ pg_connect(struct pgsql_impl *im, bool listener, char *err, size_t errsz)
 	if (listener)
 		kw[n] = "application_name", val[n++] = "gatehouse-listen";
 	kw[n] = NULL, val[n] = NULL;
+}
+
+PGconn *
+pg_connect(struct pgsql_impl *im, bool listener, char *err, size_t errsz)
+{
+	const char *kw[16], *val[16];
+	PGconn *pg;
+
+	conn_params(im, listener, kw, val);
 	pg = PQconnectdbParams(kw, val, 1);
 	if (pg == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -129,10 +142,51 @@ pg_connect(struct pgsql_impl *im, bool listener, char *err, size_t errsz)
 	return pg;
 }
 
+/* libpq's non-blocking connect, so close() never waits for a database that does not answer; it
+ * does not apply connect_timeout itself */
 PGconn *
-pg_connect_listener(struct store *st, char *err, size_t errsz)
+pg_connect_listener(struct store *st, int stop_fd, bool *stopped, char *err, size_t errsz)
 {
-	return pg_connect(st->impl, true, err, errsz);
+	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+	double deadline = now_mono() + CONNECT_TIMEOUT_S;
+	const char *kw[16], *val[16];
+	PGconn *pg;
+
+	*stopped = false;
+	conn_params(st->impl, true, kw, val);
+	if ((pg = PQconnectStartParams(kw, val, 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	while (PQstatus(pg) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+		struct pollfd p[2] = { { .fd = stop_fd, .events = POLLIN },
+			{ .fd = PQsocket(pg), .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT } };
+		double left = deadline - now_mono();
+		int rc;
+
+		if (left <= 0) {
+			snprintf(err, errsz, "timeout expired");
+			PQfinish(pg);
+			return NULL;
+		}
+		rc = poll(p, 2, (int)(left * 1000) + 1);
+		if (rc < 0 && errno != EINTR)
+			break;
+		if (p[0].revents) {
+			*stopped = true;
+			PQfinish(pg);
+			return NULL;
+		}
+		if (p[1].revents)
+			ps = PQconnectPoll(pg);
+	}
+	if (ps != PGRES_POLLING_OK || PQstatus(pg) != CONNECTION_OK) {
+		pg_first_line(PQerrorMessage(pg), err, errsz);
+		PQfinish(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg, on_notice, NULL);
+	return pg;
 }
 
 struct pg_conn *

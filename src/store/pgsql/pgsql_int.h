@@ -171,7 +171,8 @@ struct pg_cache *pg_cache_of(struct store *st);
 void pg_invalidate(struct store *st, char kind, int64_t id, const char *key_hash);
 
 /* pgsql_conn.c: the cache listener's own connection (application_name gatehouse-listen) */
-PGconn *pg_connect_listener(struct store *st, char *err, size_t errsz);
+/* NULL with err, or with *stopped when a byte arrived on stop_fd first (close() is waiting) */
+PGconn *pg_connect_listener(struct store *st, int stop_fd, bool *stopped, char *err, size_t errsz);
 /* log a lost or refused connection, at most once every few seconds */
 void pg_log_down(const char *what, const char *detail);
 
