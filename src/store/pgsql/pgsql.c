@@ -286,7 +286,9 @@ pg_migrate(struct store *st, int *applied, char *err, size_t errsz)
 	}
 	/* the lock first: two instances migrating at once queue here, and the second finds the work
 	 * done (CREATE TABLE IF NOT EXISTS alone races: both may try to create it) */
-	if (mig_exec(c->pg, "BEGIN", "BEGIN", err, errsz) != 0)
+	/* no statement_timeout here: a migration may rewrite a large table, and a second `gatehouse
+	 * migrate` waits on the lock for as long as the first one takes */
+	if (mig_exec(c->pg, "BEGIN; SET LOCAL statement_timeout = 0", "BEGIN", err, errsz) != 0)
 		goto fail;
 	if (mig_exec(c->pg, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", "migration lock", err, errsz) !=
 	        0 ||

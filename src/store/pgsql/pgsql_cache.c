@@ -352,12 +352,7 @@ listen_on(struct pg_cache *c, PGconn *pg)
 			if (!PQconsumeInput(pg))
 				return false;
 			quiet_since = now;
-			while ((n = PQnotifies(pg)) != NULL) {
-				notified(c, n->extra);
-				PQfreemem(n);
-			}
-			set_reading(c, false);
-			/* the heartbeat's answer */
+			/* the heartbeat's answer first: libpq parses what follows it only once it is taken */
 			while (ping_sent && !PQisBusy(pg)) {
 				PGresult *r = PQgetResult(pg);
 				if (r == NULL) {
@@ -366,6 +361,11 @@ listen_on(struct pg_cache *c, PGconn *pg)
 				}
 				PQclear(r);
 			}
+			while ((n = PQnotifies(pg)) != NULL) {
+				notified(c, n->extra);
+				PQfreemem(n);
+			}
+			set_reading(c, false);
 		}
 		if (PQstatus(pg) == CONNECTION_BAD)
 			return false;

@@ -225,10 +225,11 @@ conn_closed(struct pg_conn *c)
 
 	if (p.fd < 0)
 		goto closed;
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	if (PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK)
-		return false;
+	/* a terminated backend's FATAL message and the EOF behind it may take two reads */
+	for (int i = 0; i < 4 && poll(&p, 1, 0) > 0; i++)
+		if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+			goto closed;
+	return false;
 closed:
 	pg_log_down("connection lost", PQerrorMessage(c->pg));
 	pg_conn_drop(c);
