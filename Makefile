@@ -2,7 +2,8 @@
 #
 #   make            build build/gatehouse
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
-#   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
+#   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind, PostgreSQL), browser tests
+#   make api-pg     the API tests against gatehouse on a throw-away PostgreSQL cluster
 #   make lint       format (clang-format, Prettier), banned functions, layer rule: scripts/lint
 #   make format     rewrite the C and JS files as make lint wants them
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
@@ -45,7 +46,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge router static
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test lint format unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
+.PHONY: all run test lint format unit api api-pg e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -122,11 +123,20 @@ unit: $(UNITBIN)
 	@tests/unit/run $(UNITBIN)
 
 # the timing test runs alone after the others: a neighbour's load would
-# stretch the slow legacy hash it measures past the failure quantum
-API_PARALLEL = $(filter-out login-timing.test.mjs,$(notdir $(wildcard tests/api/*.test.mjs)))
+# stretch the slow legacy hash it measures past the failure quantum.
+# API_PG_ONLY: several instances, PostgreSQL stopped and started, migrations on a
+# shared database; they run in api-pg alone
+API_PG_ONLY  =
+API_PARALLEL = $(filter-out login-timing.test.mjs $(API_PG_ONLY),$(notdir $(wildcard tests/api/*.test.mjs)))
 api: $(BUILD)/gatehouse
 	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=2 $(API_PARALLEL)
 	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test login-timing.test.mjs
+
+# the same suite with every server on a fresh database of a throw-away PostgreSQL
+# cluster (tests/api/run-pg.mjs starts and stops it), then the PostgreSQL-only tests
+api-pg: $(BUILD)/gatehouse
+	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node run-pg.mjs --test-concurrency=2 $(API_PARALLEL) $(API_PG_ONLY)
+	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node run-pg.mjs login-timing.test.mjs
 
 e2e: $(BUILD)/gatehouse
 	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
