@@ -126,7 +126,7 @@ unit: $(UNITBIN)
 # stretch the slow legacy hash it measures past the failure quantum.
 # API_PG_ONLY: several instances, PostgreSQL stopped and started, migrations on a
 # shared database; they run in api-pg alone
-API_PG_ONLY  =
+API_PG_ONLY  = cluster.test.mjs faults.test.mjs migrate.test.mjs
 API_PARALLEL = $(filter-out login-timing.test.mjs $(API_PG_ONLY),$(notdir $(wildcard tests/api/*.test.mjs)))
 api: $(BUILD)/gatehouse
 	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=2 $(API_PARALLEL)
