@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { attachCluster, sharedClusterInfo } from './pg.mjs';
+import { atExit, attachCluster, sharedClusterInfo } from './pg.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -190,8 +190,13 @@ export async function startServer(opts = {}) {
 		child.on('error', (err) => resolve({ code: null, signal: null, error: err }));
 	});
 	let exitInfo = null;
+	// a test process that dies (an uncaught error, a signal) takes its servers with it
+	const unhook = atExit(() => {
+		if (exitInfo === null) child.kill('SIGKILL');
+	});
 	exited.then((e) => {
 		exitInfo = e;
+		unhook();
 	});
 
 	const server = {

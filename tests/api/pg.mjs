@@ -53,10 +53,16 @@ function pgAccount() {
 	return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
-/** argv that runs a PostgreSQL program as the postgres user (as ourselves when not root); it execs. */
-function asPostgres(argv) {
-	if (!AS_ROOT) return argv;
-	return ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups', '--', ...argv];
+/**
+ * argv that runs a PostgreSQL program as the postgres user (as ourselves when not root)
+ * through setpriv, which execs it; with deathSignal, the program gets that signal when
+ * this process dies, however it dies (even SIGKILL): a postmaster never outlives us.
+ */
+function asPostgres(argv, deathSignal) {
+	const pre = ['setpriv'];
+	if (deathSignal) pre.push(`--pdeathsig=${deathSignal}`);
+	if (AS_ROOT) pre.push('--reuid=postgres', '--regid=postgres', '--init-groups');
+	return [...pre, '--', ...argv];
 }
 
 export async function freePort() {
@@ -75,30 +81,44 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- clean-up at exit ----------------------------------------------------------
 
-const live = new Set();
+const exitHooks = new Set();
 let hooked = false;
 
-/** Synchronous: 'exit' handlers cannot wait.  SIGKILL then remove, best effort. */
-function killAllNow() {
-	for (const c of live) c.killNow();
-	live.clear();
+function runExitHooks() {
+	for (const fn of [...exitHooks]) {
+		try {
+			fn();
+		} catch {
+			/* best effort: the others still run */
+		}
+	}
+	exitHooks.clear();
 }
 
-function hookExit() {
-	if (hooked) return;
-	hooked = true;
-	process.on('exit', killAllNow);
-	for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-		const onSignal = () => {
-			killAllNow();
-			// alone, die of the signal as we would have; beside other handlers, they decide
-			if (process.listenerCount(sig) === 1) {
-				process.removeListener(sig, onSignal);
-				process.kill(process.pid, sig);
-			}
-		};
-		process.on(sig, onSignal);
+/**
+ * Run fn (synchronously: nothing can wait at exit) when this process exits, on an
+ * uncaught error or SIGINT/SIGTERM/SIGHUP too.  Returns a function that cancels it.
+ * On a signal, with no other handler for it, the process then dies of it as it would
+ * have; beside other handlers (run-pg.mjs), those decide.  The harness uses it for its
+ * servers, the clusters here for their postmasters.
+ */
+export function atExit(fn) {
+	if (!hooked) {
+		hooked = true;
+		process.on('exit', runExitHooks);
+		for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+			const onSignal = () => {
+				runExitHooks();
+				if (process.listenerCount(sig) === 1) {
+					process.removeListener(sig, onSignal);
+					process.kill(process.pid, sig);
+				}
+			};
+			process.on(sig, onSignal);
+		}
 	}
+	exitHooks.add(fn);
+	return () => exitHooks.delete(fn);
 }
 
 // --- initdb ------------------------------------------------------------------
@@ -218,7 +238,6 @@ function sqlHelpers(port) {
  * command line), opts.maxConnections (default 400).
  */
 export async function startCluster(opts = {}) {
-	hookExit();
 	const dir = ownedTempDir('pg-test-');
 	const dataDir = path.join(dir, 'data');
 	const socketDir = path.join(dir, 'sock');
@@ -226,6 +245,7 @@ export async function startCluster(opts = {}) {
 	let child = null;
 	let exited = null;
 	let log = '';
+	let unhook = null;
 
 	const port = opts.port || (await freePort());
 	const cluster = {
@@ -265,7 +285,8 @@ export async function startCluster(opts = {}) {
 			};
 			const argv = [pgBin('postgres'), '-D', dataDir, '-k', socketDir, '-p', String(cluster.port)];
 			for (const [k, v] of Object.entries(settings)) argv.push('-c', `${k}=${v}`);
-			const full = asPostgres(argv);
+			// SIGQUIT (an immediate shutdown) should this process die without stopping it
+			const full = asPostgres(argv, 'SIGQUIT');
 			log = '';
 			exited = null;
 			const c = spawn(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -274,7 +295,11 @@ export async function startCluster(opts = {}) {
 			c.stderr.on('data', (d) => {
 				log += d;
 				if (log.length > 1 << 20) log = log.slice(-(1 << 19));
-				fs.appendFileSync(logFile, d);
+				try {
+					fs.appendFileSync(logFile, d);
+				} catch {
+					/* the dir is being removed: the log in memory is enough */
+				}
 			});
 			c.exitPromise = new Promise((resolve) => {
 				c.on('exit', (code, signal) => {
@@ -286,7 +311,7 @@ export async function startCluster(opts = {}) {
 					resolve({ code: null, signal: null, error: err });
 				});
 			});
-			live.add(cluster);
+			if (!unhook) unhook = atExit(() => cluster.killNow());
 			const deadline = Date.now() + 30000;
 			for (;;) {
 				if (exited !== null) throw new Error(`postgres exited at start (${JSON.stringify(exited)}):\n${log}`);
@@ -352,29 +377,42 @@ export async function startCluster(opts = {}) {
 			return cluster.waitExit();
 		},
 
-		/** Synchronous last resort for exit handlers: SIGKILL and remove the dir. */
+		/**
+		 * Synchronous last resort for exit handlers: an immediate shutdown (SIGQUIT), SIGKILL
+		 * if the postmaster is still there a moment later, and the dir removed.
+		 */
 		killNow() {
 			if (cluster.running) {
+				const pid = child.pid;
+				// gone or a zombie (nothing reaps children while the process exits)
+				const alive = () => {
+					try {
+						return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+					} catch {
+						return false;
+					}
+				};
 				try {
-					process.kill(child.pid, 'SIGKILL');
+					process.kill(pid, 'SIGQUIT');
 				} catch {
 					/* gone */
 				}
-				// the backends notice the postmaster is gone within a moment; wait a little for them
-				// to let go of the files before removing them
-				spawnSync('sleep', ['0.2']);
+				for (let i = 0; i < 20 && alive(); i++) spawnSync('sleep', ['0.05']);
+				if (alive()) process.kill(pid, 'SIGKILL');
 			}
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
 		},
 
-		/** Stop (fast, SIGKILL if it hangs) and remove the temp dir. */
+		/** Stop (fast, SIGKILL if it hangs) and remove the temp dir; resolves the exit status or null. */
 		async destroy() {
+			let res = null;
 			if (cluster.running) {
 				process.kill(child.pid, 'SIGINT');
-				await cluster.waitExit(15000);
+				res = await cluster.waitExit(15000);
 			}
-			live.delete(cluster);
+			unhook?.();
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+			return res;
 		},
 	};
 
@@ -389,7 +427,7 @@ export async function startCluster(opts = {}) {
 		}
 		await cluster.start();
 	} catch (e) {
-		live.delete(cluster);
+		unhook?.();
 		if (cluster.running) await cluster.kill();
 		fs.rmSync(dir, { recursive: true, force: true });
 		throw e;

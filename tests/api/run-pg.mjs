@@ -13,9 +13,10 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTemplate, startCluster } from './pg.mjs';
+import { atExit, makeTemplate, startCluster } from './pg.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -30,6 +31,7 @@ if (!options.some((o) => o.startsWith('--test-concurrency'))) options.push('--te
 const t0 = performance.now();
 // initdb once: the shared cluster and every private one a test file starts copy it
 const template = makeTemplate();
+atExit(() => fs.rmSync(template.dir, { recursive: true, force: true }));
 let cluster;
 try {
 	cluster = await startCluster({ template: template.dataDir });
@@ -51,10 +53,12 @@ const env = {
 		template: template.dataDir,
 	}),
 };
+// its own process group, so an interruption reaches every test process and server at once
 const child = spawn(process.execPath, ['--test', ...options, ...files], {
 	cwd: HERE,
 	env,
 	stdio: ['ignore', 'pipe', 'inherit'],
+	detached: true,
 });
 
 // pass node's output through as it comes, keeping the summary lines (tap: "# pass 12",
@@ -75,11 +79,12 @@ async function finish(code) {
 	if (stopping) return;
 	stopping = true;
 	const res = await cluster.destroy();
+	const how = !res ? 'was not running' : res.signal ? `ended by ${res.signal}` : `exit ${res.code}`;
 	fs.rmSync(template.dir, { recursive: true, force: true });
 	if (partial && SUMMARY.test(partial)) summary.push(partial);
 	const log = cluster.log().trim();
 	process.stdout.write(
-		`\nPostgreSQL run summary (cluster stopped${res && res.signal ? ` by ${res.signal}` : ''}, ` +
+		`\nPostgreSQL run summary (cluster stopped: ${how}; ` +
 			`${Math.round((performance.now() - t0) / 1000)} s in all):\n` +
 			summary.map((l) => `  ${l}\n`).join('') +
 			(code !== 0 && log ? `--- PostgreSQL log (tail) ---\n${log.split('\n').slice(-40).join('\n')}\n` : ''),
@@ -87,10 +92,14 @@ async function finish(code) {
 	process.exit(code);
 }
 
-child.on('exit', (code, signal) => finish(code === null ? (signal ? 128 + 15 : 1) : code));
+child.on('exit', (code, signal) => finish(code ?? 128 + (os.constants.signals[signal] || 0)));
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 	process.on(sig, () => {
-		child.kill(sig);
+		try {
+			process.kill(-child.pid, sig);
+		} catch {
+			/* the group is gone */
+		}
 		// the child's exit runs finish(); if it does not exit, stop anyway
 		setTimeout(() => finish(130), 15000).unref();
 	});
