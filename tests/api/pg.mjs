@@ -79,6 +79,12 @@ export async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The PIDs of the processes whose parent is pid. */
+function childrenOf(pid) {
+	const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+	return (r.stdout || '').split('\n').filter(Boolean).map(Number);
+}
+
 // --- clean-up at exit ----------------------------------------------------------
 
 const exitHooks = new Set();
@@ -289,7 +295,8 @@ export async function startCluster(opts = {}) {
 			const full = asPostgres(argv, 'SIGQUIT');
 			log = '';
 			exited = null;
-			const c = spawn(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+			// its own process group: a terminal's Ctrl-C reaches it only through our own shutdown
+			const c = spawn(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 			child = c;
 			c.stderr.setEncoding('utf8');
 			c.stderr.on('data', (d) => {
@@ -370,11 +377,26 @@ export async function startCluster(opts = {}) {
 			return cluster.waitExit();
 		},
 
-		/** SIGKILL the postmaster (and, with it gone, its backends quit on their own). */
+		/** SIGKILL the postmaster and its backends. */
 		async kill() {
 			if (!cluster.running) return null;
-			process.kill(child.pid, 'SIGKILL');
+			for (const p of [child.pid, ...childrenOf(child.pid)]) {
+				try {
+					process.kill(p, 'SIGKILL');
+				} catch {
+					/* gone */
+				}
+			}
 			return cluster.waitExit();
+		},
+
+		/**
+		 * The PIDs of the postmaster and every process it started (backends, checkpointer...):
+		 * a test can SIGSTOP them all to make a database that accepts packets and never answers.
+		 */
+		processes() {
+			if (!cluster.running) return [];
+			return [child.pid, ...childrenOf(child.pid)];
 		},
 
 		/**
@@ -392,13 +414,21 @@ export async function startCluster(opts = {}) {
 						return false;
 					}
 				};
-				try {
-					process.kill(pid, 'SIGQUIT');
-				} catch {
-					/* gone */
-				}
+				// every backend is a session of its own (setsid): signal each by PID
+				const all = [pid, ...childrenOf(pid)];
+				const each = (sig) => {
+					for (const p of all) {
+						try {
+							process.kill(p, sig);
+						} catch {
+							/* gone */
+						}
+					}
+				};
+				process.kill(pid, 'SIGQUIT');
+				each('SIGCONT'); // a test may have frozen them (SIGSTOP)
 				for (let i = 0; i < 20 && alive(); i++) spawnSync('sleep', ['0.05']);
-				if (alive()) process.kill(pid, 'SIGKILL');
+				each('SIGKILL'); // the backends too, whatever became of the postmaster
 			}
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
 		},
