@@ -433,3 +433,80 @@ describe('lost connections', () => {
 		assert.equal(r.status, 200, r.text);
 	});
 });
+
+describe('PostgreSQL stops answering (every process of it frozen: packets acknowledged, nothing answered)', () => {
+	test('requests answer 503 within GATEHOUSE_TIMEOUT, /healthz too; thawed, service resumes', async (t) => {
+		const email = createUser(A, uniqueEmail('frozen'), PW);
+		const a = timed(await loggedIn(A, email, PW));
+		const pids = pg.processes();
+		assert.ok(pids.length >= 2, `PostgreSQL processes: ${pids}`);
+		// should this process die while they are stopped, pg.mjs's exit hook continues and kills them
+		const frozenAt = performance.now();
+		for (const p of pids) process.kill(p, 'SIGSTOP');
+		let results;
+		try {
+			const timedFetch = async (what, p, init = {}) => {
+				const start = performance.now();
+				try {
+					const r = await fetch(A.url(p), { ...init, signal: AbortSignal.timeout(TIMEOUT_S * 1000 + 3000) });
+					const text = await r.text();
+					return {
+						what,
+						status: r.status,
+						retryAfter: r.headers.get('retry-after'),
+						text,
+						ms: performance.now() - start,
+					};
+				} catch (e) {
+					return { what, error: `${e.name}: ${e.message}`, ms: performance.now() - start };
+				}
+			};
+			const login = await csrfClient(A);
+			results = await Promise.all([
+				timedFetch('profile', '/api/users/profile/', { headers: { Cookie: a.cookieHeader() } }),
+				timedFetch('healthz', '/healthz'),
+				login.post('/api/login/', { json: { email, password: PW } }).then(
+					(r) => ({
+						what: 'login',
+						status: r.status,
+						retryAfter: r.headers.get('retry-after'),
+						text: r.text,
+						ms: r.elapsed,
+					}),
+					(e) => ({ what: 'login', error: e.message, ms: performance.now() - frozenAt }),
+				),
+			]);
+		} finally {
+			for (const p of pids) {
+				try {
+					process.kill(p, 'SIGCONT');
+				} catch {
+					/* gone */
+				}
+			}
+		}
+		for (const r of results)
+			t.diagnostic(`${r.what}: ${r.error ?? `${r.status} ${r.text?.slice(0, 80)}`} in ${Math.round(r.ms)} ms`);
+		for (const r of results) {
+			assert.ok(!r.error, `${r.what}: no answer within ${TIMEOUT_S + 3} s (${r.error})`);
+			assert.ok(
+				r.ms < TIMEOUT_S * 1000 + 1000,
+				`${r.what}: answered after ${Math.round(r.ms)} ms, GATEHOUSE_TIMEOUT is ${TIMEOUT_S} s`,
+			);
+			if (r.what !== 'profile' || r.status !== 200) {
+				assert.equal(r.status, 503, `${r.what}: ${r.status} ${r.text}`);
+				if (r.what !== 'healthz') assert.ok(Number(r.retryAfter) >= 1, `${r.what}: Retry-After`);
+			}
+		}
+		// thawed: served again within the recovery bound
+		const thawed = performance.now();
+		for (;;) {
+			const p = await a.get('/api/users/profile/').catch(() => ({ status: 0 }));
+			const h = await healthz(A);
+			if (p.status === 200 && h.status === 200) break;
+			assert.ok(performance.now() - thawed < RECOVERY_BOUND_MS, `not back: profile ${p.status}, healthz ${h.status}`);
+			await sleep(50);
+		}
+		await loggedIn(A, email, PW);
+	});
+});
