@@ -3,7 +3,7 @@
 #   make            build build/gatehouse
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
 #   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind, PostgreSQL), browser tests
-#   make api-pg     the API tests against gatehouse on a throw-away PostgreSQL cluster
+#   make api-pg     the API tests against gatehouse on a throw-away PostgreSQL cluster (plus its own tests)
 #   make lint       format (clang-format, Prettier), banned functions, layer rule: scripts/lint
 #   make format     rewrite the C and JS files as make lint wants them
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
@@ -46,7 +46,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge router static
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test lint format unit api api-parallel api-timing api-pg api-pg-parallel api-pg-timing e2e deps web bench fuzz fuzz-build valgrind mutants clean
+.PHONY: all run test lint format unit api api-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -147,6 +147,10 @@ api-pg-parallel: $(BUILD)/gatehouse
 	$(API_RUN) node run-pg.mjs --test-concurrency=2 $(API_PARALLEL) $(API_PG_ONLY)
 api-pg-timing: $(BUILD)/gatehouse
 	$(API_RUN) node run-pg.mjs login-timing.test.mjs
+# the PostgreSQL-only tests alone: in make test under the sanitizers (a minute),
+# for the cache, its listener and the reconnects
+api-pg-only: $(BUILD)/gatehouse
+	$(API_RUN) node run-pg.mjs --test-concurrency=2 $(API_PG_ONLY)
 
 e2e: $(BUILD)/gatehouse
 	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
@@ -163,6 +167,7 @@ test: deps
 	$(MAKE) api-pg-timing
 	$(MAKE) SANITIZE=1 all
 	$(MAKE) SANITIZE=1 unit api
+	$(MAKE) SANITIZE=1 api-pg-only
 	$(MAKE) valgrind
 	$(MAKE) web
 	$(MAKE) e2e
