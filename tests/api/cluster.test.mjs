@@ -280,7 +280,7 @@ describe('two instances, session cache on', () => {
 		assert.deepEqual(statuses, [...Array(ADDRESS_LIMIT).fill(200), 429, 429]);
 	});
 
-	test('signups on A and B send each confirmation mail exactly once with a mailer on both', async () => {
+	test('signups on A and B send each confirmation mail exactly once with a mailer on both', async (t) => {
 		const emails = Array.from({ length: 16 }, () => uniqueEmail('mailonce'));
 		const results = await Promise.all(
 			emails.map(async (email, i) => {
@@ -296,10 +296,27 @@ describe('two instances, session cache on', () => {
 			const got = smtp.messages.filter((m) => m.to.includes(email.toLowerCase()));
 			assert.equal(got.length, 1, `${email}: ${got.length} messages (${got.map((m) => m.subject).join(', ')})`);
 		}
-		const unsent = A.sqlRows(
-			`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND recipient IN (${emails.map((e) => q(e.toLowerCase())).join(', ')})`,
-		);
+		const inList = emails.map((e) => q(e.toLowerCase())).join(', ');
+		const unsent = A.sqlRows(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND recipient IN (${inList})`);
 		assert.equal(unsent[0].n, 0, 'every message is marked sent');
+		// which instance sent which: each message by one mailer ("mail N delivered" in its log)
+		const ids = A.sqlRows(`SELECT id FROM outbox WHERE recipient IN (${inList})`).map((r) => r.id);
+		const delivered = (s) =>
+			s
+				.logLines()
+				.map((l) => /^mail (\d+) delivered$/.exec(l.msg || ''))
+				.filter(Boolean)
+				.map((m) => Number(m[1]))
+				.filter((id) => ids.includes(id));
+		const byA = delivered(A);
+		const byB = delivered(B);
+		t.diagnostic(`${ids.length} messages: ${byA.length} sent by A's mailer, ${byB.length} by B's`);
+		assert.deepEqual(
+			byA.filter((id) => byB.includes(id)),
+			[],
+			'no message sent by both',
+		);
+		assert.deepEqual([...byA, ...byB].sort(), [...ids].sort(), 'each message sent once, by one of them');
 	});
 });
 
