@@ -417,13 +417,14 @@ function releaseDatabase(server) {
 
 /** sqlite3's list mode on PostgreSQL: every statement's rows, fields split by '|', NULL empty. */
 function pgSql(db, query) {
-	return db.pg.psql(db.name, query.trimEnd().endsWith(';') ? query : query + ';');
+	// on a line of its own: a query may end in a -- comment
+	return db.pg.psql(db.name, query.trimEnd().endsWith(';') ? query : query + '\n;');
 }
 
 /** sqlite3 -json on PostgreSQL: an array of row objects (numbers stay numbers), [] when none. */
 function pgSqlRows(db, query) {
 	const inner = query.trim().replace(/;+\s*$/, '');
-	const out = db.pg.psql(db.name, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${inner}) t;`);
+	const out = db.pg.psql(db.name, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${inner}\n) t;`);
 	return JSON.parse(out);
 }
 
