@@ -324,8 +324,20 @@ describe('PostgreSQL stopped at once mid-run, then started again', () => {
 			e,
 			at: smtp.filter((x) => x.to.includes(e)).map((x) => x.receivedAt - stoppedWall),
 		}));
+		const mailLog = (e) => {
+			const ids = A.sqlRows(`SELECT id FROM outbox WHERE recipient = ${q(e)}`).map((r) => r.id);
+			const lines = [];
+			for (const [name, s] of [
+				['A', A],
+				['B', B],
+			])
+				for (const l of s.logLines())
+					if (ids.some((id) => new RegExp(`^mail ${id}\\b`).test(l.msg || '')))
+						lines.push(`${name} ${((l.ts * 1000 - stoppedWall) | 0) + ' ms'}: ${l.msg}`);
+			return `outbox ids ${ids}; ${lines.join('; ')}`;
+		};
 		for (const c of copies.filter((x) => x.at.length !== 1))
-			t.diagnostic(`${c.e}: ${c.at.length} copies, received at ${c.at.join(', ')} ms from the stop`);
+			t.diagnostic(`${c.e}: ${c.at.length} copies, received at ${c.at.join(', ')} ms from the stop (${mailLog(c.e)})`);
 		// at least once, and once unless the first copy went out while the database was down: a
 		// message the mailer had leased before the stop is sent, its "sent" mark cannot be written,
 		// and after the restart its lease runs out and it goes again (at-least-once across a crash
@@ -461,7 +473,7 @@ describe('PostgreSQL stops answering (every process of it frozen: packets acknow
 					return { what, error: `${e.name}: ${e.message}`, ms: performance.now() - start };
 				}
 			};
-			const login = await csrfClient(A);
+			const login = timed(await csrfClient(A));
 			results = await Promise.all([
 				timedFetch('profile', '/api/users/profile/', { headers: { Cookie: a.cookieHeader() } }),
 				timedFetch('healthz', '/healthz'),
