@@ -2,7 +2,8 @@
 #
 #   make            build build/gatehouse
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
-#   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind), browser tests
+#   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind, PostgreSQL), browser tests
+#   make api-pg     the API tests against gatehouse on a throw-away PostgreSQL cluster (plus its own tests)
 #   make lint       format (clang-format, Prettier), banned functions, layer rule: scripts/lint
 #   make format     rewrite the C and JS files as make lint wants them
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
@@ -45,7 +46,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge router static
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test lint format unit api e2e deps web bench fuzz fuzz-build valgrind mutants clean
+.PHONY: all run test lint format unit api api-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -122,11 +123,34 @@ unit: $(UNITBIN)
 	@tests/unit/run $(UNITBIN)
 
 # the timing test runs alone after the others: a neighbour's load would
-# stretch the slow legacy hash it measures past the failure quantum
-API_PARALLEL = $(filter-out login-timing.test.mjs,$(notdir $(wildcard tests/api/*.test.mjs)))
+# stretch the slow legacy hash it measures past the failure quantum.
+# API_PG_ONLY: several instances, PostgreSQL stopped and started, migrations on a
+# shared database, nginx in front of a pool; they run in api-pg alone (those present)
+API_PG_ONLY  = $(notdir $(wildcard $(addprefix tests/api/,cluster.test.mjs faults.test.mjs migrate.test.mjs \
+                   nginx-cluster.test.mjs)))
+API_PARALLEL = $(filter-out login-timing.test.mjs $(API_PG_ONLY),$(notdir $(wildcard tests/api/*.test.mjs)))
+API_RUN      = cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse
 api: $(BUILD)/gatehouse
-	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=2 $(API_PARALLEL)
-	cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test login-timing.test.mjs
+	$(MAKE) api-parallel
+	$(MAKE) api-timing
+api-parallel: $(BUILD)/gatehouse
+	$(API_RUN) node --test --test-concurrency=2 $(API_PARALLEL)
+api-timing: $(BUILD)/gatehouse
+	$(API_RUN) node --test login-timing.test.mjs
+
+# the same suite with every server on a fresh database of a throw-away PostgreSQL
+# cluster (tests/api/run-pg.mjs starts and stops it), and the PostgreSQL-only tests
+api-pg: $(BUILD)/gatehouse
+	$(MAKE) api-pg-parallel
+	$(MAKE) api-pg-timing
+api-pg-parallel: $(BUILD)/gatehouse
+	$(API_RUN) node run-pg.mjs --test-concurrency=2 $(API_PARALLEL) $(API_PG_ONLY)
+api-pg-timing: $(BUILD)/gatehouse
+	$(API_RUN) node run-pg.mjs login-timing.test.mjs
+# the PostgreSQL-only tests alone: in make test under the sanitizers (a minute),
+# for the cache, its listener and the reconnects
+api-pg-only: $(BUILD)/gatehouse
+	$(API_RUN) node run-pg.mjs --test-concurrency=2 $(API_PG_ONLY)
 
 e2e: $(BUILD)/gatehouse
 	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
@@ -134,9 +158,16 @@ e2e: $(BUILD)/gatehouse
 test: deps
 	$(MAKE) lint
 	$(MAKE) all
-	$(MAKE) unit api
+	$(MAKE) unit
+	@# both stores side by side (each leaves the two cores idle a good part of the
+	@# time: together ~6 min instead of ~8), each one's output in one piece; then
+	@# the timing tests, each alone
+	$(MAKE) -j2 --output-sync=target api-parallel api-pg-parallel
+	$(MAKE) api-timing
+	$(MAKE) api-pg-timing
 	$(MAKE) SANITIZE=1 all
 	$(MAKE) SANITIZE=1 unit api
+	$(MAKE) SANITIZE=1 api-pg-only
 	$(MAKE) valgrind
 	$(MAKE) web
 	$(MAKE) e2e

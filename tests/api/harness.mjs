@@ -10,6 +10,10 @@
 //   GATEHOUSE_BIN      the binary (default ../../build/gatehouse from here)
 //   GATEHOUSE_WRAPPER  e.g. "valgrind": run the server under it, longer timeouts
 //   GATEHOUSE_KEEP_TMP=1  keep each server's temp dir (for debugging)
+//   GATEHOUSE_TEST_PG  set by run-pg.mjs ({"port": N, ...}): every server gets a
+//                      fresh database on that PostgreSQL cluster instead of a
+//                      SQLite file, and sql()/sqlRows()/dump() go through psql
+//                      and pg_dump with the same shapes as sqlite3's
 //
 // Node 20's fetch (undici) lets tests set Cookie and Origin (checked); it
 // drops a Host header silently and normalises "..", "%2e%2e" in paths, so
@@ -23,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { atExit, attachCluster, sharedClusterInfo } from './pg.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -30,6 +35,12 @@ export const BIN = path.resolve(process.env.GATEHOUSE_BIN || path.join(HERE, '..
 export const WRAPPER = process.env.GATEHOUSE_WRAPPER || '';
 /** Multiply any wall-clock bound by this: valgrind makes everything ~20x slower. */
 export const SLOW = WRAPPER ? 20 : 1;
+
+/** The runner's PostgreSQL cluster on a PostgreSQL run (run-pg.mjs), else null: servers use SQLite. */
+const PG_INFO = sharedClusterInfo();
+export const PG = PG_INFO ? attachCluster(PG_INFO) : null;
+/** The store the servers of this run use: 'postgres' or 'sqlite'. */
+export const STORE = PG ? 'postgres' : 'sqlite';
 
 /** Fast password hashing for tests that are not about the default cost. */
 export const FAST_ARGON2 = {
@@ -47,6 +58,9 @@ export const ROBOTS_TXT = 'User-agent: *\nDisallow:\n';
 export const CSRF_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The Unix time in whole seconds, as the server stores times (for SQL both stores accept). */
+export const unixNow = () => Math.floor(Date.now() / 1000);
 
 export function sha256hex(s) {
 	return createHash('sha256').update(s).digest('hex');
@@ -122,6 +136,12 @@ function makeStatic(tmp) {
  * unless opts.defaultArgon2 is true).
  * opts.reuse: a server that was kill()ed (or is otherwise gone): start again on
  * its temp dir and database (a restart after a crash), on a new free port.
+ * opts.shareWith: a running server: a second instance on its database (and secret
+ * key), with a temp dir of its own (PostgreSQL only: SQLite is one machine's file).
+ * opts.pg: a cluster from pg.mjs to make the database on (default: the run's, PG).
+ * opts.pgEncoding: the new database's encoding (default UTF8; e.g. 'SQL_ASCII').
+ * opts.pgDatabase: an existing database on that cluster, left as it is (not created,
+ * not migrated by the harness, never dropped).
  */
 export async function startServer(opts = {}) {
 	if (!fs.existsSync(BIN)) throw new Error(`gatehouse binary not found at ${BIN} (run make, or set GATEHOUSE_BIN)`);
@@ -130,6 +150,7 @@ export async function startServer(opts = {}) {
 	const staticDir = opts.reuse ? opts.reuse.staticDir : makeStatic(tmp);
 	const dbFile = path.join(tmp, 'gh.db');
 	const origin = `http://127.0.0.1:${port}`;
+	const pgdb = pgDatabaseFor(opts);
 
 	// Inherit the environment but none of the caller's GATEHOUSE_* settings, so
 	// every run is hermetic.
@@ -137,10 +158,14 @@ export async function startServer(opts = {}) {
 	for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GATEHOUSE_')) env[k] = v;
 	Object.assign(env, {
 		GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
-		GATEHOUSE_DATABASE: `sqlite:${dbFile}`,
+		GATEHOUSE_DATABASE: pgdb ? pgdb.dsn : `sqlite:${dbFile}`,
 		GATEHOUSE_STATIC_DIR: staticDir,
 		GATEHOUSE_PUBLIC_ORIGIN: origin,
 	});
+	// a shared store needs its secret key set (the generated one lives beside a SQLite
+	// file), the same on every instance and across restarts; the schema is migrated at
+	// start as SQLite's is (PostgreSQL's default is an explicit `gatehouse migrate`)
+	if (pgdb) Object.assign(env, { GATEHOUSE_SECRET_KEY: pgdb.secretKey, GATEHOUSE_AUTO_MIGRATE: 'true' });
 	if (!opts.defaultArgon2) Object.assign(env, FAST_ARGON2);
 	// Under a wrapper one thread's hash can hold the others off the CPU for
 	// seconds: the edge's head deadline (5 s by default) would then cut
@@ -165,15 +190,24 @@ export async function startServer(opts = {}) {
 		child.on('error', (err) => resolve({ code: null, signal: null, error: err }));
 	});
 	let exitInfo = null;
+	// a test process that dies (an uncaught error, a signal) takes its servers with it
+	const unhook = atExit(() => {
+		if (exitInfo === null) child.kill('SIGKILL');
+	});
 	exited.then((e) => {
 		exitInfo = e;
+		unhook();
 	});
 
 	const server = {
 		port,
 		origin,
 		tmp,
-		dbFile,
+		/** the SQLite file (a SQLite run), else null */
+		dbFile: pgdb ? null : dbFile,
+		/** the database on PostgreSQL {pg, name, dsn, secretKey, refs} (a PostgreSQL run), else null */
+		pgdb,
+		store: pgdb ? 'postgres' : 'sqlite',
 		staticDir,
 		env,
 		child,
@@ -200,9 +234,17 @@ export async function startServer(opts = {}) {
 		fetch: (p, init = {}) => fetch(origin + p, { redirect: 'manual', ...init }),
 		raw: (data, o) => rawHttp(port, data, o),
 		cli: (args, o) => cli(server, args, o),
-		sql: (q) => sql(dbFile, q),
-		sqlRows: (q) => sqlRows(dbFile, q),
-		dump: () => sql(dbFile, '.dump'),
+		sql: (q) => (pgdb ? pgSql(pgdb, q) : sql(dbFile, q)),
+		sqlRows: (q) => (pgdb ? pgSqlRows(pgdb, q) : sqlRows(dbFile, q)),
+		dump: () => (pgdb ? pgDump(pgdb) : sql(dbFile, '.dump')),
+		/**
+		 * A TEXT value holding exactly these bytes (hex), valid UTF-8 or not, as an SQL
+		 * expression (on PostgreSQL the database must be SQL_ASCII: opts.pgEncoding).
+		 */
+		bytesAsText: (hex) => {
+			assert.match(hex, /^([0-9a-fA-F]{2})+$/);
+			return pgdb ? `convert_from('\\x${hex}'::bytea, 'SQL_ASCII')` : `CAST(X'${hex}' AS TEXT)`;
+		},
 		exited: () => exitInfo,
 		async alive() {
 			const r = await fetch(origin + '/healthz', { signal: AbortSignal.timeout(5000 * SLOW) });
@@ -218,6 +260,7 @@ export async function startServer(opts = {}) {
 		},
 		remove() {
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			return releaseDatabase(server);
 		},
 		async stop() {
 			if (exitInfo === null) child.kill('SIGTERM');
@@ -241,6 +284,7 @@ export async function startServer(opts = {}) {
 			if (WRAPPER && wrapperLines.length)
 				tail = `--- ${WRAPPER} ---\n${wrapperLines.slice(0, 120).join('\n')}\n${tail}`;
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			await releaseDatabase(server);
 			assert.ok(res !== null, `server did not exit within ${limit} ms of SIGTERM\n${tail}`);
 			assert.equal(res.signal, null, `server died of signal ${res.signal}\n${tail}`);
 			assert.equal(res.code, 0, `server exit code ${res.code} (wanted 0)\n${tail}`);
@@ -253,6 +297,7 @@ export async function startServer(opts = {}) {
 	for (;;) {
 		if (exitInfo !== null) {
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			await releaseDatabase(server);
 			throw new Error(`gatehouse exited during start-up (${JSON.stringify(exitInfo)})\n--- stderr ---\n${stderr}`);
 		}
 		try {
@@ -270,11 +315,25 @@ export async function startServer(opts = {}) {
 			child.kill('SIGKILL');
 			await exited;
 			if (!process.env.GATEHOUSE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+			await releaseDatabase(server);
 			throw new Error(`gatehouse did not answer GET /healthz 200 in time\n--- stderr ---\n${stderr}`);
 		}
 		await sleep(50);
 	}
 	return server;
+}
+
+/**
+ * A second instance on a running server's database (PostgreSQL): its own port and
+ * temp dir, the same database, secret key and public origin (as behind one load
+ * balancer), the same settings unless opts.env says otherwise.  Stopping either
+ * leaves the database to the other.
+ */
+export function startInstance(server, opts = {}) {
+	const inherited = {};
+	for (const [k, v] of Object.entries(server.env))
+		if (k.startsWith('GATEHOUSE_') && !/^GATEHOUSE_(LISTEN|DATABASE|STATIC_DIR)$/.test(k)) inherited[k] = v;
+	return startServer({ ...opts, shareWith: server, env: { ...inherited, ...(opts.env || {}) } });
 }
 
 /** Run the CLI with the server's environment (same database). */
@@ -308,6 +367,75 @@ export function sqlRows(dbFile, query) {
 
 /** SQL string literal. */
 export const q = (s) => `'${String(s).replace(/'/g, "''")}'`;
+
+// --- PostgreSQL ----------------------------------------------------------------
+
+/**
+ * The database a new server uses on PostgreSQL, or null for SQLite: the one of
+ * opts.reuse (taken over: the dead server's hold passes to the new one), of
+ * opts.shareWith (one more hold), opts.pgDatabase as it is, else a fresh one on
+ * opts.pg or the run's cluster.  Dropped when its last holder stops or is removed.
+ */
+function pgDatabaseFor(opts) {
+	if (opts.reuse) {
+		const db = opts.reuse.pgdb;
+		if (db) opts.reuse.pgdbReleased = true;
+		return db;
+	}
+	if (opts.shareWith) {
+		const db = opts.shareWith.pgdb;
+		if (!db) throw new Error('shareWith: a second instance needs a server on PostgreSQL');
+		db.refs++;
+		return db;
+	}
+	const pg = opts.pg || PG;
+	if (!pg) return null;
+	const secretKey = randomBytes(32).toString('hex');
+	if (opts.pgDatabase)
+		return { pg, name: opts.pgDatabase, dsn: pg.dsn(opts.pgDatabase), secretKey, refs: 1, keep: true };
+	const name = `gh_${process.pid}_${randomBytes(6).toString('hex')}`;
+	pg.createDatabase(name, { encoding: opts.pgEncoding });
+	return { pg, name, dsn: pg.dsn(name), secretKey, refs: 1, keep: false };
+}
+
+/** The server lets go of its database; the last one out drops it (in the background). */
+function releaseDatabase(server) {
+	const db = server.pgdb;
+	if (!db || server.pgdbReleased) return Promise.resolve();
+	server.pgdbReleased = true;
+	if (--db.refs > 0 || db.keep || process.env.GATEHOUSE_KEEP_TMP) return Promise.resolve();
+	const args = ['-X', '-q', '-h', '127.0.0.1', '-p', String(db.pg.port), '-U', 'postgres', '-d', 'postgres'];
+	args.push('-c', `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
+	// a drop that fails (the cluster was stopped by a fault test) leaves the database to
+	// the cluster's own removal at the end of the run
+	return new Promise((resolve) => {
+		const child = spawn('psql', args, { stdio: 'ignore' });
+		child.on('exit', () => resolve());
+		child.on('error', () => resolve());
+	});
+}
+
+/** sqlite3's list mode on PostgreSQL: every statement's rows, fields split by '|', NULL empty. */
+function pgSql(db, query) {
+	// on a line of its own: a query may end in a -- comment
+	return db.pg.psql(db.name, query.trimEnd().endsWith(';') ? query : query + '\n;');
+}
+
+/** sqlite3 -json on PostgreSQL: an array of row objects (numbers stay numbers), [] when none. */
+function pgSqlRows(db, query) {
+	const inner = query.trim().replace(/;+\s*$/, '');
+	const out = db.pg.psql(db.name, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${inner}\n) t;`);
+	return JSON.parse(out);
+}
+
+/** The whole database as SQL text (pg_dump: schema and COPY data). */
+function pgDump(db) {
+	const args = ['-h', '127.0.0.1', '-p', String(db.pg.port), '-U', 'postgres', db.name];
+	const r = spawnSync('pg_dump', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+	if (r.error) throw r.error;
+	assert.equal(r.status, 0, `pg_dump ${db.name} failed: ${r.stderr}`);
+	return r.stdout;
+}
 
 // --- cookies -----------------------------------------------------------------
 

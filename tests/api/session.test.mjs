@@ -14,6 +14,7 @@ import {
 	q,
 	ISO_UTC,
 	assertSecurityHeaders,
+	unixNow,
 } from './harness.mjs';
 
 const PW = 'session pass 1';
@@ -266,7 +267,7 @@ test('a session whose expires_at has passed is 401', async () => {
 	const email = createUser(server, uniqueEmail('expired'), PW);
 	const c = await loggedIn(server, email, PW);
 	const key = c.cookie('sessionid');
-	server.sql(`UPDATE sessions SET expires_at = strftime('%s','now') - 10 WHERE key_hash = ${q(sha256hex(key))}`);
+	server.sql(`UPDATE sessions SET expires_at = ${unixNow() - 10} WHERE key_hash = ${q(sha256hex(key))}`);
 	const r = await c.get('/api/users/profile/');
 	assert.equal(r.status, 401);
 	assert.deepEqual(r.json, NOT_PROVIDED);
@@ -333,7 +334,7 @@ describe('with GATEHOUSE_SESSION_MAX_AGE and GATEHOUSE_SESSION_IDLE_TIMEOUT', ()
 		const c = await loggedIn(srv, email, PW);
 		assert.equal((await c.get('/api/users/profile/')).status, 200);
 		srv.sql(
-			`UPDATE sessions SET last_seen = strftime('%s','now') - 120 WHERE key_hash = ${q(sha256hex(c.cookie('sessionid')))}`,
+			`UPDATE sessions SET last_seen = ${unixNow() - 120} WHERE key_hash = ${q(sha256hex(c.cookie('sessionid')))}`,
 		);
 		assert.equal((await c.get('/api/users/profile/')).status, 401);
 	});

@@ -14,6 +14,7 @@ import {
 	randomString,
 	assertSecurityHeaders,
 	sleep,
+	unixNow,
 } from './harness.mjs';
 
 const PW = 'token pass 1';
@@ -94,7 +95,7 @@ test('an expired token is 401 Invalid token', async () => {
 		`--expires 1 means one day: ${JSON.stringify(row)}`,
 	);
 	assert.equal((await profile(`Token ${key}`)).status, 200);
-	server.sql(`UPDATE tokens SET expires_at = strftime('%s','now') - 5 WHERE key_hash = ${q(sha256hex(key))}`);
+	server.sql(`UPDATE tokens SET expires_at = ${unixNow() - 5} WHERE key_hash = ${q(sha256hex(key))}`);
 	await assertInvalidToken(await profile(`Token ${key}`), 'expired');
 });
 
