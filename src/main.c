@@ -154,6 +154,9 @@ cmd_serve(struct app *app)
 	/* provider calls block on the network, not the CPU: a few more threads */
 	app->netpool = hashpool_new(4, 64, 0);
 	app->limiter = limiter_store_new(app->store);
+	/* half the client timeout, at most 10 s: a database that stops answering is a 503 in time */
+	store_set_deadline(app->store,
+	    (int)(app->cfg.timeout * 1000 / 2 < 10000 ? app->cfg.timeout * 1000 / 2 : 10000));
 	if (store_cache_start(app->store, (int)app->cfg.session_cache_ttl, err, sizeof(err)) != 0) {
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return 1;

@@ -400,8 +400,9 @@ reset_user(struct request *r, const char *uid, const char *token, struct store_u
 		return -2;
 	if (rc != 0 || !u->is_active)
 		return -1;
-	return reset_token_check(r->app->cfg.secret_key, u, token, now_unix(), r->app->cfg.reset_ttl) == 0 ? 0 :
-	                                                                                                    -1;
+	return reset_token_check(r->app->cfg.secret_key, u, token, now_unix(), r->app->cfg.reset_ttl) == 0 ?
+	    0 :
+	    -1;
 }
 
 void

@@ -12,6 +12,8 @@ api_healthz(struct request *r)
 {
 	if (store_ping(r->app->store) == 0)
 		respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
-	else
+	else {
 		respond_json(r, 503, json_pack("{s:s}", "status", "database unavailable"));
+		response_header(r, "Retry-After", "1");
+	}
 }

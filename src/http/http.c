@@ -439,6 +439,12 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 	edge_request_done(conn_edge(c));
 	if (r == NULL)
 		return;
+	/* resumed, but its client had gone: MHD ends it here without calling the handler again, so the
+	 * suspended count goes back here (else a stop would wait for it forever in http_drain) */
+	if (r->suspended) {
+		r->suspended = false;
+		atomic_fetch_sub(&t->server->suspended, 1);
+	}
 	log_access(r->method_name, r->path, r->status, (now_mono() - r->started) * 1000.0,
 	    r->caller->kind != AUTH_NONE ? r->caller->user.id : 0, r->ip);
 	request_free(r);

@@ -158,6 +158,22 @@ deliver(const struct config *cfg, const struct store_mail *m, char *err, size_t 
 	return send_smtp(cfg, m, err, errsz);
 }
 
+/* Record a delivery, trying again for a few seconds while the store is away (a
+ * shared database restarting): a delivery left unrecorded is sent again when its
+ * lease runs out.  0 or -1. */
+static int
+mark_sent(struct store *st, int64_t id)
+{
+	struct timespec pause = { 0, 250 * 1000 * 1000 };
+
+	for (int i = 0; i < 20; i++) {
+		if (store_outbox_sent(st, id, now_unix()) == 0)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return -1;
+}
+
 /* One pass over what is due; how many messages it handled. */
 static int
 drain(struct mailer *ml)
@@ -174,11 +190,17 @@ drain(struct mailer *ml)
 		char err[512] = "";
 
 		if (deliver(cfg, &batch[i], err, sizeof(err)) == 0) {
-			if (store_outbox_sent(st, batch[i].id, now_unix()) != 0)
-				log_msg(LOG_ERROR, "mail %lld delivered but not marked sent",
+			if (mark_sent(st, batch[i].id) != 0) {
+				/* the store is away: the rest of the batch waits for its lease to run out,
+				 * rather than going out now with no record of it (and again later) */
+				log_msg(LOG_ERROR,
+				    "mail %lld delivered but not marked sent: it may go out twice",
 				    (long long)batch[i].id);
-			else
-				log_msg(LOG_INFO, "mail %lld delivered", (long long)batch[i].id);
+				for (int k = i; k < n; k++)
+					store_mail_free(&batch[k]);
+				return n;
+			}
+			log_msg(LOG_INFO, "mail %lld delivered", (long long)batch[i].id);
 		} else {
 			int attempts = batch[i].attempts + 1;
 			int64_t delay = cfg->mail_retry;

@@ -97,6 +97,12 @@ store_cache_start(struct store *st, int ttl, char *err, size_t errsz)
 {
 	return st->ops->cache_start ? st->ops->cache_start(st, ttl, err, errsz) : 0;
 }
+void
+store_set_deadline(struct store *st, int ms)
+{
+	if (st->ops->set_deadline)
+		st->ops->set_deadline(st, ms);
+}
 int
 store_ping(struct store *st)
 {

@@ -132,6 +132,9 @@ struct store_ops {
 	 * cache), dropped at once when any instance revokes them.  NULL: the backend
 	 * has no cache (one process owns the data) */
 	int (*cache_start)(struct store *st, int ttl, char *err, size_t errsz);
+	/* serve only: give up on one answer from the database after ms (0: no bound of our own), so a
+	 * server that stops answering costs a request a 503, never a hang.  NULL: not needed */
+	void (*set_deadline)(struct store *st, int ms);
 	/* 0 when the database answers (a lost connection is tried again, with backoff) */
 	int (*ping)(struct store *st);
 
@@ -248,6 +251,7 @@ const char *store_backend(const struct store *st);
 int store_migrate(struct store *st, int *applied, char *err, size_t errsz);
 int store_schema_check(struct store *st, char *err, size_t errsz);
 int store_cache_start(struct store *st, int ttl, char *err, size_t errsz);
+void store_set_deadline(struct store *st, int ms);
 int store_ping(struct store *st);
 int store_user_create(struct store *st, struct store_user *u);
 int store_user_by_email(struct store *st, const char *email, struct store_user *u);

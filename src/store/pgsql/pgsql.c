@@ -675,6 +675,12 @@ pg_token_delete_user(struct store *st, int64_t user_id)
 	return write_dropping(st, ST_TOKEN_DELETE_USER, &p, 'u', user_id, NULL) < 0 ? -1 : 0;
 }
 
+static void
+pg_store_set_deadline(struct store *st, int ms)
+{
+	pg_set_deadline(st->impl, ms);
+}
+
 const struct store_ops store_pgsql_ops = {
 	.name = "postgres",
 	.open = pg_open,
@@ -682,6 +688,7 @@ const struct store_ops store_pgsql_ops = {
 	.migrate = pg_migrate,
 	.schema_check = pg_schema_check,
 	.cache_start = pg_cache_start_op,
+	.set_deadline = pg_store_set_deadline,
 	.ping = pg_ping,
 	.user_create = pg_user_create,
 	.user_by_email = pg_user_by_email,

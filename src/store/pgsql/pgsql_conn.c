@@ -103,7 +103,8 @@ conn_params(struct pgsql_impl *im, bool listener, const char **kw, const char **
 {
 	int n = 0;
 
-	kw[n] = "connect_timeout", val[n++] = XSTR(CONNECT_TIMEOUT_S);
+	kw[n] = "connect_timeout",
+	val[n++] = im->connect_timeout[0] ? im->connect_timeout : XSTR(CONNECT_TIMEOUT_S);
 	kw[n] = "application_name", val[n++] = "gatehouse";
 	kw[n] = "client_encoding", val[n++] = "UTF8";
 	kw[n] = "keepalives", val[n++] = "1";
@@ -197,6 +198,7 @@ pg_conn_mine(struct pgsql_impl *im)
 	if (c != NULL)
 		return c;
 	c = xcalloc(1, sizeof(*c));
+	c->im = im;
 	pthread_mutex_lock(&im->lock);
 	c->next = im->conns;
 	im->conns = c;
@@ -330,6 +332,92 @@ failed(struct pg_conn *c, PGresult *r, const char *what, bool *lost)
 	return -1;
 }
 
+void
+pg_set_deadline(struct pgsql_impl *im, int ms)
+{
+	int s = ms / 1000;
+
+	im->deadline_ms = ms > 0 ? ms : 0;
+	/* a reconnect to a database that accepts but never answers costs no more than one answer may */
+	if (ms > 0)
+		snprintf(im->connect_timeout, sizeof(im->connect_timeout), "%d",
+		    s < 2                     ? 2 :
+		        s > CONNECT_TIMEOUT_S ? CONNECT_TIMEOUT_S :
+		                                s);
+}
+
+/* The answer to what was just sent on c, read within the deadline: the last result (PQclear it), or
+ * NULL when none came in time.  A server that stopped answering (frozen, a dead link neither TCP
+ * nor statement_timeout notices yet) must not hold this thread past the request timeout: the
+ * connection is closed (what it was doing is abandoned, and rolled back by the server when it
+ * notices), the next use of this slot waits a moment, and the caller answers 503. */
+static PGresult *
+await_result(struct pg_conn *c, bool *timed_out)
+{
+	int ms = c->im->deadline_ms;
+	double deadline = now_mono() + ms / 1000.0;
+	PGresult *last = NULL, *r;
+
+	*timed_out = false;
+	for (;;) {
+		while (ms > 0 && PQisBusy(c->pg)) {
+			struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN };
+			double left = deadline - now_mono();
+			int rc;
+
+			if (left <= 0 || (rc = poll(&p, 1, (int)(left * 1000) + 1)) == 0) {
+				PQclear(last);
+				pg_log_down("no answer in time", "the connection is closed and opened again");
+				pg_conn_drop(c);
+				c->next_try = now_mono() + 1.0;
+				*timed_out = true;
+				return NULL;
+			}
+			if (rc < 0 && errno != EINTR)
+				break;
+			if (rc > 0 && !PQconsumeInput(c->pg))
+				break; /* PQgetResult reports the broken connection */
+		}
+		if ((r = PQgetResult(c->pg)) == NULL)
+			return last;
+		PQclear(last);
+		last = r;
+		if (PQstatus(c->pg) == CONNECTION_BAD)
+			return last;
+	}
+}
+
+/* PQexec, PQprepare and PQexecPrepared within the deadline (NULL: timed out, c dropped) */
+static PGresult *
+exec_sql(struct pg_conn *c, const char *sql, bool *timed_out)
+{
+	if (!PQsendQuery(c->pg, sql)) {
+		*timed_out = false;
+		return PQgetResult(c->pg);
+	}
+	return await_result(c, timed_out);
+}
+
+static PGresult *
+prepare(struct pg_conn *c, const char *name, const char *sql, bool *timed_out)
+{
+	if (!PQsendPrepare(c->pg, name, sql, 0, NULL)) {
+		*timed_out = false;
+		return PQgetResult(c->pg);
+	}
+	return await_result(c, timed_out);
+}
+
+static PGresult *
+exec_prepared(struct pg_conn *c, const char *name, const struct pg_params *p, bool *timed_out)
+{
+	if (!PQsendQueryPrepared(c->pg, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0)) {
+		*timed_out = false;
+		return PQgetResult(c->pg);
+	}
+	return await_result(c, timed_out);
+}
+
 PGresult *
 pg_run(struct store *st, enum stmt which, const struct pg_params *p, int *rc)
 {
@@ -338,7 +426,7 @@ pg_run(struct store *st, enum stmt which, const struct pg_params *p, int *rc)
 	bool retry = strncmp(pg_stmt_sql[which], "SELECT", 6) == 0;
 	struct pg_conn *c;
 	char name[16];
-	bool lost;
+	bool lost, timed_out;
 
 	snprintf(name, sizeof(name), "gh%d", (int)which);
 	for (;;) {
@@ -351,7 +439,10 @@ pg_run(struct store *st, enum stmt which, const struct pg_params *p, int *rc)
 		}
 		retry = retry && !c->in_tx;
 		if (!c->prepared[which]) {
-			r = PQprepare(c->pg, name, pg_stmt_sql[which], 0, NULL);
+			if ((r = prepare(c, name, pg_stmt_sql[which], &timed_out)) == NULL && timed_out) {
+				*rc = -1;
+				return NULL;
+			}
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 				*rc = failed(c, r, pg_stmt_sql[which], &lost);
 				PQclear(r);
@@ -366,7 +457,10 @@ pg_run(struct store *st, enum stmt which, const struct pg_params *p, int *rc)
 			PQclear(r);
 			c->prepared[which] = true;
 		}
-		r = PQexecPrepared(c->pg, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
+		if ((r = exec_prepared(c, name, p, &timed_out)) == NULL && timed_out) {
+			*rc = -1;
+			return NULL;
+		}
 		es = PQresultStatus(r);
 		if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
 			*rc = 0;
@@ -508,9 +602,12 @@ pg_read_user(const PGresult *r, int row, int i, struct store_user *u)
 static PGresult *
 command(struct pg_conn *c, const char *sql, bool *lost)
 {
-	PGresult *r = PQexec(c->pg, sql);
+	bool timed_out;
+	PGresult *r = exec_sql(c, sql, &timed_out);
 
 	*lost = false;
+	if (r == NULL && timed_out)
+		return NULL; /* not "lost": nothing may be tried again at once on a hung server */
 	if (PQresultStatus(r) == PGRES_COMMAND_OK)
 		return r;
 	failed(c, r, sql, lost);

@@ -93,6 +93,7 @@ struct pg_conn {
 	struct pending pend[NPENDING];
 	int npend;
 	bool pend_overflow; /* more than NPENDING: flush the whole cache at commit */
+	struct pgsql_impl *im;
 	struct pg_conn *next;
 };
 
@@ -106,6 +107,10 @@ struct pgsql_impl {
 	struct pg_conn *conns; /* every connection, to close them all */
 	pthread_key_t tls;     /* this thread's connection */
 	struct pg_cache *cache;
+	/* serve sets it (set_deadline): the longest wait for one answer before the connection is given
+	 * up as hung, in ms (0: wait as long as statement_timeout and TCP allow, as the CLI does) */
+	_Atomic int deadline_ms;
+	char connect_timeout[16]; /* libpq's connect_timeout, seconds (its minimum is 2) */
 };
 
 /* the default statement_timeout: a query stuck on a lock fails rather than holding a request */
@@ -119,6 +124,7 @@ PGconn *pg_connect(struct pgsql_impl *im, bool listener, char *err, size_t errsz
 struct pg_conn *pg_conn_mine(struct pgsql_impl *im);
 struct pg_conn *pg_conn_get(struct store *st, char *err, size_t errsz);
 void pg_conn_drop(struct pg_conn *c);
+void pg_set_deadline(struct pgsql_impl *im, int ms);
 /* the first line of a libpq message (they end with a newline) */
 void pg_first_line(const char *msg, char *out, size_t outsz);
 
