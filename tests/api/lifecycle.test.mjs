@@ -92,6 +92,26 @@ test('SIGTERM answers a failed login held for equal timing 503 at once and exits
 	assert.ok(performance.now() - t0 < 10000 * SLOW, 'the stop waited for the hold');
 });
 
+test('SIGTERM after a client left while its login was held still exits at once', async () => {
+	// the failed login is held (suspended) for 2 s; its client goes away before it is answered
+	const server = await startServer({ env: { GATEHOUSE_LOGIN_FAILURE_QUANTUM_MS: '2000' } });
+	const c = await csrfClient(server);
+	const gone = new AbortController();
+	const login = fetch(server.url('/api/login/'), {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', Cookie: c.cookieHeader(), 'X-CSRFToken': c.jar.get('csrftoken') },
+		body: JSON.stringify({ email: uniqueEmail('left'), password: 'nope nope 1' }),
+		signal: gone.signal,
+	}).catch((e) => ({ error: e }));
+	await sleep(500);
+	gone.abort();
+	await login;
+	await sleep(2500 * SLOW); // resumed, found its client gone, ended without its handler
+	const t0 = performance.now();
+	await server.stop(); // asserts exit 0
+	assert.ok(performance.now() - t0 < 5000 * SLOW, `the stop took ${Math.round(performance.now() - t0)} ms`);
+});
+
 test('SIGTERM answers a social login waiting on a silent provider 503 and exits 0', async () => {
 	// a provider that accepts the token call and never answers
 	const silent = net.createServer(() => {});
