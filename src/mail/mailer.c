@@ -160,7 +160,7 @@ deliver(const struct config *cfg, const struct store_mail *m, char *err, size_t 
 
 /* Record a delivery, trying again for a few seconds while the store is away (a
  * shared database restarting): a delivery left unrecorded is sent again when its
- * lease runs out.  0 or -1. */
+ * lease runs out.  0 at the first try, 1 after more, -1 not recorded. */
 static int
 mark_sent(struct store *st, int64_t id)
 {
@@ -168,7 +168,7 @@ mark_sent(struct store *st, int64_t id)
 
 	for (int i = 0; i < 20; i++) {
 		if (store_outbox_sent(st, id, now_unix()) == 0)
-			return 0;
+			return i == 0 ? 0 : 1;
 		nanosleep(&pause, NULL);
 	}
 	return -1;
@@ -188,19 +188,29 @@ drain(struct mailer *ml)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		char err[512] = "";
+		int marked;
 
+		/* past its lease another mailer may have the message already: leave the rest */
+		if (now_unix() >= now + cfg->mail_lease - (cfg->mail_lease > 1)) {
+			for (int k = i; k < n; k++)
+				store_mail_free(&batch[k]);
+			return n;
+		}
 		if (deliver(cfg, &batch[i], err, sizeof(err)) == 0) {
-			if (mark_sent(st, batch[i].id) != 0) {
-				/* the store is away: the rest of the batch waits for its lease to run out,
-				 * rather than going out now with no record of it (and again later) */
+			if ((marked = mark_sent(st, batch[i].id)) < 0)
 				log_msg(LOG_ERROR,
 				    "mail %lld delivered but not marked sent: it may go out twice",
 				    (long long)batch[i].id);
+			else
+				log_msg(LOG_INFO, "mail %lld delivered", (long long)batch[i].id);
+			if (marked != 0) {
+				/* the store was away: the rest of the batch waits for its lease to run
+				 * out (another mailer may have taken it meanwhile) rather than going
+				 * out now with no record of it, or a second time */
 				for (int k = i; k < n; k++)
 					store_mail_free(&batch[k]);
 				return n;
 			}
-			log_msg(LOG_INFO, "mail %lld delivered", (long long)batch[i].id);
 		} else {
 			int attempts = batch[i].attempts + 1;
 			int64_t delay = cfg->mail_retry;
