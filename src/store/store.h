@@ -216,7 +216,7 @@ struct store_ops {
 	int (*identity_delete)(struct store *st, int64_t id, int64_t user_id);
 	int (*user_set_names)(struct store *st, int64_t id, const char *first_name, const char *last_name);
 
-	/* throttle counters (store/sqlite_throttle.c): one row per admitted attempt,
+	/* throttle counters (sqlite_throttle.c, pgsql_throttle.c): one row per admitted attempt,
 	 * keyed by a hash of the limiter's key.  reserve is atomic: 0 and the
 	 * attempt recorded, or STORE_CONFLICT with *retry_after when key already has
 	 * limit attempts in (now - window, now].  A backend must make the count and
