@@ -11,7 +11,7 @@
 #   make mutants    the mutation check: each tests/mutants/*.mutant must be caught by its tests
 #   SANITIZE=1      build with ASan + UBSan into build-asan/
 
-PKGS     := libmicrohttpd jansson sqlite3 libpq libsodium libcrypto libcrypt inih libargon2 libcurl cjose libidn2
+PKGS     := libmicrohttpd jansson sqlite3 libpq libsodium libcrypto libcrypt inih libargon2 libcurl cjose libidn2 liboath libfido2 libcbor
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
