@@ -186,7 +186,8 @@ export function assertNoProblems(problems, origin) {
 
 export const emailInput = (page) => page.getByLabel('Email address')
 export const passwordInput = (page) => page.getByLabel('Password', { exact: true })
-export const signInButton = (page) => page.getByRole('button', { name: /^Sign(ing)? in/ })
+// "Sign in" or, while busy, "Signing in…" (not "Sign in with a passkey")
+export const signInButton = (page) => page.getByRole('button', { name: /^Sign(ing)? in(…)?$/ })
 export const loginError = (page) => page.getByTestId('login-error')
 
 /** Fill and submit the login form (the page must be on /login). */

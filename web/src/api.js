@@ -23,8 +23,12 @@ export class ApiError extends Error {
    * fields: { fieldName: 'message' } from DRF validation errors.
    * retryAfter: seconds, for 429 and 503.
    * code: the body's machine-readable "code", if any (e.g. reauthentication_required).
+   * body: the parsed answer as it came (e.g. the "mfa" of a login that needs a second step).
    */
-  constructor(message, { status = 0, kind = 'http', detail = '', fields = {}, retryAfter = null, code = '' } = {}) {
+  constructor(
+    message,
+    { status = 0, kind = 'http', detail = '', fields = {}, retryAfter = null, code = '', body = null } = {},
+  ) {
     super(message)
     this.name = 'ApiError'
     this.status = status
@@ -33,6 +37,7 @@ export class ApiError extends Error {
     this.fields = fields
     this.retryAfter = retryAfter
     this.code = code
+    this.body = body
   }
 }
 
@@ -41,6 +46,14 @@ export class ApiError extends Error {
 let unauthorizedHandler = () => {}
 export function onUnauthorized(handler) {
   unauthorizedHandler = handler
+}
+
+// Called with the ApiError on every 403 "mfa_setup_required": the session is
+// restricted until a second factor is set up; the router installs the handler
+// (go to the Security page).
+let setupRequiredHandler = () => {}
+export function onSecondFactorSetupRequired(handler) {
+  setupRequiredHandler = handler
 }
 
 function readCookie(name) {
@@ -148,7 +161,7 @@ function firstMessage(value) {
 function toError(res, data) {
   const status = res.status
   const detail = typeof data?.detail === 'string' ? data.detail : ''
-  const base = { status, detail, code: typeof data?.code === 'string' ? data.code : '' }
+  const base = { status, detail, code: typeof data?.code === 'string' ? data.code : '', body: data }
 
   if (status === 429 || status === 503) {
     const retryAfter = retryAfterSeconds(res, data)
@@ -160,6 +173,8 @@ function toError(res, data) {
     return new ApiError(message, { ...base, retryAfter })
   }
   if (status === 401) {
+    // The second step of a login (mfa_required, mfa_expired) says what to do.
+    if (base.code.startsWith('mfa_') && detail) return new ApiError(detail, base)
     return new ApiError('Your session has ended. Sign in again to continue.', base)
   }
   if (status === 403 && isCsrfFailure(data)) {
@@ -207,6 +222,7 @@ export async function request(method, path, body, { on401 = 'redirect' } = {}) {
 
   const error = toError(res, data)
   if (res.status === 401 && on401 === 'redirect') unauthorizedHandler(error)
+  if (res.status === 403 && error.code === 'mfa_setup_required') setupRequiredHandler(error)
   throw error
 }
 
@@ -236,14 +252,30 @@ export async function ensureCsrfCookie() {
 }
 
 export const authApi = {
+  /**
+   * -> {detail: "Success"}.  A user with a second factor gets 401 code
+   * "mfa_required" (body.mfa.methods) and no session: see secondStepApi.
+   */
   login: (email, password) => post('/api/login/', { email, password }, { on401: 'throw' }),
   logout: () => post('/api/logout/', {}, { on401: 'throw' }),
   /** Prove the password again on this session: {password} -> {detail}; 400 {password: [...]} when wrong */
   reauthenticate: (password) => post('/api/auth/reauthenticate/', { password }),
+  /** The same with a code from the authenticator app: 400 {code: [...]} when wrong */
+  reauthenticateWithCode: (code) => post('/api/auth/reauthenticate/', { method: 'totp', code }),
+  /** A challenge for reauthenticateWithPasskey -> {publicKey} */
+  reauthenticationPasskeyOptions: () => post('/api/auth/reauthenticate/webauthn/options/', {}),
+  /** The same with a passkey: credential = the assertion as JSON; 400 {credential: [...]} when refused */
+  reauthenticateWithPasskey: (credential) => post('/api/auth/reauthenticate/', { method: 'webauthn', credential }),
 }
 
 /** The 403 of an action that needs a recent password check (then reauthenticate and retry). */
 export const isReauthRequired = (error) => error?.status === 403 && error.code === 'reauthentication_required'
+
+/** The 401 of a password (or social) login that needs the second step: error.body.mfa = {methods, expires_in}. */
+export const isSecondStepRequired = (error) => error?.status === 401 && error.code === 'mfa_required'
+
+/** The 401 of the second step when the pending login is gone (expired, used, password changed). */
+export const isSecondStepExpired = (error) => error?.status === 401 && error.code === 'mfa_expired'
 
 export const usersApi = {
   profile: (options) => get('/api/users/profile/', options),
@@ -273,6 +305,54 @@ export const accountsApi = {
 
 /** The login answer for a right password on an account whose address is not confirmed yet. */
 export const UNVERIFIED_DETAIL = 'E-mail is not verified.'
+
+// Second factors and passkeys (docs/mfa-contract.md).
+//
+// The second step of a login belongs to a browser that holds no session yet,
+// only the HttpOnly gatehouse_mfa cookie naming the pending login: its 401s
+// ("mfa_expired") are thrown to the page, never sent to the global handler.
+export const secondStepApi = {
+  /** -> {methods: ["webauthn", "totp", "recovery_code"], expires_in, next?}; 401 mfa_expired */
+  status: () => get('/api/mfa/authenticate/', anonymous),
+  /** -> {publicKey} for getCredential(); 400 {detail} when the user has no passkey */
+  passkeyOptions: () => post('/api/mfa/authenticate/webauthn/options/', {}, anonymous),
+  /** -> {detail: "Success"} and the session; 400 {code: [...]} (totp, recovery_code) */
+  withCode: (method, code) => post('/api/mfa/authenticate/', { method, code }, anonymous),
+  /** -> {detail: "Success"} and the session; 400 {credential: [...]} */
+  withPasskey: (credential) => post('/api/mfa/authenticate/', { method: 'webauthn', credential }, anonymous),
+}
+
+// Signing in with a passkey alone (a discoverable credential with user verification).
+export const passkeyApi = {
+  /** -> {publicKey} (anonymous; binds the challenge to this browser with a cookie) */
+  options: () => post('/api/passkey/options/', {}, anonymous),
+  /** -> {detail: "Success"} and the session; 400 {credential: [...]} or {detail} */
+  login: (credential) => post('/api/passkey/login/', { credential }, anonymous),
+}
+
+// Managing the signed-in user's own factors.  Adding and removing need a
+// recent check of the password (403 reauthentication_required: see isReauthRequired).
+export const mfaApi = {
+  /** -> {totp: {enabled, created?}, recovery_codes: {total, unused}, webauthn: [passkey], required, reauth_fresh} */
+  status: () => get('/api/mfa/'),
+  /** -> {secret, otpauth_url, algorithm, digits, period}: a new secret, enabled once confirmed; 409 mfa_totp_exists */
+  totpSetup: () => post('/api/mfa/totp/setup/', {}),
+  /** -> {detail, recovery_codes?}; 400 {code: [...]}; 409 mfa_setup_missing */
+  totpConfirm: (code) => post('/api/mfa/totp/confirm/', { code }),
+  totpRemove: () => del('/api/mfa/totp/'),
+  /** -> {recovery_codes: [10 codes]}; the old ones stop working; 409 mfa_not_enabled */
+  newRecoveryCodes: () => post('/api/mfa/recovery-codes/', {}),
+  /** -> {publicKey} for createCredential() */
+  passkeyOptions: () => post('/api/mfa/webauthn/register/options/', {}),
+  /** -> 201 passkey {id, name, created, last_used, transports} (+ recovery_codes when the user had none) */
+  addPasskey: ({ name, credential }) => {
+    const body = { credential }
+    if (name) body.name = name
+    return post('/api/mfa/webauthn/register/', body)
+  },
+  renamePasskey: (id, name) => patch(`/api/mfa/webauthn/${seg(id)}/`, { name }),
+  removePasskey: (id) => del(`/api/mfa/webauthn/${seg(id)}/`),
+}
 
 // Own sessions and API tokens (docs/admin-contract.md).
 export const sessionsApi = {
@@ -322,6 +402,8 @@ export const adminApi = {
   tokens: (id) => get(`/api/admin/users/${seg(id)}/tokens/`),
   revokeToken: (id, tid) => del(`/api/admin/users/${seg(id)}/tokens/${seg(tid)}/`),
   sendPasswordReset: (id) => post(`/api/admin/users/${seg(id)}/password-reset/`, {}),
+  /** Remove every second factor and recovery code of the user (needs a recent password check). */
+  removeSecondFactors: (id) => del(`/api/admin/users/${seg(id)}/mfa/`),
   /** -> paginated {id, at, actor_id, user_id, event, detail, ip, user_agent}, newest first */
   audit: ({ user, actor, event, page, pageSize } = {}) =>
     get(`/api/admin/audit/${query({ user, actor, event, page, page_size: pageSize })}`),

@@ -12,15 +12,22 @@
 //                   allowed" page at the same address (the API says 403 anyway).
 // /auth/:provider/callback (social login) is neither guest nor signed-in: it
 // also finishes "Connect <Provider>" for a signed-in user.
+// /login/verify is the second step of a login (a guest page: the browser
+// holds only the pending login's HttpOnly cookie, no session yet).
+// A restricted session (profile "mfa_setup_required": the organisation wants
+// a second factor and the account has none) reaches only the Security page
+// until one is set up: every other signed-in page redirects there, and so
+// does any API answer 403 "mfa_setup_required".
 import { nextTick } from 'vue'
 import { createRouter, createWebHistory } from 'vue-router'
-import { onUnauthorized } from './api.js'
+import { onSecondFactorSetupRequired, onUnauthorized } from './api.js'
 import { pageTitle } from './config.js'
 import { AUTH_FLAG_KEY, readAuthFlag, useAuthStore } from './stores/auth.js'
 import { holdLinkSecret } from './lib/linkSecret.js'
 import { safeNext } from './lib/next.js'
 import AccountLayout from './layouts/AccountLayout.vue'
 import AdminLayout from './layouts/AdminLayout.vue'
+import AccountSecurityView from './views/AccountSecurityView.vue'
 import AccountSessionsView from './views/AccountSessionsView.vue'
 import AccountTokensView from './views/AccountTokensView.vue'
 import AccountView from './views/AccountView.vue'
@@ -30,6 +37,7 @@ import AdminUsersView from './views/AdminUsersView.vue'
 import ConfirmEmailView from './views/ConfirmEmailView.vue'
 import ForgotPasswordView from './views/ForgotPasswordView.vue'
 import HomeView from './views/HomeView.vue'
+import LoginVerifyView from './views/LoginVerifyView.vue'
 import LoginView from './views/LoginView.vue'
 import LogoutView from './views/LogoutView.vue'
 import NotFoundView from './views/NotFoundView.vue'
@@ -41,6 +49,12 @@ import SocialCallbackView from './views/SocialCallbackView.vue'
 const routes = [
   { path: '/', name: 'home', component: HomeView, meta: { requiresAuth: true, title: 'Home' } },
   { path: '/login', name: 'login', component: LoginView, meta: { guest: true, title: 'Sign in' } },
+  {
+    path: '/login/verify',
+    name: 'login-verify',
+    component: LoginVerifyView,
+    meta: { guest: true, title: "Confirm it's you" },
+  },
   { path: '/logout', name: 'logout', component: LogoutView, meta: { title: 'Sign out' } },
   { path: '/signup', name: 'signup', component: SignupView, meta: { guest: true, title: 'Create an account' } },
   {
@@ -84,6 +98,7 @@ const routes = [
     meta: { requiresAuth: true },
     children: [
       { path: '', name: 'account', component: AccountView, meta: { title: 'Your account' } },
+      { path: 'security', name: 'account-security', component: AccountSecurityView, meta: { title: 'Security' } },
       { path: 'sessions', name: 'account-sessions', component: AccountSessionsView, meta: { title: 'Sessions' } },
       { path: 'tokens', name: 'account-tokens', component: AccountTokensView, meta: { title: 'API tokens' } },
     ],
@@ -130,6 +145,8 @@ export function createAppRouter(pinia) {
     }
     if (to.meta.requiresAuth && !auth.authenticated) return loginLocation(to.fullPath)
     if (to.meta.guest && auth.authenticated) return { name: 'home' }
+    if (to.meta.requiresAuth && auth.user?.mfa_setup_required && to.name !== 'account-security')
+      return { name: 'account-security' }
     return true
   })
 
@@ -159,6 +176,12 @@ export function createAppRouter(pinia) {
     const here = router.currentRoute.value
     if (here.meta.guest) return
     router.replace(loginLocation(here.fullPath))
+  })
+
+  // api.js: the session is restricted until a second factor is set up.
+  onSecondFactorSetupRequired(() => {
+    auth.markSetupRequired()
+    if (router.currentRoute.value.name !== 'account-security') router.replace({ name: 'account-security' })
   })
 
   // Other tabs: the flag in localStorage changed (login or logout there).

@@ -67,8 +67,22 @@ export const useAuthStore = defineStore('auth', () => {
     return profileInFlight
   }
 
+  /**
+   * The password was right: signed in, unless the account has a second factor
+   * (then the ApiError isSecondStepRequired, and no session: the caller goes to
+   * the second step, whose success calls signedIn()).
+   */
   async function login(email, password) {
     await authApi.login(email, password)
+    await signedIn()
+  }
+
+  /**
+   * The server just made a session (password, second step, passkey, social
+   * login): mark this tab and the others signed in and load the profile.
+   * Throws (and stays signed out) when the browser did not keep the cookie.
+   */
+  async function signedIn() {
     setAuthenticated(true)
     try {
       await fetchProfile({ on401: 'throw' })
@@ -82,6 +96,11 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  /** The server said the session is restricted (403 mfa_setup_required) although the profile did not. */
+  function markSetupRequired() {
+    if (user.value && !user.value.mfa_setup_required) user.value = { ...user.value, mfa_setup_required: true }
+  }
+
   async function logout() {
     try {
       await authApi.logout()
@@ -91,5 +110,16 @@ export const useAuthStore = defineStore('auth', () => {
     clear()
   }
 
-  return { authenticated, user, profileError, setAuthenticated, clear, fetchProfile, login, logout }
+  return {
+    authenticated,
+    user,
+    profileError,
+    setAuthenticated,
+    clear,
+    fetchProfile,
+    login,
+    signedIn,
+    markSetupRequired,
+    logout,
+  }
 })
