@@ -213,6 +213,34 @@ test_check_replay(void)
 	CHECK(totp_check(rfc_secret, RFC_LEN, "081804", T0, STEP0 + 1) == 0);
 }
 
+/* Two steps of the window with the same code (found by searching the RFC secret's steps; checked here):
+ * the earlier step is returned, and once it is recorded the later one still accepts the same digits
+ * (they are that step's code too), then nothing. */
+static void
+test_check_same_code_twice_in_window(void)
+{
+	static const struct {
+		int64_t a, b;
+		const char *code;
+	} v[] = {
+		{ 59061240, 59061241, "963181" },
+		{ 61331809, 61331811, "768734" },
+	};
+	char c[7];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int64_t now = (v[i].a + 1) * TOTP_PERIOD;
+
+		code6(v[i].a, c);
+		CHECK_STR(c, v[i].code);
+		code6(v[i].b, c);
+		CHECK_STR(c, v[i].code);
+		CHECK(totp_check(rfc_secret, RFC_LEN, v[i].code, now, 0) == v[i].a);
+		CHECK(totp_check(rfc_secret, RFC_LEN, v[i].code, now, v[i].a) == v[i].b);
+		CHECK(totp_check(rfc_secret, RFC_LEN, v[i].code, now, v[i].b) == 0);
+	}
+}
+
 static void
 test_check_text(void)
 {
@@ -408,6 +436,7 @@ main(void)
 	test_otpauth_uri();
 	test_check_window();
 	test_check_replay();
+	test_check_same_code_twice_in_window();
 	test_check_text();
 	test_check_early_times();
 	test_seal_roundtrip();
