@@ -35,8 +35,8 @@ struct config {
 	char *product_name;
 	char *mfa_required_name; /* none | staff | all (see mfa_required) */
 	char *mfa_issuer;        /* shown by authenticator apps; empty: product_name */
-	char *log_level_name; /* debug | info | warn | error (see log_level) */
-	char *csp;            /* Content-Security-Policy for the SPA's HTML */
+	char *log_level_name;    /* debug | info | warn | error (see log_level) */
+	char *csp;               /* Content-Security-Policy for the SPA's HTML */
 	/* social login (empty client id: provider off) */
 	char *github_client_id, *github_client_secret, *github_authorize_url, *github_token_url,
 	    *github_api_url;

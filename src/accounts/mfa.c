@@ -56,8 +56,8 @@ accounts_mfa_new_recovery(struct store *st, const struct config *cfg, int64_t us
 		if (recovery_code_hash(cfg->secret_key, codes[i], hashes[i]) != 0)
 			goto done;
 	}
-	ret = store_recovery_replace(st, user_id, (const char(*)[STORE_KEYHASH_LEN + 1])hashes, RECOVERY_CODE_COUNT,
-	          now_unix()) == 0 ?
+	ret = store_recovery_replace(st, user_id, (const char(*)[STORE_KEYHASH_LEN + 1]) hashes,
+	          RECOVERY_CODE_COUNT, now_unix()) == 0 ?
 	    0 :
 	    -1;
 done:

@@ -48,7 +48,8 @@ static void
 respond_expired(struct request *r)
 {
 	respond_json(r, 401,
-	    json_pack("{s:s, s:s}", "detail", "Your sign-in has expired. Sign in again.", "code", "mfa_expired"));
+	    json_pack("{s:s, s:s}", "detail", "Your sign-in has expired. Sign in again.", "code",
+	        "mfa_expired"));
 }
 
 static void
@@ -114,8 +115,9 @@ passkey_json(const struct store_webauthn *w)
 
 	iso8601(w->created_at, created, sizeof(created));
 	iso8601(w->last_used, used, sizeof(used));
-	return json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)w->id, "name", w->name, "created", created,
-	    "last_used", w->last_used ? json_string(used) : json_null(), "transports", transports_json(w->transports));
+	return json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)w->id, "name", w->name, "created",
+	    created, "last_used", w->last_used ? json_string(used) : json_null(), "transports",
+	    transports_json(w->transports));
 }
 
 static void
@@ -161,10 +163,12 @@ assertion_options(struct request *r, int64_t user_id, const char *purpose, const
 		respond_error(r, 400, "You have no passkey.");
 		return NULL;
 	}
-	if (mfa_challenge_new(&env, purpose, user_id, bind_hash, now_unix(), challenge, sizeof(challenge)) != 0)
+	if (mfa_challenge_new(&env, purpose, user_id, bind_hash, now_unix(), challenge, sizeof(challenge)) !=
+	    0)
 		goto busy;
-	return json_pack("{s:{s:s, s:s, s:i, s:s, s:o}}", "publicKey", "challenge", challenge, "rpId", rp.rp_id,
-	    "timeout", MFA_CHALLENGE_TTL * 1000, "userVerification", "preferred", "allowCredentials", allow);
+	return json_pack("{s:{s:s, s:s, s:i, s:s, s:o}}", "publicKey", "challenge", challenge, "rpId",
+	    rp.rp_id, "timeout", MFA_CHALLENGE_TTL * 1000, "userVerification", "preferred",
+	    "allowCredentials", allow);
 busy:
 	json_decref(allow);
 	api_respond_busy(r, NULL);
@@ -211,7 +215,8 @@ check_answer(struct request *r, json_t *body, const struct store_user *u, const 
 		if (code == NULL) {
 			reason = "missing";
 		} else if (totp_open(cfg->secret_key, t.secret, secret, &len) != 0) {
-			log_msg(LOG_ERROR, "the TOTP secret of user %lld cannot be opened (secret key changed?)",
+			log_msg(LOG_ERROR,
+			    "the TOTP secret of user %lld cannot be opened (secret key changed?)",
 			    (long long)u->id);
 			reason = "sealed";
 		} else if ((step = totp_check(secret, len, code, now, t.last_step)) <= 0) {
@@ -250,7 +255,8 @@ check_answer(struct request *r, json_t *body, const struct store_user *u, const 
 
 		field = "credential";
 		api_webauthn_rp(r, &rp, host, sizeof(host));
-		if (!json_is_object(cred) || webauthn_client_challenge(cred, challenge, sizeof(challenge), &why) != 0 ||
+		if (!json_is_object(cred) ||
+		    webauthn_client_challenge(cred, challenge, sizeof(challenge), &why) != 0 ||
 		    webauthn_credential_id(cred, cred_id, sizeof(cred_id)) != 0) {
 			reason = "malformed";
 			message = why ? why : "Malformed credential.";
@@ -280,11 +286,13 @@ check_answer(struct request *r, json_t *body, const struct store_user *u, const 
 		}
 	} else {
 		respond_field(r, "method",
-		    allow_recovery ? "Choose webauthn, totp or recovery_code." : "Choose password, webauthn or totp.");
+		    allow_recovery ? "Choose webauthn, totp or recovery_code." :
+		                     "Choose password, webauthn or totp.");
 		return CHECK_DONE;
 	}
 	if (reason) {
-		audit_log(r, "mfa.failed", u->id, json_pack("{s:s, s:s}", "method", method, "reason", reason));
+		audit_log(r, "mfa.failed", u->id,
+		    json_pack("{s:s, s:s}", "method", method, "reason", reason));
 		respond_field(r, field, message);
 		return CHECK_WRONG;
 	}
@@ -331,8 +339,9 @@ api_mfa_begin(struct request *r, const struct store_user *u, const char *method,
 	authn_apply(r, &out);
 	methods = accounts_mfa_methods(&s);
 	audit_log(r, "login.mfa_pending", u->id, json_pack("{s:s}", "method", method));
-	body = json_pack("{s:s, s:s, s:{s:o, s:I}}", "detail", "Confirm it's you with your second factor.", "code",
-	    "mfa_required", "mfa", "methods", methods, "expires_in", (json_int_t)r->app->cfg.mfa_pending_ttl);
+	body = json_pack("{s:s, s:s, s:{s:o, s:I}}", "detail", "Confirm it's you with your second factor.",
+	    "code", "mfa_required", "mfa", "methods", methods, "expires_in",
+	    (json_int_t)r->app->cfg.mfa_pending_ttl);
 	if (next && next[0])
 		json_object_set_new(body, "next", json_string(next));
 	respond_json(r, 401, body);
@@ -441,7 +450,8 @@ api_mfa_authenticate(struct request *r)
 		struct accounts_mfa_state s;
 
 		audit_log(r, "mfa.recovery_code_used", u.id,
-		    json_pack("{s:i}", "unused", accounts_mfa_state(st, u.id, &s) == 0 ? s.recovery_unused : -1));
+		    json_pack("{s:i}", "unused",
+		        accounts_mfa_state(st, u.id, &s) == 0 ? s.recovery_unused : -1));
 		if (mail_queue(st, &r->app->cfg, MAIL_MFA_RECOVERY_USED, u.email, NULL) == 0)
 			mailer_wake(r->app->mailer);
 	}
@@ -464,12 +474,13 @@ api_mfa_reauthenticate(struct request *r, json_t *body)
 	snprintf(key1, sizeof(key1), "mfa:session:%lld", (long long)r->caller->session.id);
 	if (answer_reserve(r, key1, r->caller->user.id, acct, sizeof(acct)) != 0)
 		return -1;
-	switch (check_answer(r, body, &r->caller->user, MFA_PURPOSE_REAUTH, r->caller->session.key_hash, false,
-	    &method)) {
+	switch (check_answer(r, body, &r->caller->user, MFA_PURPOSE_REAUTH, r->caller->session.key_hash,
+	    false, &method)) {
 	case CHECK_OK:
 		break;
 	case CHECK_WRONG:
-		audit_log(r, "auth.reauthentication_failed", r->caller->user.id, json_pack("{s:s}", "method", method));
+		audit_log(r, "auth.reauthentication_failed", r->caller->user.id,
+		    json_pack("{s:s}", "method", method));
 		return -1;
 	default:
 		limiter_release(r->app->limiter, acct);
@@ -516,11 +527,12 @@ api_mfa_status(struct request *r)
 		goto fail;
 	}
 	iso8601(s.totp_since, since, sizeof(since));
-	totp = s.totp ? json_pack("{s:b, s:s}", "enabled", 1, "created", since) : json_pack("{s:b}", "enabled", 0);
+	totp = s.totp ? json_pack("{s:b, s:s}", "enabled", 1, "created", since) :
+	                json_pack("{s:b}", "enabled", 0);
 	respond_json(r, 200,
-	    json_pack("{s:o, s:{s:i, s:i}, s:o, s:b, s:b}", "totp", totp, "recovery_codes", "total", s.recovery_total,
-	        "unused", s.recovery_unused, "webauthn", list, "required", mfa_policy_covers(&r->app->cfg, &r->caller->user),
-	        "reauth_fresh", authn_reauth_fresh(r)));
+	    json_pack("{s:o, s:{s:i, s:i}, s:o, s:b, s:b}", "totp", totp, "recovery_codes", "total",
+	        s.recovery_total, "unused", s.recovery_unused, "webauthn", list, "required",
+	        mfa_policy_covers(&r->app->cfg, &r->caller->user), "reauth_fresh", authn_reauth_fresh(r)));
 	return;
 fail:
 	json_decref(list);
@@ -561,13 +573,13 @@ api_mfa_totp_setup(struct request *r)
 		goto done;
 	}
 	respond_json(r, 200,
-	    json_pack("{s:s, s:s, s:s, s:i, s:i}", "secret", b32, "otpauth_url", uri, "algorithm", "SHA1", "digits",
-	        TOTP_DIGITS, "period", TOTP_PERIOD));
+	    json_pack("{s:s, s:s, s:s, s:i, s:i}", "secret", b32, "otpauth_url", uri, "algorithm", "SHA1",
+	        "digits", TOTP_DIGITS, "period", TOTP_PERIOD));
 	goto done;
 exists:
 	respond_json(r, 409,
-	    json_pack("{s:s, s:s}", "detail", "An authenticator app is already set up. Remove it first.", "code",
-	        "mfa_totp_exists"));
+	    json_pack("{s:s, s:s}", "detail", "An authenticator app is already set up. Remove it first.",
+	        "code", "mfa_totp_exists"));
 done:
 	if (uri) {
 		sodium_memzero(uri, strlen(uri));
@@ -599,7 +611,8 @@ commit_change(struct request *r, int (*change)(struct request *, void *), void *
 		store_rollback(st);
 		return -1; /* change answered */
 	}
-	if (accounts_mfa_changed(st, &r->app->cfg, &r->caller->user, &a, event, detail, mail, codes, made) != 0 ||
+	if (accounts_mfa_changed(st, &r->app->cfg, &r->caller->user, &a, event, detail, mail, codes, made) !=
+	        0 ||
 	    store_commit(st) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
@@ -622,7 +635,8 @@ totp_confirm_change(struct request *r, void *arg)
 
 	if (rc == STORE_NOTFOUND)
 		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code", "mfa_setup_missing"));
+		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code",
+		        "mfa_setup_missing"));
 	else if (rc != 0)
 		api_respond_busy(r, NULL);
 	return rc;
@@ -653,7 +667,8 @@ api_mfa_totp_confirm(struct request *r)
 	}
 	if (rc == STORE_NOTFOUND || t.confirmed || t.created_at + MFA_SETUP_TTL < now_unix()) {
 		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code", "mfa_setup_missing"));
+		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code",
+		        "mfa_setup_missing"));
 		goto done;
 	}
 	snprintf(key1, sizeof(key1), "mfa:session:%lld", (long long)r->caller->session.id);
@@ -664,17 +679,20 @@ api_mfa_totp_confirm(struct request *r)
 		limiter_release(r->app->limiter, acct);
 		limiter_release(r->app->limiter, key1);
 		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code", "mfa_setup_missing"));
+		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code",
+		        "mfa_setup_missing"));
 		goto done;
 	}
 	if (code == NULL || (c.step = totp_check(secret, len, code, now_unix(), 0)) <= 0) {
-		audit_log(r, "mfa.failed", r->caller->user.id, json_pack("{s:s, s:s}", "method", "totp", "reason", "setup"));
+		audit_log(r, "mfa.failed", r->caller->user.id,
+		    json_pack("{s:s, s:s}", "method", "totp", "reason", "setup"));
 		respond_field(r, "code", WRONG_TOTP);
 		goto done;
 	}
 	limiter_release(r->app->limiter, acct);
 	limiter_release(r->app->limiter, key1);
-	if (commit_change(r, totp_confirm_change, &c, "mfa.totp_enabled", NULL, MAIL_MFA_TOTP_ADDED, codes, &made) != 0)
+	if (commit_change(r, totp_confirm_change, &c, "mfa.totp_enabled", NULL, MAIL_MFA_TOTP_ADDED, codes,
+	        &made) != 0)
 		goto done;
 	answer = json_pack("{s:s}", "detail", "Authenticator app enabled.");
 	if (made)
@@ -709,8 +727,8 @@ api_mfa_totp_delete(struct request *r)
 		rc = STORE_NOTFOUND;
 	if (api_store_answer(r, rc) != 0)
 		return;
-	if (commit_change(r, totp_delete_change, NULL, "mfa.totp_removed", NULL, MAIL_MFA_TOTP_REMOVED, NULL, NULL) ==
-	    0)
+	if (commit_change(r, totp_delete_change, NULL, "mfa.totp_removed", NULL, MAIL_MFA_TOTP_REMOVED, NULL,
+	        NULL) == 0)
 		respond_json(r, 200, json_pack("{s:s}", "detail", "Authenticator app removed."));
 }
 
@@ -729,8 +747,8 @@ api_mfa_recovery_regenerate(struct request *r)
 	}
 	if (!s.totp && s.webauthn == 0) {
 		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Set up an authenticator app or a passkey first.", "code",
-		        "mfa_not_enabled"));
+		    json_pack("{s:s, s:s}", "detail", "Set up an authenticator app or a passkey first.",
+		        "code", "mfa_not_enabled"));
 		return;
 	}
 	if (store_begin(st) != 0)
@@ -757,29 +775,32 @@ api_mfa_webauthn_register_options(struct request *r)
 	struct auth_env env = authn_env(r);
 	const struct store_user *u = &r->caller->user;
 	struct webauthn_rp rp;
-	char host[256], challenge[MFA_CHALLENGE_MAX], handle[MFA_USER_HANDLE_MAX], display[STORE_NAME_MAX * 8 + 2];
+	char host[256], challenge[MFA_CHALLENGE_MAX], handle[MFA_USER_HANDLE_MAX],
+	    display[STORE_NAME_MAX * 8 + 2];
 	json_t *exclude = json_array();
 
 	if (!need_session(r) || !need_fresh(r))
 		goto fail;
 	api_webauthn_rp(r, &rp, host, sizeof(host));
 	if (store_webauthn_list(r->app->store, u->id, add_descriptor, exclude) != 0 ||
-	    mfa_challenge_new(&env, MFA_PURPOSE_REGISTER, u->id, r->caller->session.key_hash, now_unix(), challenge,
-	        sizeof(challenge)) != 0) {
+	    mfa_challenge_new(&env, MFA_PURPOSE_REGISTER, u->id, r->caller->session.key_hash, now_unix(),
+	        challenge, sizeof(challenge)) != 0) {
 		api_respond_busy(r, NULL);
 		goto fail;
 	}
 	mfa_user_handle(&r->app->cfg, u->id, handle, sizeof(handle));
-	snprintf(display, sizeof(display), "%s%s%s", u->first_name, u->first_name[0] && u->last_name[0] ? " " : "",
-	    u->last_name);
+	snprintf(display, sizeof(display), "%s%s%s", u->first_name,
+	    u->first_name[0] && u->last_name[0] ? " " : "", u->last_name);
 	respond_json(r, 200,
-	    json_pack("{s:{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}], s:i, s:s, "
+	    json_pack("{s:{s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:i}, {s:s, s:i}, {s:s, s:i}], "
+	              "s:i, s:s, "
 	              "s:{s:s, s:b, s:s}, s:o}}",
-	        "publicKey", "challenge", challenge, "rp", "id", rp.rp_id, "name", r->app->cfg.product_name, "user",
-	        "id", handle, "name", u->email, "displayName", display[0] ? display : u->email, "pubKeyCredParams",
-	        "type", "public-key", "alg", -7, "type", "public-key", "alg", -8, "type", "public-key", "alg", -257,
-	        "timeout", MFA_CHALLENGE_TTL * 1000, "attestation", "none", "authenticatorSelection", "residentKey",
-	        "preferred", "requireResidentKey", 0, "userVerification", "preferred", "excludeCredentials", exclude));
+	        "publicKey", "challenge", challenge, "rp", "id", rp.rp_id, "name", r->app->cfg.product_name,
+	        "user", "id", handle, "name", u->email, "displayName", display[0] ? display : u->email,
+	        "pubKeyCredParams", "type", "public-key", "alg", -7, "type", "public-key", "alg", -8, "type",
+	        "public-key", "alg", -257, "timeout", MFA_CHALLENGE_TTL * 1000, "attestation", "none",
+	        "authenticatorSelection", "residentKey", "preferred", "requireResidentKey", 0,
+	        "userVerification", "preferred", "excludeCredentials", exclude));
 	return;
 fail:
 	json_decref(exclude);
@@ -864,7 +885,8 @@ api_mfa_webauthn_register(struct request *r)
 	if (passkey_name(r, body, false, a.w.name, sizeof(a.w.name)) != 0)
 		goto done;
 	cred = json_object_get(body, "credential");
-	if (!json_is_object(cred) || webauthn_client_challenge(cred, challenge, sizeof(challenge), &why) != 0) {
+	if (!json_is_object(cred) ||
+	    webauthn_client_challenge(cred, challenge, sizeof(challenge), &why) != 0) {
 		respond_field(r, "credential", why ? why : "Malformed credential.");
 		goto done;
 	}
@@ -892,8 +914,7 @@ api_mfa_webauthn_register(struct request *r)
 	a.w.sign_count = c.sign_count;
 	a.w.created_at = now_unix();
 	if (commit_change(r, passkey_add_change, &a, "mfa.webauthn_added",
-	        json_pack("{s:s}", "name", a.w.name), MAIL_MFA_PASSKEY_ADDED, codes,
-	        &made) != 0)
+	        json_pack("{s:s}", "name", a.w.name), MAIL_MFA_PASSKEY_ADDED, codes, &made) != 0)
 		goto done;
 	answer = passkey_json(&a.w);
 	if (made)
@@ -915,7 +936,8 @@ api_mfa_webauthn_rename(struct request *r)
 		return;
 	if (request_json(r, &body) != 0 || passkey_name(r, body, true, name, sizeof(name)) != 0)
 		goto done;
-	if (api_store_answer(r, store_webauthn_rename(r->app->store, r->ids[0], r->caller->user.id, name)) != 0 ||
+	if (api_store_answer(r, store_webauthn_rename(r->app->store, r->ids[0], r->caller->user.id, name)) !=
+	        0 ||
 	    api_store_answer(r, store_webauthn_get_id(r->app->store, r->ids[0], r->caller->user.id, &w)) != 0)
 		goto done;
 	audit_log(r, "mfa.webauthn_renamed", r->caller->user.id,
@@ -938,6 +960,7 @@ api_mfa_webauthn_delete(struct request *r)
 	if (!need_session(r) || !need_fresh(r))
 		return;
 	if (commit_change(r, passkey_delete_change, NULL, "mfa.webauthn_removed",
-	        json_pack("{s:I}", "credential", (json_int_t)r->ids[0]), MAIL_MFA_PASSKEY_REMOVED, NULL, NULL) == 0)
+	        json_pack("{s:I}", "credential", (json_int_t)r->ids[0]), MAIL_MFA_PASSKEY_REMOVED, NULL,
+	        NULL) == 0)
 		respond_json(r, 200, json_pack("{s:s}", "detail", "Passkey removed."));
 }

@@ -48,7 +48,8 @@ api_passkey_options(struct request *r)
 	}
 	authn_input(r, &in);
 	if (mfa_browser_bind(&env, &in, bind, &out) != 0 ||
-	    mfa_challenge_new(&env, MFA_PURPOSE_PASSKEY, 0, bind, in.now, challenge, sizeof(challenge)) != 0) {
+	    mfa_challenge_new(&env, MFA_PURPOSE_PASSKEY, 0, bind, in.now, challenge, sizeof(challenge)) !=
+	        0) {
 		auth_cookies_wipe(&out);
 		api_respond_busy(r, NULL);
 		return;
@@ -56,8 +57,8 @@ api_passkey_options(struct request *r)
 	authn_apply(r, &out);
 	api_webauthn_rp(r, &rp, host, sizeof(host));
 	respond_json(r, 200,
-	    json_pack("{s:{s:s, s:s, s:i, s:s, s:[]}}", "publicKey", "challenge", challenge, "rpId", rp.rp_id, "timeout",
-	        MFA_CHALLENGE_TTL * 1000, "userVerification", "required", "allowCredentials"));
+	    json_pack("{s:{s:s, s:s, s:i, s:s, s:[]}}", "publicKey", "challenge", challenge, "rpId", rp.rp_id,
+	        "timeout", MFA_CHALLENGE_TTL * 1000, "userVerification", "required", "allowCredentials"));
 }
 
 static void
@@ -88,7 +89,8 @@ api_passkey_login(struct request *r)
 	if (request_json(r, &body) != 0)
 		goto done;
 	cred = json_object_get(body, "credential");
-	if (!json_is_object(cred) || webauthn_client_challenge(cred, challenge, sizeof(challenge), &why) != 0 ||
+	if (!json_is_object(cred) ||
+	    webauthn_client_challenge(cred, challenge, sizeof(challenge), &why) != 0 ||
 	    webauthn_credential_id(cred, cred_id, sizeof(cred_id)) != 0) {
 		respond_json(r, 400, json_pack("{s:[s]}", "credential", why ? why : "Malformed credential."));
 		goto done;
@@ -97,7 +99,8 @@ api_passkey_login(struct request *r)
 	api_ip_key(r, "login", ip_key, sizeof(ip_key));
 	sha256_hex(cred_id, strlen(cred_id), cred_hash);
 	snprintf(cred_key, sizeof(cred_key), "passkey:cred:%s", cred_hash);
-	if (api_reserve_two(r, ip_key, cfg->login_ip_limit, cred_key, cfg->login_account_limit, cfg->login_window) != 0)
+	if (api_reserve_two(r, ip_key, cfg->login_ip_limit, cred_key, cfg->login_account_limit,
+	        cfg->login_window) != 0)
 		goto done;
 	authn_input(r, &in);
 	if (!mfa_browser_hash(&in, bind)) {
@@ -124,18 +127,21 @@ api_passkey_login(struct request *r)
 	}
 	sodium_memzero(u.password, sizeof(u.password));
 	api_webauthn_rp(r, &rp, host, sizeof(host));
-	if (webauthn_verify_assertion(&rp, cred, challenge, true, w.alg, w.public_key, (uint32_t)w.sign_count, &as,
-	        &regressed, &why) != 0) {
+	if (webauthn_verify_assertion(&rp, cred, challenge, true, w.alg, w.public_key, (uint32_t)w.sign_count,
+	        &as, &regressed, &why) != 0) {
 		if (regressed)
 			audit_log(r, "mfa.counter_regressed", u.id,
-			    json_pack("{s:I, s:I}", "credential", (json_int_t)w.id, "stored_count", (json_int_t)w.sign_count));
-		refuse(r, why ? why : "The signature is not valid.", u.id, regressed ? "counter_regressed" : "assertion");
+			    json_pack("{s:I, s:I}", "credential", (json_int_t)w.id, "stored_count",
+			        (json_int_t)w.sign_count));
+		refuse(r, why ? why : "The signature is not valid.", u.id,
+		    regressed ? "counter_regressed" : "assertion");
 		goto done;
 	}
 	/* a user handle, when the authenticator gives one, must be this user's */
 	mfa_user_handle(cfg, u.id, handle, sizeof(handle));
-	if (as.user_handle[0] && (strlen(as.user_handle) != strlen(handle) ||
-	                              sodium_memcmp(as.user_handle, handle, strlen(handle)) != 0)) {
+	if (as.user_handle[0] &&
+	    (strlen(as.user_handle) != strlen(handle) ||
+	        sodium_memcmp(as.user_handle, handle, strlen(handle)) != 0)) {
 		refuse(r, UNKNOWN, u.id, "user_handle");
 		goto done;
 	}
@@ -146,12 +152,14 @@ api_passkey_login(struct request *r)
 		goto done;
 	}
 	if (!u.is_active) {
-		audit_log(r, "login.failed", u.id, json_pack("{s:s, s:s}", "reason", "inactive", "method", "passkey"));
+		audit_log(r, "login.failed", u.id,
+		    json_pack("{s:s, s:s}", "reason", "inactive", "method", "passkey"));
 		respond_error(r, 400, "Invalid credentials");
 		goto done;
 	}
 	if (!u.email_verified && cfg->email_verification == EMAIL_VERIFICATION_MANDATORY) {
-		audit_log(r, "login.failed", u.id, json_pack("{s:s, s:s}", "reason", "unverified", "method", "passkey"));
+		audit_log(r, "login.failed", u.id,
+		    json_pack("{s:s, s:s}", "reason", "unverified", "method", "passkey"));
 		respond_error(r, 400, "E-mail is not verified.");
 		goto done;
 	}

@@ -67,8 +67,8 @@ int mfa_browser_hash(const struct auth_in *in, char bind_hash[65]);
 /* A fresh challenge for purpose, bound to bind_hash (and user_id, 0 for
  * none), stored by hash for MFA_CHALLENGE_TTL: its base64url text in out
  * (MFA_CHALLENGE_MAX).  0, or -1 on a store error. */
-int mfa_challenge_new(const struct auth_env *env, const char *purpose, int64_t user_id,
-    const char *bind_hash, int64_t now, char *out, size_t outsz);
+int mfa_challenge_new(const struct auth_env *env, const char *purpose, int64_t user_id, const char *bind_hash,
+    int64_t now, char *out, size_t outsz);
 /* Take (single use) the stored challenge whose text the client answered
  * with: 1 when it existed, was alive at now, was made for purpose and for
  * bind_hash (and, when user_id is not 0, for that user); 0 otherwise (it is

@@ -21,14 +21,17 @@ struct template
 };
 
 /* A security alert: what happened, where to look, what to do if it was not you. */
-#define ALERT(what, sentence)                                                                               \
-	{                                                                                                   \
-		"Security alert: " what,                                                                        \
-		    "Hello,\n\n" sentence "\n\nReview your second factors and sessions:\n{origin}/account/security\n\n"     \
-		    "If this was not you, change your password now and remove what you do not know.\n",        \
-		    "<p>Hello,</p><p>" sentence "</p><p><a href=\"{origin}/account/security\">Review your second factors "  \
-		    "and sessions</a>.</p><p>If this was not you, change your password now and remove what you do " \
-		    "not know.</p>"                                                                              \
+#define ALERT(what, sentence)                                                                                \
+	{                                                                                                    \
+		"Security alert: " what,                                                                     \
+		    "Hello,\n\n" sentence                                                                    \
+		    "\n\nReview your second factors and sessions:\n{origin}/account/security\n\n"            \
+		    "If this was not you, change your password now and remove what you do not know.\n",      \
+		    "<p>Hello,</p><p>" sentence                                                              \
+		    "</p><p><a href=\"{origin}/account/security\">Review your second factors "               \
+		    "and sessions</a>.</p><p>If this was not you, change your password now and remove what " \
+		    "you do "                                                                                \
+		    "not know.</p>"                                                                          \
 	}
 
 static const struct template templates[] = {
