@@ -26,6 +26,18 @@ export const EVENTS = {
   'auth.reauthentication_failed': 'Password confirmation refused',
   'social.linked': 'Social account connected',
   'social.unlinked': 'Social account disconnected',
+  // second factors (docs/mfa-contract.md)
+  'login.mfa_pending': 'Password right, second step asked',
+  'mfa.totp_enabled': 'Authenticator app turned on',
+  'mfa.totp_removed': 'Authenticator app removed',
+  'mfa.recovery_codes_generated': 'New recovery codes made',
+  'mfa.recovery_code_used': 'Recovery code used',
+  'mfa.webauthn_added': 'Passkey added',
+  'mfa.webauthn_renamed': 'Passkey renamed',
+  'mfa.webauthn_removed': 'Passkey removed',
+  'mfa.failed': 'Second step refused',
+  'mfa.counter_regressed': 'Passkey counter went backwards (possible clone)',
+  'admin.mfa_removed': 'Admin removed the second factors',
 }
 
 /** The event filter: groups (prefix*) first, then every event. */
@@ -38,6 +50,7 @@ export const EVENT_FILTERS = [
       ['session.*', 'All session events (session.*)'],
       ['token.*', 'All API token events (token.*)'],
       ['user.*', 'All sign-up events (user.*)'],
+      ['mfa.*', 'All second-factor events (mfa.*)'],
       ['admin.*', 'All admin actions (admin.*)'],
     ],
   },
