@@ -7,7 +7,9 @@
 // as http://evil.test:<port>) through Chromium's --host-resolver-rules, so the
 // two are different *sites* although both are 127.0.0.1.  Nothing here talks
 // to the network beyond loopback.
+import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import crypto from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import net from 'node:net'
@@ -372,4 +374,56 @@ export async function startProviders({ oidcName = 'acme', oidcLabel = 'Acme ID' 
     },
     stop: () => Promise.all([oidc.stop(), github.stop()]),
   }
+}
+
+// ---- second factors (docs/mfa-contract.md) -------------------------------------
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), computed here from the key the Security page shows.
+export function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const ch of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(ch)
+    if (v < 0) throw new Error(`not base32: ${text}`)
+    bits += v.toString(2).padStart(5, '0')
+  }
+  const bytes = bits.match(/.{8}/g) || []
+  return Buffer.from(bytes.map((b) => parseInt(b, 2)))
+}
+export const timeStep = (ms = Date.now()) => Math.floor(ms / 1000 / 30)
+export function totp(secret, step) {
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(step))
+  const mac = crypto.createHmac('sha1', base32Decode(secret)).update(counter).digest()
+  const offset = mac[mac.length - 1] & 0x0f
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
+const RECOVERY_CODE = /^[a-z0-9]{5}-[a-z0-9]{5}$/
+
+/** The recovery codes the page shows once, checked for shape and number. */
+export async function shownRecoveryCodes(page) {
+  await page.getByTestId('fresh-recovery-codes').waitFor()
+  const codes = (await page.getByTestId('recovery-code').allTextContents()).map((c) => c.trim())
+  assert.equal(codes.length, 10)
+  for (const c of codes) assert.match(c, RECOVERY_CODE)
+  assert.equal(new Set(codes).size, 10, 'ten different codes')
+  return codes
+}
+
+/**
+ * On the Security page: set up the authenticator app from the key the page
+ * shows -> { secret, step (of the code used), codes (the recovery codes shown) }.
+ */
+export async function setUpTotp(page) {
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
+  await page.getByTestId('totp-setup').waitFor()
+  const secret = await page.locator('#totp-secret').inputValue()
+  assert.match(secret, /^[A-Z2-7]{16,}=*$/, 'a base32 secret')
+  const step = timeStep()
+  await page.getByLabel('Code from the app').fill(totp(secret, step))
+  await page.getByRole('button', { name: 'Turn on' }).click()
+  const codes = await shownRecoveryCodes(page)
+  await page.getByTestId('totp-status').filter({ hasText: 'On' }).waitFor()
+  return { secret, step, codes }
 }

@@ -12,7 +12,6 @@
 //
 // One server for the file; each test its own user and browser context.
 import assert from 'node:assert/strict'
-import crypto from 'node:crypto'
 import { copyFile, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -27,35 +26,18 @@ import {
   outputPath,
   passwordInput,
   profileFromPage,
+  setUpTotp,
+  shownRecoveryCodes,
   startServer,
   submitLogin,
+  timeStep,
+  totp,
   unique,
 } from './harness.mjs'
 
 const PASSWORD = 'two factors are better 2026'
 const shot = { animations: 'disabled', caret: 'hide' }
-const CODE_SHAPE = /^[a-z0-9]{5}-[a-z0-9]{5}$/
 
-// ---- RFC 6238 TOTP (SHA-1, 6 digits, 30 s), from the secret the page shows --------
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const ch of text.replace(/[\s=]/g, '').toUpperCase()) {
-    const v = alphabet.indexOf(ch)
-    if (v < 0) throw new Error(`not base32: ${text}`)
-    bits += v.toString(2).padStart(5, '0')
-  }
-  const bytes = bits.match(/.{8}/g) || []
-  return Buffer.from(bytes.map((b) => parseInt(b, 2)))
-}
-const timeStep = (ms = Date.now()) => Math.floor(ms / 1000 / 30)
-function totp(secret, step) {
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(step))
-  const mac = crypto.createHmac('sha1', base32Decode(secret)).update(counter).digest()
-  const offset = mac[mac.length - 1] & 0x0f
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
 /** A 6-digit code that no step the server accepts now (±1) gives. */
 function wrongCode(secret) {
   const valid = [-1, 0, 1, 2].map((d) => totp(secret, timeStep() + d))
@@ -97,33 +79,6 @@ async function openSecurity(page) {
   await page.getByTestId('account-tab-security').click()
   await page.waitForURL((url) => url.pathname === '/account/security')
   await page.getByTestId('passkeys-card').waitFor()
-}
-
-/** The recovery codes the page shows once, checked for shape and number. */
-async function shownRecoveryCodes(page) {
-  await page.getByTestId('fresh-recovery-codes').waitFor()
-  const codes = (await page.getByTestId('recovery-code').allTextContents()).map((c) => c.trim())
-  assert.equal(codes.length, 10)
-  for (const c of codes) assert.match(c, CODE_SHAPE)
-  assert.equal(new Set(codes).size, 10, 'ten different codes')
-  return codes
-}
-
-/**
- * On the Security page: set up the authenticator app from the key the page
- * shows -> { secret, step (of the code used), codes (the recovery codes shown) }.
- */
-async function setUpTotp(page) {
-  await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
-  await page.getByTestId('totp-setup').waitFor()
-  const secret = await page.locator('#totp-secret').inputValue()
-  assert.match(secret, /^[A-Z2-7]{16,}=*$/, 'a base32 secret')
-  const step = timeStep()
-  await page.getByLabel('Code from the app').fill(totp(secret, step))
-  await page.getByRole('button', { name: 'Turn on' }).click()
-  const codes = await shownRecoveryCodes(page)
-  await page.getByTestId('totp-status').filter({ hasText: 'On' }).waitFor()
-  return { secret, step, codes }
 }
 
 async function addPasskey(page, name) {

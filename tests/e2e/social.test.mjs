@@ -1,7 +1,9 @@
 // Social login through the real SPA (docs/social-contract.md): "Continue with
 // <Provider>" on the login page, the provider's own login page, back to
 // /auth/<provider>/callback and into the app; connecting and disconnecting
-// providers on the Account page; a cancelled login; and the social UI hiding
+// providers on the Account page; a cancelled login; the second step for an
+// account with an authenticator app (docs/mfa-contract.md, MFA_SOCIAL on by
+// default); and the social UI hiding
 // itself on a server without social login.  The providers are the stand-ins
 // of tests/providers (a real OpenID provider, npm oidc-provider, and a GitHub
 // stand-in), real HTTP servers on 127.0.0.1 started here.
@@ -12,8 +14,11 @@ import {
   login,
   profileFromPage,
   sessionCookie,
+  setUpTotp,
   startProviders,
   startServer,
+  timeStep,
+  totp,
   withPage,
 } from './harness.mjs'
 
@@ -162,6 +167,33 @@ describe('social login', () => {
       await page.getByRole('link', { name: 'Back to sign in' }).click()
       await page.waitForURL(server.url('/login'))
       await page.getByTestId('social-login').waitFor()
+    })
+  })
+
+  test('an account with an authenticator app: the provider is not enough, the second step follows, then the page asked for', async () => {
+    oidc.addAccount('dora', { email: 'dora@oidc.test', email_verified: true, given_name: 'Dora' })
+    await withPage(browser, server, async ({ page }) => {
+      await page.goto(server.url('/login'))
+      await continueWith(page, OIDC_LABEL).click()
+      await providerLogin(page, oidc, 'dora')
+      await page.getByTestId('profile-email').filter({ hasText: 'dora@oidc.test' }).waitFor()
+      await page.goto(server.url('/account/security'))
+      const { secret, step } = await setUpTotp(page)
+      await page.getByRole('button', { name: 'Log out' }).click()
+      await page.waitForURL((u) => u.pathname === '/login')
+
+      await page.goto(server.url('/account/sessions'))
+      await page.waitForURL((u) => u.pathname === '/login')
+      await continueWith(page, OIDC_LABEL).click() // the provider remembers dora: straight back
+      await page.waitForURL((u) => u.pathname === '/login/verify')
+      assert.equal(new URL(page.url()).searchParams.get('next'), '/account/sessions')
+      assert.equal((await profileFromPage(page)).status, 401, 'no session from the provider alone')
+      const code = page.getByLabel('Code from your authenticator app')
+      await code.fill(totp(secret, Math.max(timeStep(), step + 1)))
+      await page.getByRole('button', { name: 'Verify' }).click()
+      await page.waitForURL(server.url('/account/sessions'))
+      await page.locator('[data-testid=session][data-current=true]').waitFor()
+      assert.equal((await profileFromPage(page)).body.email, 'dora@oidc.test')
     })
   })
 

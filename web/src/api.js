@@ -274,9 +274,6 @@ export const isReauthRequired = (error) => error?.status === 403 && error.code =
 /** The 401 of a password (or social) login that needs the second step: error.body.mfa = {methods, expires_in}. */
 export const isSecondStepRequired = (error) => error?.status === 401 && error.code === 'mfa_required'
 
-/** The 401 of the second step when the pending login is gone (expired, used, password changed). */
-export const isSecondStepExpired = (error) => error?.status === 401 && error.code === 'mfa_expired'
-
 export const usersApi = {
   profile: (options) => get('/api/users/profile/', options),
 }
