@@ -252,6 +252,8 @@ describe('second factors and passkeys', () => {
       assert.equal(await page.evaluate(() => typeof PublicKeyCredential.parseCreationOptionsFromJSON), 'undefined')
       await addPasskey(page, 'MacBook Pro (Touch ID)')
       assert.equal(await page.getByTestId('fresh-recovery-codes').count(), 0, 'codes exist already: none shown')
+      await page.reload() // the page as it is on a visit: no notes from the changes just made
+      await page.getByTestId('passkey-name').filter({ hasText: 'MacBook Pro (Touch ID)' }).waitFor()
       await page.getByTestId('totp-status').filter({ hasText: 'On' }).waitFor()
       await blur()
       shots.push(['security', await outputPath('security-desktop.png')])
