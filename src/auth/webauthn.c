@@ -676,7 +676,7 @@ static int
 client_data_check(const struct client_data *cd, const char *type, const char *challenge,
     const struct webauthn_rp *rp, const char **why)
 {
-	size_t clen = strlen(challenge);
+	size_t clen = challenge ? strlen(challenge) : 0;
 
 	if (strcmp(cd->type, type) != 0) {
 		*why = ERR_TYPE;

@@ -295,6 +295,19 @@ test_registration_refusals(void)
 	REG_REFUSED(WV_REG_ATT_HUGE_ARRAY, false, ERR_MALFORMED);
 	REG_REFUSED(WV_REG_ATT_GARBAGE, false, ERR_MALFORMED);
 	REG_REFUSED(WV_REG_ATT_FMT_BYTES, false, ERR_MALFORMED);
+	/* packed with an attestation certificate: its signature, checked with the leaf's key */
+	CHECK(reg(WV_REG_X5C, true, &c, &why) == 0);
+	CHECK(c.alg == WEBAUTHN_ALG_ES256);
+	{
+		struct webauthn_assertion a;
+		bool regressed;
+		CHECK(get(WV_X5C_ASSERT_1, true, &c, 0, &a, &regressed, &why) == 0);
+	}
+	REG_REFUSED(WV_REG_X5C_BAD_SIG, false, ERR_ATT_SIG);
+	REG_REFUSED(WV_REG_X5C_NOT_CERT, false, ERR_ATT_SIG);
+	REG_REFUSED(WV_REG_X5C_EMPTY, false, ERR_MALFORMED);
+	REG_REFUSED(WV_REG_X5C_ECDAA, false, ERR_MALFORMED);
+	REG_REFUSED(WV_REG_PACKED_ALG_MISMATCH, false, ERR_ALG);
 	/* an expected challenge that is not the one sent, or none */
 	{
 		json_t *j = load(WV_REG_BASE);

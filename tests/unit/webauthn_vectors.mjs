@@ -4,7 +4,12 @@
 // the same verdicts); the header is checked in so the unit tests need no node.
 //
 // Regenerate:  node tests/unit/webauthn_vectors.mjs > tests/unit/webauthn_vectors.h && make format
-import { SoftAuthenticator, ES256, RS256, EDDSA, b64url, fromB64url, cborEncode } from '../api/softauthn.mjs';
+import { execFileSync } from 'node:child_process';
+import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SoftAuthenticator, ES256, RS256, EDDSA, b64url, fromB64url, cborEncode, signWith } from '../api/softauthn.mjs';
 
 const RP_ID = 'app.example';
 const ORIGIN = 'https://app.example';
@@ -176,6 +181,35 @@ emit(
 	'WV_REG_ATT_FMT_BYTES',
 	withAttObj(base, cborEncode(new Map([['fmt', Buffer.from('none')], ['attStmt', {}], ['authData', ad]]))),
 );
+
+// ---- packed with an attestation certificate (x5c): a self-signed P-256 certificate made by the
+// openssl command, its key signs authData || SHA-256(clientDataJSON); the leaf's signature is all
+// the server checks (no chain to a trusted root)
+{
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wv-'));
+	execFileSync('openssl', [
+		'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650',
+		'-subj', '/C=SE/O=gatehouse tests/OU=Authenticator Attestation/CN=soft attestation',
+		'-keyout', path.join(dir, 'key.pem'), '-outform', 'DER', '-out', path.join(dir, 'cert.der'),
+	], { stdio: 'ignore' });
+	const attKey = createPrivateKey(fs.readFileSync(path.join(dir, 'key.pem')));
+	const cert = fs.readFileSync(path.join(dir, 'cert.der'));
+	fs.rmSync(dir, { recursive: true });
+	const x = auth(ES256);
+	const made = x.create(opts);
+	const xad = authDataOf(made);
+	const cdh = createHash('sha256').update(fromB64url(made.response.clientDataJSON)).digest();
+	const sig = signWith(ES256, attKey, Buffer.concat([xad, cdh]));
+	const packed = (attStmt) => withAttObj(made, cborEncode({ fmt: 'packed', attStmt, authData: xad }));
+	emit('WV_REG_X5C', packed({ alg: ES256, sig, x5c: [cert] }));
+	const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+	emit('WV_REG_X5C_BAD_SIG', packed({ alg: ES256, sig: signWith(ES256, other, Buffer.concat([xad, cdh])), x5c: [cert] }));
+	emit('WV_REG_X5C_NOT_CERT', packed({ alg: ES256, sig, x5c: [Buffer.from('not a certificate')] }));
+	emit('WV_REG_X5C_EMPTY', packed({ alg: ES256, sig, x5c: [] }));
+	emit('WV_REG_X5C_ECDAA', packed({ alg: ES256, sig, ecdaaKeyId: Buffer.alloc(16) }));
+	emit('WV_REG_PACKED_ALG_MISMATCH', packed({ alg: RS256, sig }));
+	emit('WV_X5C_ASSERT_1', x.get(getOptions));
+}
 
 // ---- assertions: a fresh authenticator, its registration, then each refusal
 const g = auth(ES256);
