@@ -51,9 +51,11 @@ init(void)
 	json_decref(r);
 	reg_vec = json_loads(WV_REG_BASE, 0, NULL);
 	get_vec = json_loads(WV_GET_OK, 0, NULL);
-	ad_ok = bytes_of(json_string_value(json_object_get(json_object_get(get_vec, "response"), "authenticatorData")),
+	ad_ok = bytes_of(json_string_value(
+	                     json_object_get(json_object_get(get_vec, "response"), "authenticatorData")),
 	    &ad_ok_len);
-	cd_ok = bytes_of(json_string_value(json_object_get(json_object_get(get_vec, "response"), "clientDataJSON")),
+	cd_ok = bytes_of(json_string_value(
+	                     json_object_get(json_object_get(get_vec, "response"), "clientDataJSON")),
 	    &cd_ok_len);
 	cose_ok = bytes_of(key.public_key, &cose_ok_len);
 }
@@ -80,7 +82,8 @@ assertion(json_t *j, const char *public_key)
 	bool regressed;
 	int rc;
 
-	rc = webauthn_verify_assertion(&rp, j, WV_CHALLENGE, false, key.alg, public_key, 0, &a, &regressed, &why);
+	rc = webauthn_verify_assertion(&rp, j, WV_CHALLENGE, false, key.alg, public_key, 0, &a, &regressed,
+	    &why);
 	if (rc == 0 ? why != NULL || regressed : why == NULL)
 		abort();
 	return rc;
@@ -126,20 +129,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		j = with_member(get_vec, "authenticatorData", data + 1, size - 1);
-		if (assertion(j, key.public_key) == 0 && (size - 1 != ad_ok_len || memcmp(data + 1, ad_ok, ad_ok_len)))
+		if (assertion(j, key.public_key) == 0 &&
+		    (size - 1 != ad_ok_len || memcmp(data + 1, ad_ok, ad_ok_len)))
 			abort();
 		json_decref(j);
 		break;
 	case 3:
 		if (size - 1 > (WEBAUTHN_B64_MAX - 1) / 4 * 3)
 			return 0;
-		sodium_bin2base64(pk, sizeof(pk), data + 1, size - 1, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		if (assertion(get_vec, pk) == 0 && (size - 1 != cose_ok_len || memcmp(data + 1, cose_ok, cose_ok_len)))
+		sodium_bin2base64(pk, sizeof(pk), data + 1, size - 1,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		if (assertion(get_vec, pk) == 0 &&
+		    (size - 1 != cose_ok_len || memcmp(data + 1, cose_ok, cose_ok_len)))
 			abort();
 		break;
 	case 4:
 		j = with_member(get_vec, "clientDataJSON", data + 1, size - 1);
-		if (assertion(j, key.public_key) == 0 && (size - 1 != cd_ok_len || memcmp(data + 1, cd_ok, cd_ok_len)))
+		if (assertion(j, key.public_key) == 0 &&
+		    (size - 1 != cd_ok_len || memcmp(data + 1, cd_ok, cd_ok_len)))
 			abort();
 		json_decref(j);
 		break;
