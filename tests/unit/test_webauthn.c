@@ -8,6 +8,7 @@
 #include "test.h"
 #include "webauthn_vectors.h"
 #include "../../src/auth/webauthn.c"
+#include "../../src/auth/webauthn_cbor.c"
 
 static const struct webauthn_rp rp = { WV_RP_ID, WV_ORIGIN };
 
@@ -132,7 +133,7 @@ test_client_challenge(void)
 	j = load("{\"response\":{\"clientDataJSON\":\"e30\"}}"); /* "{}" */
 	why = NULL;
 	CHECK(webauthn_client_challenge(j, out, sizeof(out), &why) == -1);
-	CHECK_STR(why, ERR_MALFORMED);
+	CHECK_STR(why, WEBAUTHN_ERR_MALFORMED);
 	json_decref(j);
 	/* {"type":"webauthn.get","challenge":"a b","origin":"x"}: not base64url text */
 	j = load("{\"response\":{\"clientDataJSON\":"
@@ -202,35 +203,35 @@ alg_case(int alg, const char *reg_none, const char *a1, const char *a2, const ch
 	CHECK(get(a2, true, &c, 1, &a, &regressed, &why) == 0);
 	CHECK(a.sign_count == 2);
 	/* a replay of the first assertion once the counter moved */
-	get_refused(a1, false, &c, 1, ERR_COUNTER, true, __LINE__);
-	get_refused(a1, false, &c, 2, ERR_COUNTER, true, __LINE__);
-	GET_REFUSED(a_bad, false, &c, 0, ERR_SIG);
+	get_refused(a1, false, &c, 1, WEBAUTHN_ERR_COUNTER, true, __LINE__);
+	get_refused(a1, false, &c, 2, WEBAUTHN_ERR_COUNTER, true, __LINE__);
+	GET_REFUSED(a_bad, false, &c, 0, WEBAUTHN_ERR_SIG);
 
 	CHECK(reg(reg_packed, true, &p, &why) == 0);
 	CHECK(p.alg == alg);
 	CHECK(get(packed_a1, true, &p, 0, &a, &regressed, &why) == 0);
-	GET_REFUSED(packed_a1, false, &c, 0, ERR_SIG); /* another credential's key */
-	GET_REFUSED(a1, false, &p, 0, ERR_SIG);
-	REG_REFUSED(reg_packed_bad, false, ERR_ATT_SIG);
+	GET_REFUSED(packed_a1, false, &c, 0, WEBAUTHN_ERR_SIG); /* another credential's key */
+	GET_REFUSED(a1, false, &p, 0, WEBAUTHN_ERR_SIG);
+	REG_REFUSED(reg_packed_bad, false, WEBAUTHN_ERR_ATT_SIG);
 
 	/* the stored key is taken for what the caller says it is */
 	wrong = c;
 	wrong.alg = alg == WEBAUTHN_ALG_ES256 ? WEBAUTHN_ALG_RS256 : WEBAUTHN_ALG_ES256;
-	GET_REFUSED(a1, false, &wrong, 0, ERR_KEY);
+	GET_REFUSED(a1, false, &wrong, 0, WEBAUTHN_ERR_KEY);
 	wrong = c;
 	snprintf(wrong.public_key, sizeof(wrong.public_key), "%s", "pQECAyYgASFYIA");
-	GET_REFUSED(a1, false, &wrong, 0, ERR_KEY);
+	GET_REFUSED(a1, false, &wrong, 0, WEBAUTHN_ERR_KEY);
 	wrong.public_key[0] = '\0';
-	GET_REFUSED(a1, false, &wrong, 0, ERR_KEY);
+	GET_REFUSED(a1, false, &wrong, 0, WEBAUTHN_ERR_KEY);
 	wrong = c; /* the key with a byte after it */
 	cose[n] = 0;
 	sodium_bin2base64(wrong.public_key, sizeof(wrong.public_key), cose, n + 1,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	GET_REFUSED(a1, false, &wrong, 0, ERR_KEY);
+	GET_REFUSED(a1, false, &wrong, 0, WEBAUTHN_ERR_KEY);
 	wrong = c; /* cut by a byte */
 	sodium_bin2base64(wrong.public_key, sizeof(wrong.public_key), cose, n - 1,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	GET_REFUSED(a1, false, &wrong, 0, ERR_KEY);
+	GET_REFUSED(a1, false, &wrong, 0, WEBAUTHN_ERR_KEY);
 }
 
 static void
@@ -254,47 +255,47 @@ test_registration_refusals(void)
 	const char *why = NULL;
 
 	CHECK(reg(WV_REG_BASE, true, &c, &why) == 0);
-	REG_REFUSED(WV_REG_WRONG_ORIGIN, false, ERR_ORIGIN);
-	REG_REFUSED(WV_REG_WRONG_RPID, false, ERR_RP);
-	REG_REFUSED(WV_REG_WRONG_TYPE, false, ERR_TYPE);
-	REG_REFUSED(WV_REG_OTHER_CHALLENGE, false, ERR_CHALLENGE);
-	REG_REFUSED(WV_REG_NO_UP, false, ERR_UP);
-	REG_REFUSED(WV_REG_NO_UV, true, ERR_UV);
+	REG_REFUSED(WV_REG_WRONG_ORIGIN, false, WEBAUTHN_ERR_ORIGIN);
+	REG_REFUSED(WV_REG_WRONG_RPID, false, WEBAUTHN_ERR_RP);
+	REG_REFUSED(WV_REG_WRONG_TYPE, false, WEBAUTHN_ERR_TYPE);
+	REG_REFUSED(WV_REG_OTHER_CHALLENGE, false, WEBAUTHN_ERR_CHALLENGE);
+	REG_REFUSED(WV_REG_NO_UP, false, WEBAUTHN_ERR_UP);
+	REG_REFUSED(WV_REG_NO_UV, true, WEBAUTHN_ERR_UV);
 	CHECK(reg(WV_REG_NO_UV, false, &c, &why) == 0);
 	CHECK(!c.user_verified);
-	REG_REFUSED(WV_REG_PACKED_NO_UV, true, ERR_UV);
+	REG_REFUSED(WV_REG_PACKED_NO_UV, true, WEBAUTHN_ERR_UV);
 	CHECK(reg(WV_REG_PACKED_NO_UV, false, &c, &why) == 0);
-	REG_REFUSED(WV_REG_CROSS_ORIGIN, false, ERR_CROSS_ORIGIN);
-	REG_REFUSED(WV_REG_ID_MISMATCH, false, ERR_ID);
+	REG_REFUSED(WV_REG_CROSS_ORIGIN, false, WEBAUTHN_ERR_CROSS_ORIGIN);
+	REG_REFUSED(WV_REG_ID_MISMATCH, false, WEBAUTHN_ERR_ID);
 	/* the shapes of the authenticator data */
-	REG_REFUSED(WV_REG_COSE_NONMINIMAL_ALG, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_COSE_DUP_KEY, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_COSE_EXTRA_KEY, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_COSE_OFF_CURVE, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_COSE_ES384, false, ERR_ALG);
-	REG_REFUSED(WV_REG_TRAILING_BYTE, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ED_NO_EXTENSIONS, false, ERR_MALFORMED);
+	REG_REFUSED(WV_REG_COSE_NONMINIMAL_ALG, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_COSE_DUP_KEY, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_COSE_EXTRA_KEY, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_COSE_OFF_CURVE, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_COSE_ES384, false, WEBAUTHN_ERR_ALG);
+	REG_REFUSED(WV_REG_TRAILING_BYTE, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ED_NO_EXTENSIONS, false, WEBAUTHN_ERR_MALFORMED);
 	CHECK(reg(WV_REG_ED_CRED_PROTECT, true, &c, &why) ==
 	    0); /* extensions the RP did not ask for: ignored */
-	REG_REFUSED(WV_REG_ED_DUP_EXTENSION, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_NO_AT, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_BS_WITHOUT_BE, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ID_LEN_PAST_END, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_SHORT_AUTHDATA, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ID_1024, false, ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ED_DUP_EXTENSION, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_NO_AT, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_BS_WITHOUT_BE, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ID_LEN_PAST_END, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_SHORT_AUTHDATA, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ID_1024, false, WEBAUTHN_ERR_MALFORMED);
 	/* the attestation object */
-	REG_REFUSED(WV_REG_ATT_FIDO_U2F, false, ERR_FMT);
-	REG_REFUSED(WV_REG_ATT_NONE_STMT, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_EXTRA_KEY, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_DUP_KEY, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_TRAILING, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_TRUNCATED, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_INDEFINITE, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_TAGGED, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_HUGE_MAP, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_HUGE_ARRAY, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_GARBAGE, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_ATT_FMT_BYTES, false, ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_FIDO_U2F, false, WEBAUTHN_ERR_FMT);
+	REG_REFUSED(WV_REG_ATT_NONE_STMT, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_EXTRA_KEY, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_DUP_KEY, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_TRAILING, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_TRUNCATED, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_INDEFINITE, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_TAGGED, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_HUGE_MAP, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_HUGE_ARRAY, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_GARBAGE, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_ATT_FMT_BYTES, false, WEBAUTHN_ERR_MALFORMED);
 	/* packed with an attestation certificate: its signature, checked with the leaf's key */
 	CHECK(reg(WV_REG_X5C, true, &c, &why) == 0);
 	CHECK(c.alg == WEBAUTHN_ALG_ES256);
@@ -303,20 +304,20 @@ test_registration_refusals(void)
 		bool regressed;
 		CHECK(get(WV_X5C_ASSERT_1, true, &c, 0, &a, &regressed, &why) == 0);
 	}
-	REG_REFUSED(WV_REG_X5C_BAD_SIG, false, ERR_ATT_SIG);
-	REG_REFUSED(WV_REG_X5C_NOT_CERT, false, ERR_ATT_SIG);
-	REG_REFUSED(WV_REG_X5C_EMPTY, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_X5C_ECDAA, false, ERR_MALFORMED);
-	REG_REFUSED(WV_REG_PACKED_ALG_MISMATCH, false, ERR_ALG);
+	REG_REFUSED(WV_REG_X5C_BAD_SIG, false, WEBAUTHN_ERR_ATT_SIG);
+	REG_REFUSED(WV_REG_X5C_NOT_CERT, false, WEBAUTHN_ERR_ATT_SIG);
+	REG_REFUSED(WV_REG_X5C_EMPTY, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_X5C_ECDAA, false, WEBAUTHN_ERR_MALFORMED);
+	REG_REFUSED(WV_REG_PACKED_ALG_MISMATCH, false, WEBAUTHN_ERR_ALG);
 	/* an expected challenge that is not the one sent, or none */
 	{
 		json_t *j = load(WV_REG_BASE);
 		CHECK(webauthn_verify_registration(&rp, j, WV_OTHER_CHALLENGE, false, &c, &why) == -1);
-		CHECK_STR(why, ERR_CHALLENGE);
+		CHECK_STR(why, WEBAUTHN_ERR_CHALLENGE);
 		CHECK(webauthn_verify_registration(&rp, j, "", false, &c, &why) == -1);
-		CHECK_STR(why, ERR_CHALLENGE);
+		CHECK_STR(why, WEBAUTHN_ERR_CHALLENGE);
 		CHECK(webauthn_verify_registration(&rp, j, WV_CHALLENGE "A", false, &c, &why) == -1);
-		CHECK_STR(why, ERR_CHALLENGE);
+		CHECK_STR(why, WEBAUTHN_ERR_CHALLENGE);
 		json_decref(j);
 	}
 	/* another RP configuration than the one the credential was made for */
@@ -324,11 +325,11 @@ test_registration_refusals(void)
 		struct webauthn_rp other = { "example", WV_ORIGIN };
 		json_t *j = load(WV_REG_BASE);
 		CHECK(webauthn_verify_registration(&other, j, WV_CHALLENGE, false, &c, &why) == -1);
-		CHECK_STR(why, ERR_RP);
+		CHECK_STR(why, WEBAUTHN_ERR_RP);
 		other.rp_id = WV_RP_ID;
 		other.origin = WV_ORIGIN "/";
 		CHECK(webauthn_verify_registration(&other, j, WV_CHALLENGE, false, &c, &why) == -1);
-		CHECK_STR(why, ERR_ORIGIN);
+		CHECK_STR(why, WEBAUTHN_ERR_ORIGIN);
 		json_decref(j);
 	}
 }
@@ -344,33 +345,33 @@ test_assertion_refusals(void)
 	CHECK(reg(WV_GET_REG, true, &c, &why) == 0);
 	CHECK(get(WV_GET_OK, true, &c, 0, &a, &regressed, &why) == 0);
 	CHECK(!regressed && a.sign_count == 1);
-	GET_REFUSED(WV_GET_WRONG_ORIGIN, false, &c, 0, ERR_ORIGIN);
-	GET_REFUSED(WV_GET_WRONG_RPID, false, &c, 0, ERR_RP);
-	GET_REFUSED(WV_GET_WRONG_TYPE, false, &c, 0, ERR_TYPE);
-	GET_REFUSED(WV_GET_OTHER_CHALLENGE, false, &c, 0, ERR_CHALLENGE);
-	GET_REFUSED(WV_GET_NO_UP, false, &c, 0, ERR_UP);
-	GET_REFUSED(WV_GET_NO_UV, true, &c, 0, ERR_UV);
+	GET_REFUSED(WV_GET_WRONG_ORIGIN, false, &c, 0, WEBAUTHN_ERR_ORIGIN);
+	GET_REFUSED(WV_GET_WRONG_RPID, false, &c, 0, WEBAUTHN_ERR_RP);
+	GET_REFUSED(WV_GET_WRONG_TYPE, false, &c, 0, WEBAUTHN_ERR_TYPE);
+	GET_REFUSED(WV_GET_OTHER_CHALLENGE, false, &c, 0, WEBAUTHN_ERR_CHALLENGE);
+	GET_REFUSED(WV_GET_NO_UP, false, &c, 0, WEBAUTHN_ERR_UP);
+	GET_REFUSED(WV_GET_NO_UV, true, &c, 0, WEBAUTHN_ERR_UV);
 	CHECK(get(WV_GET_NO_UV, false, &c, 0, &a, &regressed, &why) == 0);
 	CHECK(!a.user_verified);
-	GET_REFUSED(WV_GET_BAD_SIG, false, &c, 0, ERR_SIG);
-	GET_REFUSED(WV_GET_BAD_AUTHDATA, false, &c, 0, ERR_SIG);
-	GET_REFUSED(WV_GET_ID_MISMATCH, false, &c, 0, ERR_ID);
-	GET_REFUSED(WV_GET_CROSS_ORIGIN, false, &c, 0, ERR_CROSS_ORIGIN);
-	GET_REFUSED(WV_GET_AT_FLAG, false, &c, 0, ERR_MALFORMED);
-	GET_REFUSED(WV_GET_ED_NO_EXTENSIONS, false, &c, 0, ERR_MALFORMED);
+	GET_REFUSED(WV_GET_BAD_SIG, false, &c, 0, WEBAUTHN_ERR_SIG);
+	GET_REFUSED(WV_GET_BAD_AUTHDATA, false, &c, 0, WEBAUTHN_ERR_SIG);
+	GET_REFUSED(WV_GET_ID_MISMATCH, false, &c, 0, WEBAUTHN_ERR_ID);
+	GET_REFUSED(WV_GET_CROSS_ORIGIN, false, &c, 0, WEBAUTHN_ERR_CROSS_ORIGIN);
+	GET_REFUSED(WV_GET_AT_FLAG, false, &c, 0, WEBAUTHN_ERR_MALFORMED);
+	GET_REFUSED(WV_GET_ED_NO_EXTENSIONS, false, &c, 0, WEBAUTHN_ERR_MALFORMED);
 	CHECK(get(WV_GET_NO_USER_HANDLE, true, &c, 0, &a, &regressed, &why) == 0);
 	CHECK_STR(a.user_handle, "");
 
 	/* the counter: both zero passes (an authenticator without one); else it must move forward */
 	CHECK(get(WV_GET_COUNT_0, true, &c, 0, &a, &regressed, &why) == 0);
 	CHECK(a.sign_count == 0 && !regressed);
-	get_refused(WV_GET_COUNT_0, false, &c, 3, ERR_COUNTER, true, __LINE__);
-	get_refused(WV_GET_COUNT_7, false, &c, 7, ERR_COUNTER, true, __LINE__);
-	get_refused(WV_GET_COUNT_7, false, &c, 4000000000u, ERR_COUNTER, true, __LINE__);
+	get_refused(WV_GET_COUNT_0, false, &c, 3, WEBAUTHN_ERR_COUNTER, true, __LINE__);
+	get_refused(WV_GET_COUNT_7, false, &c, 7, WEBAUTHN_ERR_COUNTER, true, __LINE__);
+	get_refused(WV_GET_COUNT_7, false, &c, 4000000000u, WEBAUTHN_ERR_COUNTER, true, __LINE__);
 	CHECK(get(WV_GET_COUNT_7, true, &c, 6, &a, &regressed, &why) == 0);
 	CHECK(a.sign_count == 7 && !regressed);
 	/* a bad signature is refused before the counter is looked at: no audit for a forgery */
-	get_refused(WV_GET_BAD_SIG, false, &c, 100, ERR_SIG, false, __LINE__);
+	get_refused(WV_GET_BAD_SIG, false, &c, 100, WEBAUTHN_ERR_SIG, false, __LINE__);
 
 	/* the RP's configuration */
 	{
@@ -378,10 +379,10 @@ test_assertion_refusals(void)
 		json_t *j = load(WV_GET_OK);
 		CHECK(webauthn_verify_assertion(&other, j, WV_CHALLENGE, false, c.alg, c.public_key, 0, &a,
 		          &regressed, &why) == -1);
-		CHECK_STR(why, ERR_RP);
+		CHECK_STR(why, WEBAUTHN_ERR_RP);
 		CHECK(webauthn_verify_assertion(&rp, j, WV_OTHER_CHALLENGE, false, c.alg, c.public_key, 0, &a,
 		          &regressed, &why) == -1);
-		CHECK_STR(why, ERR_CHALLENGE);
+		CHECK_STR(why, WEBAUTHN_ERR_CHALLENGE);
 		json_decref(j);
 	}
 }
@@ -443,82 +444,85 @@ test_json_shapes(void)
 
 	/* each required member missing, of the wrong type, or not base64url */
 	for (i = 0; i < 4; i++) {
-		SHAPE(WV_GET_REG, true, false, reg_members[i], NULL, ERR_MALFORMED);
-		SHAPE(WV_GET_REG, true, false, reg_members[i], json_integer(1), ERR_MALFORMED);
-		SHAPE(WV_GET_OK, false, false, reg_members[i], NULL, ERR_MALFORMED);
-		SHAPE(WV_GET_OK, false, false, reg_members[i], json_array(), ERR_MALFORMED);
+		SHAPE(WV_GET_REG, true, false, reg_members[i], NULL, WEBAUTHN_ERR_MALFORMED);
+		SHAPE(WV_GET_REG, true, false, reg_members[i], json_integer(1), WEBAUTHN_ERR_MALFORMED);
+		SHAPE(WV_GET_OK, false, false, reg_members[i], NULL, WEBAUTHN_ERR_MALFORMED);
+		SHAPE(WV_GET_OK, false, false, reg_members[i], json_array(), WEBAUTHN_ERR_MALFORMED);
 	}
 	for (i = 0; i < 2; i++) {
-		SHAPE(WV_GET_REG, true, true, reg_resp[i], NULL, ERR_MALFORMED);
-		SHAPE(WV_GET_REG, true, true, reg_resp[i], json_null(), ERR_MALFORMED);
+		SHAPE(WV_GET_REG, true, true, reg_resp[i], NULL, WEBAUTHN_ERR_MALFORMED);
+		SHAPE(WV_GET_REG, true, true, reg_resp[i], json_null(), WEBAUTHN_ERR_MALFORMED);
 		for (k = 0; k < sizeof(bad_b64) / sizeof(bad_b64[0]); k++)
-			SHAPE(WV_GET_REG, true, true, reg_resp[i], json_string(bad_b64[k]), ERR_MALFORMED);
+			SHAPE(WV_GET_REG, true, true, reg_resp[i], json_string(bad_b64[k]),
+			    WEBAUTHN_ERR_MALFORMED);
 	}
 	for (i = 0; i < 3; i++) {
-		SHAPE(WV_GET_OK, false, true, get_resp[i], NULL, ERR_MALFORMED);
-		SHAPE(WV_GET_OK, false, true, get_resp[i], json_true(), ERR_MALFORMED);
+		SHAPE(WV_GET_OK, false, true, get_resp[i], NULL, WEBAUTHN_ERR_MALFORMED);
+		SHAPE(WV_GET_OK, false, true, get_resp[i], json_true(), WEBAUTHN_ERR_MALFORMED);
 		for (k = 0; k < sizeof(bad_b64) / sizeof(bad_b64[0]); k++)
-			SHAPE(WV_GET_OK, false, true, get_resp[i], json_string(bad_b64[k]), ERR_MALFORMED);
+			SHAPE(WV_GET_OK, false, true, get_resp[i], json_string(bad_b64[k]),
+			    WEBAUTHN_ERR_MALFORMED);
 	}
-	SHAPE(WV_GET_REG, true, false, "type", json_string("public-key "), ERR_MALFORMED);
-	SHAPE(WV_GET_OK, false, false, "type", json_string("password"), ERR_MALFORMED);
-	SHAPE(WV_GET_OK, false, false, "id", json_string("AAAA"), ERR_ID);
-	SHAPE(WV_GET_OK, false, true, "userHandle", json_integer(5), ERR_MALFORMED);
-	SHAPE(WV_GET_OK, false, true, "userHandle", json_string("*"), ERR_MALFORMED);
+	SHAPE(WV_GET_REG, true, false, "type", json_string("public-key "), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, false, "type", json_string("password"), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, false, "id", json_string("AAAA"), WEBAUTHN_ERR_ID);
+	SHAPE(WV_GET_OK, false, true, "userHandle", json_integer(5), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, true, "userHandle", json_string("*"), WEBAUTHN_ERR_MALFORMED);
 	/* 65 bytes: one past the spec's user handle */
 	SHAPE(WV_GET_OK, false, true, "userHandle",
 	    json_string(
 	        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	/* huge strings are refused by their length before any decoding */
 	huge = xmalloc(200001);
 	memset(huge, 'A', 200000);
 	huge[200000] = '\0';
-	SHAPE(WV_GET_REG, true, true, "attestationObject", json_string(huge), ERR_MALFORMED);
-	SHAPE(WV_GET_REG, true, true, "clientDataJSON", json_string(huge), ERR_MALFORMED);
-	SHAPE(WV_GET_OK, false, true, "authenticatorData", json_string(huge), ERR_MALFORMED);
-	SHAPE(WV_GET_OK, false, false, "rawId", json_string(huge), ERR_MALFORMED);
+	SHAPE(WV_GET_REG, true, true, "attestationObject", json_string(huge), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_REG, true, true, "clientDataJSON", json_string(huge), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, true, "authenticatorData", json_string(huge), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, false, "rawId", json_string(huge), WEBAUTHN_ERR_MALFORMED);
 	free(huge);
 
 	/* clientDataJSON that is not the expected JSON */
-	SHAPE(WV_GET_OK, false, true, "clientDataJSON", B64_TEXT("{"), ERR_MALFORMED);
-	SHAPE(WV_GET_OK, false, true, "clientDataJSON", B64_TEXT("[]"), ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, true, "clientDataJSON", B64_TEXT("{"), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, true, "clientDataJSON", B64_TEXT("[]"), WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"type\":\"webauthn.get\",\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE
 	             "\",\"origin\":\"" WV_ORIGIN "\"}"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\",\"origin\":\"" WV_ORIGIN
 	             "\"} trailing"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT(
 	        "{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\",\"origin\":\"\xff\xfe\"}"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\",\"origin\":\"" WV_ORIGIN
 	             "\\u0000\"}"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":32,\"origin\":\"" WV_ORIGIN "\"}"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
-	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\"}"), ERR_MALFORMED);
+	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\"}"),
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\",\"origin\":\"" WV_ORIGIN
 	             "\",\"crossOrigin\":\"false\"}"),
-	    ERR_MALFORMED);
+	    WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"type\":\"webauthn.get\",\"challenge\":\"" WV_CHALLENGE "\",\"origin\":\"" WV_ORIGIN
 	             "\",\"topOrigin\":\"https://other.example\"}"),
-	    ERR_CROSS_ORIGIN);
+	    WEBAUTHN_ERR_CROSS_ORIGIN);
 	/* a well-formed one whose hash the signature does not cover (the members in another order) */
 	SHAPE(WV_GET_OK, false, true, "clientDataJSON",
 	    B64_TEXT("{\"challenge\":\"" WV_CHALLENGE "\",\"type\":\"webauthn.get\",\"origin\":\"" WV_ORIGIN
 	             "\",\"crossOrigin\":false}"),
-	    ERR_SIG);
+	    WEBAUTHN_ERR_SIG);
 	/* a signature of another length */
-	SHAPE(WV_GET_OK, false, true, "signature", json_string("AAAA"), ERR_SIG);
+	SHAPE(WV_GET_OK, false, true, "signature", json_string("AAAA"), WEBAUTHN_ERR_SIG);
 }
 
 /* base64url of the bytes of response.<member> of vec, into *out (freed by the caller) */
@@ -663,22 +667,22 @@ test_cbor_bound(void)
 		n = strlen(cases[i].hex) / 2;
 		if (sodium_hex2bin(buf, sizeof(buf), cases[i].hex, strlen(cases[i].hex), NULL, &n, NULL) != 0)
 			fatal("test_webauthn: hex");
-		int rc = cbor_bound(buf, n, &len);
+		int rc = webauthn_cbor_bound(buf, n, &len);
 		if ((rc == 0) != cases[i].ok)
-			fprintf(stderr, "cbor_bound(%s) = %d\n", cases[i].hex, rc);
+			fprintf(stderr, "webauthn_cbor_bound(%s) = %d\n", cases[i].hex, rc);
 		CHECK((rc == 0) == cases[i].ok);
 		CHECK(rc != 0 || len == n);
 	}
 	/* 65 nested arrays: past CBOR_ITEMS_MAX */
 	memset(buf, 0x81, 64);
 	buf[63] = 0x00;
-	CHECK(cbor_bound(buf, 64, &len) == 0);
-	CHECK(cbor_bound(buf, 63, &len) == -1);
+	CHECK(webauthn_cbor_bound(buf, 64, &len) == 0);
+	CHECK(webauthn_cbor_bound(buf, 63, &len) == -1);
 	{
 		unsigned char deep[80];
 		memset(deep, 0x81, sizeof(deep));
 		deep[79] = 0;
-		CHECK(cbor_bound(deep, sizeof(deep), &len) == -1);
+		CHECK(webauthn_cbor_bound(deep, sizeof(deep), &len) == -1);
 	}
 }
 
