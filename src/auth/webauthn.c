@@ -74,7 +74,8 @@ b64_encode(const unsigned char *p, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
-/* The string member key of obj, 1..max bytes long, or NULL. */
+/* The string member key of obj, 1..max bytes long without a NUL (a caller may have loaded its JSON with
+ * JSON_ALLOW_NUL), or NULL. */
 static const char *
 jstr(json_t *obj, const char *key, size_t max, size_t *len)
 {
@@ -83,7 +84,7 @@ jstr(json_t *obj, const char *key, size_t max, size_t *len)
 	if (!json_is_string(v))
 		return NULL;
 	*len = json_string_length(v);
-	if (*len == 0 || *len > max)
+	if (*len == 0 || *len > max || memchr(json_string_value(v), '\0', *len) != NULL)
 		return NULL;
 	return json_string_value(v);
 }

@@ -465,6 +465,7 @@ test_json_shapes(void)
 	}
 	SHAPE(WV_GET_REG, true, false, "type", json_string("public-key "), WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, false, "type", json_string("password"), WEBAUTHN_ERR_MALFORMED);
+	SHAPE(WV_GET_OK, false, false, "type", json_stringn("public-key\0x", 12), WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, false, "id", json_string("AAAA"), WEBAUTHN_ERR_ID);
 	SHAPE(WV_GET_OK, false, true, "userHandle", json_integer(5), WEBAUTHN_ERR_MALFORMED);
 	SHAPE(WV_GET_OK, false, true, "userHandle", json_string("*"), WEBAUTHN_ERR_MALFORMED);
