@@ -327,10 +327,19 @@ describe('second factors and passkeys', () => {
       await page.getByRole('button', { name: 'Verify' }).click()
       await homeShows(page, email)
       await openSecurity(page)
+      const unused8 = page.getByTestId('recovery-count').filter({ hasText: /8 of 10\s+unused/ })
+      await unused8.waitFor()
+
+      // Remove the app (after a confirmation); the passkey stays, so do the recovery codes.
+      await page.getByRole('button', { name: 'Remove the authenticator app' }).click()
       await page
-        .getByTestId('recovery-count')
-        .filter({ hasText: /8 of 10\s+unused/ })
-        .waitFor()
+        .getByRole('dialog', { name: 'Remove the authenticator app?' })
+        .getByRole('button', { name: 'Remove' })
+        .click()
+      await page.getByTestId('totp-message').filter({ hasText: 'The authenticator app was removed' }).waitFor()
+      await page.getByTestId('totp-status').filter({ hasText: 'Off' }).waitFor()
+      await unused8.waitFor()
+      assert.equal((await profileFromPage(page)).body.mfa_enabled, true, 'the passkey is still a factor')
 
       for (const [, file] of shots) assert.ok((await stat(file)).size > 1000, `${file} written`)
       // docs/screenshot-{security,second-step,passkey-login}.png, as screenshots.test.mjs does.
