@@ -414,9 +414,15 @@ export async function shownRecoveryCodes(page) {
 /**
  * On the Security page: set up the authenticator app from the key the page
  * shows -> { secret, step (of the code used), codes (the recovery codes shown) }.
+ * `password`: the server will ask for it again first (the re-authentication dialog).
  */
-export async function setUpTotp(page) {
+export async function setUpTotp(page, { password } = {}) {
   await page.getByRole('button', { name: 'Set up an authenticator app' }).click()
+  if (password !== undefined) {
+    const dialog = page.getByRole('dialog', { name: 'Confirm your password' })
+    await dialog.getByLabel('Your password').fill(password)
+    await dialog.getByRole('button', { name: 'Confirm' }).click()
+  }
   await page.getByTestId('totp-setup').waitFor()
   const secret = await page.locator('#totp-secret').inputValue()
   assert.match(secret, /^[A-Z2-7]{16,}=*$/, 'a base32 secret')

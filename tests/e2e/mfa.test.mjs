@@ -37,6 +37,7 @@ import {
 
 const PASSWORD = 'two factors are better 2026'
 const shot = { animations: 'disabled', caret: 'hide' }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /** A 6-digit code that no step the server accepts now (±1) gives. */
 function wrongCode(secret) {
@@ -401,11 +402,12 @@ describe('second factors and passkeys', () => {
   })
 })
 
-describe('GATEHOUSE_MFA_REQUIRED=all: a user without a factor is kept on the Security page until one is set up', () => {
+describe('GATEHOUSE_MFA_REQUIRED=all, GATEHOUSE_REAUTH_MAX_AGE=3: the Security page first; changes confirmed again', () => {
+  const REAUTH_MS = 3200 // a little over GATEHOUSE_REAUTH_MAX_AGE: the last check is no longer recent
   let server, browser
 
   before(async () => {
-    server = await startServer({ env: { GATEHOUSE_MFA_REQUIRED: 'all' } })
+    server = await startServer({ env: { GATEHOUSE_MFA_REQUIRED: 'all', GATEHOUSE_REAUTH_MAX_AGE: '3' } })
     browser = await launchFor(server)
   })
   after(async () => {
@@ -413,7 +415,7 @@ describe('GATEHOUSE_MFA_REQUIRED=all: a user without a factor is kept on the Sec
     await server?.stop()
   })
 
-  test('signed in, sent to Security with the notice; other pages lead back there; an authenticator app lifts it', async () => {
+  test('kept on Security until a factor is set; each change asks again: the password, then a code, then a passkey', async () => {
     const email = unique('newcomer')
     await server.createUser(email, PASSWORD)
     const { context, page, problems } = await openContext(browser)
@@ -442,12 +444,35 @@ describe('GATEHOUSE_MFA_REQUIRED=all: a user without a factor is kept on the Sec
       await page.waitForURL(server.url('/account/security'))
       await page.getByTestId('mfa-required-banner').waitFor()
 
-      const { step, secret } = await setUpTotp(page)
-      assert.ok(secret && step > 0)
+      // The sign-in is no longer recent: the password again, then the set-up.
+      await sleep(REAUTH_MS)
+      const { step, secret } = await setUpTotp(page, { password: PASSWORD })
       await page.getByTestId('mfa-unlocked-banner').waitFor()
       assert.equal(await page.getByTestId('mfa-required-banner').count(), 0)
       assert.equal((await profileFromPage(page)).body.mfa_setup_required, undefined)
       await page.getByRole('button', { name: "I've saved them" }).click()
+
+      // A passkey, confirmed with a code from the app.
+      const reauth = page.getByTestId('reauth-dialog')
+      await addAuthenticator(context, page)
+      await sleep(REAUTH_MS)
+      await page.getByLabel('Name of the new passkey').fill('Phone')
+      await page.getByRole('button', { name: 'Add a passkey' }).click()
+      await reauth.getByRole('button', { name: 'Use your authenticator app instead' }).click()
+      await reauth.getByLabel('Code from your authenticator app').fill(totp(secret, Math.max(timeStep(), step + 1)))
+      await reauth.getByRole('button', { name: 'Confirm' }).click()
+      await page.getByTestId('passkey-name').filter({ hasText: 'Phone' }).waitFor()
+
+      // Removing it, confirmed with the passkey itself.
+      await sleep(REAUTH_MS)
+      await page.getByTestId('passkey-remove').click()
+      await page.getByRole('dialog', { name: 'Remove “Phone”?' }).getByRole('button', { name: 'Remove' }).click()
+      await reauth.getByRole('button', { name: 'Use a passkey instead' }).click()
+      await reauth.getByRole('button', { name: 'Use your passkey' }).click()
+      await page.getByTestId('passkey-message').filter({ hasText: 'Removed “Phone”.' }).waitFor()
+      await page.getByTestId('no-passkeys').waitFor()
+
+      // Free to go anywhere now.
       await page.getByTestId('account-tab-sessions').click()
       await page.waitForURL(server.url('/account/sessions'))
       await page.getByTestId('session').first().waitFor()
