@@ -48,6 +48,10 @@ static const struct key keys[] = {
 	{ "email_tls", S(email_tls_name), "try", 0, 0, "smtp:// STARTTLS: try, require or off" },
 	{ "email_verification", S(email_verification_name), "mandatory", 0, 0, "mandatory, optional or none" },
 	{ "product_name", S(product_name), "Gatehouse", 0, 0, "name used in mail" },
+	{ "mfa_required", S(mfa_required_name), "none", 0, 0, "who must set up a second factor at sign-in before anything else works: none, staff or all" },
+	{ "mfa_social", B(mfa_social), "true", 0, 0, "social login of a user with a second factor asks for it too" },
+	{ "mfa_pending_ttl", L(mfa_pending_ttl), "300", 30, 3600, "seconds between the password and the second factor of a login" },
+	{ "mfa_issuer", S(mfa_issuer), "", 0, 0, "issuer name authenticator apps show (default: product_name)" },
 	{ "log_level", S(log_level_name), "info", 0, 0, "debug, info, warn or error" },
 	{ "csp", S(csp), "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
 	    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
@@ -114,6 +118,7 @@ static const struct key keys[] = {
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const tls_modes[] = { "try", "require", "off", NULL };
 static const char *const verification_modes[] = { "mandatory", "optional", "none", NULL };
+static const char *const mfa_required_modes[] = { "none", "staff", "all", NULL };
 
 /* sqlite:PATH, a PostgreSQL URI, or libpq's "key=value ..." (a lower-case word, then '=') */
 static bool
@@ -334,6 +339,11 @@ validate(struct config *c, char *err, size_t errsz)
 		return -1;
 	}
 	c->email_verification = (enum config_email_verification)v;
+	if ((v = choice(c->mfa_required_name, mfa_required_modes)) < 0) {
+		snprintf(err, errsz, "mfa_required must be none, staff or all");
+		return -1;
+	}
+	c->mfa_required = (enum config_mfa_required)v;
 	if (strchr(c->email_from, '\r') || strchr(c->email_from, '\n') || strchr(c->product_name, '\r') ||
 	    strchr(c->product_name, '\n') || !strchr(c->email_from, '@')) {
 		snprintf(err, errsz, "email_from must be an address (\"Name <addr@host>\") on one line");

@@ -18,6 +18,7 @@ enum config_email_verification {
 	EMAIL_VERIFICATION_NONE
 };
 enum config_log_level { CONFIG_LOG_DEBUG, CONFIG_LOG_INFO, CONFIG_LOG_WARN, CONFIG_LOG_ERROR };
+enum config_mfa_required { MFA_REQUIRED_NONE, MFA_REQUIRED_STAFF, MFA_REQUIRED_ALL };
 enum config_mail_transport { CONFIG_MAIL_CONSOLE, CONFIG_MAIL_FILE, CONFIG_MAIL_SMTP, CONFIG_MAIL_SMTPS };
 
 struct config {
@@ -32,8 +33,10 @@ struct config {
 	char *email_tls_name;          /* try | require | off: as configured (see email_tls) */
 	char *email_verification_name; /* mandatory | optional | none (see email_verification) */
 	char *product_name;
-	char *log_level_name; /* debug | info | warn | error (see log_level) */
-	char *csp;            /* Content-Security-Policy for the SPA's HTML */
+	char *mfa_required_name; /* none | staff | all (see mfa_required) */
+	char *mfa_issuer;        /* shown by authenticator apps; empty: product_name */
+	char *log_level_name;    /* debug | info | warn | error (see log_level) */
+	char *csp;               /* Content-Security-Policy for the SPA's HTML */
 	/* social login (empty client id: provider off) */
 	char *github_client_id, *github_client_secret, *github_authorize_url, *github_token_url,
 	    *github_api_url;
@@ -54,11 +57,13 @@ struct config {
 	long confirm_ttl, reset_ttl, password_min_length;
 	long mail_retry, mail_poll, mail_lease;
 	long session_cache_ttl;
-	bool debug, trust_proxy, auto_migrate;
+	long mfa_pending_ttl;
+	bool debug, trust_proxy, auto_migrate, mfa_social;
 
 	/* derived by config_load */
 	enum config_email_tls email_tls;
 	enum config_email_verification email_verification;
+	enum config_mfa_required mfa_required;
 	enum config_log_level log_level;
 	enum config_mail_transport email_transport; /* from the scheme of email */
 	char listen_host[64];

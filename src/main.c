@@ -21,6 +21,7 @@
 #include "accounts/accounts.h"
 #include "app.h"
 #include "accounts/audit.h"
+#include "auth/totp.h"
 #include "config.h"
 #include "auth/hashpool.h"
 #include "http/http.h"
@@ -130,6 +131,19 @@ app_close(struct app *app)
 	config_free(&app->cfg);
 }
 
+/* What has expired goes: sessions, pending second steps, WebAuthn challenges
+ * (a bounded batch each: the hour after takes the rest). */
+static void
+purge_expired(struct app *app)
+{
+	int64_t now = now_unix();
+	int n;
+
+	store_session_delete_expired(app->store, now);
+	store_mfa_pending_purge(app->store, now, 10000, &n);
+	store_challenge_purge(app->store, now, 10000, &n);
+}
+
 static int
 cmd_serve(struct app *app)
 {
@@ -163,7 +177,7 @@ cmd_serve(struct app *app)
 	}
 	/* the first unknown-email login should not pay for making the dummy hash */
 	password_dummy_verify(app->pw, "", 0);
-	store_session_delete_expired(app->store, now_unix());
+	purge_expired(app);
 
 	if ((http = http_start(app, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "gatehouse: %s\n", err);
@@ -180,7 +194,7 @@ cmd_serve(struct app *app)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		if (sig < 0 && errno == EAGAIN)
-			store_session_delete_expired(app->store, now_unix());
+			purge_expired(app);
 	}
 	log_msg(LOG_INFO, "stopping (signal %d)", sig);
 	/* no new connections; every waiting request answered 503; then close everything */
@@ -552,6 +566,8 @@ main(int argc, char **argv)
 		fatal("libsodium failed to initialise");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatal("libcurl failed to initialise");
+	if (totp_global_init() != 0)
+		fatal("liboath failed to initialise");
 	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") && strcmp(cmd, "createuser") &&
 	    strcmp(cmd, "changepassword") && strcmp(cmd, "createtoken") && strcmp(cmd, "check") &&
 	    strcmp(cmd, "sessions") && strcmp(cmd, "logout-everywhere")) {

@@ -313,11 +313,11 @@ user_profile_json(const struct store_user *u)
 	iso8601(u->date_joined, joined, sizeof(joined));
 	if (u->last_login)
 		iso8601(u->last_login, last, sizeof(last));
-	j = json_pack("{s:I, s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:b}", "id", (json_int_t)u->id, "email",
+	j = json_pack("{s:I, s:o, s:o, s:o, s:b, s:b, s:s, s:o, s:b, s:b}", "id", (json_int_t)u->id, "email",
 	    safe_string(u->email), "first_name", safe_string(u->first_name), "last_name",
 	    safe_string(u->last_name), "is_staff", u->is_staff, "is_superuser", u->is_superuser,
 	    "date_joined", joined, "last_login", u->last_login ? json_string(last) : json_null(),
-	    "email_verified", u->email_verified);
+	    "email_verified", u->email_verified, "mfa_enabled", u->mfa_enabled);
 	/* only out of memory can fail here: the caller's answer becomes a 500 */
 	return j;
 }

@@ -23,6 +23,7 @@
 #include "http/authn.h"
 #include "auth/token.h"
 #include "accounts/user.h"
+#include "accounts/mfa.h"
 
 static json_t *
 admin_user_json(const struct store_user *u)
@@ -181,9 +182,52 @@ void
 api_admin_user(struct request *r)
 {
 	struct store_user u;
+	struct accounts_mfa_state s;
+	json_t *j;
 
-	if (target(r, &u) == 0)
-		respond_json(r, 200, admin_user_json(&u));
+	if (target(r, &u) != 0)
+		return;
+	if (accounts_mfa_state(r->app->store, u.id, &s) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	/* which factors, never a secret */
+	j = admin_user_json(&u);
+	json_object_set_new(j, "mfa",
+	    json_pack("{s:b, s:i, s:i}", "totp", s.totp, "webauthn", s.webauthn, "recovery_codes_unused",
+	        s.recovery_unused));
+	respond_json(r, 200, j);
+}
+
+/* DELETE /api/admin/users/<id>/mfa/: every factor and recovery code of the
+ * user goes (a lost phone and no code left); a recent re-authentication. */
+void
+api_admin_user_mfa_delete(struct request *r)
+{
+	struct store *st = r->app->store;
+	struct accounts_actor a;
+	struct store_user u;
+
+	if (target(r, &u) != 0 || !may_manage(r, &u))
+		return;
+	if (!authn_reauth_fresh(r)) {
+		respond_json(r, 403,
+		    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
+		        "reauthentication_required"));
+		return;
+	}
+	api_actor(r, &a);
+	if (store_begin(st) != 0)
+		goto busy;
+	if (accounts_mfa_remove_all(st, &r->app->cfg, &u, &a) != 0 || store_commit(st) != 0) {
+		store_rollback(st);
+		goto busy;
+	}
+	mailer_wake(r->app->mailer);
+	respond_json(r, 200, json_pack("{s:s}", "detail", "Second factors removed."));
+	return;
+busy:
+	api_respond_busy(r, NULL);
 }
 
 /* A boolean field of body into *out when present: 0, or -1 after adding an error. */

@@ -160,6 +160,37 @@ void api_social_identity_delete(struct request *r);
 /* reauth.c: POST /api/auth/reauthenticate/ {password} */
 void api_reauthenticate(struct request *r);
 void api_reauthenticate_finish(struct request *r);
+/* mfa.c (docs/mfa-contract.md) */
+/* After a right first step (method "password" or "social:<provider>", next
+ * "" or where to go after): when u has a second factor, store a pending
+ * login, set its cookie and answer 401 mfa_required: 1.  0 when u has none
+ * (the caller signs in as before); -1 after answering 503. */
+int api_mfa_begin(struct request *r, const struct store_user *u, const char *method, const char *next);
+/* POST /api/auth/reauthenticate/ with {"method": "totp"|"webauthn", ...}:
+ * answers either way; 0 when the session was marked. */
+int api_mfa_reauthenticate(struct request *r, json_t *body);
+/* The WebAuthn relying party of r's app: origin = the public origin, rpId =
+ * its host (copied into host, hostsz bytes). */
+struct webauthn_rp;
+void api_webauthn_rp(struct request *r, struct webauthn_rp *rp, char *host, size_t hostsz);
+void api_mfa_pending(struct request *r);
+void api_mfa_pending_options(struct request *r);
+void api_mfa_authenticate(struct request *r);
+void api_reauth_webauthn_options(struct request *r);
+void api_mfa_status(struct request *r);
+void api_mfa_totp_setup(struct request *r);
+void api_mfa_totp_confirm(struct request *r);
+void api_mfa_totp_delete(struct request *r);
+void api_mfa_recovery_regenerate(struct request *r);
+void api_mfa_webauthn_register_options(struct request *r);
+void api_mfa_webauthn_register(struct request *r);
+void api_mfa_webauthn_rename(struct request *r);
+void api_mfa_webauthn_delete(struct request *r);
+/* passkey.c: sign-in with a passkey, no password */
+void api_passkey_options(struct request *r);
+void api_passkey_login(struct request *r);
+/* admin.c: DELETE /api/admin/users/<id>/mfa/ */
+void api_admin_user_mfa_delete(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
 /* health.c */

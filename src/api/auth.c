@@ -192,6 +192,9 @@ api_login_finish(struct request *r)
 		log_msg(LOG_WARN, "could not store the upgraded hash of user %lld", (long long)l->user.id);
 	/* the right password: this attempt does not count against the account */
 	limiter_release(r->app->limiter, l->account_key);
+	/* a second factor, when the user has one: a pending login, no session yet */
+	if (api_mfa_begin(r, &l->user, "password", NULL) != 0)
+		return;
 	if (authn_login(r, &l->user) != 0) {
 		api_respond_busy(r, NULL);
 		return;

@@ -38,6 +38,11 @@ api_reauthenticate(struct request *r)
 	}
 	if (request_json(r, &body) != 0)
 		goto done;
+	/* a second factor proves it's you as well as the password does */
+	if (json_object_get(body, "method") != NULL && json_object_get(body, "password") == NULL) {
+		api_mfa_reauthenticate(r, body);
+		goto done;
+	}
 	if ((pw = api_string_field(body, "password", errors)) == NULL) {
 		respond_json(r, 400, errors);
 		errors = NULL;

@@ -431,6 +431,14 @@ callback_finish(struct request *r, const struct social_provider *p)
 		respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Connected", "next", next));
 		return;
 	}
+	/* a second factor, when the user has one, completes a social login too */
+	if (r->app->cfg.mfa_social) {
+		char how[80];
+
+		snprintf(how, sizeof(how), "social:%s", p->name);
+		if (api_mfa_begin(r, &res.user, how, next) != 0)
+			return;
+	}
 	if (authn_login(r, &res.user) != 0) {
 		api_respond_busy(r, NULL);
 		return;

@@ -51,6 +51,10 @@ struct auth_in {
 	size_t session_key_len;
 	const char *csrf_cookie; /* the csrftoken cookie's value, csrf_cookie_len bytes */
 	size_t csrf_cookie_len;
+	const char *mfa_key; /* the gatehouse_mfa cookie's value (a pending login), mfa_key_len bytes */
+	size_t mfa_key_len;
+	const char *passkey_key; /* the gatehouse_passkey cookie's value (passkey sign-in binding) */
+	size_t passkey_key_len;
 	const char *csrf_header;   /* X-CSRFToken */
 	const char *origin;        /* Origin */
 	const char *referer;       /* Referer */

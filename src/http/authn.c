@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "auth/mfa.h"
 #include "http/cookie.h"
 #include "util.h"
 
@@ -28,6 +29,10 @@ authn_input(struct request *r, struct auth_in *in)
 		in->session_key = NULL;
 	if (!cookie_find(cookies, "csrftoken", &in->csrf_cookie, &in->csrf_cookie_len))
 		in->csrf_cookie = NULL;
+	if (!cookie_find(cookies, MFA_COOKIE, &in->mfa_key, &in->mfa_key_len))
+		in->mfa_key = NULL;
+	if (!cookie_find(cookies, PASSKEY_COOKIE, &in->passkey_key, &in->passkey_key_len))
+		in->passkey_key = NULL;
 	in->csrf_header = request_header(r, "X-CSRFToken");
 	in->origin = request_header(r, "Origin");
 	in->referer = request_header(r, "Referer");

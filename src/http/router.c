@@ -10,6 +10,7 @@
 #include "app.h"
 #include "auth/caller.h"
 #include "auth/csrf.h"
+#include "auth/mfa.h"
 #include "auth/session.h"
 #include "auth/token.h"
 #include "http/authn.h"
@@ -184,6 +185,14 @@ router_dispatch(struct request *r)
 		}
 		if ((found->flags & ROUTE_STAFF) && !r->caller->user.is_staff) {
 			respond_error(r, 403, "You do not have permission to perform this action.");
+			return;
+		}
+		/* MFA_REQUIRED: a user without a factor may only set one up */
+		if (r->caller->kind != AUTH_NONE && !(found->flags & ROUTE_MFA_SETUP) &&
+		    mfa_setup_required(&r->app->cfg, &r->caller->user)) {
+			respond_json(r, 403,
+			    json_pack("{s:s, s:s}", "detail", "Set up a second factor to continue.", "code",
+			        "mfa_setup_required"));
 			return;
 		}
 	}

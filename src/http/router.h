@@ -9,10 +9,11 @@
 
 #include "http/http.h"
 
-#define ROUTE_LOGIN_REQUIRED 0x1 /* anonymous → 401 */
-#define ROUTE_NO_AUTH        0x2 /* operations endpoints: skip auth and CSRF */
-#define ROUTE_STAFF          0x4 /* staff only: anonymous → 401, others → 403 */
-#define ROUTE_EXACT_METHODS  0x8 /* no generic OPTIONS answer: every other method is 405 */
+#define ROUTE_LOGIN_REQUIRED 0x1  /* anonymous → 401 */
+#define ROUTE_NO_AUTH        0x2  /* operations endpoints: skip auth and CSRF */
+#define ROUTE_STAFF          0x4  /* staff only: anonymous → 401, others → 403 */
+#define ROUTE_EXACT_METHODS  0x8  /* no generic OPTIONS answer: every other method is 405 */
+#define ROUTE_MFA_SETUP      0x10 /* open to a session restricted by MFA_REQUIRED (auth/mfa.h) */
 
 struct route {
 	enum http_method method;

@@ -20,6 +20,20 @@ struct template
 	const char *html;
 };
 
+/* A security alert: what happened, where to look, what to do if it was not you. */
+#define ALERT(what, sentence)                                                                                \
+	{                                                                                                    \
+		"Security alert: " what,                                                                     \
+		    "Hello,\n\n" sentence                                                                    \
+		    "\n\nReview your second factors and sessions:\n{origin}/account/security\n\n"            \
+		    "If this was not you, change your password now and remove what you do not know.\n",      \
+		    "<p>Hello,</p><p>" sentence                                                              \
+		    "</p><p><a href=\"{origin}/account/security\">Review your second factors "               \
+		    "and sessions</a>.</p><p>If this was not you, change your password now and remove what " \
+		    "you do "                                                                                \
+		    "not know.</p>"                                                                          \
+	}
+
 static const struct template templates[] = {
 	[MAIL_CONFIRM] = {
 		"Confirm your email address",
@@ -66,6 +80,20 @@ static const struct template templates[] = {
 		"other sessions were signed out.</p><p>If this was not you, "
 		"<a href=\"{origin}/forgot-password\">reset your password now</a>.</p>",
 	},
+	[MAIL_MFA_TOTP_ADDED] = ALERT("an authenticator app was added",
+	    "an authenticator app was added to your {product} account {email}. From now on, signing in asks for its code after your password."),
+	[MAIL_MFA_TOTP_REMOVED] = ALERT("the authenticator app was removed",
+	    "the authenticator app was removed from your {product} account {email}."),
+	[MAIL_MFA_PASSKEY_ADDED] = ALERT("a passkey was added",
+	    "a passkey was added to your {product} account {email}. It can sign you in without a password."),
+	[MAIL_MFA_PASSKEY_REMOVED] = ALERT("a passkey was removed",
+	    "a passkey was removed from your {product} account {email}."),
+	[MAIL_MFA_RECOVERY_GENERATED] = ALERT("new recovery codes were made",
+	    "new recovery codes were made for your {product} account {email}; the old ones no longer work."),
+	[MAIL_MFA_RECOVERY_USED] = ALERT("a recovery code was used",
+	    "a recovery code was just used to sign in to your {product} account {email}. Each code works once: make new ones on the security page if you are running out."),
+	[MAIL_MFA_ADMIN_REMOVED] = ALERT("your second factors were removed",
+	    "an administrator removed the second factors (authenticator app, passkeys, recovery codes) of your {product} account {email}. Signing in now needs only your password; set up a second factor again on the security page."),
 };
 
 static void

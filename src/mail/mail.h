@@ -25,6 +25,14 @@ enum mail_kind {
 	MAIL_RESET,         /* link: /reset-password/<uid>/<token> */
 	MAIL_RESET_UNKNOWN, /* reset asked for an address without an account */
 	MAIL_PASSWORD_CHANGED,
+	/* security alerts about second factors (no link but the account page) */
+	MAIL_MFA_TOTP_ADDED,
+	MAIL_MFA_TOTP_REMOVED,
+	MAIL_MFA_PASSKEY_ADDED,
+	MAIL_MFA_PASSKEY_REMOVED,
+	MAIL_MFA_RECOVERY_GENERATED,
+	MAIL_MFA_RECOVERY_USED,
+	MAIL_MFA_ADMIN_REMOVED,
 };
 
 /* Build the whole RFC 5322 message (CRLF lines) for kind into out.  path is

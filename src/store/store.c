@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 /* strip: the backend gets the DSN without its scheme (sqlite: a path) or whole (libpq parses it) */
@@ -364,4 +365,179 @@ store_mail_free(struct store_mail *m)
 {
 	free(m->message);
 	m->message = NULL;
+}
+
+/* ---- second factors ---- */
+
+/* a text value that fits the row struct's field of size bytes (NUL included), else logged: a longer
+ * one would be cut when read back, so it is never stored */
+static bool
+fits(const char *s, size_t size, const char *what)
+{
+	if (s != NULL && strnlen(s, size) < size)
+		return true;
+	log_msg(LOG_ERROR, "store: %s %s", what, s == NULL ? "missing" : "too long");
+	return false;
+}
+#define FITS(s, field, what) fits((s), sizeof(field), (what))
+
+int
+store_user_set_mfa(struct store *st, int64_t id, bool enabled)
+{
+	return st->ops->user_set_mfa(st, id, enabled);
+}
+int
+store_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
+{
+	return st->ops->totp_get(st, user_id, t);
+}
+int
+store_totp_put_pending(struct store *st, int64_t user_id, const char *sealed, int64_t now)
+{
+	if (!FITS(sealed, ((struct store_totp *)0)->secret, "TOTP secret"))
+		return -1;
+	return st->ops->totp_put_pending(st, user_id, sealed, now);
+}
+int
+store_totp_confirm(struct store *st, int64_t user_id, int64_t step, int64_t not_before, int64_t now)
+{
+	return st->ops->totp_confirm(st, user_id, step, not_before, now);
+}
+int
+store_totp_use_step(struct store *st, int64_t user_id, int64_t step)
+{
+	return st->ops->totp_use_step(st, user_id, step);
+}
+int
+store_totp_delete(struct store *st, int64_t user_id)
+{
+	return st->ops->totp_delete(st, user_id);
+}
+int
+store_recovery_replace(struct store *st, int64_t user_id, const char (*hashes)[STORE_KEYHASH_LEN + 1], int n,
+    int64_t now)
+{
+	if (n < 0 || (n > 0 && hashes == NULL))
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (!FITS(hashes[i], hashes[i], "recovery code hash"))
+			return -1;
+	return st->ops->recovery_replace(st, user_id, hashes, n, now);
+}
+int
+store_recovery_use(struct store *st, int64_t user_id, const char *code_hash, int64_t now)
+{
+	return st->ops->recovery_use(st, user_id, code_hash, now);
+}
+int
+store_recovery_count(struct store *st, int64_t user_id, int *total, int *unused)
+{
+	return st->ops->recovery_count(st, user_id, total, unused);
+}
+int
+store_recovery_delete_user(struct store *st, int64_t user_id)
+{
+	return st->ops->recovery_delete_user(st, user_id);
+}
+int
+store_webauthn_add(struct store *st, struct store_webauthn *w)
+{
+	if (!FITS(w->cred_id, w->cred_id, "WebAuthn credential id") ||
+	    !FITS(w->public_key, w->public_key, "WebAuthn public key") ||
+	    !FITS(w->name, w->name, "WebAuthn name") ||
+	    !FITS(w->transports, w->transports, "WebAuthn transports"))
+		return -1;
+	return st->ops->webauthn_add(st, w);
+}
+int
+store_webauthn_get(struct store *st, const char *cred_id, struct store_webauthn *w)
+{
+	return st->ops->webauthn_get(st, cred_id, w);
+}
+int
+store_webauthn_get_id(struct store *st, int64_t id, int64_t user_id, struct store_webauthn *w)
+{
+	return st->ops->webauthn_get_id(st, id, user_id, w);
+}
+int
+store_webauthn_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_webauthn *),
+    void *ctx)
+{
+	return st->ops->webauthn_list(st, user_id, each, ctx);
+}
+int
+store_webauthn_count(struct store *st, int64_t user_id, int *n)
+{
+	return st->ops->webauthn_count(st, user_id, n);
+}
+int
+store_webauthn_rename(struct store *st, int64_t id, int64_t user_id, const char *name)
+{
+	if (!FITS(name, ((struct store_webauthn *)0)->name, "WebAuthn name"))
+		return -1;
+	return st->ops->webauthn_rename(st, id, user_id, name);
+}
+int
+store_webauthn_delete(struct store *st, int64_t id, int64_t user_id)
+{
+	return st->ops->webauthn_delete(st, id, user_id);
+}
+int
+store_webauthn_used(struct store *st, int64_t id, int64_t old_count, int64_t new_count, int64_t now)
+{
+	return st->ops->webauthn_used(st, id, old_count, new_count, now);
+}
+int
+store_mfa_delete_user(struct store *st, int64_t user_id)
+{
+	return st->ops->mfa_delete_user(st, user_id);
+}
+int
+store_challenge_create(struct store *st, const struct store_challenge *c, int per_bind)
+{
+	if (!FITS(c->challenge_hash, c->challenge_hash, "challenge hash") ||
+	    !FITS(c->purpose, c->purpose, "challenge purpose") ||
+	    !FITS(c->bind_hash, c->bind_hash, "challenge binding"))
+		return -1;
+	return st->ops->challenge_create(st, c, per_bind);
+}
+int
+store_challenge_take(struct store *st, const char *challenge_hash, struct store_challenge *c)
+{
+	return st->ops->challenge_take(st, challenge_hash, c);
+}
+int
+store_challenge_purge(struct store *st, int64_t now, int limit, int *deleted)
+{
+	return st->ops->challenge_purge(st, now, limit, deleted);
+}
+int
+store_mfa_pending_create(struct store *st, const struct store_mfa_pending *p)
+{
+	if (!FITS(p->key_hash, p->key_hash, "pending login key hash") ||
+	    !FITS(p->auth_hash, p->auth_hash, "pending login auth hash") ||
+	    !FITS(p->method, p->method, "pending login method") ||
+	    !FITS(p->next, p->next, "pending login next"))
+		return -1;
+	return st->ops->mfa_pending_create(st, p);
+}
+int
+store_mfa_pending_get(struct store *st, const char *key_hash, struct store_mfa_pending *p)
+{
+	return st->ops->mfa_pending_get(st, key_hash, p);
+}
+int
+store_mfa_pending_take(struct store *st, const char *key_hash, struct store_mfa_pending *p)
+{
+	return st->ops->mfa_pending_take(st, key_hash, p);
+}
+int
+store_mfa_pending_delete(struct store *st, const char *key_hash)
+{
+	return st->ops->mfa_pending_delete(st, key_hash);
+}
+int
+store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted)
+{
+	return st->ops->mfa_pending_purge(st, now, limit, deleted);
 }

@@ -30,6 +30,8 @@
 #define STORE_HASH_MAX     512 /* encoded password hash */
 #define STORE_KEYHASH_LEN  64  /* hex SHA-256 */
 #define STORE_AUTHHASH_LEN 32
+#define STORE_SEALED_MAX   128  /* a sealed (encrypted) secret, as text, with its NUL */
+#define STORE_B64_MAX      1400 /* a base64url WebAuthn credential id or public key, with its NUL */
 
 struct store_user {
 	int64_t id;
@@ -40,6 +42,7 @@ struct store_user {
 	bool is_active, is_staff, is_superuser, email_verified;
 	int64_t date_joined, last_login;        /* unix seconds; last_login 0 = never */
 	char auth_hash[STORE_AUTHHASH_LEN + 1]; /* changes when the password does */
+	bool mfa_enabled;                       /* at least one second factor is on */
 };
 
 struct store_session {
@@ -114,6 +117,49 @@ struct store_identity {
 	char provider[64];
 	char uid[256];
 	char extra[1024]; /* JSON */
+};
+
+/* A user's authenticator app (TOTP): the secret sealed by the caller (never the raw secret).
+ * Unconfirmed while being set up; last_step is the newest time step accepted (the replay guard). */
+struct store_totp {
+	int64_t user_id;
+	char secret[STORE_SEALED_MAX];
+	bool confirmed;
+	int64_t last_step, created_at;
+};
+
+/* A registered passkey or security key (WebAuthn).  cred_id and public_key are base64url. */
+struct store_webauthn {
+	int64_t id, user_id;
+	char cred_id[STORE_B64_MAX];
+	char public_key[STORE_B64_MAX]; /* COSE key */
+	int alg;                        /* COSE algorithm: -7, -8, -257 */
+	int64_t sign_count;
+	char name[257];                /* UTF-8, up to 64 characters */
+	char transports[128];          /* comma-separated, "" when unknown */
+	int64_t created_at, last_used; /* last_used 0 = never */
+};
+
+/* A single-use WebAuthn challenge, stored by hash, bound to what asked for it (a pending login, a
+ * browser, a session: bind_hash) and maybe a user (0: none). */
+struct store_challenge {
+	char challenge_hash[STORE_KEYHASH_LEN + 1];
+	char purpose[16];
+	int64_t user_id;
+	char bind_hash[STORE_KEYHASH_LEN + 1];
+	int64_t expires_at;
+};
+
+/* A login waiting for its second factor, by the hash of its cookie's key.  auth_hash is the user's at
+ * the first step (a password change since voids it); method how the first step was made; next where
+ * to go after (social logins). */
+struct store_mfa_pending {
+	char key_hash[STORE_KEYHASH_LEN + 1];
+	int64_t user_id;
+	char auth_hash[STORE_AUTHHASH_LEN + 1];
+	char method[72];
+	char next[512];
+	int64_t created_at, expires_at;
 };
 
 struct store;
@@ -231,6 +277,37 @@ struct store_ops {
 	int (*throttle_purge)(struct store *st, int64_t now, int max, int *n);
 	/* the session's password was just checked again */
 	int (*session_set_reauth)(struct store *st, int64_t id, int64_t when);
+
+	/* second factors (sqlite_mfa.c, pgsql_mfa.c); the contracts are at the wrappers below */
+	int (*user_set_mfa)(struct store *st, int64_t id, bool enabled);
+	int (*totp_get)(struct store *st, int64_t user_id, struct store_totp *t);
+	int (*totp_put_pending)(struct store *st, int64_t user_id, const char *sealed, int64_t now);
+	int (*totp_confirm)(struct store *st, int64_t user_id, int64_t step, int64_t not_before, int64_t now);
+	int (*totp_use_step)(struct store *st, int64_t user_id, int64_t step);
+	int (*totp_delete)(struct store *st, int64_t user_id);
+	int (*recovery_replace)(struct store *st, int64_t user_id,
+	    const char (*hashes)[STORE_KEYHASH_LEN + 1], int n, int64_t now);
+	int (*recovery_use)(struct store *st, int64_t user_id, const char *code_hash, int64_t now);
+	int (*recovery_count)(struct store *st, int64_t user_id, int *total, int *unused);
+	int (*recovery_delete_user)(struct store *st, int64_t user_id);
+	int (*webauthn_add)(struct store *st, struct store_webauthn *w);
+	int (*webauthn_get)(struct store *st, const char *cred_id, struct store_webauthn *w);
+	int (*webauthn_get_id)(struct store *st, int64_t id, int64_t user_id, struct store_webauthn *w);
+	int (*webauthn_list)(struct store *st, int64_t user_id,
+	    void (*each)(void *ctx, const struct store_webauthn *w), void *ctx);
+	int (*webauthn_count)(struct store *st, int64_t user_id, int *n);
+	int (*webauthn_rename)(struct store *st, int64_t id, int64_t user_id, const char *name);
+	int (*webauthn_delete)(struct store *st, int64_t id, int64_t user_id);
+	int (*webauthn_used)(struct store *st, int64_t id, int64_t old_count, int64_t new_count, int64_t now);
+	int (*mfa_delete_user)(struct store *st, int64_t user_id);
+	int (*challenge_create)(struct store *st, const struct store_challenge *c, int per_bind);
+	int (*challenge_take)(struct store *st, const char *challenge_hash, struct store_challenge *c);
+	int (*challenge_purge)(struct store *st, int64_t now, int limit, int *deleted);
+	int (*mfa_pending_create)(struct store *st, const struct store_mfa_pending *p);
+	int (*mfa_pending_get)(struct store *st, const char *key_hash, struct store_mfa_pending *p);
+	int (*mfa_pending_take)(struct store *st, const char *key_hash, struct store_mfa_pending *p);
+	int (*mfa_pending_delete)(struct store *st, const char *key_hash);
+	int (*mfa_pending_purge)(struct store *st, int64_t now, int limit, int *deleted);
 };
 
 struct store {
@@ -311,5 +388,66 @@ int store_throttle_release(struct store *st, const char *key_hash);
 int store_throttle_reset(struct store *st, const char *key_hash);
 int store_throttle_purge(struct store *st, int64_t now, int max, int *n);
 int store_session_set_reauth(struct store *st, int64_t id, int64_t when);
+
+/*
+ * Second factors.  Text values longer than their struct's field are refused (-1, logged) rather than
+ * stored to be cut when read back; every hash is STORE_KEYHASH_LEN hex characters.  Every table of a
+ * user's factors cascades with the user's row.
+ */
+/* mfa_enabled of the user (NOTFOUND when no such user); a signed-in caller's cached row goes too */
+int store_user_set_mfa(struct store *st, int64_t id, bool enabled);
+/* TOTP: get (NOTFOUND when none); put_pending inserts or replaces an UNconfirmed secret (STORE_CONFLICT,
+ * nothing changed, when a confirmed one exists); confirm sets confirmed, last_step=step, created_at=now
+ * on an unconfirmed row created at or after not_before (NOTFOUND otherwise); use_step is the replay
+ * guard: sets last_step=step only where confirmed and last_step < step, in ONE statement (0;
+ * STORE_CONFLICT when last_step >= step; NOTFOUND when no confirmed row); delete (NOTFOUND when none). */
+int store_totp_get(struct store *st, int64_t user_id, struct store_totp *t);
+int store_totp_put_pending(struct store *st, int64_t user_id, const char *sealed, int64_t now);
+int store_totp_confirm(struct store *st, int64_t user_id, int64_t step, int64_t not_before, int64_t now);
+int store_totp_use_step(struct store *st, int64_t user_id, int64_t step);
+int store_totp_delete(struct store *st, int64_t user_id);
+/* Recovery codes: replace deletes the user's codes and inserts n hashes (run inside the caller's
+ * transaction; without one it makes its own, so it lands whole or not at all; STORE_CONFLICT when two
+ * hashes are the same: roll back); use marks one unused code used in ONE statement (0, or NOTFOUND when
+ * no unused code has that hash: two concurrent uses of one code → exactly one 0); count (*total,
+ * *unused); delete_user (0, also when there were none). */
+int store_recovery_replace(struct store *st, int64_t user_id, const char (*hashes)[STORE_KEYHASH_LEN + 1],
+    int n, int64_t now);
+int store_recovery_use(struct store *st, int64_t user_id, const char *code_hash, int64_t now);
+int store_recovery_count(struct store *st, int64_t user_id, int *total, int *unused);
+int store_recovery_delete_user(struct store *st, int64_t user_id);
+/* WebAuthn: add (w->id set; STORE_CONFLICT when cred_id exists, nothing changed — on PG without
+ * aborting the caller's transaction: ON CONFLICT DO NOTHING RETURNING id), get by cred_id, get by id of
+ * user (NOTFOUND when not that user's), list (newest first), count, rename/delete (NOTFOUND when not
+ * that user's), used (sign_count=new, last_used=now; only when the stored sign_count is still
+ * old_count, else STORE_CONFLICT: two concurrent assertions with one counter value cannot both pass;
+ * NOTFOUND when no such credential). */
+int store_webauthn_add(struct store *st, struct store_webauthn *w);
+int store_webauthn_get(struct store *st, const char *cred_id, struct store_webauthn *w);
+int store_webauthn_get_id(struct store *st, int64_t id, int64_t user_id, struct store_webauthn *w);
+int store_webauthn_list(struct store *st, int64_t user_id,
+    void (*each)(void *ctx, const struct store_webauthn *w), void *ctx);
+int store_webauthn_count(struct store *st, int64_t user_id, int *n);
+int store_webauthn_rename(struct store *st, int64_t id, int64_t user_id, const char *name);
+int store_webauthn_delete(struct store *st, int64_t id, int64_t user_id);
+int store_webauthn_used(struct store *st, int64_t id, int64_t old_count, int64_t new_count, int64_t now);
+/* every factor of a user (totp, recovery codes, webauthn) and mfa_enabled=false, for an admin removal;
+ * all or nothing (its own transaction unless inside the caller's); NOTFOUND when no such user */
+int store_mfa_delete_user(struct store *st, int64_t user_id);
+/* Challenges: create inserts c (STORE_CONFLICT, nothing changed, when that hash exists) and keeps at most
+ * per_bind - 1 other challenges of c->bind_hash (the oldest go); take finds by hash and deletes it (single
+ * use; expired ones are found too: the caller checks expires_at); purge deletes up to limit expired at now,
+ * *deleted gets how many. */
+int store_challenge_create(struct store *st, const struct store_challenge *c, int per_bind);
+int store_challenge_take(struct store *st, const char *challenge_hash, struct store_challenge *c);
+int store_challenge_purge(struct store *st, int64_t now, int limit, int *deleted);
+/* Pending logins: create (STORE_CONFLICT when that key exists); get (no delete); take (find and
+ * delete: single use); delete by key (NOTFOUND when none); purge expired (up to limit).  get and take
+ * find expired ones too: the caller checks expires_at. */
+int store_mfa_pending_create(struct store *st, const struct store_mfa_pending *p);
+int store_mfa_pending_get(struct store *st, const char *key_hash, struct store_mfa_pending *p);
+int store_mfa_pending_take(struct store *st, const char *key_hash, struct store_mfa_pending *p);
+int store_mfa_pending_delete(struct store *st, const char *key_hash);
+int store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted);
 
 #endif

@@ -30,8 +30,8 @@ extern const size_t sqlite_migrations_count;
 
 #define USER_COLS                                                                                            \
 	"u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, "                                \
-	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
-#define NUSER_COLS 11
+	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash, u.mfa_enabled"
+#define NUSER_COLS 12
 
 static const char *stmt_sql[ST_COUNT] = {
 	[ST_USER_CREATE] = "INSERT INTO users (email, password, first_name, last_name, is_active, is_staff,"
@@ -140,6 +140,66 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_THROTTLE_RESET] = "DELETE FROM throttle_hits WHERE key_hash = ?",
 	[ST_THROTTLE_PURGE] = "DELETE FROM throttle_hits WHERE id IN"
 	                      " (SELECT id FROM throttle_hits WHERE expires_at <= ?1 LIMIT ?2)",
+	/* second factors (sqlite_mfa.c) */
+	[ST_USER_SET_MFA] = "UPDATE users SET mfa_enabled = ? WHERE id = ?",
+	[ST_TOTP_GET] = "SELECT secret, confirmed, last_step, created_at FROM mfa_totp WHERE user_id = ?",
+	/* a set-up started again replaces the unconfirmed secret; a confirmed one is never touched */
+	[ST_TOTP_PUT_PENDING] =
+	    "INSERT INTO mfa_totp (user_id, secret, confirmed, last_step, created_at) VALUES (?1, ?2, 0, 0, "
+	    "?3)"
+	    " ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = 0,"
+	    " created_at = excluded.created_at WHERE mfa_totp.confirmed = 0",
+	[ST_TOTP_CONFIRM] = "UPDATE mfa_totp SET confirmed = 1, last_step = ?2, created_at = ?4"
+	                    " WHERE user_id = ?1 AND confirmed = 0 AND created_at >= ?3",
+	/* the replay guard: a step is accepted once, and never one older than the last */
+	[ST_TOTP_USE_STEP] =
+	    "UPDATE mfa_totp SET last_step = ?2 WHERE user_id = ?1 AND confirmed = 1 AND last_step < ?2",
+	[ST_TOTP_DELETE] = "DELETE FROM mfa_totp WHERE user_id = ?",
+	[ST_RECOVERY_DELETE_USER] = "DELETE FROM mfa_recovery WHERE user_id = ?",
+	[ST_RECOVERY_ADD] = "INSERT INTO mfa_recovery (user_id, code_hash, created_at) VALUES (?, ?, ?)",
+	/* used once: the first of two concurrent uses changes the row, the second finds it used */
+	[ST_RECOVERY_USE] = "UPDATE mfa_recovery SET used_at = max(?3, 1)"
+	                    " WHERE user_id = ?1 AND code_hash = ?2 AND used_at = 0",
+	[ST_RECOVERY_COUNT] =
+	    "SELECT count(*), COALESCE(sum(used_at = 0), 0) FROM mfa_recovery WHERE user_id = ?",
+#define WEBAUTHN_COLS                                                                                        \
+	"id, user_id, cred_id, public_key, alg, sign_count, name, transports, created_at, last_used"
+	[ST_WEBAUTHN_ADD] = "INSERT INTO webauthn_credentials (user_id, cred_id, public_key, alg, sign_count,"
+	                    " name, transports, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+	[ST_WEBAUTHN_GET] = "SELECT " WEBAUTHN_COLS " FROM webauthn_credentials WHERE cred_id = ?",
+	[ST_WEBAUTHN_GET_ID] = "SELECT " WEBAUTHN_COLS
+	                       " FROM webauthn_credentials WHERE id = ? AND user_id = ?",
+	[ST_WEBAUTHN_LIST] = "SELECT " WEBAUTHN_COLS
+	                     " FROM webauthn_credentials WHERE user_id = ? ORDER BY id DESC",
+	[ST_WEBAUTHN_COUNT] = "SELECT count(*) FROM webauthn_credentials WHERE user_id = ?",
+	[ST_WEBAUTHN_RENAME] = "UPDATE webauthn_credentials SET name = ?3 WHERE id = ?1 AND user_id = ?2",
+	[ST_WEBAUTHN_DELETE] = "DELETE FROM webauthn_credentials WHERE id = ?1 AND user_id = ?2",
+	/* compare-and-set on the signature counter: one assertion per counter value */
+	[ST_WEBAUTHN_USED] = "UPDATE webauthn_credentials SET sign_count = ?3, last_used = ?4"
+	                     " WHERE id = ?1 AND sign_count = ?2",
+	[ST_WEBAUTHN_EXISTS] = "SELECT count(*) FROM webauthn_credentials WHERE id = ?",
+	[ST_WEBAUTHN_DELETE_USER] = "DELETE FROM webauthn_credentials WHERE user_id = ?",
+	/* all of a binding's challenges but the one just made (?3) and its ?2 newest others */
+	[ST_CHALLENGE_TRIM] =
+	    "DELETE FROM mfa_challenges WHERE rowid IN (SELECT rowid FROM mfa_challenges"
+	    " WHERE bind_hash = ?1 AND challenge_hash <> ?3 ORDER BY expires_at DESC, rowid DESC"
+	    " LIMIT -1 OFFSET ?2)",
+	[ST_CHALLENGE_CREATE] =
+	    "INSERT INTO mfa_challenges (challenge_hash, purpose, user_id, bind_hash, expires_at)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	[ST_CHALLENGE_GET] =
+	    "SELECT purpose, user_id, bind_hash, expires_at FROM mfa_challenges WHERE challenge_hash = ?",
+	[ST_CHALLENGE_DELETE] = "DELETE FROM mfa_challenges WHERE challenge_hash = ?",
+	[ST_CHALLENGE_PURGE] = "DELETE FROM mfa_challenges WHERE rowid IN (SELECT rowid FROM mfa_challenges"
+	                       " WHERE expires_at <= ?1 LIMIT ?2)",
+	[ST_PENDING_CREATE] =
+	    "INSERT INTO mfa_pending (key_hash, user_id, auth_hash, method, next, created_at,"
+	    " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[ST_PENDING_GET] = "SELECT user_id, auth_hash, method, next, created_at, expires_at FROM mfa_pending"
+	                   " WHERE key_hash = ?",
+	[ST_PENDING_DELETE] = "DELETE FROM mfa_pending WHERE key_hash = ?",
+	[ST_PENDING_PURGE] = "DELETE FROM mfa_pending WHERE rowid IN (SELECT rowid FROM mfa_pending"
+	                     " WHERE expires_at <= ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -280,6 +340,7 @@ sq_read_user(sqlite3_stmt *s, int i, struct store_user *u)
 	u->date_joined = sqlite3_column_int64(s, i + 8);
 	u->last_login = sqlite3_column_int64(s, i + 9); /* NULL reads as 0 */
 	sq_col_text(s, i + 10, u->auth_hash, sizeof(u->auth_hash));
+	u->mfa_enabled = sqlite3_column_int(s, i + 11) != 0;
 	u->password[0] = '\0';
 }
 
@@ -714,6 +775,13 @@ sq_rollback(struct store *st)
 {
 	sq_exec0(st, ST_ROLLBACK);
 }
+bool
+sq_in_transaction(struct store *st)
+{
+	struct conn *c = conn_get(st);
+
+	return c != NULL && !sqlite3_get_autocommit(c->db);
+}
 
 static int
 sq_user_set_verified(struct store *st, int64_t id)
@@ -844,4 +912,31 @@ const struct store_ops store_sqlite_ops = {
 	.throttle_release = sq_throttle_release,
 	.throttle_reset = sq_throttle_reset,
 	.throttle_purge = sq_throttle_purge,
+	.user_set_mfa = sq_user_set_mfa,
+	.totp_get = sq_totp_get,
+	.totp_put_pending = sq_totp_put_pending,
+	.totp_confirm = sq_totp_confirm,
+	.totp_use_step = sq_totp_use_step,
+	.totp_delete = sq_totp_delete,
+	.recovery_replace = sq_recovery_replace,
+	.recovery_use = sq_recovery_use,
+	.recovery_count = sq_recovery_count,
+	.recovery_delete_user = sq_recovery_delete_user,
+	.webauthn_add = sq_webauthn_add,
+	.webauthn_get = sq_webauthn_get,
+	.webauthn_get_id = sq_webauthn_get_id,
+	.webauthn_list = sq_webauthn_list,
+	.webauthn_count = sq_webauthn_count,
+	.webauthn_rename = sq_webauthn_rename,
+	.webauthn_delete = sq_webauthn_delete,
+	.webauthn_used = sq_webauthn_used,
+	.mfa_delete_user = sq_mfa_delete_user,
+	.challenge_create = sq_challenge_create,
+	.challenge_take = sq_challenge_take,
+	.challenge_purge = sq_challenge_purge,
+	.mfa_pending_create = sq_mfa_pending_create,
+	.mfa_pending_get = sq_mfa_pending_get,
+	.mfa_pending_take = sq_mfa_pending_take,
+	.mfa_pending_delete = sq_mfa_pending_delete,
+	.mfa_pending_purge = sq_mfa_pending_purge,
 };
