@@ -271,11 +271,14 @@ export async function totpStep(client, user) {
 	return secondStep(client, { method: 'totp', code: await freshCode(user) });
 }
 
-/** Assert a second step succeeded: 200 Success, a session, gatehouse_mfa gone. */
-export function assertCompleted(res, client, what = '') {
+/**
+ * Assert a second step succeeded: 200 Success, a session, gatehouse_mfa gone.
+ * `next`: the social login's destination, repeated in the answer (else none).
+ */
+export function assertCompleted(res, client, what = '', { next } = {}) {
 	const w = what ? ` (${what})` : '';
 	assert.equal(res.status, 200, `second step${w}: ${res.status} ${res.text}`);
-	assert.deepEqual(res.json, ANSWER.success, `second step body${w}`);
+	assert.deepEqual(res.json, next === undefined ? ANSWER.success : { ...ANSWER.success, next }, `second step body${w}`);
 	const sid = cookiesNamed(res, 'sessionid').filter((c) => c.value !== '');
 	assert.equal(sid.length, 1, `a sessionid is set${w}: ${res.setCookies.join(' | ')}`);
 	assert.equal(
@@ -393,7 +396,7 @@ export const MAIL = {
 	passkeyRemoved: /passkey.*removed/i,
 	codesMade: /^(?!.*used).*recovery codes/i,
 	codeUsed: /recovery code.*used/i,
-	adminRemoved: /administrator.*removed/i,
+	adminRemoved: /second factors.*removed|removed.*second factors/i,
 };
 
 // --- WebAuthn (with softauthn.mjs) ---------------------------------------------------

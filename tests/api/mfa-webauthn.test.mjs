@@ -175,7 +175,11 @@ test('registration answers that must be refused, each with its reason', async ()
 		['another rpId', { rpId: 'evil.example' }, REASON.rpId],
 		['user presence missing', { userPresent: false }, REASON.presence],
 		['a challenge the server never made', { challenge: b64url(Buffer.alloc(32, 7)) }, REASON.challenge],
-		['a packed attestation with a tampered signature', { fmt: 'packed', tamperSignature: true }, REASON.signature],
+		[
+			'a packed attestation with a tampered signature',
+			{ fmt: 'packed', tamperSignature: true },
+			/signature is not valid\.$/,
+		],
 		['an assertion type', { type: 'webauthn.get' }, /./],
 	];
 	for (const [what, overrides, reason] of cases) {
