@@ -348,6 +348,7 @@ describe('social login of a user with a second factor', () => {
 	let providers;
 	let on; // GATEHOUSE_MFA_SOCIAL default (true)
 	let off; // GATEHOUSE_MFA_SOCIAL=false
+	let all; // GATEHOUSE_MFA_REQUIRED=all
 	before(async () => {
 		providers = await startProviders();
 		on = await startSocial({ providers, start: (env) => startMfa({ env }) });
@@ -355,13 +356,19 @@ describe('social login of a user with a second factor', () => {
 			providers,
 			start: (env) => startMfa({ env: { ...env, GATEHOUSE_MFA_SOCIAL: 'false' } }),
 		});
+		all = await startSocial({
+			providers,
+			start: (env) => startMfa({ env: { ...env, GATEHOUSE_MFA_REQUIRED: 'all' } }),
+		});
 	});
 	after(async () => {
 		await stopAll(
 			() => on && assertHealthy(on),
 			() => off && assertHealthy(off),
+			() => all && assertHealthy(all),
 			() => on?.stop(),
 			() => off?.stop(),
+			() => all?.stop(),
 			() => providers?.stop(),
 		);
 	});
@@ -426,5 +433,18 @@ describe('social login of a user with a second factor', () => {
 		const ok = auditRows(off.server, { user: user.id, event: 'login.succeeded' });
 		assert.match(ok.at(-1).detail.method, /^(social:)?github$/, 'the provider alone');
 		assert.equal(auditRows(off.server, { user: user.id, event: 'login.mfa_pending' }).length, 0);
+	});
+
+	test('under GATEHOUSE_MFA_REQUIRED=all a social sign-in without a factor is restricted until one is set up', async () => {
+		const acct = githubUser(all);
+		const r = await loginOk(all, 'github', acct);
+		await assertRestricted(r.client, 'social sign-in without a factor');
+		const user = { email: acct.email, id: socialUserId(all, acct.email), secret: null, lastStep: -Infinity };
+		await enableTotp(r.client, user);
+		await assertUnrestricted(r.client, 'social sign-in after TOTP');
+		const again = await socialLogin(all, 'github', acct.login);
+		assertMfaRequired(again.res, { methods: ['totp', 'recovery_code'], what: 'next social sign-in' });
+		assertCompleted(await totpStep(again.client, user), again.client, 'its second step', { next: '/' });
+		await assertUnrestricted(again.client, 'after the second step');
 	});
 });
