@@ -43,7 +43,7 @@ LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-FUZZERS  := cookie body config tokens password oidc request edge router static
+FUZZERS  := cookie body config tokens password oidc request edge router static webauthn
 FUZZ_SECONDS ?= 30
 
 .PHONY: all run test lint format unit api api-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
@@ -125,9 +125,10 @@ unit: $(UNITBIN)
 # the timing test runs alone after the others: a neighbour's load would
 # stretch the slow legacy hash it measures past the failure quantum.
 # API_PG_ONLY: several instances, PostgreSQL stopped and started, migrations on a
-# shared database, nginx in front of a pool; they run in api-pg alone (those present)
+# shared database, nginx in front of a pool, the store's second factors (the unit
+# tests on a database); they run in api-pg alone (those present)
 API_PG_ONLY  = $(notdir $(wildcard $(addprefix tests/api/,cluster.test.mjs faults.test.mjs migrate.test.mjs \
-                   nginx-cluster.test.mjs)))
+                   nginx-cluster.test.mjs store-mfa-pg.test.mjs)))
 API_PARALLEL = $(filter-out login-timing.test.mjs $(API_PG_ONLY),$(notdir $(wildcard tests/api/*.test.mjs)))
 API_RUN      = cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse
 api: $(BUILD)/gatehouse

@@ -26,6 +26,23 @@
 #define WEBAUTHN_ALG_RS256 (-257)
 #define WEBAUTHN_ALG_EDDSA (-8)
 
+/* The reasons a verification gives in *why: static strings for a person. */
+#define WEBAUTHN_ERR_MALFORMED    "Malformed credential."
+#define WEBAUTHN_ERR_ORIGIN       "Wrong origin."
+#define WEBAUTHN_ERR_RP           "Wrong relying party."
+#define WEBAUTHN_ERR_TYPE         "The response is for another step."
+#define WEBAUTHN_ERR_CHALLENGE    "The challenge does not match."
+#define WEBAUTHN_ERR_CROSS_ORIGIN "Cross-origin requests are not accepted."
+#define WEBAUTHN_ERR_UP           "User presence was not confirmed."
+#define WEBAUTHN_ERR_UV           "User verification was required but not performed."
+#define WEBAUTHN_ERR_FMT          "Unsupported attestation format."
+#define WEBAUTHN_ERR_ALG          "Unsupported key algorithm."
+#define WEBAUTHN_ERR_ATT_SIG      "The attestation signature is not valid."
+#define WEBAUTHN_ERR_SIG          "The security key's signature is not valid."
+#define WEBAUTHN_ERR_COUNTER      "The security key's signature counter went backwards."
+#define WEBAUTHN_ERR_ID           "The credential id does not match."
+#define WEBAUTHN_ERR_KEY          "The stored key is not usable."
+
 /* rp_id: host of the public origin; origin: "https://app.example" exactly */
 struct webauthn_rp {
 	const char *rp_id;

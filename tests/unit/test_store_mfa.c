@@ -707,6 +707,58 @@ test_cascade(struct store *st)
 	CHECK(store_mfa_pending_get(st, p.key_hash, &got) == STORE_NOTFOUND);
 }
 
+/* PostgreSQL with the session cache on: a cached session's user row follows mfa_enabled, changed here
+ * (dropped at once) or by another instance (0009's trigger announces it) */
+static void
+test_pg_cache(struct store *st)
+{
+	int64_t id = add_user(st, "cache");
+	struct store_session s, got;
+	struct store_user u;
+	char err[256];
+	int64_t seen;
+	bool hit = false;
+
+	CHECK(store_cache_start(st, 60, err, sizeof(err)) == 0);
+	memset(&s, 0, sizeof(s));
+	hash_of(s.key_hash, "cache-session", 1);
+	s.user_id = id;
+	snprintf(s.auth_hash, sizeof(s.auth_hash), "%032d", 1);
+	s.created_at = s.last_seen = 1000;
+	s.expires_at = 99999999999;
+	CHECK(store_session_create(st, &s, "127.0.0.1", "test") == 0);
+	/* a session touched behind the cache's back (not announced) shows whether reads are served from it */
+	for (int i = 0; i < 100 && !hit; i++) {
+		CHECK(store_session_get(st, s.key_hash, &got, &u) == 0);
+		seen = got.last_seen;
+		raw_exec_user(st, "UPDATE sessions SET last_seen = last_seen + 1 WHERE user_id = $1", id);
+		CHECK(store_session_get(st, s.key_hash, &got, &u) == 0);
+		hit = got.last_seen == seen;
+		if (!hit)
+			usleep(50000); /* the listener is not up yet: nothing is kept */
+	}
+	CHECK(hit);
+	CHECK(!u.mfa_enabled);
+	CHECK(store_user_set_mfa(st, id, true) == 0);
+	CHECK(store_session_get(st, s.key_hash, &got, &u) == 0 && u.mfa_enabled);
+	/* by another instance: announced, dropped once the notification arrives */
+	CHECK(store_session_get(st, s.key_hash, &got, &u) == 0 && u.mfa_enabled);
+	raw_exec_user(st, "UPDATE users SET mfa_enabled = 0 WHERE id = $1", id);
+	for (int i = 0; i < 100; i++) {
+		CHECK(store_session_get(st, s.key_hash, &got, &u) == 0);
+		if (!u.mfa_enabled)
+			break;
+		usleep(50000);
+	}
+	CHECK(!u.mfa_enabled);
+	/* every factor removed at once, inside its own transaction: dropped at its commit too */
+	CHECK(store_user_set_mfa(st, id, true) == 0);
+	CHECK(store_session_get(st, s.key_hash, &got, &u) == 0 && u.mfa_enabled);
+	CHECK(store_session_get(st, s.key_hash, &got, &u) == 0 && u.mfa_enabled);
+	CHECK(store_mfa_delete_user(st, id) == 0);
+	CHECK(store_session_get(st, s.key_hash, &got, &u) == 0 && !u.mfa_enabled);
+}
+
 int
 main(void)
 {
@@ -733,6 +785,8 @@ main(void)
 	test_challenges(st);
 	test_pending(st);
 	test_cascade(st);
+	if (strcmp(store_backend(st), "postgres") == 0)
+		test_pg_cache(st);
 	store_close(st);
 	if (path[0]) {
 		char f[300];

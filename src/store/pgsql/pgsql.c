@@ -4,9 +4,10 @@
  * schema check, users, sessions, tokens, and the ops table.  One connection
  * per thread that uses the store, every query a prepared statement with text
  * parameters (docs/style.md rule 14): pgsql_conn.c; pgsql_mail.c,
- * pgsql_admin.c, pgsql_social.c and pgsql_throttle.c hold the rest of the
- * ops, pgsql_cache.c the session and token cache.  Must never receive a raw
- * session key or token, nor print the DSN (it may hold a password).
+ * pgsql_admin.c, pgsql_social.c, pgsql_throttle.c and pgsql_mfa.c hold the
+ * rest of the ops, pgsql_cache.c the session and token cache.  Must never
+ * receive a raw session key or token, nor print the DSN (it may hold a
+ * password).
  */
 #include "store/store.h"
 
@@ -31,8 +32,8 @@ extern const size_t postgres_migrations_count;
 
 #define USER_COLS                                                                                            \
 	"u.id, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, "                                \
-	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash"
-#define NUSER_COLS 11
+	"u.is_superuser, u.email_verified, u.date_joined, u.last_login, u.auth_hash, u.mfa_enabled"
+#define NUSER_COLS 12
 
 const char *const pg_stmt_sql[ST_COUNT] = {
 	/* ON CONFLICT DO NOTHING: a taken key is "no row", not an error that would abort the caller's
@@ -161,6 +162,73 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	[ST_THROTTLE_RESET] = "DELETE FROM throttle_hits WHERE key_hash = $1",
 	[ST_THROTTLE_PURGE] = "DELETE FROM throttle_hits WHERE id IN"
 	                      " (SELECT id FROM throttle_hits WHERE expires_at <= $1 LIMIT $2)",
+	/* second factors (pgsql_mfa.c) */
+	[ST_USER_SET_MFA] = "UPDATE users SET mfa_enabled = $1 WHERE id = $2",
+	[ST_TOTP_GET] = "SELECT secret, confirmed, last_step, created_at FROM mfa_totp WHERE user_id = $1",
+	/* a set-up started again replaces the unconfirmed secret; a confirmed one is never touched (no
+	 * row returned: STORE_CONFLICT, and the caller's transaction goes on) */
+	[ST_TOTP_PUT_PENDING] =
+	    "INSERT INTO mfa_totp (user_id, secret, confirmed, last_step, created_at) VALUES ($1, $2, 0, 0, "
+	    "$3)"
+	    " ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, last_step = 0,"
+	    " created_at = excluded.created_at WHERE mfa_totp.confirmed = 0 RETURNING user_id",
+	[ST_TOTP_CONFIRM] = "UPDATE mfa_totp SET confirmed = 1, last_step = $2, created_at = $4"
+	                    " WHERE user_id = $1 AND confirmed = 0 AND created_at >= $3",
+	/* the replay guard: a step is accepted once, and never one older than the last (a concurrent
+	 * update of the row is waited for, then the condition is checked again on its result) */
+	[ST_TOTP_USE_STEP] =
+	    "UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND confirmed = 1 AND last_step < $2",
+	[ST_TOTP_DELETE] = "DELETE FROM mfa_totp WHERE user_id = $1",
+	[ST_RECOVERY_DELETE_USER] = "DELETE FROM mfa_recovery WHERE user_id = $1",
+	[ST_RECOVERY_ADD] = "INSERT INTO mfa_recovery (user_id, code_hash, created_at) VALUES ($1, $2, $3)"
+	                    " ON CONFLICT DO NOTHING RETURNING id",
+	/* used once: of two concurrent uses the second waits, then finds it used */
+	[ST_RECOVERY_USE] = "UPDATE mfa_recovery SET used_at = GREATEST($3::bigint, 1)"
+	                    " WHERE user_id = $1 AND code_hash = $2 AND used_at = 0",
+	[ST_RECOVERY_COUNT] = "SELECT count(*), count(*) FILTER (WHERE used_at = 0) FROM mfa_recovery"
+	                      " WHERE user_id = $1",
+#define WEBAUTHN_COLS                                                                                        \
+	"id, user_id, cred_id, public_key, alg, sign_count, name, transports, created_at, last_used"
+	[ST_WEBAUTHN_ADD] =
+	    "INSERT INTO webauthn_credentials (user_id, cred_id, public_key, alg, sign_count, name,"
+	    " transports, created_at, last_used) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)"
+	    " ON CONFLICT (cred_id) DO NOTHING RETURNING id",
+	[ST_WEBAUTHN_GET] = "SELECT " WEBAUTHN_COLS " FROM webauthn_credentials WHERE cred_id = $1",
+	[ST_WEBAUTHN_GET_ID] = "SELECT " WEBAUTHN_COLS
+	                       " FROM webauthn_credentials WHERE id = $1 AND user_id = $2",
+	[ST_WEBAUTHN_LIST] = "SELECT " WEBAUTHN_COLS
+	                     " FROM webauthn_credentials WHERE user_id = $1 ORDER BY id DESC",
+	[ST_WEBAUTHN_COUNT] = "SELECT count(*) FROM webauthn_credentials WHERE user_id = $1",
+	[ST_WEBAUTHN_RENAME] = "UPDATE webauthn_credentials SET name = $3 WHERE id = $1 AND user_id = $2",
+	[ST_WEBAUTHN_DELETE] = "DELETE FROM webauthn_credentials WHERE id = $1 AND user_id = $2",
+	/* compare-and-set on the signature counter: one assertion per counter value */
+	[ST_WEBAUTHN_USED] = "UPDATE webauthn_credentials SET sign_count = $3, last_used = $4"
+	                     " WHERE id = $1 AND sign_count = $2",
+	[ST_WEBAUTHN_EXISTS] = "SELECT count(*) FROM webauthn_credentials WHERE id = $1",
+	[ST_WEBAUTHN_DELETE_USER] = "DELETE FROM webauthn_credentials WHERE user_id = $1",
+	[ST_CHALLENGE_CREATE] =
+	    "INSERT INTO mfa_challenges (challenge_hash, purpose, user_id, bind_hash, expires_at)"
+	    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 0",
+	/* all of a binding's challenges but the one just made ($3) and its $2 newest others */
+	[ST_CHALLENGE_TRIM] =
+	    "DELETE FROM mfa_challenges WHERE challenge_hash IN (SELECT challenge_hash FROM mfa_challenges"
+	    " WHERE bind_hash = $1 AND challenge_hash <> $3 ORDER BY expires_at DESC, challenge_hash DESC"
+	    " OFFSET GREATEST($2::bigint, 0))",
+	/* single use: found and deleted in one statement */
+	[ST_CHALLENGE_TAKE] = "DELETE FROM mfa_challenges WHERE challenge_hash = $1"
+	                      " RETURNING purpose, user_id, bind_hash, expires_at",
+	[ST_CHALLENGE_PURGE] =
+	    "DELETE FROM mfa_challenges WHERE challenge_hash IN (SELECT challenge_hash FROM mfa_challenges"
+	    " WHERE expires_at <= $1 LIMIT $2)",
+	[ST_PENDING_CREATE] =
+	    "INSERT INTO mfa_pending (key_hash, user_id, auth_hash, method, next, created_at, expires_at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 0",
+#define PENDING_COLS "user_id, auth_hash, method, next, created_at, expires_at"
+	[ST_PENDING_GET] = "SELECT " PENDING_COLS " FROM mfa_pending WHERE key_hash = $1",
+	[ST_PENDING_TAKE] = "DELETE FROM mfa_pending WHERE key_hash = $1 RETURNING " PENDING_COLS,
+	[ST_PENDING_DELETE] = "DELETE FROM mfa_pending WHERE key_hash = $1",
+	[ST_PENDING_PURGE] = "DELETE FROM mfa_pending WHERE key_hash IN (SELECT key_hash FROM mfa_pending"
+	                     " WHERE expires_at <= $1 LIMIT $2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -738,4 +806,31 @@ const struct store_ops store_pgsql_ops = {
 	.throttle_release = pg_throttle_release,
 	.throttle_reset = pg_throttle_reset,
 	.throttle_purge = pg_throttle_purge,
+	.user_set_mfa = pg_user_set_mfa,
+	.totp_get = pg_totp_get,
+	.totp_put_pending = pg_totp_put_pending,
+	.totp_confirm = pg_totp_confirm,
+	.totp_use_step = pg_totp_use_step,
+	.totp_delete = pg_totp_delete,
+	.recovery_replace = pg_recovery_replace,
+	.recovery_use = pg_recovery_use,
+	.recovery_count = pg_recovery_count,
+	.recovery_delete_user = pg_recovery_delete_user,
+	.webauthn_add = pg_webauthn_add,
+	.webauthn_get = pg_webauthn_get,
+	.webauthn_get_id = pg_webauthn_get_id,
+	.webauthn_list = pg_webauthn_list,
+	.webauthn_count = pg_webauthn_count,
+	.webauthn_rename = pg_webauthn_rename,
+	.webauthn_delete = pg_webauthn_delete,
+	.webauthn_used = pg_webauthn_used,
+	.mfa_delete_user = pg_mfa_delete_user,
+	.challenge_create = pg_challenge_create,
+	.challenge_take = pg_challenge_take,
+	.challenge_purge = pg_challenge_purge,
+	.mfa_pending_create = pg_mfa_pending_create,
+	.mfa_pending_get = pg_mfa_pending_get,
+	.mfa_pending_take = pg_mfa_pending_take,
+	.mfa_pending_delete = pg_mfa_pending_delete,
+	.mfa_pending_purge = pg_mfa_pending_purge,
 };

@@ -593,6 +593,7 @@ pg_read_user(const PGresult *r, int row, int i, struct store_user *u)
 	u->date_joined = pg_col_int(r, row, i + 8);
 	u->last_login = pg_col_int(r, row, i + 9); /* NULL reads as 0 */
 	pg_col_text(r, row, i + 10, u->auth_hash, sizeof(u->auth_hash));
+	u->mfa_enabled = pg_col_int(r, row, i + 11) != 0;
 	u->password[0] = '\0';
 }
 

@@ -69,6 +69,35 @@ enum stmt {
 	ST_THROTTLE_RESET,
 	ST_THROTTLE_PURGE,
 	ST_SESSION_REAUTH,
+	ST_USER_SET_MFA,
+	ST_TOTP_GET,
+	ST_TOTP_PUT_PENDING,
+	ST_TOTP_CONFIRM,
+	ST_TOTP_USE_STEP,
+	ST_TOTP_DELETE,
+	ST_RECOVERY_DELETE_USER,
+	ST_RECOVERY_ADD,
+	ST_RECOVERY_USE,
+	ST_RECOVERY_COUNT,
+	ST_WEBAUTHN_ADD,
+	ST_WEBAUTHN_GET,
+	ST_WEBAUTHN_GET_ID,
+	ST_WEBAUTHN_LIST,
+	ST_WEBAUTHN_COUNT,
+	ST_WEBAUTHN_RENAME,
+	ST_WEBAUTHN_DELETE,
+	ST_WEBAUTHN_USED,
+	ST_WEBAUTHN_EXISTS,
+	ST_WEBAUTHN_DELETE_USER,
+	ST_CHALLENGE_CREATE,
+	ST_CHALLENGE_TRIM,
+	ST_CHALLENGE_TAKE,
+	ST_CHALLENGE_PURGE,
+	ST_PENDING_CREATE,
+	ST_PENDING_GET,
+	ST_PENDING_TAKE,
+	ST_PENDING_DELETE,
+	ST_PENDING_PURGE,
 	ST_PING,
 	ST_COUNT
 };
@@ -245,5 +274,35 @@ int pg_throttle_reserve(struct store *st, const char *key_hash, long limit, long
 int pg_throttle_release(struct store *st, const char *key_hash);
 int pg_throttle_reset(struct store *st, const char *key_hash);
 int pg_throttle_purge(struct store *st, int64_t now, int max, int *n);
+/* pgsql_mfa.c */
+int pg_user_set_mfa(struct store *st, int64_t id, bool enabled);
+int pg_totp_get(struct store *st, int64_t user_id, struct store_totp *t);
+int pg_totp_put_pending(struct store *st, int64_t user_id, const char *sealed, int64_t now);
+int pg_totp_confirm(struct store *st, int64_t user_id, int64_t step, int64_t not_before, int64_t now);
+int pg_totp_use_step(struct store *st, int64_t user_id, int64_t step);
+int pg_totp_delete(struct store *st, int64_t user_id);
+int pg_recovery_replace(struct store *st, int64_t user_id, const char (*hashes)[STORE_KEYHASH_LEN + 1], int n,
+    int64_t now);
+int pg_recovery_use(struct store *st, int64_t user_id, const char *code_hash, int64_t now);
+int pg_recovery_count(struct store *st, int64_t user_id, int *total, int *unused);
+int pg_recovery_delete_user(struct store *st, int64_t user_id);
+int pg_webauthn_add(struct store *st, struct store_webauthn *w);
+int pg_webauthn_get(struct store *st, const char *cred_id, struct store_webauthn *w);
+int pg_webauthn_get_id(struct store *st, int64_t id, int64_t user_id, struct store_webauthn *w);
+int pg_webauthn_list(struct store *st, int64_t user_id, void (*each)(void *, const struct store_webauthn *),
+    void *ctx);
+int pg_webauthn_count(struct store *st, int64_t user_id, int *n);
+int pg_webauthn_rename(struct store *st, int64_t id, int64_t user_id, const char *name);
+int pg_webauthn_delete(struct store *st, int64_t id, int64_t user_id);
+int pg_webauthn_used(struct store *st, int64_t id, int64_t old_count, int64_t new_count, int64_t now);
+int pg_mfa_delete_user(struct store *st, int64_t user_id);
+int pg_challenge_create(struct store *st, const struct store_challenge *c, int per_bind);
+int pg_challenge_take(struct store *st, const char *challenge_hash, struct store_challenge *c);
+int pg_challenge_purge(struct store *st, int64_t now, int limit, int *deleted);
+int pg_mfa_pending_create(struct store *st, const struct store_mfa_pending *p);
+int pg_mfa_pending_get(struct store *st, const char *key_hash, struct store_mfa_pending *p);
+int pg_mfa_pending_take(struct store *st, const char *key_hash, struct store_mfa_pending *p);
+int pg_mfa_pending_delete(struct store *st, const char *key_hash);
+int pg_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted);
 
 #endif

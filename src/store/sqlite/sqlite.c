@@ -2,8 +2,9 @@
  * store/sqlite — the embedded backend.  One connection per thread (WAL lets
  * readers run beside the one writer), prepared statements cached on each
  * connection, every value bound as a parameter (docs/style.md rule 14).  The only file
- * that opens connections; sqlite_mail.c, sqlite_admin.c and sqlite_social.c
- * hold the rest of the ops.  Must never receive a raw session key or token.
+ * that opens connections; sqlite_mail.c, sqlite_admin.c, sqlite_social.c,
+ * sqlite_throttle.c and sqlite_mfa.c hold the rest of the ops.  Must never receive a raw session key or
+ * token.
  */
 #include "store/store.h"
 

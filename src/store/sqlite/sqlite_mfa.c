@@ -23,7 +23,7 @@ write_changes(struct store *st, sqlite3_stmt *s, int64_t *changed)
 	sqlite3 *db = sqlite3_db_handle(s);
 	int ret = sq_step_write(st, s);
 
-	*changed = ret == 0 ? sqlite3_changes64(db) : 0;
+	*changed = ret == 0 ? sqlite3_changes(db) : 0;
 	return ret;
 }
 
