@@ -253,6 +253,14 @@ check_answer(struct request *r, json_t *body, const struct store_user *u, const 
 		bool regressed = false;
 		int rc;
 
+		int n = 0;
+
+		if (store_webauthn_count(st, u->id, &n) != 0)
+			goto busy;
+		if (n == 0) {
+			respond_field(r, "method", "You have no passkey.");
+			return CHECK_DONE;
+		}
 		field = "credential";
 		api_webauthn_rp(r, &rp, host, sizeof(host));
 		if (!json_is_object(cred) ||
@@ -722,9 +730,9 @@ api_mfa_totp_delete(struct request *r)
 		return;
 	/* only a confirmed one is a factor; an abandoned set-up is not found */
 	rc = store_totp_get(r->app->store, r->caller->user.id, &t);
-	sodium_memzero(&t, sizeof(t));
 	if (rc == 0 && !t.confirmed)
 		rc = STORE_NOTFOUND;
+	sodium_memzero(&t, sizeof(t));
 	if (api_store_answer(r, rc) != 0)
 		return;
 	if (commit_change(r, totp_delete_change, NULL, "mfa.totp_removed", NULL, MAIL_MFA_TOTP_REMOVED, NULL,

@@ -39,7 +39,10 @@ export const ADMIN_USER_KEYS = [
 	'is_superuser',
 	'last_login',
 	'last_name',
+	'mfa_enabled',
 ];
+// the detail adds which second factors the user has (never a secret)
+export const ADMIN_USER_DETAIL_KEYS = [...ADMIN_USER_KEYS, 'mfa'].sort();
 export const AUDIT_KEYS = ['actor_id', 'at', 'detail', 'event', 'id', 'ip', 'user_agent', 'user_id'];
 
 /**

@@ -19,6 +19,7 @@ import {
 	RESET_SENT,
 	ONLY_SUPERUSER_FLAGS,
 	ADMIN_USER_KEYS,
+	ADMIN_USER_DETAIL_KEYS,
 	AUDIT_KEYS,
 	Secrets,
 	signIn,
@@ -283,7 +284,8 @@ test('a bad page_size is 400 and a bad page number is refused', async () => {
 
 test('the user detail is the profile plus is_active, and 404 for an unknown id', async () => {
 	const d = await detail(plainId);
-	assert.deepEqual(Object.keys(d).sort(), ADMIN_USER_KEYS);
+	assert.deepEqual(Object.keys(d).sort(), ADMIN_USER_DETAIL_KEYS);
+	assert.deepEqual(d.mfa, { totp: false, webauthn: 0, recovery_codes_unused: 0 }, 'no factor yet');
 	assert.equal(d.id, plainId);
 	assert.equal(d.email, plainEmail);
 	assert.equal(d.is_active, true);

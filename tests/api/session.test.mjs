@@ -76,7 +76,7 @@ test('HEAD on the profile of an anonymous client is 401 without a body', async (
 	assertSecurityHeaders(r.response.headers, { api: true, what: 'HEAD 401' });
 });
 
-test('profile returns the seed fields (plus email_verified) with ISO 8601 UTC dates', async () => {
+test('profile returns the seed fields (plus email_verified, mfa_enabled) with ISO 8601 UTC dates', async () => {
 	const email = createUser(server, uniqueEmail('prof'), PW);
 	const c = await loggedIn(server, email, PW);
 	const r = await c.get('/api/users/profile/');
@@ -92,8 +92,10 @@ test('profile returns the seed fields (plus email_verified) with ISO 8601 UTC da
 		'is_superuser',
 		'last_login',
 		'last_name',
+		'mfa_enabled',
 	]);
 	assert.equal(r.json.email_verified, true, 'createuser vouches for the address');
+	assert.equal(r.json.mfa_enabled, false, 'no second factor yet');
 	assert.equal(typeof r.json.id, 'number');
 	assert.equal(r.json.email, email);
 	assert.equal(r.json.first_name, '');

@@ -1,8 +1,8 @@
 /*
  * Unit tests of the second factors' persistence (store.h, sqlite_mfa.c,
  * pgsql_mfa.c) on a real store: a migrated SQLite file in a temp folder, or
- * the PostgreSQL database named by GATEHOUSE_TEST_STORE_DSN (the same tests,
- * run by hand against a cluster).  Every op, the guarantees that must hold
+ * the PostgreSQL database named by GATEHOUSE_TEST_STORE_DSN (the same tests;
+ * tests/api/store-mfa-pg.test.mjs runs them so in make api-pg).  Every op, the guarantees that must hold
  * under concurrent requests (a TOTP step, a recovery code, a signature
  * counter value, a challenge and a pending login each used once, checked with
  * racing threads), mfa_enabled loaded with every user row, and the factors
