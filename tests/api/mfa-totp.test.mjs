@@ -6,7 +6,7 @@
 // clear.  Codes are computed here from the secret of the set-up answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, createToken, csrfClient, cookiesNamed, sha256hex, sleep, ISO_UTC } from './harness.mjs';
+import { startServer, createToken, csrfClient, cookiesNamed, sha256hex, sleep, unixNow, ISO_UTC } from './harness.mjs';
 import { withToken } from './admin-harness.mjs';
 import { SoftAuthenticator, b64url } from './softauthn.mjs';
 import {
@@ -204,6 +204,22 @@ test('confirming without a set-up is 409 mfa_setup_missing; a malformed code is 
 	assert.deepEqual((await mfaState(c)).totp, { enabled: false });
 });
 
+test('a set-up older than ten minutes must be started again', async () => {
+	const user = newUser(ctx, 'oldsetup');
+	const c = await signedIn(ctx, user);
+	const s = await c.post('/api/mfa/totp/setup/');
+	assert.equal(s.status, 200, s.text);
+	server.sql(`UPDATE mfa_totp SET created_at = ${unixNow() - 601} WHERE user_id = ${user.id}`);
+	const r = await c.post('/api/mfa/totp/confirm/', { json: { code: totp(s.json.secret) } });
+	assert.equal(r.status, 409, r.text);
+	assert.deepEqual(r.json, ANSWER.setupMissing);
+	assert.deepEqual((await mfaState(c)).totp, { enabled: false });
+	const again = await c.post('/api/mfa/totp/setup/');
+	assert.equal(again.status, 200, again.text);
+	const ok = await c.post('/api/mfa/totp/confirm/', { json: { code: totp(again.json.secret) } });
+	assert.equal(ok.status, 200, `a new set-up confirms: ${ok.text}`);
+});
+
 test('GET /api/mfa/ and set-up need a signed-in session; set-up and confirm need the CSRF token', async () => {
 	const anon = await csrfClient(server);
 	for (const [m, p] of [
@@ -360,6 +376,45 @@ test('one code raced on one pending login, or on two, signs in once', async () =
 	]);
 	assert.deepEqual([ra.status, rb.status].sort(), [200, 400], `one code, two logins: ${ra.text} | ${rb.text}`);
 	assert.equal(sessionsOf(user), before + 2);
+});
+
+test('one recovery code raced on two pending logins signs in once', async () => {
+	const { user } = await totpUser(ctx, 'racecode');
+	const before = sessionsOf(user);
+	const logins = [];
+	for (let i = 0; i < 4; i++) logins.push(await pendingLogin(ctx, user));
+	const [code] = user.recoveryCodes;
+	const rs = await Promise.all(logins.map((p) => secondStep(p.client, { method: 'recovery_code', code })));
+	const st = rs.map((r) => r.status);
+	assert.equal(st.filter((x) => x === 200).length, 1, `exactly one success: ${st}`);
+	for (const r of rs.filter((x) => x.status !== 200)) assertBadCode(r, 'the losers', ANSWER.badRecovery);
+	assert.equal(sessionsOf(user), before + 1);
+	assert.equal(auditRows(server, { user: user.id, event: 'mfa.recovery_code_used' }).length, 1);
+});
+
+test('a pending login lives in the store: it survives a restart of the server', async () => {
+	const own = await startMfa();
+	let srv = own.server;
+	try {
+		const { user } = await totpUser(own, 'restart');
+		const p = await pendingLogin(own, user);
+		await srv.kill('SIGTERM');
+		const env = Object.fromEntries(
+			Object.entries(srv.env).filter(
+				([k]) => k.startsWith('GATEHOUSE_') && !/^GATEHOUSE_(LISTEN|DATABASE|STATIC_DIR|PUBLIC_ORIGIN)$/.test(k),
+			),
+		);
+		srv = await startServer({ reuse: srv, env });
+		// the same browser, now talking to the new process
+		const c = srv.client();
+		for (const name of ['gatehouse_mfa', 'csrftoken']) c.setCookie(name, p.client.cookie(name));
+		const g = await c.get('/api/mfa/authenticate/');
+		assert.equal(g.status, 200, `after the restart: ${g.text}`);
+		assertCompleted(await totpStep(c, user), c, 'second step after the restart');
+	} finally {
+		await srv.stop();
+		await own.smtp.stop();
+	}
 });
 
 test('the pending login is single use: its cookie replayed after success is mfa_expired', async () => {

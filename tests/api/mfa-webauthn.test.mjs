@@ -7,7 +7,7 @@
 // http://localhost:<port> (browsers refuse an IP address as rpId).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { csrfClient, cookiesNamed, startServer, ISO_UTC } from './harness.mjs';
+import { csrfClient, cookiesNamed, startServer, unixNow, ISO_UTC } from './harness.mjs';
 import { SoftAuthenticator, ES256, RS256, EDDSA, b64url, fromB64url } from './softauthn.mjs';
 import {
 	ANSWER,
@@ -200,6 +200,11 @@ test('registration answers that must be refused, each with its reason', async ()
 		const good = a.create(await registerOptions(cl));
 		yield ['not base64url', { credential: { ...good, response: { clientDataJSON: '!!', attestationObject: '$$' } } }];
 		const good2 = a.create(await registerOptions(cl));
+		const big = a.create(await registerOptions(cl));
+		yield [
+			'a 200 kB clientDataJSON',
+			{ credential: { ...big, response: { ...big.response, clientDataJSON: b64url(Buffer.alloc(200000, 0x41)) } } },
+		];
 		yield [
 			'an attestation that is not CBOR',
 			{ credential: { ...good2, response: { ...good2.response, attestationObject: b64url('not cbor') } } },
@@ -209,6 +214,7 @@ test('registration answers that must be refused, each with its reason', async ()
 	const c2 = await signedIn(ctx, newUser(ctx, 'regbad2'));
 	for await (const [what, body] of bodies(c2)) {
 		const r = await c2.post('/api/mfa/webauthn/register/', { json: body });
+		if (r.status === 413) continue; // over the body limit: refused before anything reads it
 		assert.equal(r.status, 400, `${what}: ${r.status} ${r.text}`);
 		assert.ok(Array.isArray(r.json?.credential), `${what}: ${r.text}`);
 	}
@@ -254,6 +260,26 @@ test('registering needs a recent check, a session (not a token) and the CSRF tok
 	const noCsrf = await c.post('/api/mfa/webauthn/register/', { json: { credential: a.create(pk) }, csrf: false });
 	assert.equal(noCsrf.status, 403, noCsrf.text);
 	assert.deepEqual((await mfaState(c)).webauthn, []);
+});
+
+test('one registration raced with itself adds the passkey once', async () => {
+	const user = newUser(ctx, 'regrace');
+	const c = await signedIn(ctx, user);
+	const a = auth();
+	const pk = await registerOptions(c);
+	const credential = a.create(pk);
+	const rs = await Promise.all(
+		Array.from({ length: 6 }, () => c.post('/api/mfa/webauthn/register/', { json: { credential } })),
+	);
+	const st = rs.map((r) => r.status);
+	assert.equal(st.filter((x) => x === 201).length, 1, `exactly one registration: ${st}`);
+	assert.ok(
+		st.every((x) => x === 201 || x === 400 || x === 409),
+		`${st}`,
+	);
+	assert.equal((await mfaState(c)).webauthn.length, 1);
+	assert.equal(auditRows(server, { user: user.id, event: 'mfa.webauthn_added' }).length, 1);
+	assert.equal(rs.filter((r) => r.json?.recovery_codes).length, 1, 'one set of recovery codes');
 });
 
 // --- list, rename, delete ------------------------------------------------------------------
@@ -454,6 +480,22 @@ test('a counter that goes backwards is refused and audited; two zero counters ar
 	assert.equal(auditRows(server, { user: z.user.id, event: 'mfa.counter_regressed' }).length, 0);
 });
 
+test('a challenge older than five minutes is refused', async () => {
+	const { user, auth: a } = await passkeyUser('oldchallenge', { residentKey: true, userVerifying: true });
+	const p = await pendingLogin(ctx, user);
+	const o = await stepOptions(p.client);
+	assert.equal(o.status, 200, o.text);
+	const b = await csrfClient(server);
+	const { publicKey } = await passkeyOptions(b);
+	// this file's tests run one at a time: every stored challenge is one of this test's
+	server.sql(`UPDATE mfa_challenges SET expires_at = ${unixNow() - 1}`);
+	const late = await secondStep(p.client, { method: 'webauthn', credential: a.get(o.json.publicKey) });
+	assertCredentialRefused(late, REASON.challenge, 'an expired second-step challenge');
+	const lateSignIn = await b.post('/api/passkey/login/', { json: { credential: a.get(publicKey) } });
+	assertCredentialRefused(lateSignIn, REASON.challenge, 'an expired passkey sign-in challenge');
+	assertCompleted((await webauthnStep(p.client, a)).res, p.client, 'a new challenge');
+});
+
 test("an unknown passkey, or another user's, does not complete a login", async () => {
 	const { user } = await passkeyUser('victim');
 	const other = await passkeyUser('otherkey');
@@ -561,6 +603,16 @@ test('passkey sign-in is refused without the browser cookie, with another browse
 	await passkeyOptions(b5);
 	const replay = await b5.post('/api/passkey/login/', { json: { credential: ok.credential } });
 	assertCredentialRefused(replay, REASON.challenge, 'a replayed assertion');
+	// the same assertion raced: one session
+	const b7 = await csrfClient(server);
+	const { publicKey: pk7 } = await passkeyOptions(b7);
+	const cred7 = a.get(pk7);
+	const raced = await Promise.all(
+		Array.from({ length: 5 }, () => b7.post('/api/passkey/login/', { json: { credential: cred7 } })),
+	);
+	const st7 = raced.map((r) => r.status);
+	assert.equal(st7.filter((x) => x === 200).length, 1, `one sign-in from one assertion: ${st7}`);
+	for (const r of raced.filter((x) => x.status !== 200)) assertCredentialRefused(r, REASON.challenge, 'the losers');
 	// CSRF
 	const b6 = await csrfClient(server);
 	const { publicKey: pk6 } = await passkeyOptions(b6);
