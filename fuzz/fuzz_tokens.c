@@ -50,7 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a match is one of the three steps around now, never anything else */
 		if (step != 0 && step != -1 && (step < 1800000000 / 30 - 1 || step > 1800000000 / 30 + 1))
 			abort();
-		if (recovery_code_hash("fuzzing secret of enough length!", s, h) == 0 && strlen(h) != RECOVERY_HASH_LEN)
+		if (recovery_code_hash("fuzzing secret of enough length!", s, h) == 0 &&
+		    strlen(h) != RECOVERY_HASH_LEN)
 			abort();
 		if (totp_open("fuzzing secret of enough length!", s, opened, &n) == 0 && n > sizeof(opened))
 			abort();
