@@ -142,6 +142,8 @@ function makeStatic(tmp) {
  * opts.pgEncoding: the new database's encoding (default UTF8; e.g. 'SQL_ASCII').
  * opts.pgDatabase: an existing database on that cluster, left as it is (not created,
  * not migrated by the harness, never dropped).
+ * opts.publicHost: GATEHOUSE_PUBLIC_ORIGIN is http://<publicHost>:<port> (server.publicOrigin)
+ * instead of the address it listens on, e.g. 'localhost': WebAuthn wants a host name as rpId.
  */
 export async function startServer(opts = {}) {
 	if (!fs.existsSync(BIN)) throw new Error(`gatehouse binary not found at ${BIN} (run make, or set GATEHOUSE_BIN)`);
@@ -150,6 +152,7 @@ export async function startServer(opts = {}) {
 	const staticDir = opts.reuse ? opts.reuse.staticDir : makeStatic(tmp);
 	const dbFile = path.join(tmp, 'gh.db');
 	const origin = `http://127.0.0.1:${port}`;
+	const publicOrigin = opts.publicHost ? `http://${opts.publicHost}:${port}` : origin;
 	const pgdb = pgDatabaseFor(opts);
 
 	// Inherit the environment but none of the caller's GATEHOUSE_* settings, so
@@ -160,7 +163,7 @@ export async function startServer(opts = {}) {
 		GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
 		GATEHOUSE_DATABASE: pgdb ? pgdb.dsn : `sqlite:${dbFile}`,
 		GATEHOUSE_STATIC_DIR: staticDir,
-		GATEHOUSE_PUBLIC_ORIGIN: origin,
+		GATEHOUSE_PUBLIC_ORIGIN: publicOrigin,
 	});
 	// a shared store needs its secret key set (the generated one lives beside a SQLite
 	// file), the same on every instance and across restarts; the schema is migrated at
@@ -202,6 +205,8 @@ export async function startServer(opts = {}) {
 	const server = {
 		port,
 		origin,
+		/** GATEHOUSE_PUBLIC_ORIGIN as set by the harness (opts.publicHost), before opts.env */
+		publicOrigin,
 		tmp,
 		/** the SQLite file (a SQLite run), else null */
 		dbFile: pgdb ? null : dbFile,
