@@ -23,6 +23,7 @@ import {
   login,
   newContext,
   assertNoProblems,
+  eventually,
   outputPath,
   passwordInput,
   profileFromPage,
@@ -229,7 +230,15 @@ describe('second factors and passkeys', () => {
       await page.getByTestId('totp-setup').waitFor()
       const secret = await page.locator('#totp-secret').inputValue()
       assert.match(secret, /^[A-Z2-7]{16,}=*$/, 'a base32 secret')
-      assert.match(await page.getByTestId('totp-link').getAttribute('href'), /^otpauth:\/\/totp\//)
+      const otpauth = await page.getByTestId('totp-link').getAttribute('href')
+      assert.match(otpauth, /^otpauth:\/\/totp\//)
+      assert.equal(new URL(otpauth).searchParams.get('secret'), secret, 'the link and the key agree')
+      // The QR code: an SVG image the strict CSP lets the browser draw.
+      const qr = page.getByTestId('totp-qr').locator('img')
+      assert.match(await qr.getAttribute('src'), /^data:image\/svg\+xml/)
+      await eventually(() => qr.evaluate((img) => img.complete && img.naturalWidth > 0), {
+        message: 'the QR code drawn',
+      })
       await page.getByLabel('Code from the app').fill(wrongCode(secret))
       await page.getByRole('button', { name: 'Turn on' }).click()
       await page.locator('#totp-code-error').filter({ hasText: 'not valid' }).waitFor()
