@@ -98,6 +98,27 @@ struct token_req {
 	long days;
 };
 
+/* Make the token, audit it (checked: how the caller proved it's them) and
+ * answer 201 with its key, shown this once. */
+static void
+token_respond_new(struct request *r, const char *name, long days, const char *checked)
+{
+	struct store_token t;
+	char key[TOKEN_KEY_LEN + 1];
+	json_t *out;
+
+	if (token_create(r->app->store, r->caller->user.id, name, days, key, &t) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	audit_log(r, "token.created", r->caller->user.id,
+	    json_pack("{s:I, s:s, s:s}", "token_id", (json_int_t)t.id, "name", t.name, "checked", checked));
+	out = token_json(&t);
+	json_object_set_new(out, "key", json_string(key));
+	sodium_memzero(key, sizeof(key));
+	respond_json(r, 201, out);
+}
+
 void
 api_tokens_create(struct request *r)
 {
@@ -107,11 +128,17 @@ api_tokens_create(struct request *r)
 	const char *name, *pw;
 	struct store_user u;
 	size_t chars = 0;
+	bool skip_pw;
 
 	if (request_json(r, &body) != 0)
 		goto done;
 	name = api_string_field(body, "name", errors);
-	pw = api_string_field(body, "password", errors);
+	/* with a second factor, a recent check of it (or of the password, sign-in
+	 * included) on this session stands in for the password: an account that
+	 * signs in by provider or passkey alone has none to give */
+	skip_pw = json_object_get(body, "password") == NULL && r->caller->kind == AUTH_SESSION &&
+	    r->caller->user.mfa_enabled && authn_reauth_fresh(r);
+	pw = skip_pw ? NULL : api_string_field(body, "password", errors);
 	if (name) {
 		for (const char *p = name; *p; p++)
 			if (((unsigned char)*p & 0xc0) != 0x80)
@@ -128,6 +155,11 @@ api_tokens_create(struct request *r)
 	if (json_object_size(errors) > 0) {
 		respond_json(r, 400, errors);
 		errors = NULL;
+		goto done;
+	}
+	if (skip_pw) {
+		token_respond_new(r, name, json_is_integer(days) ? (long)json_integer_value(days) : 0,
+		    "recent_check");
 		goto done;
 	}
 	/* counted now, before the hash: concurrent guesses cannot all pass */
@@ -156,9 +188,6 @@ api_tokens_create_finish(struct request *r)
 {
 	struct api_pwjob *j = r->state;
 	struct token_req *req = j->extra;
-	struct store_token t;
-	char key[TOKEN_KEY_LEN + 1];
-	json_t *out;
 
 	if (!j->verified) {
 		api_reauth_failed(r); /* the attempt stays counted */
@@ -166,16 +195,7 @@ api_tokens_create_finish(struct request *r)
 		return;
 	}
 	api_reauth_succeeded(r);
-	if (token_create(r->app->store, r->caller->user.id, req->name, req->days, key, &t) != 0) {
-		api_respond_busy(r, NULL);
-		return;
-	}
-	audit_log(r, "token.created", r->caller->user.id,
-	    json_pack("{s:I, s:s}", "token_id", (json_int_t)t.id, "name", t.name));
-	out = token_json(&t);
-	json_object_set_new(out, "key", json_string(key));
-	sodium_memzero(key, sizeof(key));
-	respond_json(r, 201, out);
+	token_respond_new(r, req->name, req->days, "password");
 }
 
 void

@@ -682,7 +682,11 @@ test('sign-in, sign-out, session and token events are audited with the right act
 		);
 		assert.equal(a.detail.method, 'password');
 	}
-	assert.deepEqual(row(rows, 'token.created', { actor: id, user: id }).detail, { token_id: t.id, name: 'audited' });
+	assert.deepEqual(row(rows, 'token.created', { actor: id, user: id }).detail, {
+		token_id: t.id,
+		name: 'audited',
+		checked: 'password',
+	});
 	assert.deepEqual(row(rows, 'token.revoked', { actor: id, user: id }).detail, { token_id: t.id });
 	assert.deepEqual(row(rows, 'session.revoked', { actor: id, user: id }).detail, { session_id: sid2 });
 	row(rows, 'session.revoked_others', { actor: id, user: id });

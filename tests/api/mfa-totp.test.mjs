@@ -894,3 +894,31 @@ test('GATEHOUSE_MFA_PENDING_TTL outside 30–3600 is refused at start', async ()
 	const ok = await startServer({ env: { GATEHOUSE_MFA_PENDING_TTL: '30' } });
 	await ok.stop();
 });
+
+test('an account with a second factor creates an API token on a recent check, without its password; otherwise the password is needed', async () => {
+	const { user, client: c } = await totpUser(ctx, 'tokenrecent');
+	// the sign-in (password + code) just now is the recent check
+	const fresh = await c.post('/api/tokens/', { json: { name: 'ci' } });
+	assert.equal(fresh.status, 201, fresh.text);
+	assert.match(fresh.json.key, /^[0-9a-f]{40,}$|^\S{32,}$/, 'the key is shown once');
+	const rows = auditRows(server, { user: user.id, event: 'token.created' });
+	assert.deepEqual(rows.at(-1).detail, { token_id: fresh.json.id, name: 'ci', checked: 'recent_check' });
+	// the check is old: the password again (or a re-authentication first)
+	makeStale(server, c);
+	const stale = await c.post('/api/tokens/', { json: { name: 'ci2' } });
+	assert.equal(stale.status, 400, stale.text);
+	assert.deepEqual(stale.json, { password: ['This field is required.'] });
+	const withPw = await c.post('/api/tokens/', { json: { name: 'ci2', password: user.password } });
+	assert.equal(withPw.status, 201, withPw.text);
+	// a wrong password is never skipped because the check is recent
+	const re = await c.post('/api/auth/reauthenticate/', { json: { password: user.password } });
+	assert.equal(re.status, 200, re.text);
+	const wrong = await c.post('/api/tokens/', { json: { name: 'ci3', password: 'certainly not it 1' } });
+	assert.equal(wrong.status, 400, wrong.text);
+	// without a second factor, a fresh sign-in is not enough: the password is asked every time
+	const plainUser = newUser(ctx, 'tokenplain');
+	const p = await signedIn(ctx, plainUser);
+	const plain = await p.post('/api/tokens/', { json: { name: 'ci' } });
+	assert.equal(plain.status, 400, plain.text);
+	assert.deepEqual(plain.json, { password: ['This field is required.'] });
+});
