@@ -93,12 +93,8 @@ api_admin_user_create(struct request *r)
 	bool seen = false;
 	int rc;
 
-	if (!authn_reauth_fresh(r)) {
-		respond_json(r, 403,
-		    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
-		        "reauthentication_required"));
+	if (!api_need_fresh(r))
 		goto done;
-	}
 	if (request_json(r, &body) != 0)
 		goto done;
 	n.email = api_string_field(body, "email", errors);
@@ -210,12 +206,8 @@ api_admin_user_mfa_delete(struct request *r)
 
 	if (target(r, &u) != 0 || !may_manage(r, &u))
 		return;
-	if (!authn_reauth_fresh(r)) {
-		respond_json(r, 403,
-		    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
-		        "reauthentication_required"));
+	if (!api_need_fresh(r))
 		return;
-	}
 	api_actor(r, &a);
 	if (store_begin(st) != 0)
 		goto busy;
@@ -287,12 +279,8 @@ api_admin_user_update(struct request *r)
 	}
 	/* granting power or locking someone out: a stolen session or token alone must not do it */
 	if (((staff && !u.is_staff) || (super && !u.is_superuser) || (!active && u.is_active)) &&
-	    !authn_reauth_fresh(r)) {
-		respond_json(r, 403,
-		    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
-		        "reauthentication_required"));
+	    !api_need_fresh(r))
 		goto done;
-	}
 	if (store_begin(st) != 0)
 		goto busy;
 	if (store_user_set_flags(st, u.id, active, staff, super, verified) != 0)

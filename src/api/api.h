@@ -54,6 +54,9 @@ int api_password_reserve(struct request *r, const char *ip_key, const char *acco
  *   wrong password:           api_reauth_failed(r)     (it stays; nothing to do)
  *   never checked (503 etc.): api_reauth_cancel(r)     (both go back) */
 int api_reauth_throttled(struct request *r);
+/* A password or second-factor check on r's session within REAUTH_MAX_AGE:
+ * 1, or 0 after answering 403 {"code": "reauthentication_required"}. */
+int api_need_fresh(struct request *r);
 void api_reauth_failed(struct request *r);
 void api_reauth_succeeded(struct request *r);
 void api_reauth_cancel(struct request *r);

@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "auth/caller.h"
 #include "auth/throttle.h"
+#include "http/authn.h"
 #include "util.h"
 
 const char *
@@ -334,4 +335,15 @@ api_pwjob_defer(struct request *r, struct api_pwjob *j, const char *busy)
 		return 0;
 	api_respond_busy(r, busy ? busy : "Too many requests in progress, try again shortly.");
 	return -1;
+}
+
+int
+api_need_fresh(struct request *r)
+{
+	if (authn_reauth_fresh(r))
+		return 1;
+	respond_json(r, 403,
+	    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
+	        "reauthentication_required"));
+	return 0;
 }

@@ -68,18 +68,6 @@ need_session(struct request *r)
 	return 0;
 }
 
-/* A recent password or second-factor check on this session: 1, or 0 after answering 403. */
-static int
-need_fresh(struct request *r)
-{
-	if (authn_reauth_fresh(r))
-		return 1;
-	respond_json(r, 403,
-	    json_pack("{s:s, s:s}", "detail", "Confirm your password to continue.", "code",
-	        "reauthentication_required"));
-	return 0;
-}
-
 void
 api_webauthn_rp(struct request *r, struct webauthn_rp *rp, char *host, size_t hostsz)
 {
@@ -94,6 +82,13 @@ api_webauthn_rp(struct request *r, struct webauthn_rp *rp, char *host, size_t ho
 	host[n] = '\0';
 	rp->rp_id = host;
 	rp->origin = o;
+}
+
+static void
+respond_setup_missing(struct request *r)
+{
+	respond_json(r, 409,
+	    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code", "mfa_setup_missing"));
 }
 
 static json_t *
@@ -338,7 +333,7 @@ api_mfa_begin(struct request *r, const struct store_user *u, const char *method,
 	}
 	if (!s.totp && s.webauthn == 0)
 		return 0; /* the last factor went meanwhile: nothing to ask */
-	authn_input(r, &in);
+	authn_input_mfa(r, &in);
 	if (mfa_pending_begin(&env, &in, u, method, next, &out) != 0) {
 		auth_cookies_wipe(&out);
 		api_respond_busy(r, NULL);
@@ -364,7 +359,7 @@ pending_of(struct request *r, struct store_mfa_pending *p, struct store_user *u)
 	struct auth_in in;
 	int rc;
 
-	authn_input(r, &in);
+	authn_input_mfa(r, &in);
 	rc = mfa_pending_find(&env, &in, p, u);
 	if (rc < 0)
 		api_respond_busy(r, NULL);
@@ -556,7 +551,7 @@ api_mfa_totp_setup(struct request *r)
 	struct store_totp t;
 	int rc;
 
-	if (!need_session(r) || !need_fresh(r))
+	if (!need_session(r) || !api_need_fresh(r))
 		return;
 	rc = store_totp_get(r->app->store, r->caller->user.id, &t);
 	if (rc != 0 && rc != STORE_NOTFOUND) {
@@ -642,9 +637,7 @@ totp_confirm_change(struct request *r, void *arg)
 	int rc = store_totp_confirm(r->app->store, r->caller->user.id, c->step, now - MFA_SETUP_TTL, now);
 
 	if (rc == STORE_NOTFOUND)
-		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code",
-		        "mfa_setup_missing"));
+		respond_setup_missing(r);
 	else if (rc != 0)
 		api_respond_busy(r, NULL);
 	return rc;
@@ -674,9 +667,7 @@ api_mfa_totp_confirm(struct request *r)
 		goto done;
 	}
 	if (rc == STORE_NOTFOUND || t.confirmed || t.created_at + MFA_SETUP_TTL < now_unix()) {
-		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code",
-		        "mfa_setup_missing"));
+		respond_setup_missing(r);
 		goto done;
 	}
 	snprintf(key1, sizeof(key1), "mfa:session:%lld", (long long)r->caller->session.id);
@@ -686,9 +677,7 @@ api_mfa_totp_confirm(struct request *r)
 	if (totp_open(cfg->secret_key, t.secret, secret, &len) != 0) {
 		limiter_release(r->app->limiter, acct);
 		limiter_release(r->app->limiter, key1);
-		respond_json(r, 409,
-		    json_pack("{s:s, s:s}", "detail", "Start the set-up again.", "code",
-		        "mfa_setup_missing"));
+		respond_setup_missing(r);
 		goto done;
 	}
 	if (code == NULL || (c.step = totp_check(secret, len, code, now_unix(), 0)) <= 0) {
@@ -726,7 +715,7 @@ api_mfa_totp_delete(struct request *r)
 	struct store_totp t;
 	int rc;
 
-	if (!need_session(r) || !need_fresh(r))
+	if (!need_session(r) || !api_need_fresh(r))
 		return;
 	/* only a confirmed one is a factor; an abandoned set-up is not found */
 	rc = store_totp_get(r->app->store, r->caller->user.id, &t);
@@ -747,7 +736,7 @@ api_mfa_recovery_regenerate(struct request *r)
 	struct accounts_mfa_state s;
 	char codes[RECOVERY_CODE_COUNT][RECOVERY_CODE_TEXT];
 
-	if (!need_session(r) || !need_fresh(r))
+	if (!need_session(r) || !api_need_fresh(r))
 		return;
 	if (accounts_mfa_state(st, r->caller->user.id, &s) != 0) {
 		api_respond_busy(r, NULL);
@@ -787,7 +776,7 @@ api_mfa_webauthn_register_options(struct request *r)
 	    display[STORE_NAME_MAX * 8 + 2];
 	json_t *exclude = json_array();
 
-	if (!need_session(r) || !need_fresh(r))
+	if (!need_session(r) || !api_need_fresh(r))
 		goto fail;
 	api_webauthn_rp(r, &rp, host, sizeof(host));
 	if (store_webauthn_list(r->app->store, u->id, add_descriptor, exclude) != 0 ||
@@ -886,7 +875,7 @@ api_mfa_webauthn_register(struct request *r)
 	bool made = false;
 	int rc;
 
-	if (!need_session(r) || !need_fresh(r))
+	if (!need_session(r) || !api_need_fresh(r))
 		return;
 	if (request_json(r, &body) != 0)
 		goto done;
@@ -965,7 +954,7 @@ passkey_delete_change(struct request *r, void *arg)
 void
 api_mfa_webauthn_delete(struct request *r)
 {
-	if (!need_session(r) || !need_fresh(r))
+	if (!need_session(r) || !api_need_fresh(r))
 		return;
 	if (commit_change(r, passkey_delete_change, NULL, "mfa.webauthn_removed",
 	        json_pack("{s:I}", "credential", (json_int_t)r->ids[0]), MAIL_MFA_PASSKEY_REMOVED, NULL,

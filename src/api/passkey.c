@@ -46,7 +46,7 @@ api_passkey_options(struct request *r)
 			api_respond_throttled(r, wait);
 		return;
 	}
-	authn_input(r, &in);
+	authn_input_mfa(r, &in);
 	if (mfa_browser_bind(&env, &in, bind, &out) != 0 ||
 	    mfa_challenge_new(&env, MFA_PURPOSE_PASSKEY, 0, bind, in.now, challenge, sizeof(challenge)) !=
 	        0) {
@@ -102,7 +102,7 @@ api_passkey_login(struct request *r)
 	if (api_reserve_two(r, ip_key, cfg->login_ip_limit, cred_key, cfg->login_account_limit,
 	        cfg->login_window) != 0)
 		goto done;
-	authn_input(r, &in);
+	authn_input_mfa(r, &in);
 	if (!mfa_browser_hash(&in, bind)) {
 		refuse(r, BAD_CHALLENGE, 0, "challenge");
 		goto done;

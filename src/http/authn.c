@@ -29,10 +29,6 @@ authn_input(struct request *r, struct auth_in *in)
 		in->session_key = NULL;
 	if (!cookie_find(cookies, "csrftoken", &in->csrf_cookie, &in->csrf_cookie_len))
 		in->csrf_cookie = NULL;
-	if (!cookie_find(cookies, MFA_COOKIE, &in->mfa_key, &in->mfa_key_len))
-		in->mfa_key = NULL;
-	if (!cookie_find(cookies, PASSKEY_COOKIE, &in->passkey_key, &in->passkey_key_len))
-		in->passkey_key = NULL;
 	in->csrf_header = request_header(r, "X-CSRFToken");
 	in->origin = request_header(r, "Origin");
 	in->referer = request_header(r, "Referer");
@@ -42,6 +38,18 @@ authn_input(struct request *r, struct auth_in *in)
 	/* TLS ends at the proxy: the public origin says how the browser came */
 	in->https = r->app->cfg.secure_cookies;
 	in->now = now_unix();
+}
+
+void
+authn_input_mfa(struct request *r, struct auth_in *in)
+{
+	const char *cookies = request_header(r, "Cookie");
+
+	authn_input(r, in);
+	if (!cookie_find(cookies, MFA_COOKIE, &in->mfa_key, &in->mfa_key_len))
+		in->mfa_key = NULL;
+	if (!cookie_find(cookies, PASSKEY_COOKIE, &in->passkey_key, &in->passkey_key_len))
+		in->passkey_key = NULL;
 }
 
 void

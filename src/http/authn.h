@@ -20,6 +20,9 @@ struct auth_env authn_env(const struct request *r);
  * Origin, Referer, Authorization, User-Agent, ip, https (per the public
  * origin) and now.  Pointers borrowed from r. */
 void authn_input(struct request *r, struct auth_in *in);
+/* The same plus the second step's cookies (gatehouse_mfa, gatehouse_passkey):
+ * only the handlers that use them read them, not every request. */
+void authn_input_mfa(struct request *r, struct auth_in *in);
 /* Add a Set-Cookie header for each cookie in c, then wipe c. */
 void authn_apply(struct request *r, struct auth_cookies *c);
 
