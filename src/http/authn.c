@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "auth/mfa.h"
+#include "http/body.h"
 #include "http/cookie.h"
 #include "util.h"
 
@@ -38,6 +39,27 @@ authn_input(struct request *r, struct auth_in *in)
 	/* TLS ends at the proxy: the public origin says how the browser came */
 	in->https = r->app->cfg.secure_cookies;
 	in->now = now_unix();
+}
+
+char *
+authn_csrf_form_field(struct request *r)
+{
+	const char *ctype = request_header(r, "Content-Type");
+	char detail[64];
+	json_t *body = NULL, *v;
+	char *out = NULL;
+
+	/* Django reads it from request.POST: an HTML form's POST, nothing else */
+	if (r->method != M_POST || !body_is_form(ctype))
+		return NULL;
+	if (body_parse(ctype, r->body.data ? r->body.data : "", r->body.len, &body, detail, sizeof(detail)) !=
+	    0)
+		return NULL;
+	v = json_object_get(body, "csrfmiddlewaretoken");
+	if (json_is_string(v) && json_string_length(v) > 0)
+		out = xstrdup(json_string_value(v));
+	json_decref(body);
+	return out;
 }
 
 void

@@ -23,6 +23,10 @@ void authn_input(struct request *r, struct auth_in *in);
 /* The same plus the second step's cookies (gatehouse_mfa, gatehouse_passkey):
  * only the handlers that use them read them, not every request. */
 void authn_input_mfa(struct request *r, struct auth_in *in);
+/* The CSRF token of an HTML form POST (application/x-www-form-urlencoded or
+ * multipart/form-data): its csrfmiddlewaretoken field, as Django reads it
+ * before the X-CSRFToken header; NULL for anything else (caller frees). */
+char *authn_csrf_form_field(struct request *r);
 /* Add a Set-Cookie header for each cookie in c, then wipe c. */
 void authn_apply(struct request *r, struct auth_cookies *c);
 

@@ -174,10 +174,17 @@ router_dispatch(struct request *r)
 			response_header(r, "Retry-After", "1");
 			return;
 		}
-		if (unsafe(r->method) && r->caller->kind != AUTH_TOKEN &&
-		    csrf_check(&env, &in, why, sizeof(why)) != 0) {
-			respond_error(r, 403, why);
-			return;
+		if (unsafe(r->method) && r->caller->kind != AUTH_TOKEN) {
+			char *field = authn_csrf_form_field(r);
+
+			if (field != NULL)
+				in.csrf_header = field;
+			rc = csrf_check(&env, &in, why, sizeof(why));
+			free(field);
+			if (rc != 0) {
+				respond_error(r, 403, why);
+				return;
+			}
 		}
 		if ((found->flags & (ROUTE_LOGIN_REQUIRED | ROUTE_STAFF)) && r->caller->kind == AUTH_NONE) {
 			respond_unauthenticated(r, NULL);
