@@ -157,21 +157,34 @@ e2e: $(BUILD)/gatehouse
 	cd tests/e2e && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test --test-concurrency=1 *.test.mjs
 
 test: deps
+	@scripts/stage lint
 	$(MAKE) lint
+	@scripts/stage build
 	$(MAKE) all
+	$(MAKE) SANITIZE=1 all
+	@scripts/stage unit
 	$(MAKE) unit
-	@# both stores side by side (each leaves the two cores idle a good part of the
-	@# time: together ~6 min instead of ~8), each one's output in one piece; then
-	@# the timing tests, each alone
-	$(MAKE) -j2 --output-sync=target api-parallel api-pg-parallel
+	$(MAKE) SANITIZE=1 unit
+	@# the API suite runs three times, never twice the same way: on SQLite under
+	@# ASan + UBSan, side by side with PostgreSQL on the plain build (each leaves
+	@# the two cores idle a good part of the time), then on SQLite under valgrind;
+	@# each one's output in one piece
+	@scripts/stage "api: SQLite (ASan+UBSan) | PostgreSQL"
+	$(MAKE) -j2 --output-sync=target api-asan-parallel api-pg-parallel
+	@scripts/stage "api: timing, each alone"
 	$(MAKE) api-timing
 	$(MAKE) api-pg-timing
-	$(MAKE) SANITIZE=1 all
-	$(MAKE) SANITIZE=1 unit api
+	@scripts/stage "api: PostgreSQL-only (ASan+UBSan)"
 	$(MAKE) SANITIZE=1 api-pg-only
+	@scripts/stage "api: valgrind"
 	$(MAKE) valgrind
+	@scripts/stage "web + browser"
 	$(MAKE) web
 	$(MAKE) e2e
+	@scripts/stage done
+
+api-asan-parallel:
+	$(MAKE) SANITIZE=1 api-parallel
 
 # the API suite with the server under valgrind: any error or definite leak fails it
 valgrind: $(BUILD)/gatehouse
