@@ -52,14 +52,12 @@ export class AuthEvents {
   #state = 'unknown'
   #userId = undefined
 
-  constructor({
-    target,
-    crossTab = true,
-    channelName = CHANNEL_NAME,
-    BroadcastChannel: Channel = globalThis.BroadcastChannel,
-    storage = safeLocalStorage(),
-    addWindowListener = defaultWindowListener,
-  } = {}) {
+  constructor(options = {}) {
+    const { target, crossTab = true, channelName = CHANNEL_NAME } = options
+    // an option given as undefined means "there is none", not "the default"
+    const Channel = 'BroadcastChannel' in options ? options.BroadcastChannel : globalThis.BroadcastChannel
+    const storage = 'storage' in options ? options.storage : safeLocalStorage()
+    const addWindowListener = 'addWindowListener' in options ? options.addWindowListener : defaultWindowListener
     this.#target = target
     this.#name = channelName
     if (!crossTab) return

@@ -64,6 +64,8 @@ function setCookieLines(headers) {
  *   timeout         ms before a request gives up with NetworkError kind 'timeout' (20000; 0: never)
  *   crossTab        true (default): auth changes reach the other tabs; false: this client only
  *   channelName     'gatehouse-auth'
+ *   BroadcastChannel, storage, addWindowListener(type, handler) -> remover
+ *                   the cross-tab transport, for tests and unusual hosts (default: the platform's)
  *   document        where to read cookies in a browser (default globalThis.document)
  */
 export function createClient(options = {}) {
@@ -92,7 +94,10 @@ export function createClient(options = {}) {
     throw new TypeError("gatehouse client: baseUrl is required outside a browser (e.g. 'http://127.0.0.1:8000')")
 
   const events = new EventTarget()
-  const auth = new AuthEvents({ target: events, crossTab, ...(channelName ? { channelName } : {}) })
+  // the platform's BroadcastChannel / localStorage / window unless the caller hands in others
+  const platform = {}
+  for (const key of ['BroadcastChannel', 'storage', 'addWindowListener']) if (key in options) platform[key] = options[key]
+  const auth = new AuthEvents({ target: events, crossTab, ...(channelName ? { channelName } : {}), ...platform })
 
   const urlOf = (path) => base + path
   // a jar wants an absolute URL; in a browser a relative one resolves against the page
@@ -105,6 +110,7 @@ export function createClient(options = {}) {
   }
 
   async function send(method, path, body, { signal } = {}) {
+    signal?.throwIfAborted?.()
     const url = urlOf(path)
     const headers = { Accept: 'application/json', ...extraHeaders }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
@@ -125,10 +131,10 @@ export function createClient(options = {}) {
           }, timeout)
         : null
     const onCallerAbort = () => abort.abort(signal.reason)
-    if (signal?.aborted) abort.abort(signal.reason)
-    else signal?.addEventListener('abort', onCallerAbort, { once: true })
+    signal?.addEventListener('abort', onCallerAbort, { once: true })
     let res
     try {
+      signal?.throwIfAborted?.() // aborted while the cookie was read
       res = await fetchImpl(url, {
         method,
         headers,
