@@ -295,7 +295,10 @@ export interface ClientOptions {
   BroadcastChannel?: typeof globalThis.BroadcastChannel | undefined
   storage?: { setItem(key: string, value: string): void } | null
   addWindowListener?:
-    | ((type: 'storage', handler: (event: { key: string | null; newValue: string | null }) => void) => (() => void) | null)
+    | ((
+        type: 'storage',
+        handler: (event: { key: string | null; newValue: string | null }) => void,
+      ) => (() => void) | null)
     | null
 }
 

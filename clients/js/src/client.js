@@ -96,7 +96,8 @@ export function createClient(options = {}) {
   const events = new EventTarget()
   // the platform's BroadcastChannel / localStorage / window unless the caller hands in others
   const platform = {}
-  for (const key of ['BroadcastChannel', 'storage', 'addWindowListener']) if (key in options) platform[key] = options[key]
+  for (const key of ['BroadcastChannel', 'storage', 'addWindowListener'])
+    if (key in options) platform[key] = options[key]
   const auth = new AuthEvents({ target: events, crossTab, ...(channelName ? { channelName } : {}), ...platform })
 
   const urlOf = (path) => base + path
@@ -168,7 +169,8 @@ export function createClient(options = {}) {
     csrfInFlight ||= (async () => {
       const res = await send('GET', CSRF_COOKIE_PATH)
       const data = await readBody(res)
-      if (!res.ok) throw errorFromResponse({ status: res.status, headers: res.headers, body: data, path: CSRF_COOKIE_PATH })
+      if (!res.ok)
+        throw errorFromResponse({ status: res.status, headers: res.headers, body: data, path: CSRF_COOKIE_PATH })
     })().finally(() => {
       csrfInFlight = null
     })

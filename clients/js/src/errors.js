@@ -165,10 +165,10 @@ function retryAfterSeconds(headers, body, now) {
   return m ? Number(m[1]) : null
 }
 
+// a DRF field error is a list of messages; anything else in a body (detail, code, mfa, next) is not one
 function joined(value) {
-  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string' || typeof v === 'number').join(' ')
-  if (typeof value === 'string') return value
-  return ''
+  if (!Array.isArray(value)) return ''
+  return value.filter((v) => typeof v === 'string' || typeof v === 'number').join(' ')
 }
 
 /** DRF validation errors {"field": ["msg", ...], "non_field_errors": [...]} as {fieldErrors, nonFieldErrors}. */
@@ -177,8 +177,6 @@ function validationErrors(body) {
   let nonFieldErrors = ''
   if (!body || typeof body !== 'object' || Array.isArray(body)) return { fieldErrors, nonFieldErrors }
   for (const [key, value] of Object.entries(body)) {
-    // detail and code are the answer's own (strings); a form field may be called code too (a list)
-    if ((key === 'detail' || key === 'code') && !Array.isArray(value)) continue
     const msg = joined(value)
     if (!msg) continue
     if (key === 'non_field_errors') nonFieldErrors = msg

@@ -94,7 +94,8 @@ test('the retry carries the refreshed token and its success is the answer', asyn
 
 test('a 403 that is not a CSRF failure, and a safe method, are never retried', async () => {
   const { fetch, calls } = fakeFetch((method, path) => {
-    if (path.startsWith('/api/admin/')) return json(403, { detail: 'You do not have permission to perform this action.' })
+    if (path.startsWith('/api/admin/'))
+      return json(403, { detail: 'You do not have permission to perform this action.' })
     if (path === '/api/mfa/') return json(403, CSRF_FAILED) // not something a GET gets, but if it did
     return null
   })
@@ -164,7 +165,11 @@ test('answers map to the error classes with status, body, detail, code, fieldErr
   const v = errorFromResponse({
     status: 400,
     headers: h(),
-    body: { email: ['Enter a valid email address.'], password: ['Too short.', 'Too common.'], non_field_errors: ['No.'] },
+    body: {
+      email: ['Enter a valid email address.'],
+      password: ['Too short.', 'Too common.'],
+      non_field_errors: ['No.'],
+    },
   })
   assert.ok(v instanceof ValidationError)
   assert.deepEqual(v.fieldErrors, { email: 'Enter a valid email address.', password: 'Too short. Too common.' })
@@ -198,7 +203,11 @@ test('answers map to the error classes with status, body, detail, code, fieldErr
   assert.ok(conflict instanceof ConflictError)
   assert.equal(conflict.code, 'mfa_totp_exists')
 
-  const t = errorFromResponse({ status: 429, headers: h({ 'Retry-After': '61' }), body: { detail: 'Request was throttled.' } })
+  const t = errorFromResponse({
+    status: 429,
+    headers: h({ 'Retry-After': '61' }),
+    body: { detail: 'Request was throttled.' },
+  })
   assert.ok(t instanceof ThrottledError)
   assert.equal(t.retryAfter, 61)
   assert.equal(t.message, 'Too many attempts. Try again in 2 minutes.')
@@ -227,7 +236,9 @@ test('answers map to the error classes with status, body, detail, code, fieldErr
 
 test('a body that is not JSON still gives a typed error', async () => {
   const { fetch } = fakeFetch(() => new Response('<html>bad gateway</html>', { status: 502 }))
-  const err = await client(fetch).profile.get().catch((e) => e)
+  const err = await client(fetch)
+    .profile.get()
+    .catch((e) => e)
   assert.ok(err instanceof GatehouseError)
   assert.equal(err.status, 502)
   assert.equal(err.body, null)
@@ -246,7 +257,9 @@ test('timeouts are NetworkError kind "timeout"; the caller aborting gets its own
   assert.equal(err.kind, 'timeout')
 
   const abort = new AbortController()
-  const pending = client(hang, { timeout: 0 }).request('GET', '/api/users/profile/', undefined, { signal: abort.signal })
+  const pending = client(hang, { timeout: 0 }).request('GET', '/api/users/profile/', undefined, {
+    signal: abort.signal,
+  })
   abort.abort(new Error('left the page'))
   await assert.rejects(pending, /left the page/)
 
@@ -358,8 +371,7 @@ test('without BroadcastChannel the localStorage "storage" event carries the chan
     setItem(key, value) {
       const old = values.get(key) ?? null
       values.set(key, value)
-      for (const [other, handler] of listeners)
-        if (other !== tab) handler({ key, oldValue: old, newValue: value })
+      for (const [other, handler] of listeners) if (other !== tab) handler({ key, oldValue: old, newValue: value })
     },
     getItem: (key) => values.get(key) ?? null,
   })

@@ -14,12 +14,16 @@ const pkg = JSON.parse(fs.readFileSync(path.join(PKG_DIR, 'package.json'), 'utf8
 
 function npm(args, cwd, tmp) {
   // a private cache, and nothing from the network
-  return execFileSync('npm', [...args, '--cache', path.join(tmp, 'npm-cache'), '--offline', '--no-audit', '--no-fund'], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, npm_config_update_notifier: 'false' },
-    timeout: 120000,
-  })
+  return execFileSync(
+    'npm',
+    [...args, '--cache', path.join(tmp, 'npm-cache'), '--offline', '--no-audit', '--no-fund'],
+    {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+      timeout: 120000,
+    },
+  )
 }
 
 test('npm pack: the tarball holds exactly the package files and installs offline', async () => {
