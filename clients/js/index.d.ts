@@ -18,6 +18,7 @@ export interface Profile {
   is_superuser: boolean
   date_joined: string
   last_login: string | null
+  email_verified?: boolean
   mfa_enabled?: boolean
   /** true while the organisation wants a second factor and the account has none */
   mfa_setup_required?: boolean

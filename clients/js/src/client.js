@@ -198,8 +198,10 @@ export function createClient(options = {}) {
    */
   async function request(method, path, body, opts = {}) {
     method = String(method).toUpperCase()
-    if (typeof path !== 'string' || !path.startsWith('/'))
-      throw new TypeError(`gatehouse client: a path starts with "/" (got ${JSON.stringify(path)})`)
+    // a path on the API's origin: "//host" or "/\\host" would be another origin to fetch, and the
+    // CSRF token would go with it
+    if (typeof path !== 'string' || !/^\/(?![/\\])/.test(path))
+      throw new TypeError(`gatehouse client: a path starts with one "/" (got ${JSON.stringify(path)})`)
     const unsafe = !SAFE_METHODS.has(method)
     let res = await send(method, path, body, opts)
     let data = await readBody(res)

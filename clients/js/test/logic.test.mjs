@@ -157,6 +157,9 @@ test('path segments and queries are encoded', async () => {
     'DELETE /api/admin/users/1%2F..%2F2/sessions/3%3Fx/',
   ])
   await assert.rejects(c.request('GET', 'api/x/'), TypeError)
+  // another origin (protocol-relative, or a backslash the URL parser reads as a slash) is refused
+  for (const path of ['//evil.test/x', '/\\evil.test/x']) await assert.rejects(c.request('POST', path, {}), TypeError)
+  assert.equal(calls.length, 2, 'nothing was sent for the refused paths')
   assert.throws(() => createClient({ fetch, crossTab: false }), /baseUrl is required/)
 })
 
