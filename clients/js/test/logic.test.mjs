@@ -305,7 +305,17 @@ function scripted() {
   })
 }
 
-const nextTurn = () => new Promise((r) => setTimeout(r, 20))
+// Messages between channels arrive asynchronously, later on a busy machine: wait
+// for what must arrive (up to 5 s), and prove that something did NOT arrive by
+// sending a marker after it and waiting for the marker (one sender's messages
+// keep their order).
+async function until(condition, what) {
+  const deadline = Date.now() + 5000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
 
 test('two clients (two tabs) follow each other through BroadcastChannel, with no secret in the message', async () => {
   const channelName = `gatehouse-auth-test-${randomUUID()}`
@@ -320,26 +330,31 @@ test('two clients (two tabs) follow each other through BroadcastChannel, with no
   tabB.onAuthChange((e) => seenB.push(e))
   try {
     await tabA.auth.login('person@example.com', 'a secret password')
-    await nextTurn()
     assert.deepEqual(seenA, [{ state: 'signed-in', reason: 'login', source: 'local' }])
+    await until(() => seenB.length === 1, "B hearing A's login")
     assert.deepEqual(seenB, [{ state: 'signed-in', reason: 'remote', source: 'remote' }])
     assert.equal(tabB.authState, 'signed-in')
 
     // a burst of 401s in B: every call tells B's listeners, one message leaves
     await Promise.all([1, 2, 3].map(() => tabB.profile.get().catch(() => {})))
-    await nextTurn()
     assert.equal(seenB.filter((e) => e.reason === 'unauthorized').length, 3)
-    assert.deepEqual(seenA.slice(1), [{ state: 'signed-out', reason: 'remote', source: 'remote' }])
-    assert.deepEqual(wire, [{ state: 'signed-in' }, { state: 'signed-out' }])
+    await until(() => seenA.length === 2, "A hearing B's 401")
+    assert.deepEqual(seenA[1], { state: 'signed-out', reason: 'remote', source: 'remote' })
+    // the marker: B's next login; once the spy has it, anything B sent before is in too
+    await tabB.auth.login('person@example.com', 'a secret password')
+    await until(() => wire.length >= 3, 'the marker')
+    assert.deepEqual(wire, [{ state: 'signed-in' }, { state: 'signed-out' }, { state: 'signed-in' }])
     const text = JSON.stringify(wire)
     assert.ok(!text.includes('secret') && !text.includes('@'), text)
+    await until(() => seenA.length === 3, "A hearing B's login")
 
-    // junk on the channel is ignored
+    // junk on the channel is ignored; the valid marker after it is not
     spy.postMessage({ state: 'admin', token: 'x' })
     spy.postMessage('not json')
-    await nextTurn()
-    assert.equal(seenA.length, 2)
-    assert.equal(seenB.length, 4)
+    spy.postMessage({ state: 'signed-out', userId: 9 })
+    await until(() => seenA.length === 4 && seenB.length === 6, 'the marker')
+    assert.deepEqual(seenA[3], { state: 'signed-out', userId: 9, reason: 'remote', source: 'remote' })
+    assert.deepEqual(seenB[5], seenA[3])
   } finally {
     spy.close()
     tabA.close()
@@ -351,19 +366,26 @@ test('an unsubscribed listener hears nothing; a closed client stops talking to t
   const channelName = `gatehouse-auth-test-${randomUUID()}`
   const tabA = createClient({ baseUrl: BASE, fetch: scripted().fetch, channelName })
   const tabB = createClient({ baseUrl: BASE, fetch: scripted().fetch, channelName })
+  const tabC = createClient({ baseUrl: BASE, fetch: scripted().fetch, channelName }) // the witness
   const seen = []
   const off = tabB.onAuthChange((e) => seen.push(e.state))
-  await tabA.auth.login('p@example.com', 'pw')
-  await nextTurn()
-  off()
-  await tabA.auth.logout()
-  await nextTurn()
-  assert.deepEqual(seen, ['signed-in'])
-  tabB.close()
-  await tabA.auth.login('p@example.com', 'pw')
-  await nextTurn()
-  assert.equal(tabB.authState, 'signed-out')
-  tabA.close()
+  try {
+    await tabA.auth.login('p@example.com', 'pw')
+    await until(() => seen.length === 1, "B hearing A's login")
+    off()
+    await tabA.auth.logout()
+    await until(() => tabB.authState === 'signed-out', "B's state following A's logout")
+    assert.deepEqual(seen, ['signed-in'], 'the listener was removed')
+
+    tabB.close()
+    await tabA.auth.login('p@example.com', 'pw')
+    await until(() => tabC.authState === 'signed-in', "C hearing A's login")
+    assert.equal(tabB.authState, 'signed-out', 'a closed client hears nothing')
+  } finally {
+    tabA.close()
+    tabB.close()
+    tabC.close()
+  }
 })
 
 test('without BroadcastChannel the localStorage "storage" event carries the change', async () => {

@@ -99,7 +99,7 @@ describe('against the real server', () => {
     await client.auth.login(email, PASSWORD)
     const events = authLog(client)
     // the server forgets the session (an admin ended it, say)
-    server.sql(`DELETE FROM sessions`)
+    server.sql(`DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = '${email}')`)
     const err = await client.sessions.list().catch((e) => e)
     assert.ok(err instanceof AuthenticationError)
     assert.deepEqual(events, ['signed-out:unauthorized'])
