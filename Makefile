@@ -4,6 +4,7 @@
 #   make run        install what is missing, build server + SPA, serve on 127.0.0.1:8000
 #   make test       install what is missing, lint, unit + API tests (plain, SANITIZE=1, valgrind, PostgreSQL), browser tests
 #   make api-pg     the API tests against gatehouse on a throw-away PostgreSQL cluster (plus its own tests)
+#   make client     the JS client's tests (clients/js: node --test, against build/gatehouse)
 #   make lint       format (clang-format, Prettier), banned functions, layer rule: scripts/lint
 #   make format     rewrite the C and JS files as make lint wants them
 #   make bench      load benchmarks against the peers (bench/RESULTS.md)
@@ -46,7 +47,7 @@ UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS  := cookie body config tokens password oidc request edge router static webauthn
 FUZZ_SECONDS ?= 30
 
-.PHONY: all run test lint format unit api api-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
+.PHONY: all run test lint format unit client api api-parallel api-asan-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
 
 all: $(BUILD)/gatehouse
 
@@ -122,6 +123,10 @@ run: deps
 unit: $(UNITBIN)
 	@tests/unit/run $(UNITBIN)
 
+# the JS client (clients/js): its logic, the npm pack, and its calls against this build's server
+client: $(BUILD)/gatehouse
+	cd clients/js && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse node --test
+
 # the timing test runs alone after the others: a neighbour's load would
 # stretch the slow legacy hash it measures past the failure quantum.
 # API_PG_ONLY: several instances, PostgreSQL stopped and started, migrations on a
@@ -165,6 +170,8 @@ test: deps
 	@scripts/stage unit
 	$(MAKE) unit
 	$(MAKE) SANITIZE=1 unit
+	@scripts/stage client
+	$(MAKE) client
 	@# the API suite runs three times, never twice the same way: on SQLite under
 	@# ASan + UBSan, side by side with PostgreSQL on the plain build (each leaves
 	@# the two cores idle a good part of the time), then on SQLite under valgrind;

@@ -8,7 +8,7 @@ const EMAIL = 'gina@example.com'
 const LIMIT = 3
 
 function formatWait(seconds) {
-  // Same rounding as web/src/api.js: up, to seconds, minutes or hours.
+  // Same rounding as formatWait in clients/js: up, to seconds, minutes or hours.
   const s = Math.max(1, Math.ceil(seconds))
   const unit = (n, w) => `${n} ${w}${n === 1 ? '' : 's'}`
   if (s < 60) return unit(s, 'second')

@@ -20,9 +20,9 @@
 // does any API answer 403 "mfa_setup_required".
 import { nextTick } from 'vue'
 import { createRouter, createWebHistory } from 'vue-router'
-import { onSecondFactorSetupRequired, onUnauthorized } from './api.js'
+import { gatehouse } from './gatehouse.js'
 import { pageTitle } from './config.js'
-import { AUTH_FLAG_KEY, readAuthFlag, useAuthStore } from './stores/auth.js'
+import { useAuthStore } from './stores/auth.js'
 import { holdLinkSecret } from './lib/linkSecret.js'
 import { safeNext } from './lib/next.js'
 import AccountLayout from './layouts/AccountLayout.vue'
@@ -139,7 +139,7 @@ export function createAppRouter(pinia) {
     pending = to
     if (auth.authenticated && !auth.user) {
       // After a reload (or a login in another tab): who are we?  A 401 clears
-      // the state (api.js -> handler below); other failures leave us signed in
+      // the state (the client's auth change -> handler below); other failures leave us signed in
       // and the page shows them with a retry.
       await auth.fetchProfile().catch(() => {})
     }
@@ -169,28 +169,26 @@ export function createAppRouter(pinia) {
     pending = null
   })
 
-  // api.js: any 401 means the session is gone.
-  onUnauthorized(() => {
+  gatehouse.onAuthChange((change) => {
+    if (change.source === 'remote') followOtherTab(change.state === 'signed-in')
+    else if (change.reason === 'unauthorized') sessionEnded()
+    // a login or logout made here: the store and the page that made it go on from there
+  })
+
+  // A 401 from a signed-in call: the session is gone.
+  function sessionEnded() {
     auth.clear()
     if (pending) return // the guard above is running and will redirect itself
     const here = router.currentRoute.value
     if (here.meta.guest) return
     router.replace(loginLocation(here.fullPath))
-  })
+  }
 
-  // api.js: the session is restricted until a second factor is set up.
-  onSecondFactorSetupRequired(() => {
-    auth.markSetupRequired()
-    if (router.currentRoute.value.name !== 'account-security') router.replace({ name: 'account-security' })
-  })
-
-  // Other tabs: the flag in localStorage changed (login or logout there).
-  window.addEventListener('storage', (event) => {
-    if (event.key !== AUTH_FLAG_KEY && event.key !== null) return
-    const now = readAuthFlag()
-    if (now === auth.authenticated) return
+  // Another tab signed in or out (the client's BroadcastChannel): follow it.
+  function followOtherTab(signedIn) {
+    if (signedIn === auth.authenticated) return
     const here = router.currentRoute.value
-    if (now) {
+    if (signedIn) {
       auth.setAuthenticated(true, { broadcast: false })
       auth.fetchProfile().catch(() => {})
       if (here.meta.guest) router.replace(afterLoginTarget(router, here.query.next))
@@ -198,6 +196,13 @@ export function createAppRouter(pinia) {
       auth.clear({ broadcast: false })
       if (here.meta.requiresAuth) router.replace(loginLocation(here.fullPath))
     }
+  }
+
+  // The session is restricted until a second factor is set up.
+  gatehouse.onError((error) => {
+    if (error.status !== 403 || error.code !== 'mfa_setup_required') return
+    auth.markSetupRequired()
+    if (router.currentRoute.value.name !== 'account-security') router.replace({ name: 'account-security' })
   })
 
   return router

@@ -14,7 +14,7 @@ export function usePagedList(fetchPage, onResult = () => {}) {
   })
   const data = ref(null) // the last page loaded
   const loading = ref(false)
-  const error = ref(null) // ApiError
+  const error = ref(null) // GatehouseError
   let seq = 0
 
   async function load() {
@@ -28,7 +28,7 @@ export function usePagedList(fetchPage, onResult = () => {}) {
       onResult(result)
     } catch (e) {
       if (mine !== seq) return
-      if (e.status !== 401) error.value = e // 401: api.js goes to the login page
+      if (e.status !== 401) error.value = e // 401: the router goes to the login page
     } finally {
       if (mine === seq) loading.value = false
     }

@@ -3,7 +3,7 @@
 // `sent` holds the server's answer (the same whether or not the address has an
 // unconfirmed account, so it gives nothing away); `error` a failure to show.
 import { ref } from 'vue'
-import { accountsApi } from '../api.js'
+import { gatehouse } from '../gatehouse.js'
 
 export function useResendConfirmation() {
   const busy = ref(false)
@@ -18,11 +18,11 @@ export function useResendConfirmation() {
     error.value = ''
     fieldError.value = ''
     try {
-      const data = await accountsApi.resendConfirmation(email.trim())
+      const data = await gatehouse.accounts.resendConfirmation(email.trim())
       sent.value = data?.detail || 'A new confirmation e-mail is on its way.'
       return true
     } catch (e) {
-      fieldError.value = e.fields?.email || ''
+      fieldError.value = e.fieldErrors?.email || ''
       error.value = fieldError.value ? '' : e.message
       return false
     } finally {

@@ -4,14 +4,14 @@
 // login (404), an empty list or a failure all leave `providers` empty, and
 // the social UI simply does not show.
 import { ref } from 'vue'
-import { socialApi } from '../api.js'
+import { gatehouse } from '../gatehouse.js'
 
 const providers = ref([])
 const loaded = ref(false)
 let inFlight = null
 
 function load() {
-  inFlight ||= socialApi
+  inFlight ||= gatehouse.social
     .providers()
     .then((list) => {
       providers.value = list.map((p) => ({ ...p, label: p.label || providerLabel(p.name, []) }))

@@ -2,7 +2,7 @@
 // GET /api/admin/users/<id>/ once per id and page load.  An id that cannot be
 // resolved (deleted, or no permission) stays a number.
 import { reactive } from 'vue'
-import { adminApi } from '../api.js'
+import { gatehouse } from '../gatehouse.js'
 
 const emails = reactive({}) // id -> email | null
 const pending = new Map()
@@ -13,7 +13,7 @@ export function useUserDirectory() {
       if (id === null || id === undefined || id in emails || pending.has(id)) continue
       pending.set(
         id,
-        adminApi
+        gatehouse.admin
           .user(id)
           .then(
             (u) => {

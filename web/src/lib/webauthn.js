@@ -8,7 +8,7 @@
 // Safari 18) do the conversion themselves; for the others the same
 // conversion is done here, field by field, as the specification defines it.
 //
-// Nothing here talks to the server (api.js does); these functions turn the
+// Nothing here talks to the server (gatehouse.js does); these functions turn the
 // server's {publicKey} into a credential as JSON, or throw a DOMException
 // that webauthnErrorMessage() turns into words.
 

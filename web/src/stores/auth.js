@@ -2,12 +2,14 @@
 //
 // `authenticated` is mirrored in localStorage as a bare flag (as in the
 // article this project follows) so a reload or a new tab knows whether to ask
-// for the profile; it is never a credential.  The session itself lives in the
+// for the profile; it is never a credential.  Tabs that are open follow each
+// other through the client's auth-change events (router.js).  The session itself lives in the
 // HttpOnly `sessionid` cookie, which no script can read.  The profile is kept
 // in memory only and refetched from /api/users/profile/ after a reload.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { ApiError, authApi, usersApi } from '../api.js'
+import { AuthenticationError } from '@gatehouse/client'
+import { gatehouse } from '../gatehouse.js'
 
 export const AUTH_FLAG_KEY = 'gatehouse.authenticated'
 
@@ -31,10 +33,10 @@ function writeAuthFlag(value) {
 export const useAuthStore = defineStore('auth', () => {
   const authenticated = ref(readAuthFlag())
   const user = ref(null)
-  const profileError = ref(null) // an ApiError when the profile could not be loaded
+  const profileError = ref(null) // a GatehouseError when the profile could not be loaded
   let profileInFlight = null
 
-  /** Set the flag; `broadcast` false when the change came from another tab. */
+  /** Set the state; `broadcast` false when the change came from another tab (whose flag is already written). */
   function setAuthenticated(value, { broadcast = true } = {}) {
     authenticated.value = value
     if (!value) {
@@ -48,10 +50,10 @@ export const useAuthStore = defineStore('auth', () => {
     setAuthenticated(false, options)
   }
 
-  /** Load the profile (deduplicated).  A 401 clears the state via api.js. */
+  /** Load the profile (deduplicated).  A 401 clears the state (the client's 'unauthorized' auth change, router.js). */
   function fetchProfile(options) {
-    profileInFlight ||= usersApi
-      .profile(options)
+    profileInFlight ||= gatehouse.profile
+      .get(options)
       .then((profile) => {
         user.value = profile
         profileError.value = null
@@ -69,11 +71,11 @@ export const useAuthStore = defineStore('auth', () => {
 
   /**
    * The password was right: signed in, unless the account has a second factor
-   * (then the ApiError isSecondStepRequired, and no session: the caller goes to
+   * (then a MfaRequiredError, and no session: the caller goes to
    * the second step, whose success calls signedIn()).
    */
   async function login(email, password) {
-    await authApi.login(email, password)
+    await gatehouse.auth.login(email, password)
     await signedIn()
   }
 
@@ -85,13 +87,13 @@ export const useAuthStore = defineStore('auth', () => {
   async function signedIn() {
     setAuthenticated(true)
     try {
-      await fetchProfile({ on401: 'throw' })
+      await fetchProfile({ notifyUnauthorized: false })
     } catch (error) {
       if (error.status !== 401) return // signed in; the home page offers a retry
       clear()
-      throw new ApiError(
+      throw new AuthenticationError(
         'You were signed in, but your browser did not keep the session cookie. Allow cookies for this site and try again.',
-        { status: 401, kind: 'cookies' },
+        { kind: 'cookies' },
       )
     }
   }
@@ -103,7 +105,7 @@ export const useAuthStore = defineStore('auth', () => {
 
   async function logout() {
     try {
-      await authApi.logout()
+      await gatehouse.auth.logout()
     } catch (error) {
       if (error.status !== 401) throw error // network trouble: still signed in
     }
