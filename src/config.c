@@ -107,6 +107,14 @@ static const struct key keys[] = {
 	{ "mail_retry", L(mail_retry), "30", 1, 86400, "first retry after a failed delivery, seconds (doubles)" },
 	{ "mail_poll", L(mail_poll), "5", 1, 3600, "outbox scan interval when idle, seconds" },
 	{ "mail_lease", L(mail_lease), "120", 1, 86400, "seconds a message being sent stays reserved" },
+	{ "webhooks", S(webhooks), "", 0, 0, "webhook endpoints: URL EVENTS SECRET per entry, entries separated by ';' or a new line; EVENTS comma-separated names or *; SECRET whsec_<base64 of 24-64 bytes>; http:// only to a loopback address (README, Webhooks)" },
+	{ "webhook_timeout", L(webhook_timeout), "10", 1, 300, "seconds one webhook delivery may take (connecting: at most 5)" },
+	{ "webhook_retry_base_ms", L(webhook_retry_base_ms), "5000", 10, 3600000, "first retry after a failed webhook delivery, milliseconds (doubles, capped at an hour)" },
+	{ "webhook_max_attempts", L(webhook_max_attempts), "80", 1, 1000, "webhook deliveries tried per message before giving up (80: about three days)" },
+	{ "webhook_max_age", L(webhook_max_age), "259200", 1, 30L * 86400, "seconds after its event a webhook message is given up" },
+	{ "webhook_lease", L(webhook_lease), "60", 2, 86400, "seconds a webhook message being delivered stays reserved (more than webhook_timeout)" },
+	{ "webhook_poll", L(webhook_poll), "2", 1, 3600, "webhook outbox scan interval when idle, seconds" },
+	{ "webhook_keep", L(webhook_keep), "604800", 0, 365L * 86400, "seconds delivered or abandoned webhook messages are kept before the hourly purge" },
 	{ "debug", B(debug), "false", 0, 0, "debug mode (never in production)" },
 	{ "trust_proxy", B(trust_proxy), "false", 0, 0, "take the client IP from X-Forwarded-For (behind nginx)" },
 };
@@ -272,6 +280,12 @@ validate(struct config *c, char *err, size_t errsz)
 	c->listen_host[colon - c->listen] = '\0';
 	c->listen_port = (unsigned short)port;
 
+	/* a delivery outlasting its lease could go out twice at once (another worker takes the row) */
+	if (c->webhook_lease <= c->webhook_timeout) {
+		snprintf(err, errsz, "webhook_lease (%ld) must be longer than webhook_timeout (%ld)",
+		    c->webhook_lease, c->webhook_timeout);
+		return -1;
+	}
 	if (!database_ok(c->database)) {
 		snprintf(err, errsz,
 		    "database must be sqlite:PATH, postgres://..., postgresql://... or libpq's key=value "
@@ -425,7 +439,9 @@ config_free(struct config *c)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].type == KEY_STR) {
 			char **p = (char **)((char *)c + keys[i].off);
-			if (keys[i].off == offsetof(struct config, secret_key) && *p)
+			if ((keys[i].off == offsetof(struct config, secret_key) ||
+			        keys[i].off == offsetof(struct config, webhooks)) &&
+			    *p)
 				sodium_memzero(*p, strlen(*p));
 			free(*p);
 			*p = NULL;
