@@ -530,8 +530,11 @@ cmd_check(struct app *app, int deploy)
 	printf("configuration ok: listen %s, database %s, public origin %s\n", app->cfg.listen,
 	    strcmp(store_backend(app->store), "sqlite") == 0 ? app->cfg.database : "PostgreSQL",
 	    app->cfg.public_origin);
+	if (webhook_endpoint_count() > 0)
+		printf("%d webhook endpoint%s\n", webhook_endpoint_count(),
+		    webhook_endpoint_count() == 1 ? "" : "s");
 	if (deploy) {
-		int n = config_check_deploy(&app->cfg);
+		int n = config_check_deploy(&app->cfg) + webhook_check_deploy();
 		printf("%d deployment warning%s\n", n, n == 1 ? "" : "s");
 		return n ? 1 : 0;
 	}

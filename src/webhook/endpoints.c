@@ -179,8 +179,9 @@ parse_events(const char *s, size_t len, uint32_t *events, int entry, char *err, 
 			return -1;
 		}
 		if (e < 0) {
-			char name[48];
-			ascii_sanitize(p, n < 40 ? n : 40, name, sizeof(name));
+			char raw[41], name[48];
+			snprintf(raw, sizeof(raw), "%.*s", (int)(n < 40 ? n : 40), p);
+			ascii_sanitize(raw, 40, name, sizeof(name));
 			snprintf(err, errsz,
 			    "webhooks entry %d: unknown event \"%s\" (known: user.created, "
 			    "user.email_confirmed, user.login, user.login_failed, user.password_changed, "

@@ -4,6 +4,7 @@
 #include "webhook/webhook.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,21 @@ webhook_endpoint_find(const char *url)
 		if (strcmp(endpoints.e[i].url, url) == 0)
 			return &endpoints.e[i];
 	return NULL;
+}
+
+int
+webhook_check_deploy(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < endpoints.n; i++)
+		if (strncmp(endpoints.e[i].url, "http://", 7) == 0) {
+			printf("WARNING webhook endpoint %d is plain http (loopback): its payloads travel "
+			       "unencrypted on this machine; prefer https\n",
+			    i + 1);
+			n++;
+		}
+	return n;
 }
 
 void

@@ -37,6 +37,9 @@ const struct webhook_endpoint *webhook_endpoint_find(const char *url);
  * written (logged). */
 int webhook_on_audit(struct store *st, const struct store_audit *a, const json_t *detail);
 
+/* Print a deployment warning per endpoint on plain http (loopback only, but unencrypted); how many. */
+int webhook_check_deploy(void);
+
 /* The worker's wake-up (webhook/worker.c registers it; NULL: none, e.g. the CLI). */
 void webhook_set_waker(void (*wake)(void *arg), void *arg);
 

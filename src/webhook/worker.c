@@ -34,6 +34,7 @@ struct webhook_worker {
 	pthread_cond_t cond;
 	bool woken;
 	_Atomic bool stopping;
+	int64_t soonest_ms; /* the earliest retry this worker scheduled (0: none), to wake for it */
 };
 
 static _Atomic uint64_t failures;
@@ -194,7 +195,8 @@ record(struct store *st, const struct store_webhook *m, enum webhook_outcome o, 
 	return -1;
 }
 
-/* One attempt at m and its outcome recorded; false when cut short by a stop. */
+/* One attempt at m and its outcome recorded; false when cut short by a stop.  A retry's time
+ * goes into w->soonest_ms. */
 static bool
 attempt(struct webhook_worker *w, struct store_webhook *m)
 {
@@ -234,6 +236,8 @@ attempt(struct webhook_worker *w, struct store_webhook *m)
 		else {
 			int64_t delay = webhook_backoff_ms(cfg->webhook_retry_base_ms, attempts);
 			next = now_ms() + delay;
+			if (w->soonest_ms == 0 || next < w->soonest_ms)
+				w->soonest_ms = next;
 			log_msg(LOG_WARN, "webhook %s (%s) to %s: attempt %d failed, retry in %lld ms: %s",
 			    m->msg_id, m->event, where, attempts, (long long)delay, err);
 		}
@@ -253,6 +257,8 @@ drain(struct webhook_worker *w)
 	int64_t start = now_ms(), lease_until = start + cfg->webhook_lease * 1000;
 	int n = 0, i;
 
+	if (w->soonest_ms != 0 && w->soonest_ms <= start)
+		w->soonest_ms = 0; /* due: this pass takes it */
 	if (store_webhook_claim(w->app->store, start, lease_until, batch, BATCH, &n) != 0)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -277,6 +283,7 @@ run(void *arg)
 	for (;;) {
 		struct timespec until;
 		bool was_woken;
+		int64_t wait_ms;
 		int n;
 
 		pthread_mutex_lock(&w->lock);
@@ -292,17 +299,27 @@ run(void *arg)
 		 * soon */
 		if (was_woken && n == 0)
 			rechecks = RECHECKS;
-		pthread_mutex_lock(&w->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
+		/* sleep until the next poll, a quick re-look, or the soonest retry this worker scheduled */
+		wait_ms = w->app->cfg.webhook_poll * 1000;
 		if (rechecks > 0) {
 			rechecks--;
-			until.tv_nsec += RECHECK_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-		} else
-			until.tv_sec += w->app->cfg.webhook_poll;
+			wait_ms = RECHECK_MS;
+		}
+		if (w->soonest_ms != 0) {
+			int64_t until_retry = w->soonest_ms - now_ms();
+			if (until_retry <= 0)
+				w->soonest_ms = 0; /* due now: the next pass takes it */
+			if (until_retry < wait_ms)
+				wait_ms = until_retry > 0 ? until_retry : 0;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&w->lock);
 		while (!atomic_load(&w->stopping) && !w->woken)
 			if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
 				break;
