@@ -128,7 +128,7 @@ unit: $(UNITBIN)
 # shared database, nginx in front of a pool, the store's second factors (the unit
 # tests on a database); they run in api-pg alone (those present)
 API_PG_ONLY  = $(notdir $(wildcard $(addprefix tests/api/,cluster.test.mjs faults.test.mjs migrate.test.mjs \
-                   nginx-cluster.test.mjs store-mfa-pg.test.mjs)))
+                   nginx-cluster.test.mjs store-mfa-pg.test.mjs store-webhook-pg.test.mjs)))
 API_PARALLEL = $(filter-out login-timing.test.mjs $(API_PG_ONLY),$(notdir $(wildcard tests/api/*.test.mjs)))
 API_RUN      = cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse
 api: $(BUILD)/gatehouse
