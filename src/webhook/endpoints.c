@@ -179,9 +179,12 @@ parse_events(const char *s, size_t len, uint32_t *events, int entry, char *err, 
 			return -1;
 		}
 		if (e < 0) {
-			char raw[41], name[48];
-			snprintf(raw, sizeof(raw), "%.*s", (int)(n < 40 ? n : 40), p);
-			ascii_sanitize(raw, 40, name, sizeof(name));
+			char name[48] = "?";
+			/* named back only when it looks like an event name: a secret put in the wrong
+			 * place (a field left out) must not be printed */
+			if (n <= 40 && strspn(p, "abcdefghijklmnopqrstuvwxyz._") >= n &&
+			    !memmem(p, n, "whsec", 5))
+				snprintf(name, sizeof(name), "%.*s", (int)n, p);
 			snprintf(err, errsz,
 			    "webhooks entry %d: unknown event \"%s\" (known: user.created, "
 			    "user.email_confirmed, user.login, user.login_failed, user.password_changed, "

@@ -88,6 +88,9 @@ test_parse(void)
 	refused("https://h.example.com/ user.created,,user.login " SECRET24, "empty event name");
 	refused("https://h.example.com/ , " SECRET24, "empty event name");
 	refused("https://h.example.com/ ** " SECRET24, "unknown event");
+	/* a secret in the events' place (the events left out) is not printed back */
+	refused("https://h.example.com/ " SECRET24 " whsec_AAAA", "unknown event \"?\"");
+	refused("https://h.example.com/ user.created," SECRET24 " whsec_AAAA", "unknown event \"?\"");
 	refused("http://h.example.com/ * " SECRET24, "loopback");
 	refused("http://128.0.0.1/ * " SECRET24, "loopback");
 	refused("http://127.0.0.1.example.com/ * " SECRET24, "loopback");
