@@ -206,6 +206,7 @@ struct ini_ctx {
 	char *err;
 	size_t errsz;
 	int failed;
+	bool webhooks_seen; /* the webhooks key was set by this file: another line of it adds entries */
 };
 
 static int
@@ -235,10 +236,27 @@ on_ini_line(void *user, const char *section, const char *name, const char *value
 		ctx->failed = 1;
 		return 0;
 	}
+	/* the webhook list may go on over several lines (continuation lines, or the key repeated):
+	 * each adds entries rather than replacing the ones before */
+	if (k->off == offsetof(struct config, webhooks) && ctx->webhooks_seen) {
+		char **p = &ctx->c->webhooks;
+		size_t old = strlen(*p), add = strlen(value);
+		char *joined = xmalloc(old + add + 2);
+
+		memcpy(joined, *p, old);
+		joined[old] = '\n';
+		memcpy(joined + old + 1, value, add + 1);
+		sodium_memzero(*p, old);
+		free(*p);
+		*p = joined;
+		return 1;
+	}
 	if (set_key(ctx->c, k, value, ctx->file, ctx->err, ctx->errsz) != 0) {
 		ctx->failed = 1;
 		return 0;
 	}
+	if (k->off == offsetof(struct config, webhooks))
+		ctx->webhooks_seen = true;
 	return 1;
 }
 
@@ -387,7 +405,7 @@ config_load(struct config *c, const char *file, char *err, size_t errsz)
 		if (set_key(c, &keys[i], keys[i].def, "default", err, errsz) != 0)
 			fatal("bad default for %s", keys[i].name);
 	if (file != NULL) {
-		struct ini_ctx ctx = { c, file, err, errsz, 0 };
+		struct ini_ctx ctx = { c, file, err, errsz, 0, false };
 		int r = ini_parse(file, on_ini_line, &ctx);
 		if (ctx.failed)
 			return -1;
