@@ -20,6 +20,9 @@ import { BIN, SLOW, startServer, createUser, csrfClient, uniqueEmail, sleep, q }
 import { startMfa, newUser, signedIn, enableTotp, pendingLogin, secondStep, PW } from './mfa-harness.mjs';
 import { newAccount, GOOD_PW, GOOD_PW2 } from './accounts-harness.mjs';
 import { currentSessionId } from './admin-harness.mjs';
+import { addPasskey } from './mfa-harness.mjs';
+import { SoftAuthenticator } from './softauthn.mjs';
+import { startProviders, startSocial, githubUser, socialLogin, stopAll } from './social-harness.mjs';
 
 const newSecret = (bytes = 32) => 'whsec_' + randomBytes(bytes).toString('base64');
 /** Short timers so retries and leases fit in a test. */
@@ -303,6 +306,67 @@ describe('every event, once, signed and without a secret', () => {
 			assert.equal(Number(row.delivered), 1, JSON.stringify(row));
 			assert.equal(Number(row.attempts), 1, JSON.stringify(row));
 			assert.equal(Number(row.last_status), 200);
+		}
+	});
+});
+
+describe('passkeys and social login', () => {
+	test('passkey.added, passkey.removed and social.connected arrive once, signed', async () => {
+		const secret = newSecret();
+		const rcv = await startReceiver(secret);
+		const hooks = {
+			...FAST,
+			GATEHOUSE_WEBHOOKS: `${rcv.url} passkey.added,passkey.removed,social.connected ${secret}`,
+		};
+		let mfa;
+		let providers;
+		let social;
+		try {
+			// passkeys: the relying party needs a host name, not an IP address
+			mfa = await startMfa({ publicHost: 'localhost', env: hooks });
+			const user = newUser(mfa, 'hookpk');
+			const c = await signedIn(mfa, user);
+			const auth = new SoftAuthenticator({ rpId: 'localhost', origin: mfa.origin });
+			const pk = await addPasskey(c, user, auth, { name: 'Hook key' });
+			const del = await c.delete(`/api/mfa/webauthn/${pk.id}/`);
+			assert.equal(del.status, 200, del.text);
+
+			// social: a GitHub account connected to a signed-in password account
+			providers = await startProviders();
+			social = await startSocial({ providers, env: hooks });
+			const email = createUser(social.server, uniqueEmail('hooksoc'), 'social hook passphrase 42');
+			const pw = await csrfClient(social.server);
+			const li = await pw.post('/api/login/', { json: { email, password: 'social hook passphrase 42' } });
+			assert.equal(li.status, 200, li.text);
+			const gh = githubUser(social);
+			const r = await socialLogin(social, 'github', gh.login, { client: pw, connect: true });
+			assert.equal(r.res.status, 200, r.res.text);
+
+			await rcv.waitFor((reqs) => reqs.length >= 3);
+			await sleep(1500 * SLOW);
+			assert.equal(rcv.requests.length, 3, rcv.requests.map((x) => x.body).join('\n'));
+			assert.deepEqual(
+				rcv.requests.map((x) => x.error),
+				[null, null, null],
+			);
+			const by = (t) => rcv.ok().filter((x) => x.payload.type === t);
+			const [added] = by('passkey.added');
+			assert.equal(added.payload.data.email, user.email);
+			assert.equal(added.payload.data.name, 'Hook key');
+			const [removed] = by('passkey.removed');
+			assert.equal(removed.payload.data.credential, pk.id);
+			const [connected] = by('social.connected');
+			assert.equal(connected.payload.data.email, email);
+			assert.equal(connected.payload.data.provider, 'github');
+			for (const x of rcv.requests)
+				assert.doesNotMatch(x.body, /"(public_key|credential_id|sign_count)":|access_token|code=/);
+		} finally {
+			await stopAll(
+				() => mfa?.stop(),
+				() => social?.stop(),
+				() => providers?.stop(),
+				() => rcv.stop(),
+			);
 		}
 	});
 });

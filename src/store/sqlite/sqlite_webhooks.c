@@ -55,7 +55,7 @@ sq_webhook_claim(struct store *st, int64_t now_ms, int64_t lease_until_ms, struc
     int *n)
 {
 	sqlite3_stmt *s;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	*n = 0;
 	if (max <= 0)
