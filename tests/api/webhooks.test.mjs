@@ -29,8 +29,9 @@ const newSecret = (bytes = 32) => 'whsec_' + randomBytes(bytes).toString('base64
 const FAST = {
 	GATEHOUSE_WEBHOOK_POLL: '1',
 	GATEHOUSE_WEBHOOK_RETRY_BASE_MS: '300',
-	GATEHOUSE_WEBHOOK_TIMEOUT: '2',
-	GATEHOUSE_WEBHOOK_LEASE: '3',
+	// an attempt must fit in its timeout even under valgrind; the lease outlasts it
+	GATEHOUSE_WEBHOOK_TIMEOUT: String(2 * SLOW),
+	GATEHOUSE_WEBHOOK_LEASE: String(3 * SLOW),
 };
 const WAIT = 20000 * SLOW;
 
@@ -500,7 +501,7 @@ describe('retries', () => {
 			assert.equal(exit.signal, 'SIGKILL');
 			hold = false;
 			second = await startServer({ env, reuse: first });
-			// the lease (3 s) runs out, then the message goes again
+			// the lease (3 s, more under a wrapper) runs out, then the message goes again
 			await rcv.waitFor((r) => r.length >= 2);
 			await sleep(1000 * SLOW);
 			assert.equal(rcv.requests.length, 2, 'once held, once delivered');
