@@ -16,7 +16,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { BIN, SLOW, startServer, createUser, csrfClient, uniqueEmail, sleep, q } from './harness.mjs';
+import {
+	BIN,
+	SLOW,
+	STORE,
+	startServer,
+	startInstance,
+	createUser,
+	csrfClient,
+	uniqueEmail,
+	sleep,
+	q,
+} from './harness.mjs';
 import { startMfa, newUser, signedIn, enableTotp, pendingLogin, secondStep, PW } from './mfa-harness.mjs';
 import { newAccount, GOOD_PW, GOOD_PW2 } from './accounts-harness.mjs';
 import { currentSessionId } from './admin-harness.mjs';
@@ -515,6 +526,85 @@ describe('retries', () => {
 			if (second) await second.stop();
 			else await first.kill();
 			first.remove?.();
+			await rcv.stop();
+		}
+	});
+});
+
+describe('giving up', () => {
+	test('after GATEHOUSE_WEBHOOK_MAX_ATTEMPTS failures, and when its endpoint left the configuration', async () => {
+		const secret = newSecret();
+		const rcv = await startReceiver(secret, { answer: () => 503 });
+		const kept = await startReceiver(secret);
+		const env = {
+			...FAST,
+			GATEHOUSE_WEBHOOK_MAX_ATTEMPTS: '2',
+			GATEHOUSE_WEBHOOKS: `${rcv.url} user.created ${secret}`,
+		};
+		const first = await startServer({ env });
+		let second;
+		try {
+			createUser(first, uniqueEmail('maxed'), 'given up after two 42');
+			await rcv.waitFor((r) => r.length >= 2);
+			await sleep(1500 * SLOW);
+			assert.equal(rcv.requests.length, 2, 'two attempts, then no more');
+			const [row] = outboxRows(first);
+			assert.deepEqual([Number(row.attempts), Number(row.delivered), row.done_at !== null], [2, 0, true]);
+			assert.equal(row.last_error, 'HTTP 503');
+
+			// a message queued for an endpoint, then the endpoint removed: given up, not sent elsewhere
+			await first.kill('SIGKILL');
+			const offline = { ...env, GATEHOUSE_WEBHOOKS: `${kept.url} user.login ${secret}` };
+			const email = createUser(first, uniqueEmail('orphan'), 'orphaned message 42'); // CLI: queued for rcv
+			second = await startServer({ env: offline, reuse: first });
+			const deadline = Date.now() + WAIT;
+			let orphan;
+			for (;;) {
+				orphan = outboxRows(second).find((r) => r.done_at !== null && r.last_error.includes('no longer configured'));
+				if (orphan) break;
+				assert.ok(Date.now() < deadline, JSON.stringify(outboxRows(second)));
+				await sleep(100);
+			}
+			assert.equal(Number(orphan.delivered), 0);
+			assert.equal(rcv.requests.length, 2, 'nothing more to the removed endpoint');
+			assert.equal(kept.requests.length, 0, 'nor to another one');
+			assert.ok(email);
+		} finally {
+			if (second) await second.stop();
+			else await first.kill();
+			await rcv.stop();
+			await kept.stop();
+		}
+	});
+});
+
+describe('several instances on one PostgreSQL database', { skip: STORE !== 'postgres' && 'PostgreSQL only' }, () => {
+	test('two instances deliver each message once between them', async () => {
+		const secret = newSecret();
+		const rcv = await startReceiver(secret);
+		const env = { ...FAST, GATEHOUSE_WEBHOOKS: `${rcv.url} user.login ${secret}` };
+		const a = await startServer({ env });
+		let b;
+		try {
+			b = await startInstance(a);
+			const email = createUser(a, uniqueEmail('pair'), 'two instances one row 42');
+			const N = 12;
+			for (let i = 0; i < N; i++) {
+				const c = await csrfClient(i % 2 ? b : a);
+				const r = await c.post('/api/login/', { json: { email, password: 'two instances one row 42' } });
+				assert.equal(r.status, 200, r.text);
+			}
+			await rcv.waitFor((r) => r.length >= N);
+			await sleep(2000 * SLOW);
+			assert.equal(rcv.requests.length, N, 'each once');
+			assert.equal(new Set(rcv.requests.map((x) => x.id)).size, N);
+			assert.deepEqual(
+				rcv.requests.filter((x) => x.error),
+				[],
+			);
+		} finally {
+			await b?.stop();
+			await a.stop();
 			await rcv.stop();
 		}
 	});
