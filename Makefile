@@ -44,7 +44,7 @@ LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-FUZZERS  := cookie body config tokens password oidc request edge router static webauthn
+FUZZERS  := cookie body config tokens password oidc request edge router static webauthn webhooks
 FUZZ_SECONDS ?= 30
 
 .PHONY: all run test lint format unit client api api-parallel api-asan-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
@@ -133,7 +133,7 @@ client: $(BUILD)/gatehouse
 # shared database, nginx in front of a pool, the store's second factors (the unit
 # tests on a database); they run in api-pg alone (those present)
 API_PG_ONLY  = $(notdir $(wildcard $(addprefix tests/api/,cluster.test.mjs faults.test.mjs migrate.test.mjs \
-                   nginx-cluster.test.mjs store-mfa-pg.test.mjs)))
+                   nginx-cluster.test.mjs store-mfa-pg.test.mjs store-webhook-pg.test.mjs)))
 API_PARALLEL = $(filter-out login-timing.test.mjs $(API_PG_ONLY),$(notdir $(wildcard tests/api/*.test.mjs)))
 API_RUN      = cd tests/api && GATEHOUSE_BIN=$(CURDIR)/$(BUILD)/gatehouse
 api: $(BUILD)/gatehouse

@@ -107,6 +107,14 @@ static const struct key keys[] = {
 	{ "mail_retry", L(mail_retry), "30", 1, 86400, "first retry after a failed delivery, seconds (doubles)" },
 	{ "mail_poll", L(mail_poll), "5", 1, 3600, "outbox scan interval when idle, seconds" },
 	{ "mail_lease", L(mail_lease), "120", 1, 86400, "seconds a message being sent stays reserved" },
+	{ "webhooks", S(webhooks), "", 0, 0, "webhook endpoints: URL EVENTS SECRET per entry, entries separated by ';' or a new line; EVENTS comma-separated names or *; SECRET whsec_<base64 of 24-64 bytes>; http:// only to a loopback address (README, Webhooks)" },
+	{ "webhook_timeout", L(webhook_timeout), "10", 1, 300, "seconds one webhook delivery may take (connecting: at most 5)" },
+	{ "webhook_retry_base_ms", L(webhook_retry_base_ms), "5000", 10, 3600000, "first retry after a failed webhook delivery, milliseconds (doubles, capped at an hour)" },
+	{ "webhook_max_attempts", L(webhook_max_attempts), "80", 1, 1000, "webhook deliveries tried per message before giving up (80: about three days)" },
+	{ "webhook_max_age", L(webhook_max_age), "259200", 1, 30L * 86400, "seconds after its event a webhook message is given up" },
+	{ "webhook_lease", L(webhook_lease), "60", 2, 86400, "seconds a webhook message being delivered stays reserved (more than webhook_timeout)" },
+	{ "webhook_poll", L(webhook_poll), "2", 1, 3600, "webhook outbox scan interval when idle, seconds" },
+	{ "webhook_keep", L(webhook_keep), "604800", 0, 365L * 86400, "seconds delivered or abandoned webhook messages are kept before the hourly purge" },
 	{ "debug", B(debug), "false", 0, 0, "debug mode (never in production)" },
 	{ "trust_proxy", B(trust_proxy), "false", 0, 0, "take the client IP from X-Forwarded-For (behind nginx)" },
 };
@@ -198,6 +206,7 @@ struct ini_ctx {
 	char *err;
 	size_t errsz;
 	int failed;
+	bool webhooks_seen; /* the webhooks key was set by this file: another line of it adds entries */
 };
 
 static int
@@ -227,10 +236,27 @@ on_ini_line(void *user, const char *section, const char *name, const char *value
 		ctx->failed = 1;
 		return 0;
 	}
+	/* the webhook list may go on over several lines (continuation lines, or the key repeated):
+	 * each adds entries rather than replacing the ones before */
+	if (k->off == offsetof(struct config, webhooks) && ctx->webhooks_seen) {
+		char **p = &ctx->c->webhooks;
+		size_t old = strlen(*p), add = strlen(value);
+		char *joined = xmalloc(old + add + 2);
+
+		memcpy(joined, *p, old);
+		joined[old] = '\n';
+		memcpy(joined + old + 1, value, add + 1);
+		sodium_memzero(*p, old);
+		free(*p);
+		*p = joined;
+		return 1;
+	}
 	if (set_key(ctx->c, k, value, ctx->file, ctx->err, ctx->errsz) != 0) {
 		ctx->failed = 1;
 		return 0;
 	}
+	if (k->off == offsetof(struct config, webhooks))
+		ctx->webhooks_seen = true;
 	return 1;
 }
 
@@ -272,6 +298,12 @@ validate(struct config *c, char *err, size_t errsz)
 	c->listen_host[colon - c->listen] = '\0';
 	c->listen_port = (unsigned short)port;
 
+	/* a delivery outlasting its lease could go out twice at once (another worker takes the row) */
+	if (c->webhook_lease <= c->webhook_timeout) {
+		snprintf(err, errsz, "webhook_lease (%ld) must be longer than webhook_timeout (%ld)",
+		    c->webhook_lease, c->webhook_timeout);
+		return -1;
+	}
 	if (!database_ok(c->database)) {
 		snprintf(err, errsz,
 		    "database must be sqlite:PATH, postgres://..., postgresql://... or libpq's key=value "
@@ -373,7 +405,7 @@ config_load(struct config *c, const char *file, char *err, size_t errsz)
 		if (set_key(c, &keys[i], keys[i].def, "default", err, errsz) != 0)
 			fatal("bad default for %s", keys[i].name);
 	if (file != NULL) {
-		struct ini_ctx ctx = { c, file, err, errsz, 0 };
+		struct ini_ctx ctx = { c, file, err, errsz, 0, false };
 		int r = ini_parse(file, on_ini_line, &ctx);
 		if (ctx.failed)
 			return -1;
@@ -425,7 +457,9 @@ config_free(struct config *c)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].type == KEY_STR) {
 			char **p = (char **)((char *)c + keys[i].off);
-			if (keys[i].off == offsetof(struct config, secret_key) && *p)
+			if ((keys[i].off == offsetof(struct config, secret_key) ||
+			        keys[i].off == offsetof(struct config, webhooks)) &&
+			    *p)
 				sodium_memzero(*p, strlen(*p));
 			free(*p);
 			*p = NULL;

@@ -56,6 +56,9 @@ struct config {
 	long account_ip_limit, account_address_limit, account_window;
 	long confirm_ttl, reset_ttl, password_min_length;
 	long mail_retry, mail_poll, mail_lease;
+	char *webhooks; /* endpoint list (webhook/endpoints.h parses it) */
+	long webhook_timeout, webhook_retry_base_ms, webhook_max_attempts, webhook_max_age, webhook_lease,
+	    webhook_poll, webhook_keep;
 	long session_cache_ttl;
 	long mfa_pending_ttl;
 	bool debug, trust_proxy, auto_migrate, mfa_social;

@@ -36,6 +36,8 @@
 #include "auth/token.h"
 #include "accounts/user.h"
 #include "auth/useragent.h"
+#include "webhook/webhook.h"
+#include "webhook/worker.h"
 
 #ifndef GATEHOUSE_VERSION
 #define GATEHOUSE_VERSION "0.1.0"
@@ -84,6 +86,11 @@ app_open(struct app *app, const char *cfgfile, int migrate)
 	        app->cfg.log_level == CONFIG_LOG_WARN        ? LOG_WARN :
 	        app->cfg.log_level == CONFIG_LOG_ERROR       ? LOG_ERROR :
 	                                                       LOG_INFO);
+	/* a bad endpoint list refuses to start, before anything could queue an event for it */
+	if (webhook_configure(app->cfg.webhooks, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return -1;
+	}
 	hash_cost.iterations = (unsigned long long)app->cfg.argon2_iterations;
 	hash_cost.memory_kib = (size_t)app->cfg.argon2_memory_kib;
 	app->pw = &hash_cost;
@@ -129,6 +136,7 @@ app_close(struct app *app)
 	limiter_free(app->limiter);
 	store_close(app->store);
 	config_free(&app->cfg);
+	webhook_unconfigure();
 }
 
 /* What has expired goes: sessions, pending second steps, WebAuthn challenges
@@ -142,12 +150,15 @@ purge_expired(struct app *app)
 	store_session_delete_expired(app->store, now);
 	store_mfa_pending_purge(app->store, now, 10000, &n);
 	store_challenge_purge(app->store, now, 10000, &n);
+	/* delivered or abandoned webhook messages, after webhook_keep */
+	store_webhook_purge(app->store, now - app->cfg.webhook_keep, 10000, &n);
 }
 
 static int
 cmd_serve(struct app *app)
 {
 	struct http_server *http;
+	struct webhook_worker *webhooks;
 	sigset_t set;
 	char err[256];
 	int sig = 0;
@@ -184,6 +195,7 @@ cmd_serve(struct app *app)
 		return 1;
 	}
 	app->mailer = mailer_start(app);
+	webhooks = webhook_worker_start(app);
 	log_msg(LOG_INFO,
 	    "gatehouse %s listening on http://%s (public origin %s, %ld threads, %ld hash threads)",
 	    GATEHOUSE_VERSION, app->cfg.listen, app->cfg.public_origin, app->cfg.threads,
@@ -203,6 +215,7 @@ cmd_serve(struct app *app)
 	http_stop(http);
 	mailer_stop(app->mailer);
 	app->mailer = NULL;
+	webhook_worker_stop(webhooks);
 	return 0;
 }
 
@@ -517,8 +530,11 @@ cmd_check(struct app *app, int deploy)
 	printf("configuration ok: listen %s, database %s, public origin %s\n", app->cfg.listen,
 	    strcmp(store_backend(app->store), "sqlite") == 0 ? app->cfg.database : "PostgreSQL",
 	    app->cfg.public_origin);
+	if (webhook_endpoint_count() > 0)
+		printf("%d webhook endpoint%s\n", webhook_endpoint_count(),
+		    webhook_endpoint_count() == 1 ? "" : "s");
 	if (deploy) {
-		int n = config_check_deploy(&app->cfg);
+		int n = config_check_deploy(&app->cfg) + webhook_check_deploy();
 		printf("%d deployment warning%s\n", n, n == 1 ? "" : "s");
 		return n ? 1 : 0;
 	}

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "log.h"
 #include "store/store.h"
+#include "webhook/webhook.h"
 
 static void
 write_row(struct store *st, struct store_audit *a, json_t *detail)
@@ -19,11 +20,13 @@ write_row(struct store *st, struct store_audit *a, json_t *detail)
 		if (s && strlen(s) < sizeof(a->detail))
 			strlcpy_ok(a->detail, s, sizeof(a->detail));
 		free(s);
-		json_decref(detail);
 	}
 	a->at = now_unix();
 	if (store_audit_add(st, a) != 0)
 		log_msg(LOG_ERROR, "could not write the audit row for %s", a->event);
+	/* the webhook messages of this event, on the same connection: in the caller's transaction */
+	webhook_on_audit(st, a, detail);
+	json_decref(detail);
 }
 
 void

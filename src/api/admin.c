@@ -287,8 +287,6 @@ api_admin_user_update(struct request *r)
 		goto fail;
 	if (!active && u.is_active && accounts_deactivate(st, u.id) != 0)
 		goto fail; /* deactivated: everything of theirs ends now */
-	if (store_commit(st) != 0)
-		goto fail;
 #define CHANGED(field, was, now)                                                                             \
 	if ((was) != (now))                                                                                  \
 	json_object_set_new(changes, field, json_boolean(now))
@@ -297,8 +295,11 @@ api_admin_user_update(struct request *r)
 	CHANGED("is_superuser", u.is_superuser, super);
 	CHANGED("email_verified", u.email_verified, verified);
 #undef CHANGED
+	/* in the transaction: the change, its audit row and its webhook messages land together */
 	audit_log(r, "admin.user.updated", u.id, changes);
 	changes = NULL;
+	if (store_commit(st) != 0)
+		goto fail;
 	u.is_active = active;
 	u.is_staff = staff;
 	u.is_superuser = super;
@@ -358,14 +359,25 @@ void
 api_admin_user_sessions_delete(struct request *r)
 {
 	struct store_user u;
+	struct store *st = r->app->store;
 
 	if (target(r, &u) != 0 || !may_manage(r, &u))
 		return;
-	if (store_session_delete_user(r->app->store, u.id, 0) < 0) {
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	if (store_session_delete_user(st, u.id, 0) < 0) {
+		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
 	audit_log(r, "admin.sessions.revoked_all", u.id, NULL);
+	if (store_commit(st) != 0) {
+		store_rollback(st);
+		api_respond_busy(r, NULL);
+		return;
+	}
 	respond_empty(r, 204);
 }
 
@@ -380,14 +392,26 @@ delete_one(struct request *r, bool token)
 
 	if (target(r, &u) != 0 || !may_manage(r, &u))
 		return;
+	if (store_begin(r->app->store) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
 	rc = token ? store_token_delete_id(r->app->store, id, u.id) :
 	             store_session_delete_id(r->app->store, id, u.id);
-	if (api_store_answer(r, rc) != 0)
+	if (rc == 0) {
+		if (token)
+			audit_log(r, "admin.token.revoked", u.id,
+			    json_pack("{s:I}", "token_id", (json_int_t)id));
+		else
+			audit_log(r, "admin.session.revoked", u.id,
+			    json_pack("{s:I}", "session_id", (json_int_t)id));
+		rc = store_commit(r->app->store);
+	}
+	if (rc != 0) {
+		store_rollback(r->app->store);
+		api_store_answer(r, rc);
 		return;
-	if (token)
-		audit_log(r, "admin.token.revoked", u.id, json_pack("{s:I}", "token_id", (json_int_t)id));
-	else
-		audit_log(r, "admin.session.revoked", u.id, json_pack("{s:I}", "session_id", (json_int_t)id));
+	}
 	respond_empty(r, 204);
 }
 

@@ -206,9 +206,19 @@ api_login_finish(struct request *r)
 void
 api_logout(struct request *r)
 {
-	if (r->caller->kind == AUTH_SESSION)
+	struct store *st = r->app->store;
+	bool own = r->caller->kind == AUTH_SESSION;
+
+	/* a session's end, its audit row and its webhook message land together */
+	if (own && store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	if (own)
 		audit_log(r, "logout", r->caller->user.id, NULL);
-	if (authn_logout(r) != 0) {
+	if (authn_logout(r) != 0 || (own && store_commit(st) != 0)) {
+		if (own)
+			store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}

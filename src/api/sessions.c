@@ -50,10 +50,25 @@ api_sessions_list(struct request *r)
 void
 api_session_delete(struct request *r)
 {
+	struct store *st = r->app->store;
 	int64_t id = r->ids[0];
-	if (api_store_answer(r, store_session_delete_id(r->app->store, id, r->caller->user.id)) != 0)
+	int rc;
+
+	/* the delete, its audit row and its webhook messages land together */
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
 		return;
-	audit_log(r, "session.revoked", r->caller->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
+	}
+	if ((rc = store_session_delete_id(st, id, r->caller->user.id)) == 0) {
+		audit_log(r, "session.revoked", r->caller->user.id,
+		    json_pack("{s:I}", "session_id", (json_int_t)id));
+		rc = store_commit(st);
+	}
+	if (rc != 0) {
+		store_rollback(st);
+		api_store_answer(r, rc);
+		return;
+	}
 	if (r->caller->kind == AUTH_SESSION && id == r->caller->session.id)
 		authn_logout(r); /* this browser's own: clear its cookie too */
 	respond_empty(r, 204);
@@ -62,13 +77,24 @@ api_session_delete(struct request *r)
 void
 api_sessions_revoke_others(struct request *r)
 {
+	struct store *st = r->app->store;
 	int64_t keep = r->caller->kind == AUTH_SESSION ? r->caller->session.id : 0;
 
-	if (store_session_delete_user(r->app->store, r->caller->user.id, keep) < 0) {
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
+	if (store_session_delete_user(st, r->caller->user.id, keep) < 0) {
+		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
 	audit_log(r, "session.revoked_others", r->caller->user.id, NULL);
+	if (store_commit(st) != 0) {
+		store_rollback(st);
+		api_respond_busy(r, NULL);
+		return;
+	}
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Signed out of all other sessions."));
 }
 
@@ -107,12 +133,23 @@ token_respond_new(struct request *r, const char *name, long days, const char *ch
 	char key[TOKEN_KEY_LEN + 1];
 	json_t *out;
 
+	if (store_begin(r->app->store) != 0) {
+		api_respond_busy(r, NULL);
+		return;
+	}
 	if (token_create(r->app->store, r->caller->user.id, name, days, key, &t) != 0) {
+		store_rollback(r->app->store);
 		api_respond_busy(r, NULL);
 		return;
 	}
 	audit_log(r, "token.created", r->caller->user.id,
 	    json_pack("{s:I, s:s, s:s}", "token_id", (json_int_t)t.id, "name", t.name, "checked", checked));
+	if (store_commit(r->app->store) != 0) {
+		store_rollback(r->app->store);
+		sodium_memzero(key, sizeof(key));
+		api_respond_busy(r, NULL);
+		return;
+	}
 	out = token_json(&t);
 	json_object_set_new(out, "key", json_string(key));
 	sodium_memzero(key, sizeof(key));
@@ -201,9 +238,23 @@ api_tokens_create_finish(struct request *r)
 void
 api_token_delete(struct request *r)
 {
+	struct store *st = r->app->store;
 	int64_t id = r->ids[0];
-	if (api_store_answer(r, store_token_delete_id(r->app->store, id, r->caller->user.id)) != 0)
+	int rc;
+
+	if (store_begin(st) != 0) {
+		api_respond_busy(r, NULL);
 		return;
-	audit_log(r, "token.revoked", r->caller->user.id, json_pack("{s:I}", "token_id", (json_int_t)id));
+	}
+	if ((rc = store_token_delete_id(st, id, r->caller->user.id)) == 0) {
+		audit_log(r, "token.revoked", r->caller->user.id,
+		    json_pack("{s:I}", "token_id", (json_int_t)id));
+		rc = store_commit(st);
+	}
+	if (rc != 0) {
+		store_rollback(st);
+		api_store_answer(r, rc);
+		return;
+	}
 	respond_empty(r, 204);
 }

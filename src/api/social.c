@@ -420,13 +420,14 @@ callback_finish(struct request *r, const struct social_provider *p)
 			respond_error(r, pipeline_status(res.error), res.detail);
 		return;
 	}
+	/* in the transaction: the new identity, its audit row and its webhook messages land together */
+	if (res.linked)
+		audit_log(r, "social.linked", res.user.id, json_pack("{s:s}", "provider", p->name));
 	if (store_commit(st) != 0) {
 		store_rollback(st);
 		api_respond_busy(r, NULL);
 		return;
 	}
-	if (res.linked)
-		audit_log(r, "social.linked", res.user.id, json_pack("{s:s}", "provider", p->name));
 	if (j->s.link_user_id) {
 		respond_json(r, 200, json_pack("{s:s, s:s}", "detail", "Connected", "next", next));
 		return;

@@ -541,3 +541,42 @@ store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted)
 {
 	return st->ops->mfa_pending_purge(st, now, limit, deleted);
 }
+
+int
+store_webhook_add(struct store *st, struct store_webhook *w)
+{
+	return st->ops->webhook_add(st, w);
+}
+int
+store_webhook_claim(struct store *st, int64_t now_ms, int64_t lease_until_ms, struct store_webhook *out,
+    int max, int *n)
+{
+	return st->ops->webhook_claim(st, now_ms, lease_until_ms, out, max, n);
+}
+int
+store_webhook_delivered(struct store *st, int64_t id, int status, int64_t when)
+{
+	return st->ops->webhook_delivered(st, id, status, when);
+}
+int
+store_webhook_failed(struct store *st, int64_t id, int status, const char *error, int64_t next_attempt_ms,
+    bool give_up, int64_t when)
+{
+	return st->ops->webhook_failed(st, id, status, error, next_attempt_ms, give_up, when);
+}
+int
+store_webhook_get(struct store *st, int64_t id, struct store_webhook *w)
+{
+	return st->ops->webhook_get(st, id, w);
+}
+int
+store_webhook_purge(struct store *st, int64_t before, int limit, int *deleted)
+{
+	return st->ops->webhook_purge(st, before, limit, deleted);
+}
+void
+store_webhook_free(struct store_webhook *w)
+{
+	free(w->payload);
+	w->payload = NULL;
+}

@@ -164,6 +164,21 @@ struct store_mfa_pending {
 
 struct store;
 
+/* A webhook message in the webhook outbox (one event for one endpoint). */
+#define STORE_WEBHOOK_URL_MAX 512
+#define STORE_WEBHOOK_ID_MAX  40
+struct store_webhook {
+	int64_t id;
+	char msg_id[STORE_WEBHOOK_ID_MAX + 1];    /* the webhook-id header, the same on every attempt */
+	char endpoint[STORE_WEBHOOK_URL_MAX + 1]; /* the URL it goes to */
+	char event[48];
+	char *payload; /* owned; free with store_webhook_free */
+	int64_t created_at, next_attempt_ms, done_at;
+	int attempts, last_status;
+	bool delivered;
+	char last_error[256];
+};
+
 struct store_ops {
 	const char *name;
 	int (*open)(struct store *st, const char *dsn, char *err, size_t errsz);
@@ -308,6 +323,19 @@ struct store_ops {
 	int (*mfa_pending_take)(struct store *st, const char *key_hash, struct store_mfa_pending *p);
 	int (*mfa_pending_delete)(struct store *st, const char *key_hash);
 	int (*mfa_pending_purge)(struct store *st, int64_t now, int limit, int *deleted);
+
+	/* webhooks (the webhook outbox): add one message (w->payload borrowed; w->id set); claim up to max
+	 * due at now_ms, leasing them until lease_until_ms (*n: how many; free each); delivered; failed
+	 * (next_attempt_ms, or given up: done with give_up set); get one by id; purge rows done before
+	 * `before` (up to limit, *deleted: how many) */
+	int (*webhook_add)(struct store *st, struct store_webhook *w);
+	int (*webhook_claim)(struct store *st, int64_t now_ms, int64_t lease_until_ms,
+	    struct store_webhook *out, int max, int *n);
+	int (*webhook_delivered)(struct store *st, int64_t id, int status, int64_t when);
+	int (*webhook_failed)(struct store *st, int64_t id, int status, const char *error,
+	    int64_t next_attempt_ms, bool give_up, int64_t when);
+	int (*webhook_get)(struct store *st, int64_t id, struct store_webhook *w);
+	int (*webhook_purge)(struct store *st, int64_t before, int limit, int *deleted);
 };
 
 struct store {
@@ -449,5 +477,17 @@ int store_mfa_pending_get(struct store *st, const char *key_hash, struct store_m
 int store_mfa_pending_take(struct store *st, const char *key_hash, struct store_mfa_pending *p);
 int store_mfa_pending_delete(struct store *st, const char *key_hash);
 int store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted);
+
+/* The webhook outbox (see struct store_ops): 0 or -1 (get: STORE_NOTFOUND).  Claimed and fetched
+ * rows own their payload: store_webhook_free. */
+int store_webhook_add(struct store *st, struct store_webhook *w);
+int store_webhook_claim(struct store *st, int64_t now_ms, int64_t lease_until_ms, struct store_webhook *out,
+    int max, int *n);
+int store_webhook_delivered(struct store *st, int64_t id, int status, int64_t when);
+int store_webhook_failed(struct store *st, int64_t id, int status, const char *error, int64_t next_attempt_ms,
+    bool give_up, int64_t when);
+int store_webhook_get(struct store *st, int64_t id, struct store_webhook *w);
+int store_webhook_purge(struct store *st, int64_t before, int limit, int *deleted);
+void store_webhook_free(struct store_webhook *w);
 
 #endif

@@ -29,6 +29,9 @@ clear_env(void)
 	unsetenv("GATEHOUSE_THREADS");
 	unsetenv("GATEHOUSE_PUBLIC_ORIGIN");
 	unsetenv("GATEHOUSE_DEBUG");
+	unsetenv("GATEHOUSE_WEBHOOKS");
+	unsetenv("GATEHOUSE_WEBHOOK_TIMEOUT");
+	unsetenv("GATEHOUSE_WEBHOOK_LEASE");
 }
 
 static void
@@ -235,11 +238,43 @@ test_choices_are_enums(void)
 	clear_env();
 }
 
+/* the webhook list over several lines of an INI file: continuation lines and a repeated key add
+ * entries; the environment's value replaces the file's; the lease must outlast the timeout */
+static void
+test_webhooks_lines(void)
+{
+	struct config c;
+	char err[256];
+	const char *f = write_ini("[gatehouse]\nwebhooks = https://a.example.com/x * whsec_A\n"
+	                          "  https://b.example.com/y user.login whsec_B\n"
+	                          "webhooks = https://c.example.com/z user.created whsec_C;\n");
+
+	clear_env();
+	CHECK(config_load(&c, f, err, sizeof(err)) == 0);
+	CHECK_STR(c.webhooks,
+	    "https://a.example.com/x * whsec_A\nhttps://b.example.com/y user.login whsec_B\n"
+	    "https://c.example.com/z user.created whsec_C;");
+	config_free(&c);
+	setenv("GATEHOUSE_WEBHOOKS", "https://d.example.com/ * whsec_D", 1);
+	CHECK(config_load(&c, f, err, sizeof(err)) == 0);
+	CHECK_STR(c.webhooks, "https://d.example.com/ * whsec_D");
+	config_free(&c);
+	clear_env();
+	setenv("GATEHOUSE_WEBHOOK_TIMEOUT", "30", 1);
+	setenv("GATEHOUSE_WEBHOOK_LEASE", "30", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "webhook_lease") != NULL);
+	config_free(&c);
+	clear_env();
+	unlink(f);
+}
+
 int
 main(void)
 {
 	test_defaults();
 	test_ini_and_env();
+	test_webhooks_lines();
 	test_rejects();
 	test_deploy_warnings();
 	test_choices_are_enums();

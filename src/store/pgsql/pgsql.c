@@ -229,6 +229,32 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	[ST_PENDING_DELETE] = "DELETE FROM mfa_pending WHERE key_hash = $1",
 	[ST_PENDING_PURGE] = "DELETE FROM mfa_pending WHERE key_hash IN (SELECT key_hash FROM mfa_pending"
 	                     " WHERE expires_at <= $1 LIMIT $2)",
+	[ST_WEBHOOK_ADD] =
+	    "INSERT INTO webhook_outbox (msg_id, endpoint, event, payload, created_at, next_attempt_ms)"
+	    " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+	/* the due messages leased in one statement; SKIP LOCKED: another instance's worker claiming at
+	 * the same moment takes the others, never the same ones */
+	[ST_WEBHOOK_CLAIM] =
+	    "WITH due AS MATERIALIZED (SELECT id, next_attempt_ms AS was FROM webhook_outbox"
+	    " WHERE done_at IS NULL AND next_attempt_ms <= $1 ORDER BY next_attempt_ms, id LIMIT $3"
+	    " FOR UPDATE SKIP LOCKED),"
+	    " leased AS (UPDATE webhook_outbox o SET next_attempt_ms = $2 FROM due WHERE o.id = due.id"
+	    " RETURNING o.id, o.msg_id, o.endpoint, o.event, o.payload, o.created_at, o.next_attempt_ms, "
+	    "o.attempts, o.last_status, o.last_error, o.delivered, o.done_at, due.was)"
+	    " SELECT id, msg_id, endpoint, event, payload, created_at, next_attempt_ms, attempts, "
+	    "last_status, last_error, delivered, done_at FROM leased ORDER BY was, id",
+	[ST_WEBHOOK_DELIVERED] =
+	    "UPDATE webhook_outbox SET delivered = 1, done_at = $3, attempts = attempts + 1,"
+	    " last_status = $2, last_error = '' WHERE id = $1 AND done_at IS NULL",
+	[ST_WEBHOOK_FAILED] =
+	    "UPDATE webhook_outbox SET attempts = attempts + 1, last_status = $2, last_error = $3,"
+	    " next_attempt_ms = $4, done_at = CASE WHEN $5::int <> 0 THEN $6::bigint END"
+	    " WHERE id = $1 AND done_at IS NULL",
+	[ST_WEBHOOK_GET] =
+	    "SELECT id, msg_id, endpoint, event, payload, created_at, next_attempt_ms, attempts, "
+	    "last_status, last_error, delivered, done_at FROM webhook_outbox WHERE id = $1",
+	[ST_WEBHOOK_PURGE] = "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox"
+	                     " WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -833,4 +859,10 @@ const struct store_ops store_pgsql_ops = {
 	.mfa_pending_take = pg_mfa_pending_take,
 	.mfa_pending_delete = pg_mfa_pending_delete,
 	.mfa_pending_purge = pg_mfa_pending_purge,
+	.webhook_add = pg_webhook_add,
+	.webhook_claim = pg_webhook_claim,
+	.webhook_delivered = pg_webhook_delivered,
+	.webhook_failed = pg_webhook_failed,
+	.webhook_get = pg_webhook_get,
+	.webhook_purge = pg_webhook_purge,
 };

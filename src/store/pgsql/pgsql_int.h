@@ -98,6 +98,12 @@ enum stmt {
 	ST_PENDING_TAKE,
 	ST_PENDING_DELETE,
 	ST_PENDING_PURGE,
+	ST_WEBHOOK_ADD,
+	ST_WEBHOOK_CLAIM,
+	ST_WEBHOOK_DELIVERED,
+	ST_WEBHOOK_FAILED,
+	ST_WEBHOOK_GET,
+	ST_WEBHOOK_PURGE,
 	ST_PING,
 	ST_COUNT
 };
@@ -304,5 +310,15 @@ int pg_mfa_pending_get(struct store *st, const char *key_hash, struct store_mfa_
 int pg_mfa_pending_take(struct store *st, const char *key_hash, struct store_mfa_pending *p);
 int pg_mfa_pending_delete(struct store *st, const char *key_hash);
 int pg_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted);
+
+/* pgsql_webhooks.c */
+int pg_webhook_add(struct store *st, struct store_webhook *w);
+int pg_webhook_claim(struct store *st, int64_t now_ms, int64_t lease_until_ms, struct store_webhook *out,
+    int max, int *n);
+int pg_webhook_delivered(struct store *st, int64_t id, int status, int64_t when);
+int pg_webhook_failed(struct store *st, int64_t id, int status, const char *error, int64_t next_attempt_ms,
+    bool give_up, int64_t when);
+int pg_webhook_get(struct store *st, int64_t id, struct store_webhook *w);
+int pg_webhook_purge(struct store *st, int64_t before, int limit, int *deleted);
 
 #endif

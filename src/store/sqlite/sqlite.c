@@ -201,6 +201,26 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_PENDING_DELETE] = "DELETE FROM mfa_pending WHERE key_hash = ?",
 	[ST_PENDING_PURGE] = "DELETE FROM mfa_pending WHERE rowid IN (SELECT rowid FROM mfa_pending"
 	                     " WHERE expires_at <= ?1 LIMIT ?2)",
+	[ST_WEBHOOK_ADD] =
+	    "INSERT INTO webhook_outbox (msg_id, endpoint, event, payload, created_at, next_attempt_ms)"
+	    " VALUES (?, ?, ?, ?, ?, ?)",
+	[ST_WEBHOOK_DUE] =
+	    "SELECT id, msg_id, endpoint, event, payload, created_at, next_attempt_ms, attempts, "
+	    "last_status, last_error, delivered, done_at FROM webhook_outbox"
+	    " WHERE done_at IS NULL AND next_attempt_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
+	[ST_WEBHOOK_LEASE] = "UPDATE webhook_outbox SET next_attempt_ms = ? WHERE id = ?",
+	[ST_WEBHOOK_DELIVERED] =
+	    "UPDATE webhook_outbox SET delivered = 1, done_at = ?3, attempts = attempts + 1,"
+	    " last_status = ?2, last_error = '' WHERE id = ?1 AND done_at IS NULL",
+	[ST_WEBHOOK_FAILED] =
+	    "UPDATE webhook_outbox SET attempts = attempts + 1, last_status = ?2, last_error = ?3,"
+	    " next_attempt_ms = ?4, done_at = CASE WHEN ?5 THEN ?6 ELSE NULL END"
+	    " WHERE id = ?1 AND done_at IS NULL",
+	[ST_WEBHOOK_GET] =
+	    "SELECT id, msg_id, endpoint, event, payload, created_at, next_attempt_ms, attempts, "
+	    "last_status, last_error, delivered, done_at FROM webhook_outbox WHERE id = ?",
+	[ST_WEBHOOK_PURGE] = "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox"
+	                     " WHERE done_at IS NOT NULL AND done_at < ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
 };
 
@@ -940,4 +960,10 @@ const struct store_ops store_sqlite_ops = {
 	.mfa_pending_take = sq_mfa_pending_take,
 	.mfa_pending_delete = sq_mfa_pending_delete,
 	.mfa_pending_purge = sq_mfa_pending_purge,
+	.webhook_add = sq_webhook_add,
+	.webhook_claim = sq_webhook_claim,
+	.webhook_delivered = sq_webhook_delivered,
+	.webhook_failed = sq_webhook_failed,
+	.webhook_get = sq_webhook_get,
+	.webhook_purge = sq_webhook_purge,
 };

@@ -100,6 +100,13 @@ enum stmt {
 	ST_PENDING_GET,
 	ST_PENDING_DELETE,
 	ST_PENDING_PURGE,
+	ST_WEBHOOK_ADD,
+	ST_WEBHOOK_DUE,
+	ST_WEBHOOK_LEASE,
+	ST_WEBHOOK_DELIVERED,
+	ST_WEBHOOK_FAILED,
+	ST_WEBHOOK_GET,
+	ST_WEBHOOK_PURGE,
 	ST_PING,
 	ST_COUNT
 };
@@ -200,4 +207,13 @@ int sq_mfa_pending_take(struct store *st, const char *key_hash, struct store_mfa
 int sq_mfa_pending_delete(struct store *st, const char *key_hash);
 int sq_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted);
 
+/* sqlite_webhooks.c */
+int sq_webhook_add(struct store *st, struct store_webhook *w);
+int sq_webhook_claim(struct store *st, int64_t now_ms, int64_t lease_until_ms, struct store_webhook *out,
+    int max, int *n);
+int sq_webhook_delivered(struct store *st, int64_t id, int status, int64_t when);
+int sq_webhook_failed(struct store *st, int64_t id, int status, const char *error, int64_t next_attempt_ms,
+    bool give_up, int64_t when);
+int sq_webhook_get(struct store *st, int64_t id, struct store_webhook *w);
+int sq_webhook_purge(struct store *st, int64_t before, int limit, int *deleted);
 #endif
