@@ -541,3 +541,20 @@ store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted)
 {
 	return st->ops->mfa_pending_purge(st, now, limit, deleted);
 }
+
+/* import from Django and export */
+int
+store_django_user_get(struct store *st, const char *django_pk, int64_t user_id, struct store_django_user *d)
+{
+	return st->ops->django_user_get(st, django_pk, user_id, d);
+}
+int
+store_django_user_put(struct store *st, const struct store_django_user *d)
+{
+	return st->ops->django_user_put(st, d);
+}
+int
+store_token_each(struct store *st, void (*each)(void *ctx, const struct store_token *t), void *ctx)
+{
+	return st->ops->token_each(st, each, ctx);
+}

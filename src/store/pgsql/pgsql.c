@@ -230,6 +230,15 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	[ST_PENDING_PURGE] = "DELETE FROM mfa_pending WHERE key_hash IN (SELECT key_hash FROM mfa_pending"
 	                     " WHERE expires_at <= $1 LIMIT $2)",
 	[ST_PING] = "SELECT 1",
+	/* import from Django and export (pgsql_import.c) */
+	[ST_DJANGO_USER_GET] = "SELECT django_pk, user_id, row_hash, password_hash, imported_at FROM django_users WHERE django_pk = $1",
+	[ST_DJANGO_USER_BY_USER] = "SELECT django_pk, user_id, row_hash, password_hash, imported_at FROM django_users WHERE user_id = $1",
+	[ST_DJANGO_USER_PUT] = "INSERT INTO django_users (django_pk, user_id, row_hash, password_hash, imported_at)"
+	    " SELECT $1, $2::bigint, $3, $4, $5::bigint WHERE NOT EXISTS (SELECT 1 FROM django_users WHERE user_id = $2"
+	    " AND django_pk <> $1) ON CONFLICT (django_pk) DO UPDATE SET user_id = excluded.user_id,"
+	    " row_hash = excluded.row_hash, password_hash = excluded.password_hash,"
+	    " imported_at = excluded.imported_at",
+	[ST_TOKEN_EACH] = "SELECT id, user_id, name, created_at, expires_at, last_used, key_hash FROM tokens ORDER BY id",
 };
 
 /* ---- open, close, schema ---- */
@@ -833,4 +842,8 @@ const struct store_ops store_pgsql_ops = {
 	.mfa_pending_take = pg_mfa_pending_take,
 	.mfa_pending_delete = pg_mfa_pending_delete,
 	.mfa_pending_purge = pg_mfa_pending_purge,
+	/* import from Django and export */
+	.django_user_get = pg_django_user_get,
+	.django_user_put = pg_django_user_put,
+	.token_each = pg_token_each,
 };

@@ -202,6 +202,15 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_PENDING_PURGE] = "DELETE FROM mfa_pending WHERE rowid IN (SELECT rowid FROM mfa_pending"
 	                     " WHERE expires_at <= ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
+	/* import from Django and export (sqlite_import.c) */
+	[ST_DJANGO_USER_GET] = "SELECT django_pk, user_id, row_hash, password_hash, imported_at FROM django_users WHERE django_pk = ?1",
+	[ST_DJANGO_USER_BY_USER] = "SELECT django_pk, user_id, row_hash, password_hash, imported_at FROM django_users WHERE user_id = ?1",
+	[ST_DJANGO_USER_PUT] = "INSERT INTO django_users (django_pk, user_id, row_hash, password_hash, imported_at)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM django_users WHERE user_id = ?2"
+	    " AND django_pk <> ?1) ON CONFLICT (django_pk) DO UPDATE SET user_id = excluded.user_id,"
+	    " row_hash = excluded.row_hash, password_hash = excluded.password_hash,"
+	    " imported_at = excluded.imported_at",
+	[ST_TOKEN_EACH] = "SELECT id, user_id, name, created_at, expires_at, last_used, key_hash FROM tokens ORDER BY id",
 };
 
 struct conn {
@@ -940,4 +949,8 @@ const struct store_ops store_sqlite_ops = {
 	.mfa_pending_take = sq_mfa_pending_take,
 	.mfa_pending_delete = sq_mfa_pending_delete,
 	.mfa_pending_purge = sq_mfa_pending_purge,
+	/* import from Django and export */
+	.django_user_get = sq_django_user_get,
+	.django_user_put = sq_django_user_put,
+	.token_each = sq_token_each,
 };
