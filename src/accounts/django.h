@@ -49,6 +49,7 @@ enum django_skip {
 	DJ_BAD_UID,         /* empty, too long or with control characters */
 	DJ_IDENTITY_TAKEN,  /* import: (provider, uid) is another user's */
 	DJ_USER_INACTIVE,   /* a token of an inactive user: gatehouse revokes those at deactivation */
+	DJ_EMAIL_CHANGED,   /* import: imported before under another address: not updated */
 	DJ_SKIP_COUNT
 };
 const char *django_skip_text(enum django_skip s);

@@ -92,16 +92,17 @@ user_line(struct out *o, int64_t id)
 		return 0; /* deleted meanwhile */
 	if (rc != 0)
 		return -1;
-	if ((lrc = store_django_user_get(o->st, NULL, id, &l)) != 0 && lrc != STORE_NOTFOUND) {
+	if ((lrc = store_django_user_get(o->st, NULL, NULL, id, &l)) != 0 && lrc != STORE_NOTFOUND) {
 		sodium_memzero(&u, sizeof(u));
 		return -1;
 	}
-	line(o, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:o}", "type", "user",
+	line(o, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:o}", "type", "user",
 	            "id", (json_int_t)u.id, "email", u.email, "password", u.password, "first_name", u.first_name,
 	            "last_name", u.last_name, "is_active", u.is_active, "is_staff", u.is_staff, "is_superuser",
 	            u.is_superuser, "email_verified", u.email_verified, "mfa_enabled", u.mfa_enabled,
 	            "date_joined", time_or_null(u.date_joined), "last_login", time_or_null(u.last_login),
-	            "django_pk", lrc == 0 ? json_string(l.django_pk) : json_null()));
+	            "django_model", lrc == 0 ? json_string(l.django_model) : json_null(), "django_pk",
+	            lrc == 0 ? json_string(l.django_pk) : json_null()));
 	sodium_memzero(&u, sizeof(u));
 	o->c->users++;
 	return store_identity_list(o->st, id, identity_line, o);

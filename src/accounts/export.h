@@ -6,7 +6,7 @@
  *   {"type":"export","format":1,"created":ISO}                      first line
  *   {"type":"user","id","email","password","first_name","last_name",
  *    "is_active","is_staff","is_superuser","email_verified","mfa_enabled",
- *    "date_joined":ISO,"last_login":ISO|null,"django_pk":text|null}
+ *    "date_joined":ISO,"last_login":ISO|null,"django_model":text|null,"django_pk":text|null}
  *   {"type":"identity","id","user_id","provider","uid","created":ISO}
  *   {"type":"token","id","user_id","name","key_sha256","created":ISO,
  *    "expires":ISO|null,"last_used":ISO|null}

@@ -61,6 +61,7 @@ link_put(struct run *r, const struct django_user *du, int64_t user_id)
 {
 	struct store_django_user l = { 0 };
 
+	strlcpy_ok(l.django_model, r->d->user_model, sizeof(l.django_model));
 	strlcpy_ok(l.django_pk, du->pk, sizeof(l.django_pk));
 	l.user_id = user_id;
 	memcpy(l.row_hash, du->row_hash, sizeof(l.row_hash));
@@ -108,23 +109,22 @@ static int
 update_user(struct run *r, struct django_user *du, const struct store_django_user *l)
 {
 	struct store_user cur;
-	char auth[STORE_AUTHHASH_LEN + 1], what[STORE_EMAIL_MAX * 2 + 96];
-	int rc;
+	char auth[STORE_AUTHHASH_LEN + 1];
 
-	if ((rc = store_user_by_id(r->st, l->user_id, &cur)) != 0)
+	if (store_user_by_id(r->st, l->user_id, &cur) != 0)
 		return -1; /* the link cascades with the user: a row that is gone is a store error */
+	/* another address than the account's: the same pk of another project, or a change of address;
+	 * either way the row is not this account's to overwrite (its password, its flags) */
+	if (strcmp(cur.email, du->u.email) != 0) {
+		sodium_memzero(&cur, sizeof(cur));
+		skip_user(r, du, DJ_EMAIL_CHANGED);
+		return 0;
+	}
 	du->user_id = cur.id;
 	if (strcmp(l->row_hash, du->row_hash) == 0) {
 		r->c->users_unchanged++;
 		sodium_memzero(&cur, sizeof(cur));
 		return 0;
-	}
-	if (strcmp(cur.email, du->u.email) != 0) {
-		snprintf(what, sizeof(what),
-		    "email changed in Django to %s: gatehouse keeps %s (change it there if it should follow)",
-		    du->u.email, cur.email);
-		say(r, r->d->user_model, du->pk, what);
-		r->c->emails_not_applied++;
 	}
 	if (store_user_set_flags(r->st, cur.id, du->u.is_active, du->u.is_staff, du->u.is_superuser,
 	        du->u.email_verified) != 0 ||
@@ -164,7 +164,7 @@ import_user(struct run *r, struct django_user *du)
 		skip_user(r, du, du->skip);
 		return 0;
 	}
-	rc = store_django_user_get(r->st, du->pk, 0, &l);
+	rc = store_django_user_get(r->st, r->d->user_model, du->pk, 0, &l);
 	if (rc == 0)
 		return update_user(r, du, &l);
 	if (rc != STORE_NOTFOUND)
@@ -175,7 +175,7 @@ import_user(struct run *r, struct django_user *du)
 	if (rc != 0)
 		return -1;
 	/* the address is an account already: imported from another pk, or made here; never merged */
-	rc = store_django_user_get(r->st, NULL, other.id, &l);
+	rc = store_django_user_get(r->st, NULL, NULL, other.id, &l);
 	sodium_memzero(&other, sizeof(other));
 	if (rc != 0 && rc != STORE_NOTFOUND)
 		return -1;
@@ -200,7 +200,7 @@ owner(struct run *r, const char *user_pk, int64_t *id, enum django_skip *why, bo
 		return 0;
 	}
 	/* a user of an earlier import, not in this dump */
-	rc = store_django_user_get(r->st, user_pk, 0, &l);
+	rc = r->d->user_model[0] ? store_django_user_get(r->st, r->d->user_model, user_pk, 0, &l) : STORE_NOTFOUND;
 	if (rc == STORE_NOTFOUND) {
 		*why = DJ_USER_UNKNOWN;
 		return 0;
@@ -368,8 +368,6 @@ import_print_summary(FILE *f, const struct django_dump *d, const struct import_c
 	else
 		fprintf(f, "email verified: assumed for %zu users (no account.emailaddress rows in the dump)\n",
 		    d->assumed_verified);
-	if (c->emails_not_applied)
-		fprintf(f, "email changes in Django not applied: %zu\n", c->emails_not_applied);
 	fprintf(f, "rows of other models ignored: %zu\n", d->ignored);
 	if (c->users_created + c->users_updated + c->tokens_created + c->socials_created == 0)
 		fprintf(f, "nothing to change\n");

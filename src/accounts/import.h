@@ -14,7 +14,9 @@
  * row changed: flags, names and last_login follow Django, the password too
  * when Django's changed (a new auth hash: their sessions end), and a user
  * Django deactivated loses its sessions and tokens (accounts_deactivate).
- * An address changed in Django is reported, not applied.
+ * A row whose address is no longer the account's (changed on either side,
+ * or the same pk of another project with the same user model) is skipped
+ * and reported: never written over an account it may not be.
  */
 #ifndef GATEHOUSE_IMPORT_H
 #define GATEHOUSE_IMPORT_H
@@ -33,7 +35,6 @@ struct import_counts {
 	size_t socials_created, socials_unchanged, socials_skipped;
 	size_t unusable_passwords;  /* imported users without a usable password (Django's "!" or unverifiable) */
 	size_t unverifiable;        /* ... of which Django's hash is a format gatehouse cannot verify */
-	size_t emails_not_applied;  /* address changes in Django not applied */
 };
 
 /* Called once per row that is skipped or needs the operator's eye: model, its pk (or "" for a token,

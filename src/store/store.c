@@ -544,9 +544,10 @@ store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted)
 
 /* import from Django and export */
 int
-store_django_user_get(struct store *st, const char *django_pk, int64_t user_id, struct store_django_user *d)
+store_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d)
 {
-	return st->ops->django_user_get(st, django_pk, user_id, d);
+	return st->ops->django_user_get(st, django_model, django_pk, user_id, d);
 }
 int
 store_django_user_put(struct store *st, const struct store_django_user *d)

@@ -10,23 +10,26 @@
 #include "util.h"
 
 int
-pg_django_user_get(struct store *st, const char *django_pk, int64_t user_id, struct store_django_user *d)
+pg_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d)
 {
 	struct pg_params p = { 0 };
 	PGresult *r;
 	int rc;
 
-	if (django_pk)
+	if (django_pk) {
+		pg_text(&p, django_model);
 		pg_text(&p, django_pk);
-	else
+	} else
 		pg_int(&p, user_id);
 	if ((r = pg_one(st, django_pk ? ST_DJANGO_USER_GET : ST_DJANGO_USER_BY_USER, &p, &rc)) == NULL)
 		return rc;
-	pg_col_text(r, 0, 0, d->django_pk, sizeof(d->django_pk));
-	d->user_id = pg_col_int(r, 0, 1);
-	pg_col_text(r, 0, 2, d->row_hash, sizeof(d->row_hash));
-	pg_col_text(r, 0, 3, d->password_hash, sizeof(d->password_hash));
-	d->imported_at = pg_col_int(r, 0, 4);
+	pg_col_text(r, 0, 0, d->django_model, sizeof(d->django_model));
+	pg_col_text(r, 0, 1, d->django_pk, sizeof(d->django_pk));
+	d->user_id = pg_col_int(r, 0, 2);
+	pg_col_text(r, 0, 3, d->row_hash, sizeof(d->row_hash));
+	pg_col_text(r, 0, 4, d->password_hash, sizeof(d->password_hash));
+	d->imported_at = pg_col_int(r, 0, 5);
 	PQclear(r);
 	return 0;
 }
@@ -38,6 +41,7 @@ pg_django_user_put(struct store *st, const struct store_django_user *d)
 	int64_t changed = 0;
 	int rc;
 
+	pg_text(&p, d->django_model);
 	pg_text(&p, d->django_pk);
 	pg_int(&p, d->user_id);
 	pg_text(&p, d->row_hash);

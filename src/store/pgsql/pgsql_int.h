@@ -311,7 +311,8 @@ int pg_mfa_pending_delete(struct store *st, const char *key_hash);
 int pg_mfa_pending_purge(struct store *st, int64_t now, int limit, int *deleted);
 
 /* pgsql_import.c: the statements' SQL (used by the statement table) and the ops */
-int pg_django_user_get(struct store *st, const char *django_pk, int64_t user_id, struct store_django_user *d);
+int pg_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d);
 int pg_django_user_put(struct store *st, const struct store_django_user *d);
 int pg_token_each(struct store *st, void (*each)(void *, const struct store_token *), void *ctx);
 

@@ -10,24 +10,27 @@
 #include "util.h"
 
 int
-sq_django_user_get(struct store *st, const char *django_pk, int64_t user_id, struct store_django_user *d)
+sq_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d)
 {
 	sqlite3_stmt *s = sq_prep(st, django_pk ? ST_DJANGO_USER_GET : ST_DJANGO_USER_BY_USER);
 	int ret;
 
 	if (s == NULL)
 		return -1;
-	if (django_pk)
-		sqlite3_bind_text(s, 1, django_pk, -1, SQLITE_STATIC);
-	else
+	if (django_pk) {
+		sqlite3_bind_text(s, 1, django_model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, django_pk, -1, SQLITE_STATIC);
+	} else
 		sqlite3_bind_int64(s, 1, user_id);
 	if ((ret = sq_step_one(s)) != 0)
 		return ret;
-	sq_col_text(s, 0, d->django_pk, sizeof(d->django_pk));
-	d->user_id = sqlite3_column_int64(s, 1);
-	sq_col_text(s, 2, d->row_hash, sizeof(d->row_hash));
-	sq_col_text(s, 3, d->password_hash, sizeof(d->password_hash));
-	d->imported_at = sqlite3_column_int64(s, 4);
+	sq_col_text(s, 0, d->django_model, sizeof(d->django_model));
+	sq_col_text(s, 1, d->django_pk, sizeof(d->django_pk));
+	d->user_id = sqlite3_column_int64(s, 2);
+	sq_col_text(s, 3, d->row_hash, sizeof(d->row_hash));
+	sq_col_text(s, 4, d->password_hash, sizeof(d->password_hash));
+	d->imported_at = sqlite3_column_int64(s, 5);
 	sq_done(s);
 	return 0;
 }
@@ -40,11 +43,12 @@ sq_django_user_put(struct store *st, const struct store_django_user *d)
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_text(s, 1, d->django_pk, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, d->user_id);
-	sqlite3_bind_text(s, 3, d->row_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, d->password_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, d->imported_at);
+	sqlite3_bind_text(s, 1, d->django_model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, d->django_pk, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, d->user_id);
+	sqlite3_bind_text(s, 4, d->row_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, d->password_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, d->imported_at);
 	if ((ret = sq_step_write(st, s)) != 0)
 		return ret;
 	/* no row: the user is linked to another Django pk (the NOT EXISTS guard) */
