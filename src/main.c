@@ -629,7 +629,8 @@ cmd_export(struct app *app, int argc, char **argv)
 	if (strcmp(path, "-") != 0) {
 		/* beside the target, 0600 from the start (mkstemp), renamed into place when whole */
 		if (strlcpy_ok(dir, path, sizeof(dir)) != 0 ||
-		    snprintf(tmp, sizeof(tmp), "%s/.gatehouse-export-XXXXXX", dirname(dir)) >= (int)sizeof(tmp)) {
+		    snprintf(tmp, sizeof(tmp), "%s/.gatehouse-export-XXXXXX", dirname(dir)) >=
+		        (int)sizeof(tmp)) {
 			fprintf(stderr, "gatehouse: export: path too long\n");
 			return 2;
 		}

@@ -28,7 +28,7 @@ struct ctx {
 		char user_pk[DJANGO_PK_MAX + 1];
 		char email[STORE_EMAIL_MAX + 1];
 		bool verified;
-	} *addrs;
+	} * addrs;
 	size_t naddrs;
 };
 
@@ -46,8 +46,9 @@ static const char *const skip_texts[DJ_SKIP_COUNT] = {
 	[DJ_UNKNOWN_PROVIDER] = "no gatehouse provider of that name",
 	[DJ_BAD_UID] = "uid empty, too long or with control characters",
 	[DJ_IDENTITY_TAKEN] = "that provider account is another user's",
-	[DJ_EMAIL_CHANGED] = "imported before under another address: not updated (change the address on one side "
-	                     "first)",
+	[DJ_EMAIL_CHANGED] =
+	    "imported before under another address: not updated (change the address on one side "
+	    "first)",
 	[DJ_USER_INACTIVE] = "its user is inactive (gatehouse ends an inactive user's tokens)",
 };
 
@@ -290,9 +291,11 @@ read_user(struct ctx *c, size_t index, const char *model, const char *pk, const 
 	if (user_model_of(c, index, model, pk) != 0)
 		return -1;
 	if (field_str(f, "email", 1024, stock, &email) != 0)
-		return fail(c, index, model, pk, "%s", "\"email\" missing or not a string of at most 1024 bytes");
+		return fail(c, index, model, pk, "%s",
+		    "\"email\" missing or not a string of at most 1024 bytes");
 	if (field_str(f, "password", 1024, false, &password) != 0)
-		return fail(c, index, model, pk, "%s", "\"password\" missing or not a string of at most 1024 bytes");
+		return fail(c, index, model, pk, "%s",
+		    "\"password\" missing or not a string of at most 1024 bytes");
 	if (field_str(f, "first_name", 1024, true, &first) != 0 ||
 	    field_str(f, "last_name", 1024, true, &last) != 0)
 		return fail(c, index, model, pk, "%s", "a name that is not a string of at most 1024 bytes");
@@ -302,7 +305,8 @@ read_user(struct ctx *c, size_t index, const char *model, const char *pk, const 
 	if (field_bool(f, "is_active", true, &du->u.is_active) != 0 ||
 	    field_bool(f, "is_staff", false, &du->u.is_staff) != 0 ||
 	    field_bool(f, "is_superuser", false, &du->u.is_superuser) != 0)
-		return fail(c, index, model, pk, "%s", "is_active, is_staff or is_superuser not true or false");
+		return fail(c, index, model, pk, "%s",
+		    "is_active, is_staff or is_superuser not true or false");
 	if (field_time(f, "date_joined", &du->u.date_joined) != 0 ||
 	    field_time(f, "last_login", &du->u.last_login) != 0)
 		return fail(c, index, model, pk, "%s", "date_joined or last_login not a datetime");
@@ -392,8 +396,10 @@ read_social(struct ctx *c, size_t index, const char *model, const char *pk, cons
 
 	memset(s, 0, sizeof(*s));
 	strlcpy_ok(s->pk, pk, sizeof(s->pk));
-	if (field_str(f, "provider", 1024, false, &provider) != 0 || field_str(f, "uid", 4096, false, &uid) != 0)
-		return fail(c, index, model, pk, "%s", "\"provider\" or \"uid\" missing or not a short string");
+	if (field_str(f, "provider", 1024, false, &provider) != 0 ||
+	    field_str(f, "uid", 4096, false, &uid) != 0)
+		return fail(c, index, model, pk, "%s",
+		    "\"provider\" or \"uid\" missing or not a short string");
 	if (key_text(json_object_get(f, "user"), s->user_pk, &why) != 0)
 		return fail(c, index, model, pk, "\"user\" %s", why);
 	if (field_time(f, "created", &s->created) != 0)
@@ -428,8 +434,10 @@ read_address(struct ctx *c, size_t index, const char *model, const char *pk, con
 	memset(v, 0, sizeof(*v));
 	if (key_text(json_object_get(f, "user"), v->user_pk, &why) != 0)
 		return fail(c, index, model, pk, "\"user\" %s", why);
-	if (field_str(f, "email", 1024, false, &email) != 0 || field_bool(f, "verified", false, &verified) != 0)
-		return fail(c, index, model, pk, "%s", "\"email\" or \"verified\" missing or of the wrong type");
+	if (field_str(f, "email", 1024, false, &email) != 0 ||
+	    field_bool(f, "verified", false, &verified) != 0)
+		return fail(c, index, model, pk, "%s",
+		    "\"email\" or \"verified\" missing or of the wrong type");
 	c->naddrs++;
 	c->d->nemailaddress++;
 	if (user_normalize_email(email, v->email, sizeof(v->email)) != 0)
@@ -500,7 +508,8 @@ finish(struct ctx *c)
 	qsort(order, d->nusers, sizeof(*order), by_email);
 	for (size_t i = 0; i < d->nusers;) {
 		size_t j = i + 1;
-		while (j < d->nusers && order[i]->u.email[0] && strcmp(order[i]->u.email, order[j]->u.email) == 0)
+		while (j < d->nusers && order[i]->u.email[0] &&
+		    strcmp(order[i]->u.email, order[j]->u.email) == 0)
 			j++;
 		if (j - i > 1)
 			for (size_t k = i; k < j; k++)
@@ -533,7 +542,8 @@ finish(struct ctx *c)
 	for (size_t i = 1; i < d->nsocials; i++)
 		if (d->socials[i].skip == DJ_OK && d->socials[i - 1].skip == DJ_OK &&
 		    by_identity(&d->socials[i - 1], &d->socials[i]) == 0) {
-			snprintf(c->err, c->errsz, "social_django.usersocialauth pk %s: (provider, uid) appears twice",
+			snprintf(c->err, c->errsz,
+			    "social_django.usersocialauth pk %s: (provider, uid) appears twice",
 			    d->socials[i].pk);
 			goto done;
 		}
@@ -593,7 +603,8 @@ django_dump_parse(const char *text, size_t len, const char *oidc_providers, stru
 			nsoc++;
 		else if (!strcmp(model, "account.emailaddress"))
 			naddr++;
-		else if (!strcmp(model, "auth.user") || custom_user_model(model, json_object_get(row, "fields")))
+		else if (!strcmp(model, "auth.user") ||
+		    custom_user_model(model, json_object_get(row, "fields")))
 			nusr++;
 	}
 	c.d = xcalloc(1, sizeof(*c.d));
@@ -609,7 +620,8 @@ django_dump_parse(const char *text, size_t len, const char *oidc_providers, stru
 
 		if (!json_is_object(row) || !json_is_string(m) || json_string_length(m) > DJANGO_MODEL_MAX ||
 		    !json_is_object(f)) {
-			fail(&c, i, NULL, NULL, "%s", "not an object with a \"model\" string and a \"fields\" object");
+			fail(&c, i, NULL, NULL, "%s",
+			    "not an object with a \"model\" string and a \"fields\" object");
 			goto done;
 		}
 		model = json_string_value(m);
@@ -618,7 +630,8 @@ django_dump_parse(const char *text, size_t len, const char *oidc_providers, stru
 			goto done;
 		}
 		if (strcmp(model, "auth.user") == 0 || custom_user_model(model, f) ||
-		    strcmp(model, "authtoken.token") == 0 || strcmp(model, "social_django.usersocialauth") == 0 ||
+		    strcmp(model, "authtoken.token") == 0 ||
+		    strcmp(model, "social_django.usersocialauth") == 0 ||
 		    strcmp(model, "account.emailaddress") == 0) {
 			if (key_text(json_object_get(row, "pk"), pk, &why) != 0) {
 				fail(&c, i, model, NULL, "pk %s", why);

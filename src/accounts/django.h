@@ -28,28 +28,28 @@
 
 #include "store/store.h"
 
-#define DJANGO_PK_MAX      STORE_DJANGO_PK_MAX
-#define DJANGO_MODEL_MAX   100
-#define DJANGO_INPUT_MAX   ((size_t)512 * 1024 * 1024) /* bytes of JSON read at most */
-#define DJANGO_TOKEN_LEN   40
+#define DJANGO_PK_MAX    STORE_DJANGO_PK_MAX
+#define DJANGO_MODEL_MAX 100
+#define DJANGO_INPUT_MAX ((size_t)512 * 1024 * 1024) /* bytes of JSON read at most */
+#define DJANGO_TOKEN_LEN 40
 
 /* Why a row is not imported (DJ_OK: it is); django_skip_text() names each. */
 enum django_skip {
 	DJ_OK,
-	DJ_EMPTY_EMAIL,     /* stock auth.user without an address: gatehouse signs in by address */
-	DJ_INVALID_EMAIL,   /* not an address user_normalize_email accepts */
-	DJ_SHARED_EMAIL,    /* several users of the dump have this address (after normalising) */
-	DJ_ACCOUNT_EXISTS,  /* import: a gatehouse account not imported from Django has the address */
-	DJ_LINKED_ELSEWHERE,/* import: the address's account was imported from another Django pk */
-	DJ_USER_SKIPPED,    /* a token or social row whose user is not imported */
-	DJ_USER_UNKNOWN,    /* a token or social row whose user is neither in the dump nor imported before */
-	DJ_BAD_TOKEN,       /* a key gatehouse cannot resolve (not 40 letters and digits) */
-	DJ_TOKEN_TAKEN,     /* import: the key is another user's token */
-	DJ_UNKNOWN_PROVIDER,/* no gatehouse provider of that name */
-	DJ_BAD_UID,         /* empty, too long or with control characters */
-	DJ_IDENTITY_TAKEN,  /* import: (provider, uid) is another user's */
-	DJ_USER_INACTIVE,   /* a token of an inactive user: gatehouse revokes those at deactivation */
-	DJ_EMAIL_CHANGED,   /* import: imported before under another address: not updated */
+	DJ_EMPTY_EMAIL,      /* stock auth.user without an address: gatehouse signs in by address */
+	DJ_INVALID_EMAIL,    /* not an address user_normalize_email accepts */
+	DJ_SHARED_EMAIL,     /* several users of the dump have this address (after normalising) */
+	DJ_ACCOUNT_EXISTS,   /* import: a gatehouse account not imported from Django has the address */
+	DJ_LINKED_ELSEWHERE, /* import: the address's account was imported from another Django pk */
+	DJ_USER_SKIPPED,     /* a token or social row whose user is not imported */
+	DJ_USER_UNKNOWN,     /* a token or social row whose user is neither in the dump nor imported before */
+	DJ_BAD_TOKEN,        /* a key gatehouse cannot resolve (not 40 letters and digits) */
+	DJ_TOKEN_TAKEN,      /* import: the key is another user's token */
+	DJ_UNKNOWN_PROVIDER, /* no gatehouse provider of that name */
+	DJ_BAD_UID,          /* empty, too long or with control characters */
+	DJ_IDENTITY_TAKEN,   /* import: (provider, uid) is another user's */
+	DJ_USER_INACTIVE,    /* a token of an inactive user: gatehouse revokes those at deactivation */
+	DJ_EMAIL_CHANGED,    /* import: imported before under another address: not updated */
 	DJ_SKIP_COUNT
 };
 const char *django_skip_text(enum django_skip s);
@@ -60,9 +60,9 @@ struct django_user {
 	 * unusable "!..." one already, an unusable "!" form), names, flags, dates (date_joined 0: the
 	 * dump has none), email_verified as decided (see assumed_verified) */
 	struct store_user u;
-	bool usable;         /* a hash gatehouse verifies */
-	bool unverifiable;   /* Django had a hash gatehouse cannot verify (md5, crypt...): made unusable */
-	bool name_dropped;   /* a name user_name_valid refuses was left out */
+	bool usable;       /* a hash gatehouse verifies */
+	bool unverifiable; /* Django had a hash gatehouse cannot verify (md5, crypt...): made unusable */
+	bool name_dropped; /* a name user_name_valid refuses was left out */
 	enum django_skip skip;
 	char row_hash[STORE_KEYHASH_LEN + 1];      /* SHA-256 of what is imported, to spot a change */
 	char password_hash[STORE_KEYHASH_LEN + 1]; /* SHA-256 of the Django password field */
@@ -93,9 +93,9 @@ struct django_dump {
 	size_t ntokens;
 	struct django_social *socials;
 	size_t nsocials;
-	size_t nemailaddress;   /* account.emailaddress rows */
-	size_t assumed_verified;/* users marked verified because the dump has no emailaddress rows */
-	size_t ignored;         /* rows of other models */
+	size_t nemailaddress;    /* account.emailaddress rows */
+	size_t assumed_verified; /* users marked verified because the dump has no emailaddress rows */
+	size_t ignored;          /* rows of other models */
 };
 
 /*

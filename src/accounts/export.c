@@ -63,9 +63,10 @@ identity_line(void *ctx, const struct store_identity *i)
 {
 	struct out *o = ctx;
 
-	line(o, json_pack("{s:s, s:I, s:I, s:s, s:s, s:o}", "type", "identity", "id", (json_int_t)i->id,
-	            "user_id", (json_int_t)i->user_id, "provider", i->provider, "uid", i->uid, "created",
-	            time_or_null(i->created_at)));
+	line(o,
+	    json_pack("{s:s, s:I, s:I, s:s, s:s, s:o}", "type", "identity", "id", (json_int_t)i->id,
+	        "user_id", (json_int_t)i->user_id, "provider", i->provider, "uid", i->uid, "created",
+	        time_or_null(i->created_at)));
 	o->c->identities++;
 }
 
@@ -74,10 +75,11 @@ token_line(void *ctx, const struct store_token *t)
 {
 	struct out *o = ctx;
 
-	line(o, json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "type", "token", "id", (json_int_t)t->id,
-	            "user_id", (json_int_t)t->user_id, "name", t->name, "key_sha256", t->key_hash, "created",
-	            time_or_null(t->created_at), "expires", time_or_null(t->expires_at), "last_used",
-	            time_or_null(t->last_used)));
+	line(o,
+	    json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "type", "token", "id", (json_int_t)t->id,
+	        "user_id", (json_int_t)t->user_id, "name", t->name, "key_sha256", t->key_hash, "created",
+	        time_or_null(t->created_at), "expires", time_or_null(t->expires_at), "last_used",
+	        time_or_null(t->last_used)));
 	o->c->tokens++;
 }
 
@@ -96,13 +98,15 @@ user_line(struct out *o, int64_t id)
 		sodium_memzero(&u, sizeof(u));
 		return -1;
 	}
-	line(o, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:o}", "type", "user",
-	            "id", (json_int_t)u.id, "email", u.email, "password", u.password, "first_name", u.first_name,
-	            "last_name", u.last_name, "is_active", u.is_active, "is_staff", u.is_staff, "is_superuser",
-	            u.is_superuser, "email_verified", u.email_verified, "mfa_enabled", u.mfa_enabled,
-	            "date_joined", time_or_null(u.date_joined), "last_login", time_or_null(u.last_login),
-	            "django_model", lrc == 0 ? json_string(l.django_model) : json_null(), "django_pk",
-	            lrc == 0 ? json_string(l.django_pk) : json_null()));
+	line(o,
+	    json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:o, s:o}", "type",
+	        "user", "id", (json_int_t)u.id, "email", u.email, "password", u.password, "first_name",
+	        u.first_name, "last_name", u.last_name, "is_active", u.is_active, "is_staff", u.is_staff,
+	        "is_superuser", u.is_superuser, "email_verified", u.email_verified, "mfa_enabled",
+	        u.mfa_enabled, "date_joined", time_or_null(u.date_joined), "last_login",
+	        time_or_null(u.last_login), "django_model",
+	        lrc == 0 ? json_string(l.django_model) : json_null(), "django_pk",
+	        lrc == 0 ? json_string(l.django_pk) : json_null()));
 	sodium_memzero(&u, sizeof(u));
 	o->c->users++;
 	return store_identity_list(o->st, id, identity_line, o);

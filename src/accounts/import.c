@@ -142,8 +142,8 @@ update_user(struct run *r, struct django_user *du, const struct store_django_use
 	if (link_put(r, du, cur.id) != 0)
 		goto fail;
 	audit_log_cli(r->st, "admin.user.updated", cur.id,
-	    json_pack("{s:s, s:b, s:b, s:b}", "source", "import-django", "is_active", du->u.is_active, "is_staff",
-	        du->u.is_staff, "is_superuser", du->u.is_superuser));
+	    json_pack("{s:s, s:b, s:b, s:b}", "source", "import-django", "is_active", du->u.is_active,
+	        "is_staff", du->u.is_staff, "is_superuser", du->u.is_superuser));
 	r->c->users_updated++;
 	notes(r, du);
 	sodium_memzero(&cur, sizeof(cur));
@@ -200,7 +200,8 @@ owner(struct run *r, const char *user_pk, int64_t *id, enum django_skip *why, bo
 		return 0;
 	}
 	/* a user of an earlier import, not in this dump */
-	rc = r->d->user_model[0] ? store_django_user_get(r->st, r->d->user_model, user_pk, 0, &l) : STORE_NOTFOUND;
+	rc = r->d->user_model[0] ? store_django_user_get(r->st, r->d->user_model, user_pk, 0, &l) :
+	                           STORE_NOTFOUND;
 	if (rc == STORE_NOTFOUND) {
 		*why = DJ_USER_UNKNOWN;
 		return 0;
@@ -295,7 +296,8 @@ import_social(struct run *r, struct django_social *s)
 	i.user_id = id;
 	strlcpy_ok(i.provider, s->provider, sizeof(i.provider));
 	strlcpy_ok(i.uid, s->uid, sizeof(i.uid));
-	strlcpy_ok(i.extra, "{}", sizeof(i.extra)); /* Django's extra_data holds the provider's tokens: left */
+	strlcpy_ok(i.extra, "{}",
+	    sizeof(i.extra)); /* Django's extra_data holds the provider's tokens: left */
 	i.created_at = s->created ? s->created : r->now;
 	if (store_identity_create(r->st, &i) != 0)
 		return -1;
@@ -356,17 +358,19 @@ import_print_summary(FILE *f, const struct django_dump *d, const struct import_c
 	    c->users_updated, c->users_unchanged, c->users_skipped);
 	for (int i = 1; i < DJ_SKIP_COUNT; i++)
 		if (c->user_skips[i])
-			fprintf(f, "  skipped: %zu %s\n", c->user_skips[i], django_skip_text((enum django_skip)i));
-	fprintf(f, "tokens: %zu created, %zu unchanged, %zu skipped\n", c->tokens_created, c->tokens_unchanged,
-	    c->tokens_skipped);
+			fprintf(f, "  skipped: %zu %s\n", c->user_skips[i],
+			    django_skip_text((enum django_skip)i));
+	fprintf(f, "tokens: %zu created, %zu unchanged, %zu skipped\n", c->tokens_created,
+	    c->tokens_unchanged, c->tokens_skipped);
 	fprintf(f, "social identities: %zu created, %zu unchanged, %zu skipped\n", c->socials_created,
 	    c->socials_unchanged, c->socials_skipped);
-	fprintf(f, "passwords: %zu unusable (%zu in a format gatehouse cannot verify)\n", c->unusable_passwords,
-	    c->unverifiable);
+	fprintf(f, "passwords: %zu unusable (%zu in a format gatehouse cannot verify)\n",
+	    c->unusable_passwords, c->unverifiable);
 	if (d->nemailaddress)
 		fprintf(f, "email verified: from %zu account.emailaddress rows\n", d->nemailaddress);
 	else
-		fprintf(f, "email verified: assumed for %zu users (no account.emailaddress rows in the dump)\n",
+		fprintf(f,
+		    "email verified: assumed for %zu users (no account.emailaddress rows in the dump)\n",
 		    d->assumed_verified);
 	fprintf(f, "rows of other models ignored: %zu\n", d->ignored);
 	if (c->users_created + c->users_updated + c->tokens_created + c->socials_created == 0)

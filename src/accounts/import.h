@@ -33,8 +33,9 @@ struct import_counts {
 	size_t user_skips[DJ_SKIP_COUNT]; /* users skipped, by reason */
 	size_t tokens_created, tokens_unchanged, tokens_skipped;
 	size_t socials_created, socials_unchanged, socials_skipped;
-	size_t unusable_passwords;  /* imported users without a usable password (Django's "!" or unverifiable) */
-	size_t unverifiable;        /* ... of which Django's hash is a format gatehouse cannot verify */
+	size_t
+	    unusable_passwords; /* imported users without a usable password (Django's "!" or unverifiable) */
+	size_t unverifiable;    /* ... of which Django's hash is a format gatehouse cannot verify */
 };
 
 /* Called once per row that is skipped or needs the operator's eye: model, its pk (or "" for a token,
@@ -47,7 +48,6 @@ int import_django(struct store *st, struct django_dump *d, bool dry_run, struct 
     import_report_fn report, void *ctx, char *err, size_t errsz);
 
 /* Print the summary of c (the same for a dry run and a real one) on f. */
-void import_print_summary(FILE *f, const struct django_dump *d, const struct import_counts *c,
-    bool dry_run);
+void import_print_summary(FILE *f, const struct django_dump *d, const struct import_counts *c, bool dry_run);
 
 #endif
