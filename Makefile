@@ -43,7 +43,7 @@ LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-FUZZERS  := cookie body config tokens password oidc request edge router static webauthn
+FUZZERS  := cookie body config tokens password oidc request edge router static webauthn django
 FUZZ_SECONDS ?= 30
 
 .PHONY: all run test lint format unit api api-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean
