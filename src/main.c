@@ -596,8 +596,22 @@ cmd_import_django(struct app *app, int argc, char **argv)
 		fprintf(stderr, "gatehouse: import-django: %s: %s; nothing was imported\n", path, err);
 		goto done;
 	}
-	if (import_django(app->store, d, dry_run, &c, print_problem, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "gatehouse: import-django: %s\n", err);
+	/* one transaction: all of it or nothing; a dry run does all of it and rolls back */
+	if (store_begin(app->store) != 0) {
+		fprintf(stderr,
+		    "gatehouse: import-django: cannot start a transaction; nothing was imported\n");
+		goto done;
+	}
+	if (import_django(app->store, d, &c, print_problem, NULL, err, sizeof(err)) != 0) {
+		store_rollback(app->store);
+		fprintf(stderr, "gatehouse: import-django: %s; nothing was imported\n", err);
+		goto done;
+	}
+	if (dry_run)
+		store_rollback(app->store);
+	else if (store_commit(app->store) != 0) {
+		store_rollback(app->store);
+		fprintf(stderr, "gatehouse: import-django: the commit failed; nothing was imported\n");
 		goto done;
 	}
 	import_print_summary(stdout, d, &c, dry_run);

@@ -46,9 +46,7 @@ static const char *const skip_texts[DJ_SKIP_COUNT] = {
 	[DJ_UNKNOWN_PROVIDER] = "no gatehouse provider of that name",
 	[DJ_BAD_UID] = "uid empty, too long or with control characters",
 	[DJ_IDENTITY_TAKEN] = "that provider account is another user's",
-	[DJ_EMAIL_CHANGED] =
-	    "imported before under another address: not updated (change the address on one side "
-	    "first)",
+	[DJ_EMAIL_CHANGED] = "imported before under another address: not updated",
 	[DJ_USER_INACTIVE] = "its user is inactive (gatehouse ends an inactive user's tokens)",
 };
 

@@ -1,7 +1,7 @@
 /*
  * import — see import.h.  Owns what the database decides about a Django
- * row (found again, changed, in the way of another account) and the one
- * transaction of an import; must never store a token key, print a hash or
+ * row (found again, changed, in the way of another account); must never
+ * begin or commit a transaction (the caller owns the one of an import), store a token key, print a hash or
  * a key, or attach a Django row to an account it was not imported into.
  */
 #include "accounts/import.h"
@@ -308,16 +308,13 @@ import_social(struct run *r, struct django_social *s)
 }
 
 int
-import_django(struct store *st, struct django_dump *d, bool dry_run, struct import_counts *c,
-    import_report_fn report, void *ctx, char *err, size_t errsz)
+import_django(struct store *st, struct django_dump *d, struct import_counts *c, import_report_fn report,
+    void *ctx, char *err, size_t errsz)
 {
 	struct run r = { st, d, c, report, ctx, now_unix() };
-	const char *step = "starting the transaction";
+	const char *step = "importing the users";
 
 	memset(c, 0, sizeof(*c));
-	if (store_begin(st) != 0)
-		goto fail;
-	step = "importing the users";
 	for (size_t i = 0; i < d->nusers; i++) {
 		if (import_user(&r, &d->users[i]) != 0)
 			goto fail;
@@ -335,17 +332,9 @@ import_django(struct store *st, struct django_dump *d, bool dry_run, struct impo
 	for (size_t i = 0; i < d->nsocials; i++)
 		if (import_social(&r, &d->socials[i]) != 0)
 			goto fail;
-	if (dry_run) {
-		store_rollback(st);
-		return 0;
-	}
-	step = "committing";
-	if (store_commit(st) != 0)
-		goto fail;
 	return 0;
 fail:
-	store_rollback(st);
-	snprintf(err, errsz, "database error while %s: nothing was imported", step);
+	snprintf(err, errsz, "database error while %s", step);
 	return -1;
 }
 

@@ -1,10 +1,11 @@
 /*
  * import — `gatehouse import-django`: the rows django.c read, written into
- * the store in ONE transaction (a failure imports nothing), idempotently: a
+ * the store inside the caller's ONE transaction (the caller commits, or
+ * rolls back on a failure — nothing imported — or for a dry run, which so
+ * reports exactly what a real run would do), idempotently: a
  * user is found again by its Django pk (table django_users), a token by its
  * key's hash, a social identity by (provider, uid), so a second run of the
- * same dump changes nothing.  A dry run does all of it and rolls back, so it
- * reports exactly what a real run would do.  Never stores a token key (only
+ * same dump changes nothing.  Never stores a token key (only
  * its SHA-256, as gatehouse's own tokens), never prints a password hash or
  * a key, never merges a Django user into a gatehouse account that was not
  * imported from it.
@@ -42,10 +43,11 @@ struct import_counts {
  * whose pk is its key and is never shown) and what happened. */
 typedef void (*import_report_fn)(void *ctx, const char *model, const char *pk, const char *what);
 
-/* Import d into st (inside its own transaction; rolled back when dry_run).  0 with *c filled; -1 on
- * a store error (nothing imported, err says where).  d's users get their user_id. */
-int import_django(struct store *st, struct django_dump *d, bool dry_run, struct import_counts *c,
-    import_report_fn report, void *ctx, char *err, size_t errsz);
+/* Import d into st inside the caller's transaction.  0 with *c filled (commit, or roll back for a dry
+ * run); -1 on a store error, err says where (roll back: nothing is imported).  d's users get their
+ * user_id. */
+int import_django(struct store *st, struct django_dump *d, struct import_counts *c, import_report_fn report,
+    void *ctx, char *err, size_t errsz);
 
 /* Print the summary of c (the same for a dry run and a real one) on f. */
 void import_print_summary(FILE *f, const struct django_dump *d, const struct import_counts *c, bool dry_run);

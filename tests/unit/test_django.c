@@ -307,7 +307,16 @@ run_import(struct store *st, const char *json, bool dry, struct import_counts *c
 		fprintf(stderr, "parse: %s\n", err);
 		return -2;
 	}
-	rc = import_django(st, d, dry, c, count_report, NULL, ierr, sizeof(ierr));
+	/* as the CLI does: one transaction, rolled back for a dry run */
+	if (store_begin(st) != 0) {
+		django_dump_free(d);
+		return -1;
+	}
+	rc = import_django(st, d, c, count_report, NULL, ierr, sizeof(ierr));
+	if (rc != 0 || dry)
+		store_rollback(st);
+	else if (store_commit(st) != 0)
+		rc = -1;
 	django_dump_free(d);
 	return rc;
 }
