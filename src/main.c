@@ -550,12 +550,16 @@ read_all(FILE *f, size_t max, char **out, size_t *len, char *err, size_t errsz)
 static void
 print_problem(void *ctx, const char *model, const char *pk, const char *what)
 {
-	char safe[DJANGO_PK_MAX + 1];
+	char safe[DJANGO_PK_MAX + 1], msg[512];
 
 	(void)ctx;
+	ascii_sanitize(what, sizeof(msg) - 1, msg, sizeof(msg));
+	if (pk == NULL) {
+		fprintf(stderr, "gatehouse: import-django: %s: %s\n", model, msg);
+		return;
+	}
 	ascii_sanitize(pk, DJANGO_PK_MAX, safe, sizeof(safe));
-	fprintf(stderr, "gatehouse: import-django: %s %s%s: %s\n", model, strncmp(pk, "of ", 3) ? "pk " : "",
-	    safe, what);
+	fprintf(stderr, "gatehouse: import-django: %s pk %s: %s\n", model, safe, msg);
 }
 
 static int

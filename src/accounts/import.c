@@ -244,11 +244,11 @@ import_token(struct run *r, struct django_token *t)
 			return -1;
 	}
 	if (why != DJ_OK) {
-		char who[DJANGO_PK_MAX + 32];
-		/* the key is the token's pk: name the user instead, never the key */
-		snprintf(who, sizeof(who), "of user %s", t->user_pk);
+		char what[DJANGO_PK_MAX + 160];
+		/* the key is the token's pk: name its user instead, never the key */
+		snprintf(what, sizeof(what), "the token of user %s: %s", t->user_pk, django_skip_text(why));
 		r->c->tokens_skipped++;
-		say(r, "authtoken.token", who, django_skip_text(why));
+		say(r, "authtoken.token", NULL, what);
 		return 0;
 	}
 	tok.user_id = id;

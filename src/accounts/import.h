@@ -39,8 +39,9 @@ struct import_counts {
 	size_t unverifiable;    /* ... of which Django's hash is a format gatehouse cannot verify */
 };
 
-/* Called once per row that is skipped or needs the operator's eye: model, its pk (or "" for a token,
- * whose pk is its key and is never shown) and what happened. */
+/* Called once per row that is skipped or needs the operator's eye: model, its pk (NULL for a token,
+ * whose pk is its key and is never shown: what names its user) and what happened.  pk and what may
+ * hold any text of the dump but control characters: sanitise before printing. */
 typedef void (*import_report_fn)(void *ctx, const char *model, const char *pk, const char *what);
 
 /* Import d into st inside the caller's transaction.  0 with *c filled (commit, or roll back for a dry

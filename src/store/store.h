@@ -328,6 +328,7 @@ struct store_ops {
 	    int64_t user_id, struct store_django_user *d);
 	int (*django_user_put)(struct store *st, const struct store_django_user *d);
 	int (*token_each)(struct store *st, void (*each)(void *ctx, const struct store_token *t), void *ctx);
+	int (*import_lock)(struct store *st);
 };
 
 struct store {

@@ -237,7 +237,7 @@ test('the stock auth.user: empty and shared addresses and what hangs on them are
 	for (const pk of stock.shared_pks)
 		assert.match(err, new RegExp(`auth\\.user pk ${pk}: email shared by several users`));
 	assert.match(err, new RegExp(`auth\\.user pk ${stock.old_pk}: password hash in a format gatehouse cannot verify`));
-	assert.match(err, new RegExp(`authtoken\\.token of user ${stock.nomail_pk}: its user is not imported`));
+	assert.match(err, new RegExp(`authtoken\\.token: the token of user ${stock.nomail_pk}: its user is not imported`));
 	assert.match(err, /social_django\.usersocialauth pk \d+: no gatehouse provider of that name \(provider twitter\)/);
 	assert.match(err, /social_django\.usersocialauth pk \d+: its user is not imported \(provider github\)/);
 	assert.equal(err.includes(stock.nomail_token) || err.includes(stock.erin_token), false, 'no key printed');
