@@ -601,7 +601,8 @@ cmd_import_django(struct app *app, int argc, char **argv)
 		goto done;
 	}
 	/* one transaction: all of it or nothing; a dry run does all of it and rolls back */
-	if (store_begin(app->store) != 0) {
+	if (store_begin(app->store) != 0 || store_import_lock(app->store) != 0) {
+		store_rollback(app->store);
 		fprintf(stderr,
 		    "gatehouse: import-django: cannot start a transaction; nothing was imported\n");
 		goto done;

@@ -559,3 +559,8 @@ store_token_each(struct store *st, void (*each)(void *ctx, const struct store_to
 {
 	return st->ops->token_each(st, each, ctx);
 }
+int
+store_import_lock(struct store *st)
+{
+	return st->ops->import_lock(st);
+}

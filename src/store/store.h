@@ -477,10 +477,14 @@ int store_mfa_pending_purge(struct store *st, int64_t now, int limit, int *delet
  * replaces the one of (d->django_model, d->django_pk) (0, STORE_CONFLICT when d->user_id is linked to another
  * pk — on PostgreSQL without aborting the caller's transaction — or -1).  token_each calls each() for every
  * token of every user, by id, WITH its key hash (for the export; the key itself is never stored): 0 or -1.
+ * import_lock, inside the caller's transaction, waits until no other import's transaction is open and
+ * holds that until this one ends (SQLite: its single writer already does; PostgreSQL: an advisory
+ * lock), so two imports at once run one after the other: 0 or -1.
  */
 int store_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
     struct store_django_user *d);
 int store_django_user_put(struct store *st, const struct store_django_user *d);
 int store_token_each(struct store *st, void (*each)(void *ctx, const struct store_token *t), void *ctx);
+int store_import_lock(struct store *st);
 
 #endif

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, csrfClient, loggedIn, q, sha256hex, sleep, SLOW } from './harness.mjs';
+import { startServer, csrfClient, loggedIn, q, sha256hex, sleep, SLOW, BIN } from './harness.mjs';
 import { startGithub } from '../providers/index.mjs';
 import { socialLogin } from './social-harness.mjs';
 
@@ -301,6 +301,37 @@ test('export: every user with its hash, identities and token hashes as JSON line
 		.split('\n')
 		.map((l) => JSON.parse(l));
 	assert.equal(fromFile.filter((l) => l.type === 'user').length, users.length);
+});
+
+/** The CLI as a child process (several at once), resolving {status, stdout, stderr}. */
+function cliAsync(args) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(BIN, args, {
+			env: server.env,
+			cwd: server.tmp,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (d) => (stdout += d));
+		child.stderr.on('data', (d) => (stderr += d));
+		child.on('error', reject);
+		child.on('exit', (status) => resolve({ status, stdout, stderr }));
+	});
+}
+
+test('three imports of one new dump at once: one creates, the others find everything unchanged', async () => {
+	const rows = [];
+	for (let i = 0; i < 5; i++)
+		rows.push({ model: 'accounts.user', pk: 100 + i, fields: { email: `conc${i}@example.com`, password: '!' } });
+	const file = path.join(tmp, 'concurrent.json');
+	fs.writeFileSync(file, JSON.stringify(rows));
+	const runs = await Promise.all([0, 1, 2].map(() => cliAsync(['import-django', file])));
+	for (const r of runs) assert.equal(r.status, 0, r.stderr);
+	const users = runs.map((r) => summary(r.stdout).users);
+	assert.deepEqual(users.map((u) => u.created).sort(), [0, 0, 5], JSON.stringify(users));
+	assert.deepEqual(users.map((u) => u.unchanged).sort(), [0, 5, 5]);
+	assert.equal(server.sqlRows("SELECT count(*) AS n FROM users WHERE email LIKE 'conc%'")[0].n, 5);
 });
 
 test('bad input is a clear error, imports nothing and never crashes', () => {

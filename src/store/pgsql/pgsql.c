@@ -248,6 +248,8 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	                       " imported_at = excluded.imported_at",
 	[ST_TOKEN_EACH] =
 	    "SELECT id, user_id, name, created_at, expires_at, last_used, key_hash FROM tokens ORDER BY id",
+	/* one import at a time: a transaction-scoped advisory lock on a key of its own */
+	[ST_IMPORT_LOCK] = "SELECT pg_advisory_xact_lock(hashtext('gatehouse import-django'))",
 };
 
 /* ---- open, close, schema ---- */
@@ -855,4 +857,5 @@ const struct store_ops store_pgsql_ops = {
 	.django_user_get = pg_django_user_get,
 	.django_user_put = pg_django_user_put,
 	.token_each = pg_token_each,
+	.import_lock = pg_import_lock,
 };

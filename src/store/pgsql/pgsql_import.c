@@ -81,3 +81,15 @@ pg_token_each(struct store *st, void (*each)(void *, const struct store_token *)
 
 	return pg_each_row(st, ST_TOKEN_EACH, NULL, token_row, &cb);
 }
+
+int
+pg_import_lock(struct store *st)
+{
+	int rc;
+	PGresult *r = pg_run(st, ST_IMPORT_LOCK, NULL, &rc);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}

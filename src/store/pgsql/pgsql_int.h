@@ -104,6 +104,7 @@ enum stmt {
 	ST_DJANGO_USER_BY_USER,
 	ST_DJANGO_USER_PUT,
 	ST_TOKEN_EACH,
+	ST_IMPORT_LOCK,
 	ST_COUNT
 };
 
@@ -315,5 +316,6 @@ int pg_django_user_get(struct store *st, const char *django_model, const char *d
     struct store_django_user *d);
 int pg_django_user_put(struct store *st, const struct store_django_user *d);
 int pg_token_each(struct store *st, void (*each)(void *, const struct store_token *), void *ctx);
+int pg_import_lock(struct store *st);
 
 #endif

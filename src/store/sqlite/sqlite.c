@@ -962,4 +962,5 @@ const struct store_ops store_sqlite_ops = {
 	.django_user_get = sq_django_user_get,
 	.django_user_put = sq_django_user_put,
 	.token_each = sq_token_each,
+	.import_lock = sq_import_lock,
 };

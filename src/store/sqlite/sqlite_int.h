@@ -210,5 +210,6 @@ int sq_django_user_get(struct store *st, const char *django_model, const char *d
     struct store_django_user *d);
 int sq_django_user_put(struct store *st, const struct store_django_user *d);
 int sq_token_each(struct store *st, void (*each)(void *, const struct store_token *), void *ctx);
+int sq_import_lock(struct store *st);
 
 #endif
