@@ -128,7 +128,10 @@ update_user(struct run *r, struct django_user *du, const struct store_django_use
 	}
 	if (store_user_set_flags(r->st, cur.id, du->u.is_active, du->u.is_staff, du->u.is_superuser,
 	        du->u.email_verified) != 0 ||
-	    store_user_set_names(r->st, cur.id, du->u.first_name, du->u.last_name) != 0 ||
+	    store_user_set_names(r->st, cur.id, du->u.first_name, du->u.last_name) != 0)
+		goto fail;
+	/* a sign-in here since is newer than Django's: the latest of the two stays */
+	if (du->u.last_login > cur.last_login &&
 	    store_user_set_last_login(r->st, cur.id, du->u.last_login) != 0)
 		goto fail;
 	if (cur.is_active && !du->u.is_active && accounts_deactivate(r->st, cur.id) != 0)

@@ -12,7 +12,7 @@
  *
  * A user already imported whose Django row is unchanged since (row hash) is
  * left alone, so a password upgraded at login here is not put back; when the
- * row changed: flags, names and last_login follow Django, the password too
+ * row changed: flags, names and a later last_login follow Django, the password too
  * when Django's changed (a new auth hash: their sessions end), and a user
  * Django deactivated loses its sessions and tokens (accounts_deactivate).
  * A row whose address is no longer the account's (changed on either side,
