@@ -402,9 +402,12 @@ test_import(void)
 	CHECK(store_user_by_id(st, u.id, &u) == 0);
 	CHECK_STR(u.password, "argon2$upgraded");
 
-	/* the row changed in Django: names, flags and its new password follow; deactivation ends tokens */
+	/* the row changed in Django: names, flags and its new password follow; deactivation ends tokens;
+	 * a sign-in here later than Django's last_login stays */
+	CHECK(store_user_set_last_login(st, u.id, 1800000000) == 0);
 	CHECK(run_import(st, v2, false, &c) == 0 && c.users_updated == 1);
 	CHECK(store_user_by_id(st, u.id, &u) == 0);
+	CHECK(u.last_login == 1800000000);
 	CHECK_STR(u.first_name, "Ann");
 	CHECK_STR(u.password, "!gone");
 	CHECK(!u.is_active);
