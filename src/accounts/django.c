@@ -330,7 +330,11 @@ read_user(struct ctx *c, size_t index, const char *model, const char *pk, const 
 	else {
 		/* kept unusable, never half-usable: a password reset sets a real one */
 		du->unverifiable = true;
-		strlcpy_ok(du->u.password, "!unverifiable-django-hash", sizeof(du->u.password));
+		/* as accounts_create_user makes one: "!" never verifies, the random rest keeps each distinct
+		 */
+		du->u.password[0] = '!';
+		random_chars(du->u.password + 1, 40, "abcdefghijklmnopqrstuvwxyz0123456789");
+		du->u.password[41] = '\0';
 	}
 	/* the hashes are made once verified is known (finish) */
 	sha256_hex(password, strlen(password), du->password_hash);
