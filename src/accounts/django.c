@@ -284,11 +284,10 @@ read_user(struct ctx *c, size_t index, const char *model, const char *pk, const 
 {
 	struct django_user *du;
 	const char *email, *password, *first, *last;
-	bool stock = strcmp(model, "auth.user") == 0;
-
 	if (user_model_of(c, index, model, pk) != 0)
 		return -1;
-	if (field_str(f, "email", 1024, stock, &email) != 0)
+	/* null or "" is a row to skip and report (DJ_EMPTY_EMAIL), not a broken dump */
+	if (field_str(f, "email", 1024, true, &email) != 0)
 		return fail(c, index, model, pk, "%s",
 		    "\"email\" missing or not a string of at most 1024 bytes");
 	if (field_str(f, "password", 1024, false, &password) != 0)
@@ -330,8 +329,7 @@ read_user(struct ctx *c, size_t index, const char *model, const char *pk, const 
 	else {
 		/* kept unusable, never half-usable: a password reset sets a real one */
 		du->unverifiable = true;
-		/* as accounts_create_user makes one: "!" never verifies, the random rest keeps each distinct
-		 */
+		/* like accounts_create_user's: "!" never verifies; the random rest keeps each distinct */
 		du->u.password[0] = '!';
 		random_chars(du->u.password + 1, 40, "abcdefghijklmnopqrstuvwxyz0123456789");
 		du->u.password[41] = '\0';
