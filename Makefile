@@ -44,7 +44,7 @@ LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
 UNITBIN  := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-FUZZERS  := cookie body config tokens password oidc request edge router static webauthn webhooks
+FUZZERS  := cookie body config tokens password oidc request edge router static webauthn webhooks django
 FUZZ_SECONDS ?= 30
 
 .PHONY: all run test lint format unit client api api-parallel api-asan-parallel api-timing api-pg api-pg-parallel api-pg-timing api-pg-only e2e deps web bench fuzz fuzz-build valgrind mutants clean

@@ -1,16 +1,19 @@
 /*
  * main — the command line (docs/design.md §5): serve, migrate, createuser,
- * changepassword, createtoken, check, version.  Owns start-up and the
+ * changepassword, createtoken, check, import-django, export, version.  Owns start-up and the
  * orderly stop.  Must never print a password or a key except the one
  * `createtoken` exists to show, once.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -21,6 +24,9 @@
 #include "accounts/accounts.h"
 #include "app.h"
 #include "accounts/audit.h"
+#include "accounts/django.h"
+#include "accounts/export.h"
+#include "accounts/import.h"
 #include "auth/totp.h"
 #include "config.h"
 #include "auth/hashpool.h"
@@ -61,6 +67,11 @@ usage(FILE *f)
 	    "  sessions EMAIL                         list the user's sessions\n"
 	    "  logout-everywhere EMAIL                end all of the user's sessions\n"
 	    "  check [--deploy]                       validate the configuration\n"
+	    "  import-django [--dry-run] FILE|-       import users, DRF tokens and social accounts from\n"
+	    "                                         `manage.py dumpdata` JSON (exit 0: done; 3: done, rows\n"
+	    "                                         skipped (on stderr); 1: nothing imported; 2: usage)\n"
+	    "  export [FILE|-]                        users (with password hashes), identities and token\n"
+	    "                                         hashes as JSON lines; a FILE is written 0600\n"
 	    "  version                                print the version\n"
 	    "\n"
 	    "settings (environment wins over --config FILE):\n", f);
@@ -523,6 +534,167 @@ cmd_logout_everywhere(struct app *app, int argc, char **argv)
 	return 0;
 }
 
+/* All of f (at most max bytes) into a new buffer: 0 with *out and *len, or -1 with err. */
+static int
+read_all(FILE *f, size_t max, char **out, size_t *len, char *err, size_t errsz)
+{
+	struct buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > max) {
+			snprintf(err, errsz, "larger than %zu MiB", max >> 20);
+			buf_free(&b);
+			return -1;
+		}
+		buf_append(&b, chunk, n);
+	}
+	if (ferror(f)) {
+		snprintf(err, errsz, "%s", strerror(errno));
+		buf_free(&b);
+		return -1;
+	}
+	*len = b.len;
+	*out = b.len ? b.data : xstrdup("");
+	return 0;
+}
+
+static void
+print_problem(void *ctx, const char *model, const char *pk, const char *what)
+{
+	char safe[DJANGO_PK_MAX + 1], msg[512];
+
+	(void)ctx;
+	ascii_sanitize(what, sizeof(msg) - 1, msg, sizeof(msg));
+	if (pk == NULL) {
+		fprintf(stderr, "gatehouse: import-django: %s: %s\n", model, msg);
+		return;
+	}
+	ascii_sanitize(pk, DJANGO_PK_MAX, safe, sizeof(safe));
+	fprintf(stderr, "gatehouse: import-django: %s pk %s: %s\n", model, safe, msg);
+}
+
+static int
+cmd_import_django(struct app *app, int argc, char **argv)
+{
+	const char *path = NULL;
+	struct django_dump *d = NULL;
+	struct import_counts c;
+	char err[512], *text = NULL;
+	size_t len = 0;
+	bool dry_run = false;
+	FILE *f;
+	int ret = 1;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--dry-run"))
+			dry_run = true;
+		else if (path == NULL && (argv[i][0] != '-' || !strcmp(argv[i], "-")))
+			path = argv[i];
+		else {
+			fprintf(stderr, "gatehouse: import-django: unexpected \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		fprintf(stderr, "gatehouse: import-django needs a FILE (or - for standard input)\n");
+		return 2;
+	}
+	if ((f = strcmp(path, "-") ? fopen(path, "rb") : stdin) == NULL) {
+		fprintf(stderr, "gatehouse: import-django: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (read_all(f, DJANGO_INPUT_MAX, &text, &len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: import-django: %s: %s\n", path, err);
+		goto done;
+	}
+	if (django_dump_parse(text, len, app->cfg.oidc_providers, &d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: import-django: %s: %s; nothing was imported\n", path, err);
+		goto done;
+	}
+	/* one transaction: all of it or nothing; a dry run does all of it and rolls back */
+	if (store_begin(app->store) != 0 || store_import_lock(app->store) != 0) {
+		store_rollback(app->store);
+		fprintf(stderr,
+		    "gatehouse: import-django: cannot start a transaction; nothing was imported\n");
+		goto done;
+	}
+	if (import_django(app->store, d, &c, print_problem, NULL, err, sizeof(err)) != 0) {
+		store_rollback(app->store);
+		fprintf(stderr, "gatehouse: import-django: %s; nothing was imported\n", err);
+		goto done;
+	}
+	if (dry_run)
+		store_rollback(app->store);
+	else if (store_commit(app->store) != 0) {
+		store_rollback(app->store);
+		fprintf(stderr, "gatehouse: import-django: the commit failed; nothing was imported\n");
+		goto done;
+	}
+	import_print_summary(stdout, d, &c, dry_run);
+	ret = c.users_skipped + c.tokens_skipped + c.socials_skipped ? 3 : 0;
+done:
+	if (f != stdin)
+		fclose(f);
+	if (text) {
+		sodium_memzero(text, len);
+		free(text);
+	}
+	django_dump_free(d);
+	return ret;
+}
+
+static int
+cmd_export(struct app *app, int argc, char **argv)
+{
+	const char *path = argc > 0 ? argv[0] : "-";
+	struct export_counts c;
+	char err[256], tmp[4096], dir[4096];
+	FILE *f = stdout;
+	int fd = -1, ret = 1;
+
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-' && argv[0][1] != '\0')) {
+		fprintf(stderr, "gatehouse: export takes one FILE or - (standard output)\n");
+		return 2;
+	}
+	if (strcmp(path, "-") != 0) {
+		/* beside the target, 0600 from the start (mkstemp), renamed into place when whole */
+		if (strlcpy_ok(dir, path, sizeof(dir)) != 0 ||
+		    snprintf(tmp, sizeof(tmp), "%s/.gatehouse-export-XXXXXX", dirname(dir)) >=
+		        (int)sizeof(tmp)) {
+			fprintf(stderr, "gatehouse: export: path too long\n");
+			return 2;
+		}
+		if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, 0600) != 0 || (f = fdopen(fd, "w")) == NULL) {
+			fprintf(stderr, "gatehouse: export: %s: %s\n", path, strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+				unlink(tmp);
+			}
+			return 1;
+		}
+	}
+	if (export_write(app->store, f, &c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: export: %s\n", err);
+		goto done;
+	}
+	if (f != stdout && (fflush(f) != 0 || fsync(fileno(f)) != 0 || rename(tmp, path) != 0)) {
+		fprintf(stderr, "gatehouse: export: %s: %s\n", path, strerror(errno));
+		goto done;
+	}
+	fprintf(stderr, "exported %zu users, %zu social identities, %zu token hashes%s%s\n", c.users,
+	    c.identities, c.tokens, f != stdout ? " to " : "", f != stdout ? path : "");
+	ret = 0;
+done:
+	if (f != stdout) {
+		fclose(f);
+		if (ret != 0)
+			unlink(tmp);
+	}
+	return ret;
+}
+
 static int
 cmd_check(struct app *app, int deploy)
 {
@@ -586,7 +758,8 @@ main(int argc, char **argv)
 		fatal("liboath failed to initialise");
 	if (strcmp(cmd, "serve") && strcmp(cmd, "migrate") && strcmp(cmd, "createuser") &&
 	    strcmp(cmd, "changepassword") && strcmp(cmd, "createtoken") && strcmp(cmd, "check") &&
-	    strcmp(cmd, "sessions") && strcmp(cmd, "logout-everywhere")) {
+	    strcmp(cmd, "sessions") && strcmp(cmd, "logout-everywhere") && strcmp(cmd, "import-django") &&
+	    strcmp(cmd, "export")) {
 		fprintf(stderr, "gatehouse: unknown command \"%s\"\n\n", cmd);
 		usage(stderr);
 		return 2;
@@ -609,6 +782,10 @@ main(int argc, char **argv)
 		ret = cmd_sessions(&app, argc - i, argv + i);
 	else if (!strcmp(cmd, "logout-everywhere"))
 		ret = cmd_logout_everywhere(&app, argc - i, argv + i);
+	else if (!strcmp(cmd, "import-django"))
+		ret = cmd_import_django(&app, argc - i, argv + i);
+	else if (!strcmp(cmd, "export"))
+		ret = cmd_export(&app, argc - i, argv + i);
 	else
 		ret = cmd_check(&app, i < argc && !strcmp(argv[i], "--deploy"));
 	app_close(&app);

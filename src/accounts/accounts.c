@@ -81,9 +81,9 @@ accounts_create_user(struct store *st, const struct accounts_new_user *n, const 
 	}
 	u.is_superuser = n->is_superuser;
 	u.is_staff = n->is_staff || n->is_superuser;
-	u.is_active = true;
+	u.is_active = !(n->origin == ACCOUNTS_IMPORT && n->inactive);
 	u.email_verified = n->email_verified;
-	u.date_joined = now_unix();
+	u.date_joined = n->origin == ACCOUNTS_IMPORT && n->date_joined > 0 ? n->date_joined : now_unix();
 	session_new_auth_hash(u.auth_hash);
 	rc = store_user_create(st, &u);
 	if (rc == STORE_CONFLICT) {
@@ -92,6 +92,10 @@ accounts_create_user(struct store *st, const struct accounts_new_user *n, const 
 			memset(out, 0, sizeof(*out));
 		sodium_memzero(&u, sizeof(u));
 		return ACCOUNTS_TAKEN;
+	}
+	if (rc == 0 && n->origin == ACCOUNTS_IMPORT && n->last_login > 0) {
+		rc = store_user_set_last_login(st, u.id, n->last_login);
+		u.last_login = n->last_login;
 	}
 	if (rc != 0) {
 		sodium_memzero(&u, sizeof(u));
@@ -113,6 +117,11 @@ accounts_create_user(struct store *st, const struct accounts_new_user *n, const 
 			audit_log_cli(st, "admin.user.created", u.id, detail);
 		else
 			audit(st, a, "admin.user.created", u.id, detail);
+		break;
+	case ACCOUNTS_IMPORT:
+		audit_log_cli(st, "admin.user.imported", u.id,
+		    json_pack("{s:b, s:b, s:s}", "is_staff", u.is_staff, "is_superuser", u.is_superuser,
+		        "django_pk", n->method ? n->method : ""));
 		break;
 	}
 	*out = u;

@@ -51,6 +51,8 @@ enum accounts_origin {
 	                  * acceptable is dropped (provider text), not refused */
 	ACCOUNTS_ADMIN,  /* audit admin.user.created {is_staff, is_superuser} */
 	ACCOUNTS_CLI,    /* the same, no actor, user agent "gatehouse command line" */
+	ACCOUNTS_IMPORT, /* gatehouse import-django: audit admin.user.imported {is_staff, is_superuser,
+	                  * django_pk: method}, no actor; keeps the imported dates and is_active */
 };
 
 struct accounts_new_user {
@@ -61,6 +63,9 @@ struct accounts_new_user {
 	const char *method;                 /* ACCOUNTS_SOCIAL: the provider's name */
 	bool is_staff, is_superuser;        /* a superuser is always staff */
 	bool email_verified;
+	/* ACCOUNTS_IMPORT only: the account comes in inactive; its dates (0: now, never) */
+	bool inactive;
+	int64_t date_joined, last_login;
 };
 
 /* accounts_create_user's answers besides 0 and -1 (store error). */

@@ -3,7 +3,9 @@
  * random bits shown once at creation; the store keeps SHA-256 of them.  Works
  * on plain values (auth/caller.h): never parses anything but the
  * Authorization value it is given, never writes a response.  Must never log
- * or store a key.
+ * or store a key.  DRF's own keys (40 hex characters) have the same shape:
+ * `gatehouse import-django` stores their SHA-256 and they resolve here as
+ * they are, through the same hashed lookup.
  */
 #ifndef GATEHOUSE_TOKEN_H
 #define GATEHOUSE_TOKEN_H

@@ -580,3 +580,25 @@ store_webhook_free(struct store_webhook *w)
 	free(w->payload);
 	w->payload = NULL;
 }
+/* import from Django and export */
+int
+store_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d)
+{
+	return st->ops->django_user_get(st, django_model, django_pk, user_id, d);
+}
+int
+store_django_user_put(struct store *st, const struct store_django_user *d)
+{
+	return st->ops->django_user_put(st, d);
+}
+int
+store_token_each(struct store *st, void (*each)(void *ctx, const struct store_token *t), void *ctx)
+{
+	return st->ops->token_each(st, each, ctx);
+}
+int
+store_import_lock(struct store *st)
+{
+	return st->ops->import_lock(st);
+}

@@ -162,6 +162,20 @@ struct store_mfa_pending {
 	int64_t created_at, expires_at;
 };
 
+/* A user imported from Django (gatehouse import-django): the Django user model and primary key (as text) and
+ * hashes of what the last import wrote: the row (row_hash) and its password hash alone (password_hash); hex
+ * SHA-256 each, never a password hash itself. */
+#define STORE_DJANGO_PK_MAX    64
+#define STORE_DJANGO_MODEL_MAX 100
+struct store_django_user {
+	char django_model[STORE_DJANGO_MODEL_MAX + 1];
+	char django_pk[STORE_DJANGO_PK_MAX + 1];
+	int64_t user_id;
+	char row_hash[STORE_KEYHASH_LEN + 1];
+	char password_hash[STORE_KEYHASH_LEN + 1];
+	int64_t imported_at;
+};
+
 struct store;
 
 /* A webhook message in the webhook outbox (one event for one endpoint). */
@@ -336,6 +350,12 @@ struct store_ops {
 	    int64_t next_attempt_ms, bool give_up, int64_t when);
 	int (*webhook_get)(struct store *st, int64_t id, struct store_webhook *w);
 	int (*webhook_purge)(struct store *st, int64_t before, int limit, int *deleted);
+	/* import from Django and export (sqlite_import.c, pgsql_import.c); contracts at the wrappers */
+	int (*django_user_get)(struct store *st, const char *django_model, const char *django_pk,
+	    int64_t user_id, struct store_django_user *d);
+	int (*django_user_put)(struct store *st, const struct store_django_user *d);
+	int (*token_each)(struct store *st, void (*each)(void *ctx, const struct store_token *t), void *ctx);
+	int (*import_lock)(struct store *st);
 };
 
 struct store {
@@ -489,5 +509,20 @@ int store_webhook_failed(struct store *st, int64_t id, int status, const char *e
 int store_webhook_get(struct store *st, int64_t id, struct store_webhook *w);
 int store_webhook_purge(struct store *st, int64_t before, int limit, int *deleted);
 void store_webhook_free(struct store_webhook *w);
+/*
+ * Import from Django and export.  django_user_get finds the link by (django_model, django_pk) when
+ * django_pk is not NULL, else by user_id: 0, STORE_NOTFOUND or -1.  django_user_put inserts the link or
+ * replaces the one of (d->django_model, d->django_pk) (0, STORE_CONFLICT when d->user_id is linked to another
+ * pk — on PostgreSQL without aborting the caller's transaction — or -1).  token_each calls each() for every
+ * token of every user, by id, WITH its key hash (for the export; the key itself is never stored): 0 or -1.
+ * import_lock, inside the caller's transaction, waits until no other import's transaction is open and
+ * holds that until this one ends (SQLite: its single writer already does; PostgreSQL: an advisory
+ * lock), so two imports at once run one after the other: 0 or -1.
+ */
+int store_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d);
+int store_django_user_put(struct store *st, const struct store_django_user *d);
+int store_token_each(struct store *st, void (*each)(void *ctx, const struct store_token *t), void *ctx);
+int store_import_lock(struct store *st);
 
 #endif

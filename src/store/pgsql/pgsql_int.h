@@ -105,6 +105,12 @@ enum stmt {
 	ST_WEBHOOK_GET,
 	ST_WEBHOOK_PURGE,
 	ST_PING,
+	/* import from Django and export */
+	ST_DJANGO_USER_GET,
+	ST_DJANGO_USER_BY_USER,
+	ST_DJANGO_USER_PUT,
+	ST_TOKEN_EACH,
+	ST_IMPORT_LOCK,
 	ST_COUNT
 };
 
@@ -320,5 +326,11 @@ int pg_webhook_failed(struct store *st, int64_t id, int status, const char *erro
     bool give_up, int64_t when);
 int pg_webhook_get(struct store *st, int64_t id, struct store_webhook *w);
 int pg_webhook_purge(struct store *st, int64_t before, int limit, int *deleted);
+/* pgsql_import.c: the statements' SQL (used by the statement table) and the ops */
+int pg_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d);
+int pg_django_user_put(struct store *st, const struct store_django_user *d);
+int pg_token_each(struct store *st, void (*each)(void *, const struct store_token *), void *ctx);
+int pg_import_lock(struct store *st);
 
 #endif

@@ -222,6 +222,24 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_WEBHOOK_PURGE] = "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox"
 	                     " WHERE done_at IS NOT NULL AND done_at < ?1 LIMIT ?2)",
 	[ST_PING] = "SELECT 1",
+	/* import from Django and export (sqlite_import.c) */
+	[ST_DJANGO_USER_GET] =
+	    "SELECT django_model, django_pk, user_id, row_hash, password_hash, imported_at FROM django_users"
+	    " WHERE django_model = ?1 AND django_pk = ?2",
+	[ST_DJANGO_USER_BY_USER] =
+	    "SELECT django_model, django_pk, user_id, row_hash, password_hash, imported_at FROM django_users"
+	    " WHERE user_id = ?1",
+	[ST_DJANGO_USER_PUT] =
+	    "INSERT INTO django_users (django_model, django_pk, user_id, row_hash, password_hash, "
+	    "imported_at)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM django_users WHERE user_id = ?3"
+	    " AND (django_model <> ?1 OR django_pk <> ?2)) ON CONFLICT (django_model, django_pk) DO UPDATE "
+	    "SET"
+	    " user_id = excluded.user_id, row_hash = excluded.row_hash, password_hash = "
+	    "excluded.password_hash,"
+	    " imported_at = excluded.imported_at",
+	[ST_TOKEN_EACH] =
+	    "SELECT id, user_id, name, created_at, expires_at, last_used, key_hash FROM tokens ORDER BY id",
 };
 
 struct conn {
@@ -966,4 +984,9 @@ const struct store_ops store_sqlite_ops = {
 	.webhook_failed = sq_webhook_failed,
 	.webhook_get = sq_webhook_get,
 	.webhook_purge = sq_webhook_purge,
+	/* import from Django and export */
+	.django_user_get = sq_django_user_get,
+	.django_user_put = sq_django_user_put,
+	.token_each = sq_token_each,
+	.import_lock = sq_import_lock,
 };

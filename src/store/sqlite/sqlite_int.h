@@ -108,6 +108,11 @@ enum stmt {
 	ST_WEBHOOK_GET,
 	ST_WEBHOOK_PURGE,
 	ST_PING,
+	/* import from Django and export */
+	ST_DJANGO_USER_GET,
+	ST_DJANGO_USER_BY_USER,
+	ST_DJANGO_USER_PUT,
+	ST_TOKEN_EACH,
 	ST_COUNT
 };
 
@@ -216,4 +221,11 @@ int sq_webhook_failed(struct store *st, int64_t id, int status, const char *erro
     bool give_up, int64_t when);
 int sq_webhook_get(struct store *st, int64_t id, struct store_webhook *w);
 int sq_webhook_purge(struct store *st, int64_t before, int limit, int *deleted);
+/* sqlite_import.c: the statements' SQL (used by the statement table) and the ops */
+int sq_django_user_get(struct store *st, const char *django_model, const char *django_pk, int64_t user_id,
+    struct store_django_user *d);
+int sq_django_user_put(struct store *st, const struct store_django_user *d);
+int sq_token_each(struct store *st, void (*each)(void *, const struct store_token *), void *ctx);
+int sq_import_lock(struct store *st);
+
 #endif
