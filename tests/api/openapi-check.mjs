@@ -131,12 +131,21 @@ export function describe(method, pathname, status) {
 	} else if (matches.length) {
 		const exact = matches.some((r) => r.item['x-exact-methods']);
 		const key = method === 'options' && !exact ? 'options' : 'method-not-allowed';
-		return { ...deref(s.spec, unmatched[key], `/x-gatehouse-unmatched/${key}`), status: key === 'options' ? 200 : 405, what: `${method.toUpperCase()} ${pathname} (${key})` };
+		return {
+			...deref(s.spec, unmatched[key], `/x-gatehouse-unmatched/${key}`),
+			status: key === 'options' ? 200 : 405,
+			what: `${method.toUpperCase()} ${pathname} (${key})`,
+		};
 	} else {
-		return { ...deref(s.spec, unmatched['unknown-path'], '/x-gatehouse-unmatched/unknown-path'), status: 404, what: `unknown path ${pathname}` };
+		return {
+			...deref(s.spec, unmatched['unknown-path'], '/x-gatehouse-unmatched/unknown-path'),
+			status: 404,
+			what: `unknown path ${pathname}`,
+		};
 	}
 	const entry = responses[String(status)];
-	if (!entry) return { error: `${what}: status ${status} is not described (described: ${Object.keys(responses).join(', ')})` };
+	if (!entry)
+		return { error: `${what}: status ${status} is not described (described: ${Object.keys(responses).join(', ')})` };
 	return { ...deref(s.spec, entry, `${base}/${status}`), status, what };
 }
 
@@ -166,9 +175,12 @@ export function check(method, url, res) {
 	const isHead = method.toUpperCase() === 'HEAD';
 	if (types.length === 0) {
 		if (ct) problems.push(`${d.what} ${res.status}: a Content-Type (${ct}) where the document lists no content`);
-		if (!isHead && res.text !== '') problems.push(`${d.what} ${res.status}: a body where the document lists no content`);
+		if (!isHead && res.text !== '')
+			problems.push(`${d.what} ${res.status}: a body where the document lists no content`);
 	} else if (!types.includes(mediaType(ct))) {
-		problems.push(`${d.what} ${res.status}: Content-Type ${JSON.stringify(ct)}, the document lists ${types.join(', ')}`);
+		problems.push(
+			`${d.what} ${res.status}: Content-Type ${JSON.stringify(ct)}, the document lists ${types.join(', ')}`,
+		);
 	} else if (!isHead && mediaType(ct) === 'application/json') {
 		let body;
 		try {
@@ -177,7 +189,11 @@ export function check(method, url, res) {
 			problems.push(`${d.what} ${res.status}: the body is not JSON: ${JSON.stringify(res.text.slice(0, 200))}`);
 		}
 		if (body !== undefined) {
-			const { where } = deref(state.spec, content['application/json'].schema, `${d.where}/content/application~1json/schema`);
+			const { where } = deref(
+				state.spec,
+				content['application/json'].schema,
+				`${d.where}/content/application~1json/schema`,
+			);
 			const v = validatorAt(where);
 			if (!v(body))
 				problems.push(
@@ -197,7 +213,10 @@ export function check(method, url, res) {
 		}
 		if (h.schema) {
 			const v = validatorAt(`${where}/schema`);
-			if (!v(value)) problems.push(`${d.what} ${res.status}: header ${name}: ${JSON.stringify(value)} ${v.errors.map((e) => e.message).join('; ')}`);
+			if (!v(value))
+				problems.push(
+					`${d.what} ${res.status}: header ${name}: ${JSON.stringify(value)} ${v.errors.map((e) => e.message).join('; ')}`,
+				);
 		}
 	}
 	return problems;

@@ -29,7 +29,11 @@ function specOperations() {
 }
 
 /** The route table's paths in the document's spelling: <id> → {id}, <name> → {provider}. */
-const templated = (p) => p.replace(/<name>/g, '{provider}').replace(/<provider>/g, '{provider}').replace(/<(\w+)>/g, '{$1}');
+const templated = (p) =>
+	p
+		.replace(/<name>/g, '{provider}')
+		.replace(/<provider>/g, '{provider}')
+		.replace(/<(\w+)>/g, '{$1}');
 
 /** "METHOD /path" of every row of src/api/routes.c (parsed as text). */
 function routeOperations() {
@@ -84,7 +88,8 @@ const CONTRACTS = {
 function contractOperations(file) {
 	const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
 	const out = new Set();
-	for (const m of text.matchAll(/\b(GET|POST|PUT|PATCH|DELETE)\s+`?(\/api\/[^`\s?)]*)/g)) out.add(`${m[1]} ${templated(m[2])}`);
+	for (const m of text.matchAll(/\b(GET|POST|PUT|PATCH|DELETE)\s+`?(\/api\/[^`\s?)]*)/g))
+		out.add(`${m[1]} ${templated(m[2])}`);
 	return out;
 }
 
@@ -147,7 +152,9 @@ describe('GET /api/schema/', () => {
 	});
 
 	test('HEAD has the headers and no body; other methods are 405 with Allow; no auth is looked at', async () => {
-		const h = await rawHttp(server.port, 'HEAD /api/schema/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { headCount: 1 });
+		const h = await rawHttp(server.port, 'HEAD /api/schema/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
+			headCount: 1,
+		});
 		assert.equal(h.response.status, 200);
 		assert.equal(h.response.headers['content-type'], 'application/yaml; charset=utf-8');
 		assert.equal(Number(h.response.headers['content-length']), fs.statSync(SPEC_FILE).size);
@@ -159,7 +166,9 @@ describe('GET /api/schema/', () => {
 			await r.arrayBuffer();
 		}
 		// a bad token or a garbage session cookie changes nothing: the route skips auth
-		const r = await server.fetch('/api/schema/', { headers: { Authorization: 'Token nope', Cookie: 'sessionid=nope' } });
+		const r = await server.fetch('/api/schema/', {
+			headers: { Authorization: 'Token nope', Cookie: 'sessionid=nope' },
+		});
 		assert.equal(r.status, 200);
 		await r.arrayBuffer();
 	});
@@ -197,7 +206,10 @@ describe('the response checker refuses what the document does not describe', () 
 			check('POST', url('/api/login/'), json(429, { detail: 'slow down' }, { 'retry-after': 'soon' }))[0],
 			/header Retry-After/,
 		);
-		assert.match(check('GET', url('/api/users/profile/'), json(401, { detail: 'no' }))[0], /WWW-Authenticate is missing/);
+		assert.match(
+			check('GET', url('/api/users/profile/'), json(401, { detail: 'no' }))[0],
+			/WWW-Authenticate is missing/,
+		);
 		const html = { status: 200, headers: (n) => (n === 'content-type' ? 'text/html' : null), text: '<p>' };
 		assert.match(check('GET', url('/api/login-set-cookie/'), html)[0], /Content-Type/);
 		const empty = { status: 204, headers: () => null, text: '' };
@@ -208,7 +220,10 @@ describe('the response checker refuses what the document does not describe', () 
 	test('unknown paths, methods a path lacks and OPTIONS follow x-gatehouse-unmatched', () => {
 		assert.deepEqual(check('GET', url('/api/nope/'), json(404, { detail: 'Not found.' })), []);
 		assert.ok(check('GET', url('/api/nope/'), json(200, { detail: 'Not found.' })).length > 0);
-		assert.deepEqual(check('PUT', url('/api/login/'), json(405, { detail: 'Method "PUT" not allowed.' }, { allow: 'POST, OPTIONS' })), []);
+		assert.deepEqual(
+			check('PUT', url('/api/login/'), json(405, { detail: 'Method "PUT" not allowed.' }, { allow: 'POST, OPTIONS' })),
+			[],
+		);
 		assert.match(check('PUT', url('/api/login/'), json(405, { detail: 'x' }))[0], /Allow is missing/);
 		assert.deepEqual(check('OPTIONS', url('/api/login/'), json(200, {}, { allow: 'POST, OPTIONS' })), []);
 		// forward auth answers OPTIONS 405 (x-exact-methods)
