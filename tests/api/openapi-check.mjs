@@ -253,6 +253,8 @@ export function installFetchCheck() {
 	wrapped.__openapiChecked = true;
 	globalThis.fetch = wrapped;
 	process.on('exit', () => {
+		if (process.env.GATEHOUSE_OPENAPI_STATS)
+			process.stderr.write(`openapi-check: ${checked} answers checked, ${failures.length} not described\n`);
 		if (failures.length === 0) return;
 		process.stderr.write(
 			`\n${failures.length} response(s) not described by docs/openapi.yaml (of ${checked} checked):\n` +
