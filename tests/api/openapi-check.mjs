@@ -266,6 +266,21 @@ export function installFetchCheck() {
 }
 
 /**
+ * Check an answer that came through a proxy in front of gatehouse (nginx): checked
+ * when gatehouse made it, told by the X-Content-Type-Options header it puts on every
+ * answer (the proxy's own pages, a 502 or its 413, lack it).  headers: a plain
+ * object with lower-case names (node:http's res.headers).
+ */
+export function enforceProxied(method, url, { status, headers, text }) {
+	if (headers['x-content-type-options'] !== 'nosniff') return;
+	const get = (n) => {
+		const v = headers[n.toLowerCase()];
+		return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+	};
+	enforce(method, url, { status, headers: get, text: method === 'HEAD' ? '' : text });
+}
+
+/**
  * The one request a raw-socket test sent, when it is a well-formed single
  * HTTP/1.1 request line with an origin-form target: {method, path}; else null.
  */
