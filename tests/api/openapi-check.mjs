@@ -240,12 +240,16 @@ export function installFetchCheck() {
 		const res = await realFetch(input, init);
 		let url;
 		try {
-			url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url);
+			// the answer's own URL: after a followed redirect it is the last hop's, which
+			// may be another server (a provider) or another path
+			url = new URL(res.url || (typeof input === 'string' || input instanceof URL ? String(input) : input.url));
 		} catch {
 			return res;
 		}
 		if (!isGatehouseUrl(url)) return res;
-		const method = (init?.method || (typeof input === 'object' && input.method) || 'GET').toUpperCase();
+		let method = (init?.method || (typeof input === 'object' && input.method) || 'GET').toUpperCase();
+		// gatehouse's redirects (302) are followed with GET
+		if (res.redirected && method !== 'HEAD') method = 'GET';
 		const text = method === 'HEAD' ? '' : await res.clone().text();
 		enforce(method, url.href, { status: res.status, headers: (n) => res.headers.get(n), text });
 		return res;
