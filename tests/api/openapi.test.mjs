@@ -200,6 +200,8 @@ describe('the response checker refuses what the document does not describe', () 
 	test('an undescribed status, an extra field, a wrong type, a missing required header, a wrong Content-Type fail', () => {
 		assert.match(check('POST', url('/api/login/'), json(418, { detail: 'x' }))[0], /418 is not described/);
 		assert.match(check('POST', url('/api/login/'), json(200, { detail: 'Success', extra: 1 }))[0], /does not match/);
+		// the seed's fixed texts are part of the contract: a changed one fails
+		assert.match(check('POST', url('/api/logout/'), json(200, { detail: 'Logged out' }))[0], /Logout Successful/);
 		assert.match(check('GET', url('/api/users/profile/'), json(200, { id: '1' }))[0], /does not match/);
 		assert.match(check('POST', url('/api/login/'), json(429, { detail: 'slow down' }))[0], /Retry-After is missing/);
 		assert.match(
