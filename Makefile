@@ -38,7 +38,8 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
 SRC      := $(shell find src -name "*.c" | LC_ALL=C sort)
 LIBSRC   := $(filter-out src/main.c,$(SRC))
-GENOBJ   := $(BUILD)/gen/common_passwords.o $(BUILD)/gen/sqlite_migrations.o $(BUILD)/gen/postgres_migrations.o
+GENOBJ   := $(BUILD)/gen/common_passwords.o $(BUILD)/gen/sqlite_migrations.o $(BUILD)/gen/postgres_migrations.o \
+            $(BUILD)/gen/openapi.o
 OBJ      := $(SRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 LIBOBJ   := $(LIBSRC:%.c=$(BUILD)/%.o) $(GENOBJ)
 UNITSRC  := $(wildcard tests/unit/test_*.c)
@@ -93,6 +94,20 @@ $(BUILD)/gen/%_migrations.c:
 	    END { if (bad) exit 1; if (n) print "\t,"; else print "\t\"\""; print "};"; \
 	        printf "const size_t %s_migrations_count = %d;\n", d, n }' \
 	    $(sort $(wildcard src/store/migrations/$*/*.sql)) > $@.tmp || { rm -f $@.tmp; exit 1; }; mv $@.tmp $@
+
+# docs/openapi.yaml built in byte for byte (GET /api/schema/, src/api/schema.c): the text, its length
+# and its strong ETag (the SHA-256 of the text)
+$(BUILD)/gen/openapi.S: docs/openapi.yaml Makefile
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from docs/openapi.yaml by the Makefile */'; \
+	  printf '\t.section .rodata\n\t.globl openapi_yaml\n\t.globl openapi_yaml_len\n\t.globl openapi_yaml_etag\n'; \
+	  printf '\t.balign 8\nopenapi_yaml_len:\n\t.quad openapi_yaml_end - openapi_yaml\n'; \
+	  printf 'openapi_yaml_etag:\n\t.asciz "\\"%s\\""\n' "$$(sha256sum docs/openapi.yaml | cut -c1-64)"; \
+	  printf 'openapi_yaml:\n\t.incbin "docs/openapi.yaml"\nopenapi_yaml_end:\n\t.byte 0\n'; \
+	  printf '\t.section .note.GNU-stack,"",@progbits\n'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/openapi.o: $(BUILD)/gen/openapi.S docs/openapi.yaml
+	$(CC) $(SAN) -c -o $@ $<
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CFLAGS) -Wno-missing-prototypes $(if $(filter clang,$(CC)),-Wno-string-concatenation) -c -o $@ $<

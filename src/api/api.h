@@ -196,6 +196,8 @@ void api_passkey_login(struct request *r);
 void api_admin_user_mfa_delete(struct request *r);
 /* verify.c */
 void api_verify(struct request *r);
+/* schema.c: GET /api/schema/ (docs/openapi.yaml, built in) */
+void api_schema(struct request *r);
 /* health.c */
 void api_healthz(struct request *r);
 

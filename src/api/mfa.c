@@ -50,6 +50,8 @@ respond_expired(struct request *r)
 	respond_json(r, 401,
 	    json_pack("{s:s, s:s}", "detail", "Your sign-in has expired. Sign in again.", "code",
 	        "mfa_expired"));
+	/* every 401 names a scheme (RFC 9110 §15.5.2), as the router's do */
+	response_header(r, "WWW-Authenticate", "Token");
 }
 
 static void
@@ -348,6 +350,7 @@ api_mfa_begin(struct request *r, const struct store_user *u, const char *method,
 	if (next && next[0])
 		json_object_set_new(body, "next", json_string(next));
 	respond_json(r, 401, body);
+	response_header(r, "WWW-Authenticate", "Token");
 	return 1;
 }
 

@@ -65,6 +65,7 @@ const struct route routes[] = {
 	/* forward auth (nginx auth_request) */
 	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED | ROUTE_EXACT_METHODS, NULL },
 	/* operations */
+	{ M_GET,  "/api/schema/",           api_schema,           ROUTE_NO_AUTH, NULL },
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH, NULL },
 	{ 0, NULL, NULL, 0, NULL },
 };

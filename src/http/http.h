@@ -140,6 +140,10 @@ void respond_error(struct request *r, int status, const char *detail);
 /* A file response: fd is owned and closed by the server. */
 void respond_file(struct request *r, int status, int fd, uint64_t size, const char *content_type);
 void respond_text(struct request *r, int status, const char *text);
+/* An answer of len bytes (copied; data may be NULL when len is 0) of the
+ * given Content-Type (NULL: none), outside the API's JSON conventions: no
+ * Cache-Control of its own, the handler sets one (api/schema.c). */
+void respond_bytes(struct request *r, int status, const void *data, size_t len, const char *content_type);
 /* An API answer without a body (204). */
 void respond_empty(struct request *r, int status);
 

@@ -213,6 +213,17 @@ respond_text(struct request *r, int status, const char *text)
 }
 
 void
+respond_bytes(struct request *r, int status, const void *data, size_t len, const char *content_type)
+{
+	r->resp.len = 0;
+	if (len > 0)
+		buf_append(&r->resp, data, len);
+	r->status = status;
+	r->api = false;
+	r->content_type = content_type;
+}
+
+void
 respond_empty(struct request *r, int status)
 {
 	r->resp.len = 0;

@@ -79,6 +79,8 @@ function assertBadCode(r, what, body = ANSWER.badTotp) {
 function assertExpired(r, what) {
 	assert.equal(r.status, 401, `${what}: wanted 401 mfa_expired, got ${r.status} ${r.text}`);
 	assert.deepEqual(r.json, ANSWER.expired, what);
+	// a 401 names its scheme (RFC 9110 §15.5.2), as the other 401s do
+	assert.equal(r.headers.get('www-authenticate'), 'Token', `${what}: WWW-Authenticate`);
 	assert.equal(cookiesNamed(r, 'sessionid').filter((c) => c.value !== '').length, 0, `${what}: no session`);
 }
 
@@ -260,6 +262,7 @@ test('with an authenticator app a right password gives 401 mfa_required and a pe
 	assert.ok(!ck.attrs.secure, 'not Secure on an http origin');
 	assert.ok(ck.value.length >= 32, `a long random key: ${ck.value}`);
 	assert.ok(res.headers.get('cache-control')?.includes('no-store'));
+	assert.equal(res.headers.get('www-authenticate'), 'Token', 'a 401 names its scheme (RFC 9110 §15.5.2)');
 
 	await assertNoSession(c, 'only the pending cookie');
 	assert.equal((await c.get('/api/sessions/')).status, 401, 'sessions with only the pending cookie');

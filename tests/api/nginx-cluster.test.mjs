@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PG, SLOW, startServer, startInstance, createUser, uniqueEmail, sleep, INDEX_MARKER } from './harness.mjs';
 import { startCluster, freePort } from './pg.mjs';
+import { enforceProxied } from './openapi-check.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEPLOY = path.resolve(HERE, '../../deploy');
@@ -191,7 +192,17 @@ function request(port, method, p, { headers = {}, body } = {}) {
 				let text = '';
 				res.setEncoding('utf8');
 				res.on('data', (d) => (text += d));
-				res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+				res.on('end', () => {
+					const answer = { status: res.statusCode, headers: res.headers, text };
+					// gatehouse's answers through nginx are checked against docs/openapi.yaml
+					try {
+						enforceProxied(method, `https://${HOST}:${port}${p}`, answer);
+					} catch (e) {
+						reject(e);
+						return;
+					}
+					resolve(answer);
+				});
 			},
 		);
 		req.on('error', reject);
