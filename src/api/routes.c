@@ -66,6 +66,7 @@ const struct route routes[] = {
 	{ M_GET,  "/api/auth/verify/",      api_verify,           ROUTE_LOGIN_REQUIRED | ROUTE_EXACT_METHODS, NULL },
 	/* operations */
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH, NULL },
+	{ M_GET,  "/metrics",               api_metrics,          ROUTE_NO_AUTH, NULL },
 	{ 0, NULL, NULL, 0, NULL },
 };
 /* clang-format on */
