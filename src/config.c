@@ -300,7 +300,8 @@ validate(struct config *c, char *err, size_t errsz)
 	c->listen_port = (unsigned short)port;
 
 	if (c->metrics_listen[0] != '\0' && split_metrics_listen(c) != 0) {
-		snprintf(err, errsz, "metrics_listen must be IP:port (e.g. 127.0.0.1:9100 or [::1]:9100), not \"%s\"",
+		snprintf(err, errsz,
+		    "metrics_listen must be IP:port (e.g. 127.0.0.1:9100 or [::1]:9100), not \"%s\"",
 		    c->metrics_listen);
 		return -1;
 	}

@@ -28,20 +28,18 @@ static const char *const method_names[NMETHODS] = { "GET", "HEAD", "POST", "PUT"
 	"OPTIONS", "OTHER" };
 
 /* every status the server answers with; anything else is "other" */
-static const int status_codes[] = { 200, 201, 204, 206, 301, 302, 304, 400, 401, 403, 404, 405, 409, 410,
-	411, 412, 413, 414, 415, 416, 429, 431, 500, 501, 503, 505 };
+static const int status_codes[] = { 200, 201, 204, 206, 301, 302, 304, 400, 401, 403, 404, 405, 409, 410, 411,
+	412, 413, 414, 415, 416, 429, 431, 500, 501, 503, 505 };
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1)
 
 static const double latency_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 #define NLAT (sizeof(latency_bounds) / sizeof(latency_bounds[0]))
-static const double wait_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-	30 };
+static const double wait_bounds[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 #define NWAIT (sizeof(wait_bounds) / sizeof(wait_bounds[0]))
 
-static const char *const login_methods[METRICS_LOGIN_METHODS] = { "password", "passkey",
-	"second_factor" };
-static const char *const login_outcomes[METRICS_LOGIN_OUTCOMES] = { "success", "bad_credentials",
-	"throttled", "inactive", "unverified", "mfa_pending", "unavailable" };
+static const char *const login_methods[METRICS_LOGIN_METHODS] = { "password", "passkey", "second_factor" };
+static const char *const login_outcomes[METRICS_LOGIN_OUTCOMES] = { "success", "bad_credentials", "throttled",
+	"inactive", "unverified", "mfa_pending", "unavailable" };
 static const char *const transports[NTRANSPORTS] = { "console", "file", "smtp" };
 
 struct histogram {
@@ -379,8 +377,8 @@ metrics_render(struct buf *out, const struct metrics_gauges *g)
 	head(out, "gatehouse_mail_delivery_failures_total", "counter",
 	    "Mail delivery attempts that failed, by transport.");
 	for (size_t t = 0; t < NTRANSPORTS; t++)
-		buf_printf(out, "gatehouse_mail_delivery_failures_total{transport=\"%s\"} %llu\n", transports[t],
-		    (unsigned long long)get(&mail_failures[t]));
+		buf_printf(out, "gatehouse_mail_delivery_failures_total{transport=\"%s\"} %llu\n",
+		    transports[t], (unsigned long long)get(&mail_failures[t]));
 
 	head(out, "gatehouse_social_provider_errors_total", "counter",
 	    "Calls to a social login provider (discovery, code exchange, profile) that failed.");

@@ -742,8 +742,7 @@ metrics_request(void *cls, struct MHD_Connection *c, const char *url, const char
 }
 
 struct http_metrics *
-http_metrics_start(struct app *app, void (*render)(struct app *app, struct buf *out), char *err,
-    size_t errsz)
+http_metrics_start(struct app *app, void (*render)(struct app *app, struct buf *out), char *err, size_t errsz)
 {
 	const struct config *cfg = &app->cfg;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,

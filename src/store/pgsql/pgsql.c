@@ -92,7 +92,8 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	    "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1, last_error = $2"
 	    " WHERE id = $3",
 	/* a message the mailer gave up on waits at INT64_MAX / 2 (src/mail/mailer.c) */
-	[ST_OUTBOX_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at < 4611686018427387903",
+	[ST_OUTBOX_DEPTH] =
+	    "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at < 4611686018427387903",
 	[ST_SESSIONS_LIVE] = "SELECT count(*) FROM sessions WHERE expires_at > $1",
 	[ST_SESSION_LIST] =
 	    "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"

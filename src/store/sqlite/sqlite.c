@@ -83,7 +83,8 @@ static const char *stmt_sql[ST_COUNT] = {
 	[ST_OUTBOX_FAILED] = "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?"
 	                     " WHERE id = ?",
 	/* a message the mailer gave up on waits at INT64_MAX / 2 (src/mail/mailer.c) */
-	[ST_OUTBOX_DEPTH] = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at < 4611686018427387903",
+	[ST_OUTBOX_DEPTH] =
+	    "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at < 4611686018427387903",
 	[ST_SESSIONS_LIVE] = "SELECT count(*) FROM sessions WHERE expires_at > ?",
 	[ST_SESSION_LIST] =
 	    "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
