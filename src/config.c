@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -264,6 +265,7 @@ split_metrics_listen(struct config *c)
 	const char *v = c->metrics_listen, *colon = strrchr(v, ':');
 	size_t hl;
 	long long port;
+	unsigned char addr[16];
 
 	if (colon == NULL || colon == v || parse_ll(colon + 1, 1, 65535, &port) != 0)
 		return -1;
@@ -279,7 +281,11 @@ split_metrics_listen(struct config *c)
 	memcpy(c->metrics_host, v, hl);
 	c->metrics_host[hl] = '\0';
 	c->metrics_port = (unsigned short)port;
-	return 0;
+	/* an address, not a name: what it binds is what `check --deploy` judges */
+	return inet_pton(AF_INET, c->metrics_host, addr) == 1 ||
+	        inet_pton(AF_INET6, c->metrics_host, addr) == 1 ?
+	    0 :
+	    -1;
 }
 
 static int
