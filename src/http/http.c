@@ -295,6 +295,13 @@ send_response(struct http_server *s, struct request *r, bool close)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
+	/* counted as it is queued, so a client that has its answer finds it in
+	 * the next scrape (the completion callback may run later) */
+	if (!r->counted) {
+		r->counted = true;
+		metrics_count_request(request_route_slot(r), (int)r->method, r->status,
+		    now_mono() - r->started);
+	}
 	return ret;
 }
 
@@ -460,7 +467,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 	}
 	log_access(r->method_name, r->path, r->status, (now_mono() - r->started) * 1000.0,
 	    r->caller->kind != AUTH_NONE ? r->caller->user.id : 0, r->ip);
-	if (r->status != 0) /* 0: its client left before an answer was set */
+	/* an answer set but never queued (its client left while it was held) */
+	if (r->status != 0 && !r->counted)
 		metrics_count_request(request_route_slot(r), (int)r->method, r->status,
 		    now_mono() - r->started);
 	request_free(r);

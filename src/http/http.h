@@ -90,7 +90,8 @@ struct request {
 	uint64_t fd_size;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int nheaders;
-	bool broken; /* an answer could not be built: send a plain 500 */
+	bool broken;  /* an answer could not be built: send a plain 500 */
+	bool counted; /* in the metrics (as its answer was queued) */
 };
 
 struct http_server;
