@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,8 @@ struct key {
 /* clang-format off */
 static const struct key keys[] = {
 	{ "listen", S(listen), "127.0.0.1:8000", 0, 0, "address:port to listen on" },
+	{ "metrics_listen", S(metrics_listen), "", 0, 0, "IP:port of a separate listener that serves only GET /metrics (Prometheus), e.g. 127.0.0.1:9100 (empty: none)" },
+	{ "metrics_token", S(metrics_token), "", 0, 0, "when set, GET /metrics on the public port answers a caller that sends Authorization: Bearer <this> (empty: /metrics there is 404)" },
 	{ "database", S(database), "sqlite:var/gatehouse.db", 0, 0, "sqlite:PATH, or postgres://user:pass@host:port/db?... (also postgresql:// and libpq's key=value form) for several instances on one database" },
 	{ "auto_migrate", B(auto_migrate), "false", 0, 0, "PostgreSQL: apply pending migrations at serve start (default: run `gatehouse migrate`; SQLite always migrates at start)" },
 	{ "session_cache_ttl", L(session_cache_ttl), "5", 0, 3600, "PostgreSQL: seconds a resolved session or token is kept in memory (revocations from any instance still apply at once; 0: no cache)" },
@@ -281,6 +284,36 @@ check_origin(const char *o, size_t len)
 	return (size_t)(host - o) < len ? 0 : -1;
 }
 
+/* "127.0.0.1:9100" or "[::1]:9100" → metrics_host, metrics_port (1-65535) */
+static int
+split_metrics_listen(struct config *c)
+{
+	const char *v = c->metrics_listen, *colon = strrchr(v, ':');
+	size_t hl;
+	long long port;
+	unsigned char addr[16];
+
+	if (colon == NULL || colon == v || parse_ll(colon + 1, 1, 65535, &port) != 0)
+		return -1;
+	hl = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hl < 3 || v[hl - 1] != ']')
+			return -1;
+		v++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(c->metrics_host))
+		return -1;
+	memcpy(c->metrics_host, v, hl);
+	c->metrics_host[hl] = '\0';
+	c->metrics_port = (unsigned short)port;
+	/* an address, not a name: what it binds is what `check --deploy` judges */
+	return inet_pton(AF_INET, c->metrics_host, addr) == 1 ||
+	        inet_pton(AF_INET6, c->metrics_host, addr) == 1 ?
+	    0 :
+	    -1;
+}
+
 static int
 validate(struct config *c, char *err, size_t errsz)
 {
@@ -302,6 +335,12 @@ validate(struct config *c, char *err, size_t errsz)
 	if (c->webhook_lease <= c->webhook_timeout) {
 		snprintf(err, errsz, "webhook_lease (%ld) must be longer than webhook_timeout (%ld)",
 		    c->webhook_lease, c->webhook_timeout);
+		return -1;
+	}
+	if (c->metrics_listen[0] != '\0' && split_metrics_listen(c) != 0) {
+		snprintf(err, errsz,
+		    "metrics_listen must be IP:port (e.g. 127.0.0.1:9100 or [::1]:9100), not \"%s\"",
+		    c->metrics_listen);
 		return -1;
 	}
 	if (!database_ok(c->database)) {
@@ -458,7 +497,8 @@ config_free(struct config *c)
 		if (keys[i].type == KEY_STR) {
 			char **p = (char **)((char *)c + keys[i].off);
 			if ((keys[i].off == offsetof(struct config, secret_key) ||
-			        keys[i].off == offsetof(struct config, webhooks)) &&
+			        keys[i].off == offsetof(struct config, webhooks) ||
+			        keys[i].off == offsetof(struct config, metrics_token)) &&
 			    *p)
 				sodium_memzero(*p, strlen(*p));
 			free(*p);
@@ -596,6 +636,17 @@ config_check_deploy(const struct config *c)
 		printf("WARNING listening on %s: run gatehouse behind nginx (libmicrohttpd 0.9 should not "
 		       "face the internet)\n",
 		    c->listen_host);
+		n++;
+	}
+	if (c->metrics_listen[0] && strcmp(c->metrics_host, "127.0.0.1") != 0 &&
+	    strcmp(c->metrics_host, "::1") != 0) {
+		printf("WARNING metrics_listen is %s: /metrics is open to whoever reaches that address (use "
+		       "127.0.0.1 or a private network only Prometheus can reach)\n",
+		    c->metrics_listen);
+		n++;
+	}
+	if (c->metrics_token[0] && strlen(c->metrics_token) < 32) {
+		printf("WARNING metrics_token is shorter than 32 characters\n");
 		n++;
 	}
 	if (c->email_transport == CONFIG_MAIL_CONSOLE || c->email_transport == CONFIG_MAIL_FILE) {

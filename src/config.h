@@ -22,8 +22,10 @@ enum config_mfa_required { MFA_REQUIRED_NONE, MFA_REQUIRED_STAFF, MFA_REQUIRED_A
 enum config_mail_transport { CONFIG_MAIL_CONSOLE, CONFIG_MAIL_FILE, CONFIG_MAIL_SMTP, CONFIG_MAIL_SMTPS };
 
 struct config {
-	char *listen;   /* host:port */
-	char *database; /* sqlite:PATH | postgres://... | postgresql://... | libpq key=value */
+	char *listen;         /* host:port */
+	char *metrics_listen; /* IP:port of the metrics listener; "" none */
+	char *metrics_token;  /* bearer token for /metrics on the public port; "" none (never logged) */
+	char *database;       /* sqlite:PATH | postgres://... | postgresql://... | libpq key=value */
 	char *static_dir;
 	char *public_origin;   /* scheme://host[:port]; default http://<listen> */
 	char *trusted_origins; /* comma-separated origins allowed in Origin */
@@ -71,6 +73,8 @@ struct config {
 	enum config_mail_transport email_transport; /* from the scheme of email */
 	char listen_host[64];
 	unsigned short listen_port;
+	char metrics_host[64]; /* from metrics_listen, without brackets */
+	unsigned short metrics_port;
 	bool secure_cookies;        /* public origin is https */
 	bool secret_generated;      /* secret_key came from the generated file */
 	struct config_extra *extra; /* oidc_* keys from the INI file */

@@ -30,7 +30,10 @@
 #include "auth/totp.h"
 #include "config.h"
 #include "auth/hashpool.h"
+#include "api/api.h"
 #include "http/http.h"
+#include "http/router.h"
+#include "metrics.h"
 #include "log.h"
 #include "mail/mailer.h"
 #include "auth/password.h"
@@ -165,11 +168,40 @@ purge_expired(struct app *app)
 	store_webhook_purge(app->store, now - app->cfg.webhook_keep, 10000, &n);
 }
 
+/* The fixed label sets of /metrics: the route table's patterns and the
+ * configured providers' names. */
+static int
+metrics_setup(struct app *app, char *err, size_t errsz)
+{
+	const char *patterns[256], *names[16];
+	json_t *providers = social_list_json(app->social), *p;
+	size_t n = 0, np = 0, i;
+	int rc;
+
+	metrics_init(GATEHOUSE_VERSION);
+	for (const struct route *rt = routes; rt->path; rt++) {
+		if (n == sizeof(patterns) / sizeof(patterns[0])) {
+			snprintf(err, errsz, "metrics: more than %zu routes", n);
+			json_decref(providers);
+			return -1;
+		}
+		patterns[n++] = rt->path;
+	}
+	rc = metrics_set_routes(patterns, n, err, errsz);
+	json_array_foreach (providers, i, p)
+		if (np < sizeof(names) / sizeof(names[0]))
+			names[np++] = json_string_value(json_object_get(p, "name"));
+	metrics_set_providers(names, np);
+	json_decref(providers);
+	return rc;
+}
+
 static int
 cmd_serve(struct app *app)
 {
 	struct http_server *http;
 	struct webhook_worker *webhooks;
+	struct http_metrics *metrics = NULL;
 	sigset_t set;
 	char err[256];
 	int sig = 0;
@@ -186,7 +218,12 @@ cmd_serve(struct app *app)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return 1;
 	}
+	if (metrics_setup(app, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		return 1;
+	}
 	app->hashpool = hashpool_new((unsigned)app->cfg.hash_threads, (unsigned)app->cfg.hash_queue, 1);
+	hashpool_on_wait(app->hashpool, metrics_observe_hash_wait);
 	/* provider calls block on the network, not the CPU: a few more threads */
 	app->netpool = hashpool_new(4, 64, 0);
 	app->limiter = limiter_store_new(app->store);
@@ -205,8 +242,18 @@ cmd_serve(struct app *app)
 		fprintf(stderr, "gatehouse: %s\n", err);
 		return 1;
 	}
+	if (app->cfg.metrics_listen[0] != '\0' &&
+	    (metrics = http_metrics_start(app, api_metrics_render, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "gatehouse: %s\n", err);
+		http_quiesce(http);
+		http_drain(http);
+		http_stop(http);
+		return 1;
+	}
 	app->mailer = mailer_start(app);
 	webhooks = webhook_worker_start(app);
+	if (metrics != NULL)
+		log_msg(LOG_INFO, "metrics on http://%s/metrics", app->cfg.metrics_listen);
 	log_msg(LOG_INFO,
 	    "gatehouse %s listening on http://%s (public origin %s, %ld threads, %ld hash threads)",
 	    GATEHOUSE_VERSION, app->cfg.listen, app->cfg.public_origin, app->cfg.threads,
@@ -224,6 +271,9 @@ cmd_serve(struct app *app)
 	http_quiesce(http);
 	http_drain(http);
 	http_stop(http);
+	/* before the store closes: a scrape reads it (the connection it opened
+	 * on its thread is closed with the store) */
+	http_metrics_stop(metrics);
 	mailer_stop(app->mailer);
 	app->mailer = NULL;
 	webhook_worker_stop(webhooks);

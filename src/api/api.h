@@ -200,5 +200,13 @@ void api_verify(struct request *r);
 void api_schema(struct request *r);
 /* health.c */
 void api_healthz(struct request *r);
+struct app;
+struct buf;
+/* GET /metrics on the public port: 404 unless metrics_token is set, then 401
+ * without Authorization: Bearer <metrics_token>. */
+void api_metrics(struct request *r);
+/* The whole exposition, with the gauges read now (the store on the calling
+ * thread); the metrics listener's renderer. */
+void api_metrics_render(struct app *app, struct buf *out);
 
 #endif

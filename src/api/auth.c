@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "auth/caller.h"
 #include "log.h"
+#include "metrics.h"
 #include "auth/password.h"
 #include "http/authn.h"
 #include "auth/throttle.h"
@@ -109,12 +110,15 @@ api_login(struct request *r)
 	/* one account never holds more than a few places of the hash pool, however
 	 * many addresses it is tried from; refused here, nothing is counted */
 	if (limiter_enter(l->limiter, l->account_key, (unsigned)cfg->login_account_inflight) != 0) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD, METRICS_LOGIN_THROTTLED);
 		api_respond_throttled(r, 1);
 		goto done;
 	}
 	l->in_flight = true;
 	/* counted now, before the hash: concurrent guesses cannot all pass */
 	if (api_password_reserve(r, l->ip_key, l->account_key) != 0) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD,
+		    r->status == 429 ? METRICS_LOGIN_THROTTLED : METRICS_LOGIN_UNAVAILABLE);
 		log_msg(LOG_WARN, "login throttled for %s", r->ip);
 		if (r->status == 429)
 			audit_log(r, "login.throttled", 0,
@@ -125,6 +129,7 @@ api_login(struct request *r)
 	if (l->email[0]) {
 		rc = store_user_by_email(r->app->store, l->email, &l->user);
 		if (rc < 0) {
+			metrics_count_login(METRICS_LOGIN_PASSWORD, METRICS_LOGIN_UNAVAILABLE);
 			login_uncount(r, l);
 			api_respond_busy(r, NULL);
 			goto done;
@@ -135,8 +140,10 @@ api_login(struct request *r)
 	api_pwjob_verify(j, l->found ? l->user.password : NULL, password,
 	    json_string_length(json_object_get(body, "password")));
 	j->rehash = true;
-	if (api_pwjob_defer(r, j, "Too many logins in progress, try again shortly.") != 0)
+	if (api_pwjob_defer(r, j, "Too many logins in progress, try again shortly.") != 0) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD, METRICS_LOGIN_UNAVAILABLE);
 		login_uncount(r, l);
+	}
 done:
 	json_decref(errors);
 	api_body_free(body); /* wipes the passwords it holds */
@@ -163,11 +170,14 @@ api_login_finish(struct request *r)
 	const struct config *cfg = &r->app->cfg;
 	struct api_pwjob *j = r->state;
 	struct login *l = j->extra;
+	int rc;
 
 	/* the hash is done: its place among the account's checks goes back */
 	login_leave(l);
 	/* a failure keeps both reservations: the attempt stays counted */
 	if (!j->verified || !l->user.is_active) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD,
+		    j->verified ? METRICS_LOGIN_INACTIVE : METRICS_LOGIN_BAD_CREDENTIALS);
 		/* the reason class only: never what was typed */
 		audit_log(r, "login.failed", l->found ? l->user.id : 0,
 		    json_pack("{s:s, s:s}", "reason",
@@ -183,6 +193,7 @@ api_login_finish(struct request *r)
 	 * unconfirmed; it counts like a failure, so an unconfirmed signup cannot
 	 * keep the hash pool busy */
 	if (!l->user.email_verified && cfg->email_verification == EMAIL_VERIFICATION_MANDATORY) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD, METRICS_LOGIN_UNVERIFIED);
 		audit_log(r, "login.failed", l->user.id,
 		    json_pack("{s:s, s:s}", "reason", "unverified", "email", l->user.email));
 		respond_error(r, 400, "E-mail is not verified.");
@@ -193,12 +204,17 @@ api_login_finish(struct request *r)
 	/* the right password: this attempt does not count against the account */
 	limiter_release(r->app->limiter, l->account_key);
 	/* a second factor, when the user has one: a pending login, no session yet */
-	if (api_mfa_begin(r, &l->user, "password", NULL) != 0)
+	if ((rc = api_mfa_begin(r, &l->user, "password", NULL)) != 0) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD,
+		    rc > 0 ? METRICS_LOGIN_MFA_PENDING : METRICS_LOGIN_UNAVAILABLE);
 		return;
+	}
 	if (authn_login(r, &l->user) != 0) {
+		metrics_count_login(METRICS_LOGIN_PASSWORD, METRICS_LOGIN_UNAVAILABLE);
 		api_respond_busy(r, NULL);
 		return;
 	}
+	metrics_count_login(METRICS_LOGIN_PASSWORD, METRICS_LOGIN_SUCCESS);
 	audit_log(r, "login.succeeded", l->user.id, json_pack("{s:s}", "method", "password"));
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Success"));
 }

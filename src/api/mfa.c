@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mail/mailer.h"
 #include "util.h"
+#include "metrics.h"
 
 #define MFA_PENDING_LIMIT 5  /* wrong answers per pending login (or session) */
 #define MFA_ACCOUNT_LIMIT 10 /* wrong answers per account per window */
@@ -423,12 +424,16 @@ api_mfa_authenticate(struct request *r)
 	if (request_json(r, &body) != 0)
 		goto done;
 	snprintf(key1, sizeof(key1), "mfa:pending:%s", p.key_hash);
-	if (answer_reserve(r, key1, u.id, acct, sizeof(acct)) != 0)
+	if (answer_reserve(r, key1, u.id, acct, sizeof(acct)) != 0) {
+		metrics_count_login(METRICS_LOGIN_SECOND_FACTOR,
+		    r->status == 429 ? METRICS_LOGIN_THROTTLED : METRICS_LOGIN_UNAVAILABLE);
 		goto done;
+	}
 	switch (check_answer(r, body, &u, MFA_PURPOSE_SECOND, p.key_hash, true, &method)) {
 	case CHECK_OK:
 		break;
 	case CHECK_WRONG:
+		metrics_count_login(METRICS_LOGIN_SECOND_FACTOR, METRICS_LOGIN_BAD_CREDENTIALS);
 		goto done; /* stays counted */
 	default:
 		limiter_release(r->app->limiter, acct);
@@ -445,9 +450,11 @@ api_mfa_authenticate(struct request *r)
 		goto done;
 	}
 	if (authn_login(r, &u) != 0) {
+		metrics_count_login(METRICS_LOGIN_SECOND_FACTOR, METRICS_LOGIN_UNAVAILABLE);
 		api_respond_busy(r, NULL);
 		goto done;
 	}
+	metrics_count_login(METRICS_LOGIN_SECOND_FACTOR, METRICS_LOGIN_SUCCESS);
 	if (mfa_pending_clear_cookie(&env, &out) == 0)
 		authn_apply(r, &out);
 	snprintf(how, sizeof(how), "%s+%s", p.method, method);

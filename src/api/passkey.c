@@ -21,6 +21,7 @@
 #include "http/authn.h"
 #include "http/http.h"
 #include "util.h"
+#include "metrics.h"
 
 #define PASSKEY_IP_LIMIT 30 /* options per client IP per minute */
 #define BAD_CHALLENGE    "The challenge is unknown, expired or was already used. Try again."
@@ -64,6 +65,7 @@ api_passkey_options(struct request *r)
 static void
 refuse(struct request *r, const char *why, int64_t user_id, const char *reason)
 {
+	metrics_count_login(METRICS_LOGIN_PASSKEY, METRICS_LOGIN_BAD_CREDENTIALS);
 	audit_log(r, "login.failed", user_id, json_pack("{s:s, s:s}", "reason", reason, "method", "passkey"));
 	respond_json(r, 400, json_pack("{s:[s]}", "credential", why));
 }
@@ -100,8 +102,11 @@ api_passkey_login(struct request *r)
 	sha256_hex(cred_id, strlen(cred_id), cred_hash);
 	snprintf(cred_key, sizeof(cred_key), "passkey:cred:%s", cred_hash);
 	if (api_reserve_two(r, ip_key, cfg->login_ip_limit, cred_key, cfg->login_account_limit,
-	        cfg->login_window) != 0)
+	        cfg->login_window) != 0) {
+		metrics_count_login(METRICS_LOGIN_PASSKEY,
+		    r->status == 429 ? METRICS_LOGIN_THROTTLED : METRICS_LOGIN_UNAVAILABLE);
 		goto done;
+	}
 	authn_input_mfa(r, &in);
 	if (!mfa_browser_hash(&in, bind)) {
 		refuse(r, BAD_CHALLENGE, 0, "challenge");
@@ -152,12 +157,14 @@ api_passkey_login(struct request *r)
 		goto done;
 	}
 	if (!u.is_active) {
+		metrics_count_login(METRICS_LOGIN_PASSKEY, METRICS_LOGIN_INACTIVE);
 		audit_log(r, "login.failed", u.id,
 		    json_pack("{s:s, s:s}", "reason", "inactive", "method", "passkey"));
 		respond_error(r, 400, "Invalid credentials");
 		goto done;
 	}
 	if (!u.email_verified && cfg->email_verification == EMAIL_VERIFICATION_MANDATORY) {
+		metrics_count_login(METRICS_LOGIN_PASSKEY, METRICS_LOGIN_UNVERIFIED);
 		audit_log(r, "login.failed", u.id,
 		    json_pack("{s:s, s:s}", "reason", "unverified", "method", "passkey"));
 		respond_error(r, 400, "E-mail is not verified.");
@@ -167,10 +174,12 @@ api_passkey_login(struct request *r)
 	limiter_release(r->app->limiter, cred_key);
 	if (authn_login(r, &u) != 0)
 		goto busy;
+	metrics_count_login(METRICS_LOGIN_PASSKEY, METRICS_LOGIN_SUCCESS);
 	audit_log(r, "login.succeeded", u.id, json_pack("{s:s}", "method", "passkey"));
 	respond_json(r, 200, json_pack("{s:s}", "detail", "Success"));
 	goto done;
 busy:
+	metrics_count_login(METRICS_LOGIN_PASSKEY, METRICS_LOGIN_UNAVAILABLE);
 	api_respond_busy(r, NULL);
 done:
 	api_body_free(body);

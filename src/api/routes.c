@@ -67,6 +67,7 @@ const struct route routes[] = {
 	/* operations */
 	{ M_GET,  "/api/schema/",           api_schema,           ROUTE_NO_AUTH, NULL },
 	{ M_GET,  "/healthz",               api_healthz,          ROUTE_NO_AUTH, NULL },
+	{ M_GET,  "/metrics",               api_metrics,          ROUTE_NO_AUTH, NULL },
 	{ 0, NULL, NULL, 0, NULL },
 };
 /* clang-format on */

@@ -30,6 +30,7 @@
 #include "http/authn.h"
 #include "social/social.h"
 #include "store/store.h"
+#include "metrics.h"
 
 #define BIND_COOKIE        "gh_social"
 #define BIND_LEN           32
@@ -137,6 +138,7 @@ prepare(struct request *r, const struct social_provider *p)
 		return 1;
 	}
 	if (r->phase > 0 && !((struct prepare_job *)r->state)->ok) {
+		metrics_count_social_error(p->name);
 		log_msg(LOG_WARN, "social: %s discovery failed: %s", p->name,
 		    ((struct prepare_job *)r->state)->err);
 		snprintf(err, sizeof(err), "Could not reach %s. Please try again later.", p->label);
@@ -394,6 +396,7 @@ callback_finish(struct request *r, const struct social_provider *p)
 	char next[sizeof(j->s.next)];
 
 	if (!j->ok) {
+		metrics_count_social_error(p->name);
 		log_msg(LOG_WARN, "social: %s: %s", p->name, j->err);
 		audit_log(r, "login.failed", 0,
 		    json_pack("{s:s, s:s}", "reason", "social_provider", "provider", p->name));

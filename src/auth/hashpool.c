@@ -16,6 +16,7 @@ struct job {
 	void (*work)(void *);
 	void (*done)(void *);
 	void *arg;
+	double queued; /* now_mono() at submit */
 	struct job *next;
 };
 
@@ -25,6 +26,8 @@ struct hashpool {
 	struct job *head, *tail;
 	unsigned capacity; /* threads + max_waiting */
 	unsigned inflight; /* reserved + queued + running */
+	unsigned running;
+	void (*on_wait)(double seconds);
 	bool stopping;
 	unsigned nthreads;
 	pthread_t *threads;
@@ -53,10 +56,14 @@ worker(void *arg)
 		p->head = j->next;
 		if (p->head == NULL)
 			p->tail = NULL;
+		p->running++;
 		pthread_mutex_unlock(&p->lock);
 
+		if (p->on_wait)
+			p->on_wait(now_mono() - j->queued);
 		j->work(j->arg);
 		pthread_mutex_lock(&p->lock);
+		p->running--;
 		p->inflight--;
 		pthread_mutex_unlock(&p->lock);
 		/* after the count drops: done may resume a request that queues again */
@@ -116,6 +123,7 @@ hashpool_submit(struct hashpool *p, void (*work)(void *), void (*done)(void *), 
 	j->done = done;
 	j->arg = arg;
 	j->next = NULL;
+	j->queued = now_mono();
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)
 		p->tail->next = j;
@@ -135,6 +143,21 @@ hashpool_pending(struct hashpool *p)
 	n = p->inflight;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+void
+hashpool_stats(struct hashpool *p, unsigned *queued, unsigned *running)
+{
+	pthread_mutex_lock(&p->lock);
+	*running = p->running;
+	*queued = p->inflight - p->running;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+hashpool_on_wait(struct hashpool *p, void (*on_wait)(double seconds))
+{
+	p->on_wait = on_wait;
 }
 
 void

@@ -22,6 +22,12 @@ void hashpool_release(struct hashpool *p);
 void hashpool_submit(struct hashpool *p, void (*work)(void *), void (*done)(void *), void *arg);
 /* Jobs queued or running right now (for /metrics and tests). */
 unsigned hashpool_pending(struct hashpool *p);
+/* Jobs waiting for a worker (reserved places count: they are about to be
+ * queued) and jobs a worker is running, read together. */
+void hashpool_stats(struct hashpool *p, unsigned *queued, unsigned *running);
+/* Call on_wait(seconds from submit to start) on the worker as each job
+ * starts.  Before the first submit (not synchronised). */
+void hashpool_on_wait(struct hashpool *p, void (*on_wait)(double seconds));
 /* Finish every queued job, stop the workers, free. */
 void hashpool_free(struct hashpool *p);
 

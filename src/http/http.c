@@ -45,6 +45,7 @@
 #include "http/edge.h"
 #include "auth/hashpool.h"
 #include "log.h"
+#include "metrics.h"
 #include "http/router.h"
 
 /* One libmicrohttpd daemon, each with its own epoll thread and its own
@@ -145,6 +146,18 @@ http_request_new(struct http_server *s, struct MHD_Connection *c, const char *ur
 	client_ip(r, c);
 	atomic_fetch_add(&s->live, 1);
 	return r;
+}
+
+/* The metrics label of r: its route's index in routes[], or a fixed slot for
+ * the SPA's files and for /api/ paths no route took (nor a raw path ever). */
+static int
+request_route_slot(const struct request *r)
+{
+	if (r->route != NULL)
+		return (int)((const struct route *)r->route - routes);
+	if (r->api || strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0)
+		return METRICS_ROUTE_UNMATCHED;
+	return METRICS_ROUTE_STATIC;
 }
 
 static void
@@ -282,6 +295,13 @@ send_response(struct http_server *s, struct request *r, bool close)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
+	/* counted as it is queued, so a client that has its answer finds it in
+	 * the next scrape (the completion callback may run later) */
+	if (!r->counted) {
+		r->counted = true;
+		metrics_count_request(request_route_slot(r), (int)r->method, r->status,
+		    now_mono() - r->started);
+	}
 	return ret;
 }
 
@@ -447,6 +467,10 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 	}
 	log_access(r->method_name, r->path, r->status, (now_mono() - r->started) * 1000.0,
 	    r->caller->kind != AUTH_NONE ? r->caller->user.id : 0, r->ip);
+	/* an answer set but never queued (its client left while it was held) */
+	if (r->status != 0 && !r->counted)
+		metrics_count_request(request_route_slot(r), (int)r->method, r->status,
+		    now_mono() - r->started);
 	request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&t->server->live, 1);
@@ -662,4 +686,112 @@ http_stop(struct http_server *s)
 	free(s->threads);
 	free(s->daemons);
 	free(s);
+}
+
+/* ---- the metrics listener ---- */
+
+struct http_metrics {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	void (*render)(struct app *app, struct buf *out);
+};
+
+static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
+
+static enum MHD_Result
+metrics_answer(struct MHD_Connection *c, unsigned status, char *body, size_t len, const char *type,
+    const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (allow)
+		MHD_add_response_header(resp, "Allow", allow);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+metrics_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+    const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	static int seen; /* a marker: the head has been read */
+	struct http_metrics *m = cls;
+	struct buf b = { 0 };
+
+	(void)version;
+	(void)upload_data;
+	if (*con_cls == NULL) {
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		*upload_data_size = 0; /* a body is read and dropped */
+		return MHD_YES;
+	}
+	if (strcmp(url, "/metrics") != 0) {
+		buf_puts(&b, "Not found.\n");
+		return metrics_answer(c, 404, b.data, b.len, "text/plain; charset=utf-8", NULL);
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		buf_puts(&b, "Method not allowed.\n");
+		return metrics_answer(c, 405, b.data, b.len, "text/plain; charset=utf-8", "GET, HEAD");
+	}
+	m->render(m->app, &b);
+	return metrics_answer(c, 200, b.data, b.len, metrics_type, NULL);
+}
+
+struct http_metrics *
+http_metrics_start(struct app *app, void (*render)(struct app *app, struct buf *out), char *err, size_t errsz)
+{
+	const struct config *cfg = &app->cfg;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST | AI_PASSIVE },
+	                *ai = NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct http_metrics *m;
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", cfg->metrics_port);
+	if (getaddrinfo(cfg->metrics_host, port, &hints, &ai) != 0 || ai == NULL) {
+		snprintf(err, errsz, "cannot use metrics_listen %s (an IP address and a port)",
+		    cfg->metrics_listen);
+		return NULL;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	m = xcalloc(1, sizeof(*m));
+	m->app = app;
+	m->render = render;
+	/* one thread: scrapes are rare, and a store read here uses one connection */
+	m->daemon = MHD_start_daemon(flags, cfg->metrics_port, NULL, NULL, metrics_request, m,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)cfg->max_header, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (m->daemon == NULL) {
+		snprintf(err, errsz, "cannot listen on metrics_listen %s (in use, or not a local address?)",
+		    cfg->metrics_listen);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+http_metrics_stop(struct http_metrics *m)
+{
+	if (m == NULL)
+		return;
+	MHD_stop_daemon(m->daemon);
+	free(m);
 }

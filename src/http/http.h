@@ -90,7 +90,8 @@ struct request {
 	uint64_t fd_size;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int nheaders;
-	bool broken; /* an answer could not be built: send a plain 500 */
+	bool broken;  /* an answer could not be built: send a plain 500 */
+	bool counted; /* in the metrics (as its answer was queued) */
 };
 
 struct http_server;
@@ -105,6 +106,18 @@ void http_quiesce(struct http_server *s);
 void http_drain(struct http_server *s);
 /* Close every connection and free.  No request may be suspended any more. */
 void http_stop(struct http_server *s);
+
+/* The metrics listener (GATEHOUSE_METRICS_LISTEN): a second libmicrohttpd
+ * daemon on its own address, one thread, that answers GET and HEAD
+ * /metrics with what render appends (called on that thread, which may read
+ * the store), 405 for another method there and 404 for any other path.  No
+ * session, cookie or CSRF step: the address is the access control.  NULL
+ * with err on failure. */
+struct http_metrics;
+struct http_metrics *http_metrics_start(struct app *app, void (*render)(struct app *app, struct buf *out),
+    char *err, size_t errsz);
+/* Stop it (waits for a scrape in progress) and free; NULL is fine. */
+void http_metrics_stop(struct http_metrics *m);
 
 /* request.c — the request and its answer, free of the transport, so the
  * router and handlers run the same under libmicrohttpd and in a fuzz driver. */

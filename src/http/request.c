@@ -20,6 +20,7 @@
 #include "http/http.h"
 #include "auth/caller.h"
 #include "log.h"
+#include "metrics.h"
 
 /* clang-format off */
 static const struct {
@@ -282,7 +283,11 @@ int
 request_defer(struct request *r, void (*work)(void *), void *arg, void (*arg_free)(void *))
 {
 	adopt(r, arg, arg_free);
-	return defer_on(r, r->app->hashpool, work, arg);
+	if (defer_on(r, r->app->hashpool, work, arg) == 0)
+		return 0;
+	if (r->app->hashpool != NULL)
+		metrics_count_pool_full(); /* the caller answers 503 */
+	return -1;
 }
 
 int

@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "store/store.h"
 
 #define BATCH         16
@@ -214,6 +215,8 @@ drain(struct mailer *ml)
 		} else {
 			int attempts = batch[i].attempts + 1;
 			int64_t delay = cfg->mail_retry;
+
+			metrics_count_mail_failure((int)cfg->email_transport);
 			for (int k = 1; k < attempts && delay < BACKOFF_CAP; k++)
 				delay *= 2;
 			if (delay > BACKOFF_CAP)

@@ -255,6 +255,10 @@ struct store_ops {
 	    int max, int *n);
 	int (*outbox_sent)(struct store *st, int64_t id, int64_t when);
 	int (*outbox_failed)(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+	/* messages not yet sent and not given up (for /metrics) */
+	int (*outbox_depth)(struct store *st, int64_t *n);
+	/* sessions whose expires_at is after now (for /metrics) */
+	int (*sessions_live)(struct store *st, int64_t now, int64_t *n);
 
 	/* lists call each() per row, newest first; they return 0 or -1 */
 	int (*session_list)(struct store *st, int64_t user_id,
@@ -405,6 +409,8 @@ int store_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struc
     int *n);
 int store_outbox_sent(struct store *st, int64_t id, int64_t when);
 int store_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+int store_outbox_depth(struct store *st, int64_t *n);
+int store_sessions_live(struct store *st, int64_t now, int64_t *n);
 void store_mail_free(struct store_mail *m);
 int store_session_list(struct store *st, int64_t user_id,
     void (*each)(void *ctx, const struct store_session_info *s), void *ctx);

@@ -16,6 +16,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "store/store.h"
 #include "util.h"
 #include "webhook/endpoints.h"
@@ -36,14 +37,6 @@ struct webhook_worker {
 	_Atomic bool stopping;
 	int64_t soonest_ms; /* the earliest retry this worker scheduled (0: none), to wake for it */
 };
-
-static _Atomic uint64_t failures;
-
-uint64_t
-webhook_failures(void)
-{
-	return atomic_load(&failures);
-}
 
 enum webhook_outcome
 webhook_outcome_of(long status)
@@ -225,7 +218,7 @@ attempt(struct webhook_worker *w, struct store_webhook *m)
 	if (o == WEBHOOK_DELIVERED)
 		log_msg(LOG_INFO, "webhook %s (%s) delivered to %s: %ld", m->msg_id, m->event, where, status);
 	else {
-		atomic_fetch_add(&failures, 1);
+		metrics_count_webhook_failure();
 		if (o == WEBHOOK_RETRY &&
 		    (attempts >= cfg->webhook_max_attempts ||
 		        now_unix() - m->created_at >= cfg->webhook_max_age))

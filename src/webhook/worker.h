@@ -28,9 +28,6 @@ struct webhook_worker *webhook_worker_start(struct app *app);
 /* Stop: an attempt in flight is cut short and its message left to its lease; free. */
 void webhook_worker_stop(struct webhook_worker *w);
 
-/* Failed delivery attempts since start (every instance of the process), for metrics. */
-uint64_t webhook_failures(void);
-
 /* The rule above: status is the HTTP status (0: no answer). */
 enum webhook_outcome webhook_outcome_of(long status);
 /* The wait before attempt attempts + 1 after `attempts` failures: base_ms doubled per failure

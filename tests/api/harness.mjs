@@ -108,7 +108,7 @@ export const uniqueEmail = (() => {
 	return (prefix = 'user') => `${prefix}${++n}-${randomBytes(3).toString('hex')}@example.com`;
 })();
 
-async function freePort() {
+export async function freePort() {
 	return new Promise((resolve, reject) => {
 		const s = net.createServer();
 		s.unref();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startServer, csrfClient, uniqueEmail, sleep, BIN, SLOW, WRAPPER } from './harness.mjs';
+import { startWithMetrics, scrapeUntil } from './metrics-harness.mjs';
 
 /** Run `gatehouse serve` with env; resolves {code, signal, stderr} at exit or null after ms. */
 function runServe(argv, env, ms) {
@@ -40,8 +41,9 @@ async function freePort() {
 }
 
 test('SIGTERM answers logins waiting for the hash pool 503 with Retry-After and exits 0', async () => {
-	// one hash thread and a slow hash (a few tenths of a second each): the logins queue
-	const server = await startServer({
+	// one hash thread and a slow hash (a few tenths of a second each): the logins queue;
+	// the metrics listener tells when every one of them has reached the hash pool
+	const server = await startWithMetrics({
 		env: {
 			GATEHOUSE_HASH_THREADS: '1',
 			// under valgrind everything is ~20x slower already
@@ -58,7 +60,17 @@ test('SIGTERM answers logins waiting for the hash pool 503 with Retry-After and 
 			(e) => ({ error: e }),
 		),
 	);
-	await sleep(WRAPPER ? 3000 : 1000); // all arrived; one hashing, the rest queued
+	// all arrived: each one is on the hash pool (one hashing, the rest queued) or
+	// already checked; polled, not guessed: under a slow wrapper a fixed sleep once
+	// stopped the server before a login had even been read
+	const where = (s) => ({
+		queued: s.value('gatehouse_hashpool_jobs', { state: 'queued' }),
+		running: s.value('gatehouse_hashpool_jobs', { state: 'running' }),
+		checked: s.value('gatehouse_logins_total', { method: 'password', outcome: 'bad_credentials' }),
+	});
+	const arrived = (w) => w.queued + w.running + w.checked === 20 && w.running === 1;
+	const seen = where(await scrapeUntil(server.metricsUrl, (s) => arrived(where(s)), 60000 * SLOW));
+	assert.ok(arrived(seen), `all twenty logins reached the hash pool: ${JSON.stringify(seen)}`);
 	const sigterm = performance.now();
 	const stopped = server.stop(); // SIGTERM; asserts exit code 0, no signal
 	const results = await Promise.all(logins);

@@ -269,10 +269,44 @@ test_webhooks_lines(void)
 	unlink(f);
 }
 
+/* metrics_listen: an IP address and a port, split for the listener; a name or
+ * a missing port refused at load */
+static void
+test_metrics_listen(void)
+{
+	static const char *bad[] = { "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "localhost:9100",
+		"[::1:9100", "[]:9100", ":9100", "127.0.0.1:91a0", "999.0.0.1:9100" };
+	struct config c;
+	char err[256];
+
+	clear_env();
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	CHECK_STR(c.metrics_listen, ""); /* no listener by default */
+	CHECK_STR(c.metrics_token, "");
+	config_free(&c);
+	setenv("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:9100", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	CHECK_STR(c.metrics_host, "127.0.0.1");
+	CHECK(c.metrics_port == 9100);
+	config_free(&c);
+	setenv("GATEHOUSE_METRICS_LISTEN", "[::1]:9101", 1);
+	CHECK(config_load(&c, NULL, err, sizeof(err)) == 0);
+	CHECK_STR(c.metrics_host, "::1");
+	CHECK(c.metrics_port == 9101);
+	config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("GATEHOUSE_METRICS_LISTEN", bad[i], 1);
+		CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "metrics_listen") != NULL);
+	}
+	unsetenv("GATEHOUSE_METRICS_LISTEN");
+}
+
 int
 main(void)
 {
 	test_defaults();
+	test_metrics_listen();
 	test_ini_and_env();
 	test_webhooks_lines();
 	test_rejects();

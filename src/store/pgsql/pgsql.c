@@ -91,6 +91,10 @@ const char *const pg_stmt_sql[ST_COUNT] = {
 	[ST_OUTBOX_FAILED] =
 	    "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1, last_error = $2"
 	    " WHERE id = $3",
+	/* a message the mailer gave up on waits at INT64_MAX / 2 (src/mail/mailer.c) */
+	[ST_OUTBOX_DEPTH] =
+	    "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at < 4611686018427387903",
+	[ST_SESSIONS_LIVE] = "SELECT count(*) FROM sessions WHERE expires_at > $1",
 	[ST_SESSION_LIST] =
 	    "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
 	    " WHERE user_id = $1 ORDER BY last_seen DESC, id DESC",
@@ -831,6 +835,8 @@ const struct store_ops store_pgsql_ops = {
 	.outbox_claim = pg_outbox_claim,
 	.outbox_sent = pg_outbox_sent,
 	.outbox_failed = pg_outbox_failed,
+	.outbox_depth = pg_outbox_depth,
+	.sessions_live = pg_sessions_live,
 	.session_list = pg_session_list,
 	.session_delete_id = pg_session_delete_id,
 	.token_list = pg_token_list,

@@ -228,3 +228,12 @@ pg_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offs
 	free(prefix);
 	return rc;
 }
+
+int
+pg_sessions_live(struct store *st, int64_t now, int64_t *n)
+{
+	struct pg_params p = { 0 };
+
+	pg_int(&p, now);
+	return pg_count(st, ST_SESSIONS_LIVE, &p, n);
+}

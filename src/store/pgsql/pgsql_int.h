@@ -41,6 +41,8 @@ enum stmt {
 	ST_OUTBOX_CLAIM,
 	ST_OUTBOX_SENT,
 	ST_OUTBOX_FAILED,
+	ST_OUTBOX_DEPTH,
+	ST_SESSIONS_LIVE,
 	ST_SESSION_LIST,
 	ST_SESSION_DELETE_ID,
 	ST_TOKEN_LIST,
@@ -255,6 +257,8 @@ int pg_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct s
     int *n);
 int pg_outbox_sent(struct store *st, int64_t id, int64_t when);
 int pg_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+int pg_outbox_depth(struct store *st, int64_t *n);
+int pg_sessions_live(struct store *st, int64_t now, int64_t *n);
 /* pgsql_admin.c */
 int pg_session_list(struct store *st, int64_t user_id,
     void (*each)(void *, const struct store_session_info *), void *ctx);

@@ -116,3 +116,11 @@ pg_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char 
 	pg_int(&p, id);
 	return pg_write(st, ST_OUTBOX_FAILED, &p, NULL);
 }
+
+int
+pg_outbox_depth(struct store *st, int64_t *n)
+{
+	struct pg_params p = { 0 };
+
+	return pg_count(st, ST_OUTBOX_DEPTH, &p, n);
+}

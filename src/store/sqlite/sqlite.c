@@ -82,6 +82,10 @@ static const char *stmt_sql[ST_COUNT] = {
 	    " WHERE id = ?",
 	[ST_OUTBOX_FAILED] = "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, last_error = ?"
 	                     " WHERE id = ?",
+	/* a message the mailer gave up on waits at INT64_MAX / 2 (src/mail/mailer.c) */
+	[ST_OUTBOX_DEPTH] =
+	    "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND next_attempt_at < 4611686018427387903",
+	[ST_SESSIONS_LIVE] = "SELECT count(*) FROM sessions WHERE expires_at > ?",
 	[ST_SESSION_LIST] =
 	    "SELECT id, user_id, created_at, last_seen, expires_at, ip, user_agent FROM sessions"
 	    " WHERE user_id = ? ORDER BY last_seen DESC, id DESC",
@@ -930,6 +934,8 @@ const struct store_ops store_sqlite_ops = {
 	.outbox_claim = sq_outbox_claim,
 	.outbox_sent = sq_outbox_sent,
 	.outbox_failed = sq_outbox_failed,
+	.outbox_depth = sq_outbox_depth,
+	.sessions_live = sq_sessions_live,
 	.session_list = sq_session_list,
 	.session_delete_id = sq_session_delete_id,
 	.token_list = sq_token_list,

@@ -210,3 +210,14 @@ sq_audit_list(struct store *st, const struct store_audit_filter *f, int64_t offs
 	sqlite3_bind_int64(s, 6, offset);
 	return sq_each_row(s, audit_row, &cb);
 }
+
+int
+sq_sessions_live(struct store *st, int64_t now, int64_t *n)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_SESSIONS_LIVE);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	return sq_count_rows(s, n);
+}

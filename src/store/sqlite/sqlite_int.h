@@ -43,6 +43,8 @@ enum stmt {
 	ST_OUTBOX_LEASE,
 	ST_OUTBOX_SENT,
 	ST_OUTBOX_FAILED,
+	ST_OUTBOX_DEPTH,
+	ST_SESSIONS_LIVE,
 	ST_SESSION_LIST,
 	ST_SESSION_DELETE_ID,
 	ST_TOKEN_LIST,
@@ -150,6 +152,8 @@ int sq_outbox_claim(struct store *st, int64_t now, int64_t lease_until, struct s
     int *n);
 int sq_outbox_sent(struct store *st, int64_t id, int64_t when);
 int sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char *error);
+int sq_outbox_depth(struct store *st, int64_t *n);
+int sq_sessions_live(struct store *st, int64_t now, int64_t *n);
 /* sqlite_admin.c */
 int sq_session_list(struct store *st, int64_t user_id,
     void (*each)(void *, const struct store_session_info *), void *ctx);

@@ -130,3 +130,13 @@ sq_outbox_failed(struct store *st, int64_t id, int64_t next_attempt, const char 
 }
 
 /* Step a read statement to the end, calling row(s, ctx) per row. */
+
+int
+sq_outbox_depth(struct store *st, int64_t *n)
+{
+	sqlite3_stmt *s = sq_prep(st, ST_OUTBOX_DEPTH);
+
+	if (s == NULL)
+		return -1;
+	return sq_count_rows(s, n);
+}
