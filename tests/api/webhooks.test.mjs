@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { startWithMetrics, readExposition } from './metrics-harness.mjs';
 import {
 	BIN,
 	SLOW,
@@ -425,7 +426,10 @@ describe('retries', () => {
 	test('a 500 is retried with doubling backoff and the same webhook-id until a 2xx', async () => {
 		const secret = newSecret();
 		const rcv = await startReceiver(secret, { answer: (req, n) => (n < 3 ? 500 : 204) });
-		const server = await startServer({ env: { ...FAST, GATEHOUSE_WEBHOOKS: `${rcv.url} user.created ${secret}` } });
+		// with the metrics listener: the failed attempts show in gatehouse_webhook_delivery_failures_total
+		const server = await startWithMetrics({
+			env: { ...FAST, GATEHOUSE_WEBHOOKS: `${rcv.url} user.created ${secret}` },
+		});
 		try {
 			createUser(server, uniqueEmail('five'), 'five hundred retries 42');
 			await rcv.waitFor((r) => r.length >= 4);
@@ -444,6 +448,8 @@ describe('retries', () => {
 			assert.equal(Number(row.attempts), 4);
 			assert.equal(Number(row.delivered), 1);
 			assert.equal(Number(row.last_status), 204);
+			const m = readExposition(await (await fetch(server.metricsUrl)).text());
+			assert.equal(m.value('gatehouse_webhook_delivery_failures_total'), 3, 'three failed attempts counted');
 		} finally {
 			await server.stop();
 			await rcv.stop();
