@@ -144,9 +144,16 @@ update_user(struct run *r, struct django_user *du, const struct store_django_use
 	}
 	if (link_put(r, du, cur.id) != 0)
 		goto fail;
-	audit_log_cli(r->st, "admin.user.updated", cur.id,
-	    json_pack("{s:s, s:b, s:b, s:b}", "source", "import-django", "is_active", du->u.is_active,
-	        "is_staff", du->u.is_staff, "is_superuser", du->u.is_superuser));
+	{
+		/* is_active only when it changed, as the admin API does: a deactivation is news
+		 * (the user.deactivated webhook), a row still inactive is not */
+		json_t *detail = json_pack("{s:s, s:b, s:b}", "source", "import-django", "is_staff",
+		    du->u.is_staff, "is_superuser", du->u.is_superuser);
+
+		if (detail != NULL && cur.is_active != du->u.is_active)
+			json_object_set_new(detail, "is_active", json_boolean(du->u.is_active));
+		audit_log_cli(r->st, "admin.user.updated", cur.id, detail);
+	}
 	r->c->users_updated++;
 	notes(r, du);
 	sodium_memzero(&cur, sizeof(cur));
@@ -259,7 +266,7 @@ import_token(struct run *r, struct django_token *t)
 	tok.created_at = t->created ? t->created : r->now;
 	if (store_token_create(r->st, &tok) != 0)
 		return -1;
-	audit_log_cli(r->st, "token.created", id,
+	audit_log_cli(r->st, "admin.token.imported", id,
 	    json_pack("{s:I, s:s, s:s}", "token_id", (json_int_t)tok.id, "name", tok.name, "source",
 	        "import-django"));
 	r->c->tokens_created++;
@@ -304,7 +311,7 @@ import_social(struct run *r, struct django_social *s)
 	i.created_at = s->created ? s->created : r->now;
 	if (store_identity_create(r->st, &i) != 0)
 		return -1;
-	audit_log_cli(r->st, "social.connected", id,
+	audit_log_cli(r->st, "admin.social.imported", id,
 	    json_pack("{s:s, s:s}", "provider", i.provider, "source", "import-django"));
 	r->c->socials_created++;
 	return 0;
