@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { startServer, csrfClient, loggedIn, q, sha256hex, sleep, SLOW, BIN } from './harness.mjs';
 import { startGithub } from '../providers/index.mjs';
 import { socialLogin } from './social-harness.mjs';
@@ -64,6 +65,8 @@ before(async () => {
 				...github.gatehouseEnv(),
 				GATEHOUSE_LOGIN_IP_LIMIT: '10000',
 				GATEHOUSE_LOGIN_ACCOUNT_LIMIT: '10000',
+				// every event wanted (nothing listens on port 9): an import must queue none
+				GATEHOUSE_WEBHOOKS: `http://127.0.0.1:9/hook * whsec_${randomBytes(32).toString('base64')}`,
 			},
 		}),
 	]);
@@ -115,6 +118,10 @@ test('a dry run on a fresh database writes nothing and reports what the import w
 	const real = importDjango([custom.dump]);
 	assert.equal(real.status, 0, real.stderr);
 	assert.equal(real.stdout, dry.stdout.replace('dry run (nothing written): ', ''), 'the same summary');
+	// a move, not news: no user.created, token.created or social.connected webhook for imported rows
+	assert.deepEqual(server.sqlRows('SELECT event FROM webhook_outbox'), []);
+	const audit = server.sqlRows("SELECT event FROM audit WHERE event LIKE 'admin.%.imported'").map((a) => a.event);
+	assert.deepEqual([...new Set(audit)].sort(), ['admin.social.imported', 'admin.token.imported', 'admin.user.imported']);
 });
 
 test('the custom user model comes in with its hashes, flags, names and dates as Django had them', () => {

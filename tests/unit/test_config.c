@@ -298,6 +298,7 @@ test_metrics_listen(void)
 		setenv("GATEHOUSE_METRICS_LISTEN", bad[i], 1);
 		CHECK(config_load(&c, NULL, err, sizeof(err)) == -1);
 		CHECK(strstr(err, "metrics_listen") != NULL);
+		config_free(&c);
 	}
 	unsetenv("GATEHOUSE_METRICS_LISTEN");
 }
