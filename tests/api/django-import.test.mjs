@@ -121,7 +121,11 @@ test('a dry run on a fresh database writes nothing and reports what the import w
 	// a move, not news: no user.created, token.created or social.connected webhook for imported rows
 	assert.deepEqual(server.sqlRows('SELECT event FROM webhook_outbox'), []);
 	const audit = server.sqlRows("SELECT event FROM audit WHERE event LIKE 'admin.%.imported'").map((a) => a.event);
-	assert.deepEqual([...new Set(audit)].sort(), ['admin.social.imported', 'admin.token.imported', 'admin.user.imported']);
+	assert.deepEqual([...new Set(audit)].sort(), [
+		'admin.social.imported',
+		'admin.token.imported',
+		'admin.user.imported',
+	]);
 });
 
 test('the custom user model comes in with its hashes, flags, names and dates as Django had them', () => {
