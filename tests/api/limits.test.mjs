@@ -146,13 +146,24 @@ test('invalid UTF-8 is 400', async () => {
 test('a Content-Type other than JSON or form on login is 415', async () => {
 	const c = await csrfClient(server);
 	const body = JSON.stringify({ email, password: PW });
-	for (const ct of ['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/jsonx']) {
+	for (const ct of [
+		'text/plain',
+		'application/xml',
+		'multipart/mixed; boundary=x',
+		'multipart/form-dataX; boundary=x',
+		'application/jsonx',
+	]) {
 		const r = await c.post('/api/login/', { body, headers: { 'Content-Type': ct } });
 		assert.equal(r.status, 415, `${ct}: ${r.status} ${r.text}`);
 		assert.equal(typeof r.json?.detail, 'string');
 		assert.equal(cookiesNamed(r, 'sessionid').length, 0);
 		assertSecurityHeaders(r.headers, { api: true, what: '415' });
 	}
+	// a form type with a body that is not that form: 400, never a session
+	const r = await c.post('/api/login/', { body, headers: { 'Content-Type': 'multipart/form-data; boundary=x' } });
+	assert.equal(r.status, 400, r.text);
+	assert.equal(r.json.detail, 'Malformed multipart data.');
+	assert.equal(cookiesNamed(r, 'sessionid').length, 0);
 });
 
 test('odd JSON shapes and values on login are 4xx, never 5xx', async () => {
